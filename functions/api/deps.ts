@@ -1,0 +1,48 @@
+/**
+ * Wires the real dependencies from a validated config. The Lambda entry and the local server
+ * both call this; only the target policy, blocked ports and key source differ between them.
+ */
+import type { Config } from '../core/config.ts';
+import { createDynamoDbClient } from '../core/dynamodb-client.ts';
+import { createLog, type Log } from '../core/log.ts';
+import { DEFAULT_ATTEMPT_SPACING_MS, probePorts } from '../core/probe.ts';
+import { createRateLimiter, rateWindows } from '../core/rate-limiter.ts';
+import { createReverseDns } from '../core/reverse-dns.ts';
+import type { TargetPolicy } from '../core/source-address.ts';
+import type { HandlerDeps } from './routes.ts';
+
+/** How long `/ip` waits for a PTR record before answering `null`. */
+const REVERSE_DNS_TIMEOUT_MS = 800;
+
+/** What differs between hosting modes. */
+export interface HostingOptions {
+  readonly policy: TargetPolicy;
+  readonly blockedPorts: readonly number[];
+  /** Yields the HMAC key for caller hashes. */
+  readonly key: () => Promise<string>;
+  readonly log?: Log;
+}
+
+/** Builds the production dependencies. */
+export function createDeps(config: Config, hosting: HostingOptions): HandlerDeps {
+  const windows = rateWindows(config);
+  const now = (): number => Date.now();
+  return {
+    config,
+    probe: probePorts,
+    limiter: createRateLimiter({
+      client: createDynamoDbClient(config),
+      tableName: config.tableName,
+      windows,
+      key: hosting.key,
+      now,
+    }),
+    reverseDns: createReverseDns({ timeoutMs: REVERSE_DNS_TIMEOUT_MS }),
+    log: hosting.log ?? createLog(),
+    now,
+    policy: hosting.policy,
+    blockedPorts: hosting.blockedPorts,
+    windows,
+    attemptSpacingMs: DEFAULT_ATTEMPT_SPACING_MS,
+  };
+}

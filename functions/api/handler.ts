@@ -1,0 +1,93 @@
+/**
+ * The request pipeline for API Gateway HTTP API payload v2: route, run, map failures to
+ * problem+json in one place, add the headers every response carries, and log one line.
+ */
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import { MethodNotAllowed, NotFound } from '../core/errors.ts';
+import { corsHeaders, type HttpResponse, header, parseQuery, prefersText, preflightHeaders } from './http.ts';
+import { describeError, problemResponse } from './problem.ts';
+import { type HandlerDeps, ROUTES, type Route, type RouteContext } from './routes.ts';
+
+export type { HandlerDeps } from './routes.ts';
+
+/** The Lambda handler's type: payload v2 in, a structured result out. */
+export type Handler = (
+  event: APIGatewayProxyEventV2,
+  context: Pick<Context, 'getRemainingTimeInMillis' | 'awsRequestId'>,
+) => Promise<HttpResponse>;
+
+/** Time kept back from the Lambda's deadline to write the response and the log line. */
+const RESPONSE_MARGIN_MS = 500;
+
+const ALLOWED = ['GET', 'OPTIONS'] as const;
+
+function match(path: string): { route: Route; params: string[] } | undefined {
+  for (const route of ROUTES) {
+    const found = route.pattern.exec(path);
+    if (found) return { route, params: found.slice(1) };
+  }
+  return undefined;
+}
+
+async function dispatch(ctx: Omit<RouteContext, 'params'>, method: string, path: string): Promise<HttpResponse> {
+  const found = match(path);
+  if (found === undefined)
+    throw new NotFound(
+      `There is no ${path.length > 64 ? 'such path' : `"${path}"`} here. Try /check/443, /check?ports=22,80 or /ip.`,
+    );
+  ctx.logFields.route = found.route.name;
+  if (method === 'OPTIONS') {
+    const requested = header(ctx.event, 'access-control-request-method');
+    return {
+      statusCode: 204,
+      headers: {
+        allow: ALLOWED.join(', '),
+        ...(requested === undefined ? {} : preflightHeaders(header(ctx.event, 'access-control-request-headers'))),
+      },
+      body: '',
+    };
+  }
+  if (method !== 'GET') {
+    throw new MethodNotAllowed(`${found.route.name} answers GET only.`, ALLOWED);
+  }
+  return found.route.get({ ...ctx, params: found.params });
+}
+
+/** Builds the handler once per container from its dependencies. */
+export function createHandler(deps: HandlerDeps): Handler {
+  return async (event, context) => {
+    const started = performance.now();
+    const requestId = event.requestContext?.requestId ?? context.awsRequestId;
+    const method = (event.requestContext?.http?.method ?? 'GET').toUpperCase();
+    const logFields: Record<string, unknown> = { requestId, method };
+    let response: HttpResponse;
+    try {
+      const path = event.rawPath ?? '/';
+      response = await dispatch(
+        {
+          event,
+          deps,
+          query: parseQuery(event.rawQueryString),
+          wantsText: prefersText(event),
+          remainingMs: () => context.getRemainingTimeInMillis() - RESPONSE_MARGIN_MS,
+          logFields,
+        },
+        method,
+        path,
+      );
+    } catch (error) {
+      response = problemResponse(error, requestId, deps.windows);
+      if (response.statusCode >= 500) Object.assign(logFields, describeError(error));
+    }
+    Object.assign(response.headers, corsHeaders(header(event, 'origin'), deps.config.corsAllowOrigins), {
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+    });
+    deps.log(response.statusCode >= 500 ? 'error' : 'info', 'request', {
+      ...logFields,
+      status: response.statusCode,
+      durationMs: Math.round((performance.now() - started) * 10) / 10,
+    });
+    return response;
+  };
+}

@@ -1,0 +1,128 @@
+/**
+ * HTTP concerns shared by every route: reading the payload-v2 request, content negotiation,
+ * CORS and the headers every response carries.
+ */
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { BadRequest } from '../core/errors.ts';
+
+/** The response shape API Gateway's payload v2 accepts, with headers always present. */
+export type HttpResponse = APIGatewayProxyStructuredResultV2 & {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: string;
+};
+
+/** Headers the browser may read on a cross-origin response. */
+const EXPOSED_HEADERS = 'RateLimit, RateLimit-Policy, Retry-After';
+
+/** Longest raw query string accepted; bounds parsing work on hostile input. */
+export const MAX_QUERY_LENGTH = 2048;
+
+/**
+ * Parses the raw query string (not API Gateway's `queryStringParameters`, which silently
+ * joins repeated names with commas and so would hide `ports=1&ports=2`).
+ */
+export function parseQuery(raw: string | undefined): Map<string, string[]> {
+  const query = new Map<string, string[]>();
+  if (raw === undefined || raw === '') return query;
+  if (raw.length > MAX_QUERY_LENGTH) {
+    throw new BadRequest(
+      `The query string is ${raw.length} characters long; at most ${MAX_QUERY_LENGTH} are accepted.`,
+    );
+  }
+  for (const pair of raw.split('&')) {
+    if (pair === '') continue;
+    const eq = pair.indexOf('=');
+    const name = decode(eq === -1 ? pair : pair.slice(0, eq));
+    const value = eq === -1 ? '' : decode(pair.slice(eq + 1));
+    const values = query.get(name) ?? [];
+    values.push(value);
+    query.set(name, values);
+  }
+  return query;
+}
+
+/** Percent-decodes a URL component (`+` is a space in queries); malformed escapes are a 400. */
+export function decode(component: string): string {
+  try {
+    return decodeURIComponent(component.replace(/\+/g, ' '));
+  } catch {
+    throw new BadRequest('The URL has a malformed percent-escape (like %zz or a cut-off UTF-8 sequence).');
+  }
+}
+
+/** A header's value; payload v2 lower-cases names and joins repeats with commas. */
+export function header(event: APIGatewayProxyEventV2, name: string): string | undefined {
+  return event.headers?.[name];
+}
+
+const TERMINAL_CLIENTS = /^(curl|wget|httpie|xh|powershell)\//i;
+
+/** The q-value `accept` gives `type`, from its most specific matching range; -1 if none matches. */
+function quality(accept: string, type: string): number {
+  const major = type.slice(0, type.indexOf('/'));
+  let specificity = 0;
+  let q = -1;
+  for (const range of accept.split(',')) {
+    const [media = '', ...params] = range.split(';').map((s) => s.trim().toLowerCase());
+    const rank = media === type ? 3 : media === `${major}/*` ? 2 : media === '*/*' ? 1 : 0;
+    if (rank <= specificity) continue;
+    const qParam = params.find((p) => p.startsWith('q='));
+    const value = qParam === undefined ? 1 : Number(qParam.slice(2));
+    specificity = rank;
+    q = Number.isFinite(value) ? value : 0;
+  }
+  return q;
+}
+
+/**
+ * Whether to answer in plain text: when the client asks for `text/plain` over JSON, or is a
+ * terminal tool (curl, Wget, HTTPie) that did not ask for JSON.
+ */
+export function prefersText(event: APIGatewayProxyEventV2): boolean {
+  const accept = header(event, 'accept')?.trim();
+  if (accept !== undefined && accept !== '' && accept !== '*/*') {
+    const text = quality(accept, 'text/plain');
+    const json = Math.max(quality(accept, 'application/json'), quality(accept, 'application/problem+json'));
+    if (text !== json) return text > json;
+  }
+  return TERMINAL_CLIENTS.test(header(event, 'user-agent') ?? '');
+}
+
+/** CORS headers for a response to `origin` under the configured allow-list. */
+export function corsHeaders(origin: string | undefined, allowOrigins: readonly string[]): Record<string, string> {
+  if (allowOrigins[0] === '*') {
+    return { 'access-control-allow-origin': '*', 'access-control-expose-headers': EXPOSED_HEADERS };
+  }
+  const headers: Record<string, string> = { vary: 'Origin' };
+  if (origin !== undefined && allowOrigins.includes(origin)) {
+    headers['access-control-allow-origin'] = origin;
+    headers['access-control-expose-headers'] = EXPOSED_HEADERS;
+  }
+  return headers;
+}
+
+/** Headers of a successful CORS preflight (the allowed methods and request headers). */
+export function preflightHeaders(requestedHeaders: string | undefined): Record<string, string> {
+  // Echo only well-formed header names; anything else falls back to the ones the API reads.
+  const safe = requestedHeaders !== undefined && /^[A-Za-z0-9-]+(\s*,\s*[A-Za-z0-9-]+)*$/.test(requestedHeaders.trim());
+  return {
+    'access-control-allow-methods': 'GET, OPTIONS',
+    'access-control-allow-headers': safe ? requestedHeaders.trim() : 'Accept, Content-Type',
+    'access-control-max-age': '86400',
+  };
+}
+
+/** A JSON response. */
+export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResponse {
+  return {
+    statusCode,
+    headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
+    body: `${JSON.stringify(body)}\n`,
+  };
+}
+
+/** A plain-text response. */
+export function text(statusCode: number, body: string, headers: Record<string, string> = {}): HttpResponse {
+  return { statusCode, headers: { 'content-type': 'text/plain; charset=utf-8', ...headers }, body };
+}

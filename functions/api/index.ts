@@ -1,0 +1,24 @@
+/**
+ * Lambda entry point. Deployed mode is fixed here and nowhere else: only globally routable
+ * callers are dialed, port 25 is untestable (AWS blocks it outbound), and the HMAC key comes
+ * from Secrets Manager. No environment variable can change any of that.
+ */
+import { ConfigError, loadConfig } from '../core/config.ts';
+import { secretKeyLoader } from '../core/secret-key.ts';
+import { createDeps } from './deps.ts';
+import { createHandler } from './handler.ts';
+
+const config = loadConfig(process.env);
+const secretArn = config.rateLimitKeySecretArn;
+if (secretArn === undefined) {
+  throw new ConfigError('RATE_LIMIT_KEY_SECRET_ARN must name the secret holding the rate-limit key');
+}
+
+/** The deployed handler, built once per container. */
+export const handler = createHandler(
+  createDeps(config, {
+    policy: 'public-only',
+    blockedPorts: [25],
+    key: secretKeyLoader(secretArn, config.region),
+  }),
+);

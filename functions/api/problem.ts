@@ -1,0 +1,83 @@
+/**
+ * The one place where failures become HTTP responses (RFC 9457 problem+json). Following
+ * middy's http-error-handler: typed service errors are shown to the caller with their detail;
+ * anything else is a bare 500 whose cause goes only to the log.
+ */
+import {
+  BadRequest,
+  Forbidden,
+  MethodNotAllowed,
+  NotFound,
+  RateLimited,
+  ServiceError,
+  Unavailable,
+} from '../core/errors.ts';
+import { redactAddresses } from '../core/log.ts';
+import { LocalProbeError } from '../core/probe.ts';
+import { RateLimitExceeded, type RateWindow } from '../core/rate-limiter.ts';
+import { type HttpResponse, json } from './http.ts';
+import { rateLimitHeaders } from './rate-headers.ts';
+import type { Problem } from './responses.ts';
+
+const PROBLEM_TYPE = 'urn:dialback:problem:';
+
+function statusOf(error: ServiceError): number {
+  if (error instanceof BadRequest) return 400;
+  if (error instanceof Forbidden) return 403;
+  if (error instanceof NotFound) return 404;
+  if (error instanceof MethodNotAllowed) return 405;
+  if (error instanceof RateLimited) return 429;
+  if (error instanceof Unavailable) return 503;
+  return 500;
+}
+
+/** Facts about a failure worth logging: never its message text unredacted, never an address. */
+export function describeError(error: unknown): Record<string, unknown> {
+  if (!(error instanceof Error)) return { errorType: typeof error };
+  const cause = error.cause instanceof Error ? error.cause : undefined;
+  return {
+    errorType: error.name,
+    errorCode: (error as NodeJS.ErrnoException).code ?? (cause as NodeJS.ErrnoException | undefined)?.code,
+    errorMessage: redactAddresses(error.message),
+    causeType: cause?.name,
+    causeMessage: cause === undefined ? undefined : redactAddresses(cause.message),
+  };
+}
+
+/** Turns any thrown value into the response the caller gets. */
+export function problemResponse(error: unknown, requestId: string, windows: readonly RateWindow[]): HttpResponse {
+  const known =
+    error instanceof ServiceError
+      ? error
+      : error instanceof LocalProbeError
+        ? new Unavailable('The checker is out of network resources right now; try again in a few seconds.', 5)
+        : undefined;
+  if (known === undefined) {
+    const problem: Problem = {
+      type: `${PROBLEM_TYPE}internal`,
+      title: 'Internal error',
+      status: 500,
+      detail: `Something went wrong on our side. Quote request id ${requestId} if you report it.`,
+      requestId,
+    };
+    return json(500, problem, { 'content-type': 'application/problem+json; charset=utf-8' });
+  }
+  const status = statusOf(known);
+  const headers: Record<string, string> = { 'content-type': 'application/problem+json; charset=utf-8' };
+  let retryAfterSeconds: number | undefined;
+  if (known instanceof MethodNotAllowed) headers.allow = known.allow.join(', ');
+  if (known instanceof RateLimited || known instanceof Unavailable) {
+    retryAfterSeconds = known.retryAfterSeconds;
+    headers['retry-after'] = String(retryAfterSeconds);
+  }
+  if (known instanceof RateLimitExceeded) Object.assign(headers, rateLimitHeaders(known.status, windows));
+  const problem: Problem = {
+    type: `${PROBLEM_TYPE}${known.kind}`,
+    title: known.title,
+    status,
+    detail: known.message,
+    ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),
+    requestId,
+  };
+  return json(status, problem, headers);
+}

@@ -1,0 +1,37 @@
+/**
+ * Plain-text renderings for terminal clients, aligned like Nmap's port table so that people
+ * who know `nmap` read it at a glance and scripts can `awk` it.
+ */
+import type { PortResult, PortState } from '../core/probe.ts';
+import { STATE_MEANING } from '../core/verdict-text.ts';
+import type { CheckResponse } from './responses.ts';
+
+function pad(value: string, width: number): string {
+  return value.padEnd(width);
+}
+
+function rtt(result: PortResult): string {
+  return result.rttMs === null ? '-' : `${result.rttMs.toFixed(1)} ms`;
+}
+
+/** The check as an Nmap-style table, followed by what each state seen means. */
+export function renderCheckText(check: CheckResponse): string {
+  const rows = check.results.map((r) => [`${r.port}/tcp`, r.state, r.reason, rtt(r)] as const);
+  const header = ['PORT', 'STATE', 'REASON', 'RTT'] as const;
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]?.length ?? 0)) + 2);
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((cell, i) => (i === cells.length - 1 ? cell : pad(cell, widths[i] ?? 0)))
+      .join('')
+      .trimEnd();
+  const seen = [...new Set(check.results.map((r) => r.state))] as PortState[];
+  return [
+    `Dialback: ${check.ip} checked from ${check.checkedFrom} (timeout ${check.timeoutMs} ms)`,
+    '',
+    line(header),
+    ...rows.map(line),
+    '',
+    ...seen.map((state) => STATE_MEANING[state]),
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,37 @@
+/**
+ * The JSON bodies the API returns. The typed client, the widget and the OpenAPI document
+ * use these same types, so a change here is a change everywhere.
+ */
+import type { PortResult } from '../core/probe.ts';
+
+/** `GET /check/{port}` and `GET /check?ports=`. */
+export interface CheckResponse {
+  /** The address that was checked: always the address the request came from. */
+  readonly ip: string;
+  readonly family: 4 | 6;
+  /** Where the probe ran (the AWS region, or `local`). */
+  readonly checkedFrom: string;
+  /** Per-port deadline used for this check. */
+  readonly timeoutMs: number;
+  readonly results: readonly PortResult[];
+}
+
+/** `GET /ip`. */
+export interface IpResponse {
+  readonly ip: string;
+  readonly family: 4 | 6;
+  /** The PTR name of the address, or `null` when it has none or the lookup timed out. */
+  readonly reverseDns: string | null;
+}
+
+/** RFC 9457 problem details, as every error is answered. */
+export interface Problem {
+  readonly type: string;
+  readonly title: string;
+  readonly status: number;
+  readonly detail: string;
+  /** Seconds to wait, on 429 and 503. */
+  readonly retryAfterSeconds?: number;
+  /** Quote it when reporting a problem; it finds the request's log line. */
+  readonly requestId?: string;
+}

@@ -1,0 +1,138 @@
+/**
+ * The service's settings, parsed and validated once from the environment (DESIGN §5).
+ * A bad value throws at start-up with the variable's name, so a misconfigured deployment
+ * fails its cold start instead of answering wrongly.
+ */
+
+/** Every setting the service reads, already validated. */
+export interface Config {
+  readonly tableName: string;
+  /** Endpoint of a DynamoDB-compatible server; `undefined` means the AWS regional endpoint. */
+  readonly dynamodbEndpoint: string | undefined;
+  /** The AWS region the SDK talks to (from `AWS_REGION`, `us-east-1` when unset locally). */
+  readonly region: string;
+  readonly ratePerMinute: number;
+  readonly ratePerDay: number;
+  readonly maxPorts: number;
+  readonly probeTimeoutMs: number;
+  /** Connect attempts per port, started a little apart, so one lost packet is not "filtered". */
+  readonly probeAttempts: number;
+  /** `["*"]` or an explicit list of origins. */
+  readonly corsAllowOrigins: readonly string[];
+  readonly checkedFrom: string;
+  /** HMAC key for caller hashes, when given directly (local use). */
+  readonly rateLimitKey: string | undefined;
+  /** Secrets Manager ARN holding the HMAC key (deployed use). */
+  readonly rateLimitKeySecretArn: string | undefined;
+}
+
+/** Thrown when an environment variable holds a value the service cannot run with. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Defaults of DESIGN §5, exported so the CDK stack and docs quote the same numbers. */
+export const CONFIG_DEFAULTS = Object.freeze({
+  tableName: 'dialback-rate-limits',
+  ratePerMinute: 30,
+  ratePerDay: 500,
+  maxPorts: 10,
+  probeTimeoutMs: 3000,
+  probeAttempts: 3,
+  corsAllowOrigins: '*',
+});
+
+function text(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = text(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw)) {
+    throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
+  }
+  const value = Number(raw);
+  if (value < min || value > max) {
+    throw new ConfigError(`${name} must be from ${min} to ${max}, got ${value}`);
+  }
+  return value;
+}
+
+function origins(env: Env): readonly string[] {
+  const raw = text(env, 'CORS_ALLOW_ORIGINS') ?? CONFIG_DEFAULTS.corsAllowOrigins;
+  const list = raw
+    .split(',')
+    .map((o) => o.trim())
+    .filter((o) => o !== '');
+  if (list.length === 0) throw new ConfigError('CORS_ALLOW_ORIGINS must name at least one origin or "*"');
+  if (list.includes('*')) {
+    if (list.length > 1) throw new ConfigError('CORS_ALLOW_ORIGINS cannot mix "*" with named origins');
+    return Object.freeze(['*']);
+  }
+  for (const origin of list) {
+    let parsed: URL;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      throw new ConfigError(`CORS_ALLOW_ORIGINS has "${origin}", which is not an origin like https://example.com`);
+    }
+    if (parsed.origin !== origin) {
+      throw new ConfigError(`CORS_ALLOW_ORIGINS has "${origin}"; write it as its origin, "${parsed.origin}"`);
+    }
+  }
+  return Object.freeze(list);
+}
+
+function endpoint(env: Env): string | undefined {
+  const raw = text(env, 'DYNAMODB_ENDPOINT');
+  if (raw === undefined) return undefined;
+  try {
+    const url = new URL(raw);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('scheme');
+  } catch {
+    throw new ConfigError(`DYNAMODB_ENDPOINT must be an http(s) URL, got "${raw}"`);
+  }
+  return raw;
+}
+
+/** Parses and validates the environment once; the result is frozen. */
+export function loadConfig(env: Env): Config {
+  const ratePerMinute = integer(env, 'RATE_LIMIT_PER_MINUTE', CONFIG_DEFAULTS.ratePerMinute, 1, 100_000);
+  const ratePerDay = integer(env, 'RATE_LIMIT_PER_DAY', CONFIG_DEFAULTS.ratePerDay, 1, 10_000_000);
+  if (ratePerDay < ratePerMinute) {
+    throw new ConfigError(
+      `RATE_LIMIT_PER_DAY (${ratePerDay}) must not be below RATE_LIMIT_PER_MINUTE (${ratePerMinute})`,
+    );
+  }
+  const maxPorts = integer(env, 'MAX_PORTS', CONFIG_DEFAULTS.maxPorts, 1, 100);
+  if (maxPorts > ratePerMinute) {
+    throw new ConfigError(`MAX_PORTS (${maxPorts}) must not exceed RATE_LIMIT_PER_MINUTE (${ratePerMinute})`);
+  }
+  const tableName = text(env, 'TABLE_NAME') ?? CONFIG_DEFAULTS.tableName;
+  if (!/^[A-Za-z0-9_.-]{3,255}$/.test(tableName)) {
+    throw new ConfigError(`TABLE_NAME "${tableName}" is not a valid DynamoDB table name`);
+  }
+  const region = text(env, 'AWS_REGION') ?? 'us-east-1';
+  const rateLimitKey = text(env, 'RATE_LIMIT_KEY');
+  if (rateLimitKey !== undefined && rateLimitKey.length < 16) {
+    throw new ConfigError('RATE_LIMIT_KEY must be at least 16 characters long');
+  }
+  return Object.freeze({
+    tableName,
+    dynamodbEndpoint: endpoint(env),
+    region,
+    ratePerMinute,
+    ratePerDay,
+    maxPorts,
+    probeTimeoutMs: integer(env, 'PROBE_TIMEOUT_MS', CONFIG_DEFAULTS.probeTimeoutMs, 100, 20_000),
+    probeAttempts: integer(env, 'PROBE_ATTEMPTS', CONFIG_DEFAULTS.probeAttempts, 1, 8),
+    corsAllowOrigins: origins(env),
+    checkedFrom: text(env, 'CHECKED_FROM') ?? text(env, 'AWS_REGION') ?? 'local',
+    rateLimitKey,
+    rateLimitKeySecretArn: text(env, 'RATE_LIMIT_KEY_SECRET_ARN'),
+  });
+}

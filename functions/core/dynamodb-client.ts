@@ -1,0 +1,22 @@
+/**
+ * The DynamoDB client, configured so a sick table fails a request fast instead of holding it:
+ * short connect and request timeouts, one retry. The limiter turns any failure into a 503.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { Config } from './config.ts';
+
+/** Builds the client for the configured region or endpoint (the embedded table locally). */
+export function createDynamoDbClient(config: Pick<Config, 'region' | 'dynamodbEndpoint'>): DynamoDBClient {
+  return new DynamoDBClient({
+    region: config.region,
+    maxAttempts: 2,
+    requestHandler: { connectionTimeout: 500, requestTimeout: 1000 },
+    ...(config.dynamodbEndpoint === undefined
+      ? {}
+      : {
+          endpoint: config.dynamodbEndpoint,
+          // A local DynamoDB-compatible server checks no signature; real credentials are never needed.
+          credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+        }),
+  });
+}

@@ -1,0 +1,77 @@
+/**
+ * The service's small set of typed failures. Each names what went wrong in words a caller can
+ * act on; `functions/api/problem.ts` is the one place that turns them into HTTP responses.
+ * Anything else thrown is a bug and becomes a bare 500 with its cause only in the log.
+ */
+
+/** Base of every failure that is shown to the caller. */
+export abstract class ServiceError extends Error {
+  /** A short, stable, URL-safe name used as the problem `type` suffix. */
+  abstract readonly kind: string;
+  /** One-line summary (RFC 9457 `title`). */
+  abstract readonly title: string;
+}
+
+/** The request itself is malformed: a bad port, list or route parameter. */
+export class BadRequest extends ServiceError {
+  override readonly name = 'BadRequest';
+  readonly kind = 'bad-request';
+  readonly title = 'Bad request';
+}
+
+/** The caller's address may not be probed (not publicly routable). */
+export class Forbidden extends ServiceError {
+  override readonly name = 'Forbidden';
+  readonly kind = 'address-not-public';
+  readonly title = 'Address not publicly routable';
+}
+
+/** No such route. */
+export class NotFound extends ServiceError {
+  override readonly name = 'NotFound';
+  readonly kind = 'not-found';
+  readonly title = 'Not found';
+}
+
+/** The route exists but not for this method. */
+export class MethodNotAllowed extends ServiceError {
+  override readonly name = 'MethodNotAllowed';
+  readonly kind = 'method-not-allowed';
+  readonly title = 'Method not allowed';
+  constructor(
+    message: string,
+    readonly allow: readonly string[],
+  ) {
+    super(message);
+  }
+}
+
+/** The caller spent its budget; `retryAfterSeconds` says when the tightest window reopens. */
+export class RateLimited extends ServiceError {
+  override readonly name = 'RateLimited';
+  readonly kind = 'rate-limited';
+  readonly title = 'Rate limit reached';
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The service cannot answer truthfully right now: the rate-limit table is down or slow, or the
+ * machine is out of sockets. It fails closed: no probe is reported as a port state.
+ */
+export class Unavailable extends ServiceError {
+  override readonly name = 'Unavailable';
+  readonly kind = 'unavailable';
+  readonly title = 'Service unavailable';
+  constructor(
+    message: string,
+    readonly retryAfterSeconds = 5,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
