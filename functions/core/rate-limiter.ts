@@ -156,7 +156,7 @@ async function spend(
   } catch (error) {
     if (error instanceof ConditionalCheckFailedException) {
       const old = error.Item?.[COUNTER_ATTRIBUTES.count]?.N;
-      return { ok: false, count: old === undefined ? window.limit : Number(old) };
+      return { ok: false, count: old === undefined ? await readCount(deps, signal, key).catch(() => window.limit) : Number(old) };
     }
     throw new Unavailable('The rate limiter is unavailable, so no check can be made right now. Try again shortly.', 5, {
       cause: error,
@@ -170,4 +170,24 @@ export function rateWindows(limits: { ratePerMinute: number; ratePerDay: number 
     { name: 'minute', seconds: 60, limit: limits.ratePerMinute },
     { name: 'day', seconds: 86_400, limit: limits.ratePerDay },
   ]);
+}
+
+/**
+ * Reads a counter with a no-op `ADD 0`, for DynamoDB-compatible servers (dynalite) that do not
+ * return the item on a failed condition. It keeps the function's IAM to `UpdateItem` alone.
+ */
+async function readCount(deps: RateLimiterDeps, signal: AbortSignal, key: string): Promise<number> {
+  const out = await deps.client.send(
+    new UpdateItemCommand({
+      TableName: deps.tableName,
+      Key: { [COUNTER_ATTRIBUTES.key]: { S: key } },
+      UpdateExpression: 'ADD #count :zero',
+      ConditionExpression: 'attribute_exists(#count)',
+      ExpressionAttributeNames: { '#count': COUNTER_ATTRIBUTES.count },
+      ExpressionAttributeValues: { ':zero': { N: '0' } },
+      ReturnValues: 'UPDATED_NEW',
+    }),
+    { abortSignal: signal },
+  );
+  return Number(out.Attributes?.[COUNTER_ATTRIBUTES.count]?.N ?? 0);
 }

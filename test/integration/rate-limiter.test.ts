@@ -1,0 +1,172 @@
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createDynamoDbClient } from '../../functions/core/dynamodb-client.ts';
+import { Unavailable } from '../../functions/core/errors.ts';
+import {
+  callerHash,
+  createRateLimiter,
+  RateLimitExceeded,
+  type RateLimiter,
+  type RateWindow,
+} from '../../functions/core/rate-limiter.ts';
+import { parseSourceAddress } from '../../functions/core/source-address.ts';
+import { COUNTER_ATTRIBUTES } from '../../functions/core/table-schema.ts';
+import { type EmbeddedTable, startEmbeddedTable } from '../../infra/local/embedded-table.ts';
+
+const KEY = 'test-key-0123456789abcdef';
+const WINDOWS: readonly RateWindow[] = [
+  { name: 'minute', seconds: 60, limit: 10 },
+  { name: 'day', seconds: 86_400, limit: 25 },
+];
+// A fixed instant 10 s into a minute, so windows do not roll over mid-test.
+const T0 = Date.UTC(2026, 10, 23, 12, 0, 10);
+
+let table: EmbeddedTable;
+let tableName: string;
+let counter = 0;
+
+beforeAll(async () => {
+  table = await startEmbeddedTable('limiter-tests');
+});
+afterAll(async () => {
+  await table?.close();
+});
+
+function limiterAt(now: () => number, name = tableName, endpoint = table.endpoint): RateLimiter {
+  return createRateLimiter({
+    client: createDynamoDbClient({ region: 'us-east-1', dynamodbEndpoint: endpoint }),
+    tableName: name,
+    windows: WINDOWS,
+    key: async () => KEY,
+    now,
+  });
+}
+
+async function allItems(): Promise<Record<string, unknown>[]> {
+  const client = createDynamoDbClient({ region: 'us-east-1', dynamodbEndpoint: table.endpoint });
+  const out = await client.send(new ScanCommand({ TableName: tableName }));
+  client.destroy();
+  return out.Items ?? [];
+}
+
+beforeEach(async () => {
+  // A fresh table per test keeps counts independent.
+  counter += 1;
+  tableName = `limiter-${counter}`;
+  const { createCounterTable } = await import('../../infra/local/embedded-table.ts');
+  await createCounterTable(table.endpoint, tableName);
+});
+
+const caller = parseSourceAddress('203.0.113.7');
+
+describe('rate limiter against dynalite', () => {
+  it('lets exactly the limit through when limit+20 single-port requests race', async () => {
+    const limiter = limiterAt(() => T0);
+    const outcomes = await Promise.allSettled(Array.from({ length: WINDOWS[0]!.limit + 20 }, () => limiter(caller, 1)));
+    const passed = outcomes.filter((o) => o.status === 'fulfilled').length;
+    const limited = outcomes.filter((o) => o.status === 'rejected' && o.reason instanceof RateLimitExceeded).length;
+    expect(passed).toBe(10);
+    expect(limited).toBe(20);
+  });
+
+  it('counts every port of a request', async () => {
+    const limiter = limiterAt(() => T0);
+    const first = await limiter(caller, 3);
+    expect(first.windows.map((w) => w.remaining)).toEqual([7, 22]);
+    const second = await limiter(caller, 3);
+    expect(second.windows.map((w) => w.remaining)).toEqual([4, 19]);
+  });
+
+  it('refuses a request that would overspend, says what is left and when it resets', async () => {
+    const limiter = limiterAt(() => T0);
+    await limiter(caller, 8);
+    const error = await limiter(caller, 3).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RateLimitExceeded);
+    const limited = error as RateLimitExceeded;
+    expect(limited.retryAfterSeconds).toBe(50);
+    expect(limited.status.windows[0]).toMatchObject({ remaining: 2, resetSeconds: 50 });
+    // The refused request spent nothing: two ports still fit.
+    await expect(limiter(caller, 2)).resolves.toBeDefined();
+  });
+
+  it('ignores a window that expired, even though its item is still in the table', async () => {
+    let now = T0;
+    const limiter = limiterAt(() => now);
+    await limiter(caller, 10);
+    await expect(limiter(caller, 1)).rejects.toBeInstanceOf(RateLimitExceeded);
+    now = T0 + 61_000;
+    const status = await limiter(caller, 1);
+    expect(status.windows[0]?.remaining).toBe(9);
+    expect((await allItems()).length).toBe(3); // the old minute item is still there
+  });
+
+  it('holds the day window across minutes', async () => {
+    let now = T0;
+    const limiter = limiterAt(() => now);
+    await limiter(caller, 10);
+    now += 60_000;
+    await limiter(caller, 10);
+    now += 60_000;
+    await limiter(caller, 5);
+    now += 60_000;
+    const error = await limiter(caller, 1).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RateLimitExceeded);
+    expect((error as RateLimitExceeded).status.windows[0]?.window.name).toBe('day');
+  });
+
+  it('refuses a request larger than a window outright without touching the table', async () => {
+    const limiter = limiterAt(() => T0);
+    await expect(limiter(caller, 11)).rejects.toBeInstanceOf(RateLimitExceeded);
+    expect(await allItems()).toEqual([]);
+  });
+
+  it('gives callers separate budgets, and one IPv6 /64 one budget', async () => {
+    const limiter = limiterAt(() => T0);
+    await limiter(caller, 10);
+    await expect(limiter(parseSourceAddress('203.0.113.8'), 10)).resolves.toBeDefined();
+    await limiter(parseSourceAddress('2001:db8:1:2::a'), 10);
+    await expect(limiter(parseSourceAddress('2001:db8:1:2:ffff::b'), 1)).rejects.toBeInstanceOf(RateLimitExceeded);
+    await expect(limiter(parseSourceAddress('2001:db8:1:3::a'), 1)).resolves.toBeDefined();
+  });
+
+  it('stores counters only: no item holds the caller address in any form', async () => {
+    const limiter = limiterAt(() => T0);
+    const v6 = parseSourceAddress('2001:db8:1:2::abcd');
+    await limiter(caller, 2);
+    await limiter(v6, 2);
+    const items = await allItems();
+    expect(items.length).toBe(4);
+    const dump = JSON.stringify(items);
+    for (const form of ['203.0.113.7', '203', 'cb00:7107', '2001:db8', '2001:0db8', 'abcd', '/64']) {
+      expect(dump).not.toContain(form);
+    }
+    for (const item of items) {
+      expect(Object.keys(item).sort()).toEqual(
+        [COUNTER_ATTRIBUTES.count, COUNTER_ATTRIBUTES.expiresAt, COUNTER_ATTRIBUTES.key, COUNTER_ATTRIBUTES.window].sort(),
+      );
+      const expiresAt = Number((item[COUNTER_ATTRIBUTES.expiresAt] as { N: string }).N);
+      expect(expiresAt).toBeGreaterThan(T0 / 1000);
+      expect(expiresAt).toBeLessThanOrEqual(T0 / 1000 + 86_400 + 60);
+    }
+    expect(dump).toContain(callerHash(caller, KEY));
+  });
+
+  it('fails closed with Unavailable when the table does not exist', async () => {
+    const limiter = limiterAt(() => T0, 'no-such-table');
+    await expect(limiter(caller, 1)).rejects.toBeInstanceOf(Unavailable);
+  });
+
+  it('fails closed with Unavailable when the table server is down', async () => {
+    const down = await startEmbeddedTable('down');
+    const endpoint = down.endpoint;
+    await down.close();
+    const limiter = limiterAt(() => T0, 'down', endpoint);
+    await expect(limiter(caller, 1)).rejects.toBeInstanceOf(Unavailable);
+  });
+});
+
+describe('callerHash', () => {
+  it('depends on the key, so the table cannot be reversed without it', () => {
+    expect(callerHash(caller, KEY)).not.toBe(callerHash(caller, `${KEY}x`));
+  });
+});

@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../functions/core/config.ts';
+
+describe('loadConfig', () => {
+  it('applies the defaults of DESIGN §5', () => {
+    const config = loadConfig({ AWS_REGION: 'eu-central-1' });
+    expect(config).toMatchObject({
+      tableName: 'dialback-rate-limits',
+      dynamodbEndpoint: undefined,
+      ratePerMinute: 30,
+      ratePerDay: 500,
+      maxPorts: 10,
+      probeTimeoutMs: 3000,
+      corsAllowOrigins: ['*'],
+      checkedFrom: 'eu-central-1',
+    });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('reads every setting', () => {
+    const config = loadConfig({
+      TABLE_NAME: 'counters',
+      DYNAMODB_ENDPOINT: 'http://127.0.0.1:4567',
+      RATE_LIMIT_PER_MINUTE: '12',
+      RATE_LIMIT_PER_DAY: '99',
+      MAX_PORTS: '4',
+      PROBE_TIMEOUT_MS: '1500',
+      CORS_ALLOW_ORIGINS: 'https://a.example, https://b.example',
+      CHECKED_FROM: 'lab',
+      RATE_LIMIT_KEY: 'k'.repeat(32),
+    });
+    expect(config).toMatchObject({
+      tableName: 'counters',
+      dynamodbEndpoint: 'http://127.0.0.1:4567',
+      ratePerMinute: 12,
+      ratePerDay: 99,
+      maxPorts: 4,
+      probeTimeoutMs: 1500,
+      corsAllowOrigins: ['https://a.example', 'https://b.example'],
+      checkedFrom: 'lab',
+    });
+  });
+
+  it.each([
+    [{ RATE_LIMIT_PER_MINUTE: 'ten' }, /RATE_LIMIT_PER_MINUTE/],
+    [{ RATE_LIMIT_PER_MINUTE: '0' }, /RATE_LIMIT_PER_MINUTE/],
+    [{ RATE_LIMIT_PER_MINUTE: '-3' }, /RATE_LIMIT_PER_MINUTE/],
+    [{ RATE_LIMIT_PER_DAY: '5' }, /RATE_LIMIT_PER_DAY/],
+    [{ MAX_PORTS: '1.5' }, /MAX_PORTS/],
+    [{ MAX_PORTS: '31' }, /MAX_PORTS/],
+    [{ PROBE_TIMEOUT_MS: '50' }, /PROBE_TIMEOUT_MS/],
+    [{ PROBE_TIMEOUT_MS: '60000' }, /PROBE_TIMEOUT_MS/],
+    [{ TABLE_NAME: 'a b' }, /TABLE_NAME/],
+    [{ DYNAMODB_ENDPOINT: 'localhost:8000' }, /DYNAMODB_ENDPOINT/],
+    [{ CORS_ALLOW_ORIGINS: 'https://a.example/path' }, /CORS_ALLOW_ORIGINS/],
+    [{ CORS_ALLOW_ORIGINS: '*,https://a.example' }, /CORS_ALLOW_ORIGINS/],
+    [{ CORS_ALLOW_ORIGINS: ' , ' }, /CORS_ALLOW_ORIGINS/],
+    [{ RATE_LIMIT_KEY: 'short' }, /RATE_LIMIT_KEY/],
+  ])('fails on %j with a message naming the variable', (env, name) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(name);
+  });
+
+  it('has no setting that enables non-public targets', () => {
+    const config = loadConfig({ ALLOW_NON_PUBLIC_TARGETS: 'true' });
+    const keys = Object.keys(config);
+    expect(keys.length).toBeGreaterThan(5);
+    expect(keys.filter((k) => /public|target|policy/i.test(k))).toEqual([]);
+  });
+});
