@@ -156,7 +156,10 @@ async function spend(
   } catch (error) {
     if (error instanceof ConditionalCheckFailedException) {
       const old = error.Item?.[COUNTER_ATTRIBUTES.count]?.N;
-      return { ok: false, count: old === undefined ? await readCount(deps, signal, key).catch(() => window.limit) : Number(old) };
+      return {
+        ok: false,
+        count: old === undefined ? await readCount(deps, signal, key).catch(() => window.limit) : Number(old),
+      };
     }
     throw new Unavailable('The rate limiter is unavailable, so no check can be made right now. Try again shortly.', 5, {
       cause: error,

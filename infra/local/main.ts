@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../../functions/core/config.ts';
-import { startLocalApp } from './app.ts';
+import { type LocalApp, startLocalApp } from './app.ts';
 
 const USAGE = `Usage: npm start -- [--host 127.0.0.1] [--port 8787] [--allow-non-public]
 
@@ -38,7 +38,22 @@ async function main(): Promise<void> {
   const port = values.port ?? '8787';
   if (!/^\d{1,5}$/.test(port) || Number(port) > 65535) fail(`--port must be 0 to 65535, got "${port}"`);
 
-  let app: Awaited<ReturnType<typeof startLocalApp>>;
+  // Handlers go in before anything is printed: a supervisor that signals as soon as it reads
+  // the URL must get a clean shutdown, not Node's default kill.
+  let app: LocalApp | undefined;
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`${signal}: finishing in-flight checks, then stopping\n`);
+    (app?.close() ?? Promise.resolve()).then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+
   try {
     app = await startLocalApp({
       env: process.env,
@@ -53,23 +68,14 @@ async function main(): Promise<void> {
     if (code === 'EADDRNOTAVAIL') fail(`this machine has no address ${values.host}`);
     throw error;
   }
+  if (stopping) {
+    await app.close();
+    return;
+  }
   process.stderr.write(
     `Dialback listening on ${app.url} (targets: ${app.policy}; table: ${app.tableEndpoint ?? 'AWS'})\n` +
       `Try: curl -s ${app.url}/check/22\n`,
   );
-
-  let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    process.stderr.write(`${signal}: finishing in-flight checks, then stopping\n`);
-    app.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.once('SIGINT', () => stop('SIGINT'));
-  process.once('SIGTERM', () => stop('SIGTERM'));
 }
 
 main().catch((error: unknown) => {

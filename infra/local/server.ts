@@ -12,6 +12,8 @@ import { toApiGatewayEvent } from './event.ts';
 const REQUEST_TIMEOUT_MS = 29_000;
 /** Largest body read; GET bodies are ignored by the API but must not exhaust memory. */
 const MAX_BODY_BYTES = 64 * 1024;
+/** Beyond this a too-large body is not even drained. */
+const DRAIN_LIMIT_BYTES = 1024 * 1024;
 
 /** A running local server. */
 export interface LocalServer {
@@ -30,20 +32,20 @@ export interface LocalServerOptions {
   readonly port: number;
 }
 
+/**
+ * Reads the body up to MAX_BODY_BYTES. A larger body resolves `undefined` (answered 413) after
+ * it is drained, so the client can read the answer; past DRAIN_LIMIT_BYTES the socket is cut.
+ */
 function readBody(req: http.IncomingMessage): Promise<Buffer | undefined> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        resolve(undefined);
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
+      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+      else if (size > DRAIN_LIMIT_BYTES) req.destroy();
     });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('end', () => resolve(size > MAX_BODY_BYTES ? undefined : Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }

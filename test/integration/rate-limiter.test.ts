@@ -62,7 +62,7 @@ const caller = parseSourceAddress('203.0.113.7');
 describe('rate limiter against dynalite', () => {
   it('lets exactly the limit through when limit+20 single-port requests race', async () => {
     const limiter = limiterAt(() => T0);
-    const outcomes = await Promise.allSettled(Array.from({ length: WINDOWS[0]!.limit + 20 }, () => limiter(caller, 1)));
+    const outcomes = await Promise.allSettled(Array.from({ length: 10 + 20 }, () => limiter(caller, 1)));
     const passed = outcomes.filter((o) => o.status === 'fulfilled').length;
     const limited = outcomes.filter((o) => o.status === 'rejected' && o.reason instanceof RateLimitExceeded).length;
     expect(passed).toBe(10);
@@ -142,7 +142,12 @@ describe('rate limiter against dynalite', () => {
     }
     for (const item of items) {
       expect(Object.keys(item).sort()).toEqual(
-        [COUNTER_ATTRIBUTES.count, COUNTER_ATTRIBUTES.expiresAt, COUNTER_ATTRIBUTES.key, COUNTER_ATTRIBUTES.window].sort(),
+        [
+          COUNTER_ATTRIBUTES.count,
+          COUNTER_ATTRIBUTES.expiresAt,
+          COUNTER_ATTRIBUTES.key,
+          COUNTER_ATTRIBUTES.window,
+        ].sort(),
       );
       const expiresAt = Number((item[COUNTER_ATTRIBUTES.expiresAt] as { N: string }).N);
       expect(expiresAt).toBeGreaterThan(T0 / 1000);

@@ -81,7 +81,9 @@ describe('assertDialable in deployed mode (public-only)', () => {
   });
 
   it('explains carrier-grade NAT so a non-expert can act on it', () => {
-    expect(() => assertDialable(parseSourceAddress('100.64.1.1'), 'public-only')).toThrow(/ISP shares one public address/);
+    expect(() => assertDialable(parseSourceAddress('100.64.1.1'), 'public-only')).toThrow(
+      /ISP shares one public address/,
+    );
   });
 
   it.each(['8.8.8.8', '1.1.1.1', '93.184.216.34', '2606:4700::1111', '2a00:1450:4001::200e', '::ffff:8.8.8.8'])(

@@ -1,0 +1,331 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { HttpResponse } from '../../functions/api/http.ts';
+import { LocalProbeError } from '../../functions/core/probe.ts';
+import { createCounterTable, type EmbeddedTable, startEmbeddedTable } from '../../infra/local/embedded-table.ts';
+import { apiEvent, type EventSpec, lambdaContext } from '../fixtures/events.ts';
+import { buildHarness, type Harness, type HarnessOptions } from '../support/handler-harness.ts';
+
+const PUBLIC_IP = '8.8.8.8';
+let table: EmbeddedTable;
+let tableName: string;
+let n = 0;
+
+beforeAll(async () => {
+  table = await startEmbeddedTable('handler-tests');
+});
+afterAll(async () => {
+  await table?.close();
+});
+beforeEach(async () => {
+  n += 1;
+  tableName = `handler-${n}`;
+  await createCounterTable(table.endpoint, tableName);
+});
+
+function harness(options: Partial<HarnessOptions> = {}): Harness {
+  return buildHarness({ endpoint: table.endpoint, tableName, ...options });
+}
+
+async function call(h: Harness, spec: EventSpec, remainingMs?: number): Promise<HttpResponse> {
+  return h.handler(apiEvent({ sourceIp: PUBLIC_IP, ...spec }), lambdaContext(remainingMs));
+}
+
+function problem(response: HttpResponse): Record<string, unknown> {
+  expect(response.headers['content-type']).toBe('application/problem+json; charset=utf-8');
+  const body = JSON.parse(response.body) as Record<string, unknown>;
+  expect(body).toMatchObject({ status: response.statusCode });
+  expect(body.type).toMatch(/^urn:dialback:problem:[a-z-]+$/);
+  expect(typeof body.title).toBe('string');
+  expect(typeof body.detail).toBe('string');
+  expect((body.detail as string).length).toBeGreaterThan(10);
+  return body;
+}
+
+describe('handler: checks', () => {
+  it('checks one port on the caller address and answers JSON with the budget', async () => {
+    const h = harness();
+    const response = await call(h, { url: '/check/443' });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(JSON.parse(response.body)).toEqual({
+      ip: PUBLIC_IP,
+      family: 4,
+      checkedFrom: 'local',
+      timeoutMs: 3000,
+      results: [{ port: 443, state: 'open', reason: 'syn-ack', rttMs: 1.5 }],
+    });
+    expect(h.probeCalls).toEqual([
+      { target: expect.objectContaining({ address: PUBLIC_IP, family: 4 }), ports: [443], timeoutMs: 3000 },
+    ]);
+    expect(response.headers['ratelimit-policy']).toBe('"minute";q=30;w=60, "day";q=500;w=86400');
+    expect(response.headers.ratelimit).toMatch(/^"minute";r=29;t=\d+, "day";r=499;t=\d+$/);
+  });
+
+  it('checks a list of distinct ports, each counted', async () => {
+    const h = harness();
+    const response = await call(h, { url: '/check?ports=22,80,22,443' });
+    expect(response.statusCode).toBe(200);
+    expect(h.probeCalls[0]?.ports).toEqual([22, 80, 443]);
+    expect(response.headers.ratelimit).toMatch(/"minute";r=27;/);
+  });
+
+  it('dials IPv4-mapped callers over IPv4', async () => {
+    const h = harness();
+    await call(h, { url: '/check/80', sourceIp: '::ffff:8.8.4.4' });
+    expect(h.probeCalls[0]?.target).toMatchObject({ address: '8.8.4.4', family: 4 });
+  });
+
+  it('dials the source address whatever spoofing headers or body say', async () => {
+    const h = harness();
+    const response = await call(h, {
+      url: '/check/80?ip=1.1.1.1&target=1.1.1.1&host=1.1.1.1',
+      headers: {
+        'x-forwarded-for': '1.1.1.1',
+        forwarded: 'for=1.1.1.1',
+        'x-real-ip': '1.1.1.1',
+        'true-client-ip': '1.1.1.1',
+        'cf-connecting-ip': '1.1.1.1',
+        'x-client-ip': '1.1.1.1',
+      },
+      body: '{"ip":"1.1.1.1"}',
+    });
+    expect(response.statusCode).toBe(200);
+    expect(h.probeCalls.map((c) => c.target.address)).toEqual([PUBLIC_IP]);
+    expect(JSON.parse(response.body).ip).toBe(PUBLIC_IP);
+  });
+
+  it('never lets the probe run past the Lambda deadline', async () => {
+    const h = harness();
+    const response = await call(h, { url: '/check/80' }, 2000);
+    expect(response.statusCode).toBe(200);
+    expect(h.probeCalls[0]?.timeoutMs).toBeLessThanOrEqual(1500);
+  });
+
+  it('answers 503 without probing when too little time is left', async () => {
+    const h = harness();
+    const response = await call(h, { url: '/check/80' }, 600);
+    expect(response.statusCode).toBe(503);
+    expect(h.probeCalls).toEqual([]);
+  });
+
+  it('reports port 25 as untestable when the host blocks it', async () => {
+    const h = buildHarness({
+      endpoint: table.endpoint,
+      tableName,
+      blockedPorts: [25],
+      probe: (await import('../../functions/core/probe.ts')).probePorts,
+    });
+    const response = await call(h, { url: '/check/25' });
+    expect(JSON.parse(response.body).results).toEqual([
+      { port: 25, state: 'untestable', reason: 'blocked-at-source', rttMs: null },
+    ]);
+  });
+});
+
+describe('handler: bad input is refused before anything is probed', () => {
+  const cases: ReadonlyArray<readonly [string, EventSpec, number, RegExp]> = [
+    ['port 0', { url: '/check/0' }, 400, /not a TCP port/],
+    ['port 65536', { url: '/check/65536' }, 400, /not a TCP port/],
+    ['port -1', { url: '/check/-1' }, 400, /not a TCP port/],
+    ['port 1e3', { url: '/check/1e3' }, 400, /not a TCP port/],
+    ['port 0x50', { url: '/check/0x50' }, 400, /not a TCP port/],
+    ['port with a leading space', { url: '/check/%2080' }, 400, /not a TCP port/],
+    ['non-ASCII digits', { url: '/check/%D9%A8%D9%A0' }, 400, /not a TCP port/],
+    ['an empty port', { url: '/check/' }, 400, /not a TCP port/],
+    ['a malformed escape', { url: '/check/%zz' }, 400, /percent-escape/],
+    ['a cut-off UTF-8 escape', { url: '/check/%D9' }, 400, /percent-escape/],
+    ['no ports parameter', { url: '/check' }, 400, /Say which ports/],
+    ['an empty ports list', { url: '/check?ports=' }, 400, /empty/],
+    ['a repeated ports parameter', { url: '/check?ports=22&ports=80' }, 400, /once/],
+    ['too many ports', { url: '/check?ports=1,2,3,4,5,6,7,8,9,10,11' }, 400, /at most 10/],
+    ['a malformed list', { url: '/check?ports=22,,80' }, 400, /empty item/],
+    ['an 8 KB query', { url: `/check?ports=${'1,'.repeat(4096)}1` }, 400, /characters long/],
+    ['an unknown route', { url: '/nope' }, 404, /no "\/nope"/],
+    ['a trailing slash', { url: '/ip/' }, 404, /no/],
+    ['a nested path', { url: '/check/80/81' }, 404, /no/],
+    ['POST', { url: '/check/80', method: 'POST' }, 405, /GET only/],
+    ['DELETE', { url: '/ip', method: 'DELETE' }, 405, /GET only/],
+    ['a loopback caller in deployed mode', { url: '/check/80', sourceIp: '127.0.0.1' }, 403, /loopback/],
+    ['a private caller in deployed mode', { url: '/check/80', sourceIp: '192.168.0.10' }, 403, /private/],
+    ['a CGNAT caller', { url: '/check/80', sourceIp: '100.64.3.4' }, 403, /carrier-grade NAT/],
+    ['the metadata address', { url: '/check/80', sourceIp: '169.254.169.254' }, 403, /link-local/],
+    ['an unparsable source', { url: '/check/80', sourceIp: 'evil.example' }, 400, /could not be read/],
+  ];
+  it.each(cases)('%s → %i problem+json', async (_name, spec, status, detail) => {
+    const h = harness();
+    const response = await call(h, spec);
+    expect(response.statusCode).toBe(status);
+    expect(problem(response).detail).toMatch(detail);
+    expect(response.headers['cache-control']).toBe('no-store');
+    expect(h.probeCalls).toEqual([]);
+  });
+
+  it('names the allowed methods on 405', async () => {
+    const response = await call(harness(), { url: '/check/80', method: 'PUT' });
+    expect(response.headers.allow).toBe('GET, OPTIONS');
+  });
+
+  it('does not echo an unbounded path back', async () => {
+    const response = await call(harness(), { url: `/${'a'.repeat(5000)}` });
+    expect(response.statusCode).toBe(404);
+    expect(response.body.length).toBeLessThan(500);
+  });
+});
+
+describe('handler: rate limiting', () => {
+  it('answers 429 with Retry-After and RateLimit headers once the budget is spent', async () => {
+    const h = harness({
+      env: { RATE_LIMIT_PER_MINUTE: '3', MAX_PORTS: '3' },
+      now: () => Date.UTC(2026, 0, 1, 0, 0, 15),
+    });
+    expect((await call(h, { url: '/check?ports=1,2' })).statusCode).toBe(200);
+    const refused = await call(h, { url: '/check?ports=3,4' });
+    expect(refused.statusCode).toBe(429);
+    expect(refused.headers['retry-after']).toBe('45');
+    expect(refused.headers['ratelimit-policy']).toBe('"minute";q=3;w=60, "day";q=500;w=86400');
+    expect(refused.headers.ratelimit).toBe('"minute";r=1;t=45');
+    expect(problem(refused)).toMatchObject({ retryAfterSeconds: 45 });
+    expect(h.probeCalls).toHaveLength(1);
+    expect((await call(h, { url: '/check/5' })).statusCode).toBe(200);
+  });
+
+  it('fails closed with 503 and no probe when the table is unavailable', async () => {
+    const h = buildHarness({ endpoint: table.endpoint, tableName: 'missing-table' });
+    const response = await call(h, { url: '/check/80' });
+    expect(response.statusCode).toBe(503);
+    expect(response.headers['retry-after']).toMatch(/^\d+$/);
+    expect(problem(response).detail).toMatch(/rate limiter is unavailable/);
+    expect(h.probeCalls).toEqual([]);
+  });
+
+  it('answers a local probe failure with 503, never as a port state', async () => {
+    const h = harness({
+      probe: async () => {
+        throw new LocalProbeError('EMFILE');
+      },
+    });
+    const response = await call(h, { url: '/check?ports=1,2' });
+    expect(response.statusCode).toBe(503);
+    expect(problem(response).detail).toMatch(/out of network resources/);
+  });
+
+  it('answers an unexpected failure with a bare 500 and logs its cause without the address', async () => {
+    const h = harness({
+      probe: async () => {
+        throw new TypeError(`boom while dialing ${PUBLIC_IP}`);
+      },
+    });
+    const response = await call(h, { url: '/check/80' });
+    expect(response.statusCode).toBe(500);
+    expect(response.body).not.toContain('boom');
+    const line = h.logLines.at(-1);
+    expect(line).toMatchObject({ level: 'error', status: 500, errorType: 'TypeError' });
+    expect(JSON.stringify(line)).not.toContain(PUBLIC_IP);
+  });
+});
+
+describe('handler: representation', () => {
+  it.each([
+    ['curl/8.5.0', undefined, 'text'],
+    ['Wget/1.21', undefined, 'text'],
+    ['HTTPie/3.2.2', undefined, 'text'],
+    ['curl/8.5.0', '*/*', 'text'],
+    ['curl/8.5.0', 'application/json', 'json'],
+    ['Mozilla/5.0', undefined, 'json'],
+    ['Mozilla/5.0', 'text/plain', 'text'],
+    ['python-requests/2.31', 'text/plain;q=0.5, application/json', 'json'],
+    ['python-requests/2.31', 'application/json;q=0.2, text/plain', 'text'],
+  ])('UA %s with Accept %s gets %s', async (ua, accept, kind) => {
+    const response = await call(harness(), {
+      url: '/check/443',
+      headers: { 'user-agent': ua, ...(accept === undefined ? {} : { accept }) },
+    });
+    expect(response.statusCode).toBe(200);
+    if (kind === 'text') {
+      expect(response.headers['content-type']).toBe('text/plain; charset=utf-8');
+      expect(response.body).toMatch(/^PORT\s+STATE\s+REASON\s+RTT$/m);
+      expect(response.body).toMatch(/^443\/tcp\s+open\s+syn-ack\s+1\.5 ms$/m);
+    } else {
+      expect(response.headers['content-type']).toBe('application/json; charset=utf-8');
+      expect(JSON.parse(response.body).results[0].state).toBe('open');
+    }
+  });
+
+  it('answers /ip with the address, family and reverse name, and bare text for curl', async () => {
+    const h = harness();
+    const json = await call(h, { url: '/ip', sourceIp: '2606:4700::1111' });
+    expect(JSON.parse(json.body)).toEqual({ ip: '2606:4700::1111', family: 6, reverseDns: null });
+    const text = await call(h, { url: '/ip', headers: { 'user-agent': 'curl/8.5.0' } });
+    expect(text.body).toBe(`${PUBLIC_IP}\n`);
+  });
+});
+
+describe('handler: CORS and caching', () => {
+  const statuses: ReadonlyArray<readonly [number, EventSpec]> = [
+    [200, { url: '/check/80' }],
+    [400, { url: '/check/0' }],
+    [403, { url: '/check/80', sourceIp: '10.0.0.1' }],
+    [404, { url: '/nope' }],
+    [405, { url: '/ip', method: 'PATCH' }],
+    [204, { url: '/check/80', method: 'OPTIONS', headers: { 'access-control-request-method': 'GET' } }],
+  ];
+  it.each(statuses)('%i carries Cache-Control no-store and open CORS', async (status, spec) => {
+    const response = await call(harness(), { ...spec, headers: { origin: 'https://app.example', ...spec.headers } });
+    expect(response.statusCode).toBe(status);
+    expect(response.headers['cache-control']).toBe('no-store');
+    expect(response.headers['access-control-allow-origin']).toBe('*');
+    expect(response.headers['access-control-expose-headers']).toContain('RateLimit');
+  });
+
+  it('answers a preflight with the allowed methods and requested headers, without probing', async () => {
+    const h = harness();
+    const response = await call(h, {
+      url: '/check?ports=80',
+      method: 'OPTIONS',
+      headers: {
+        origin: 'https://app.example',
+        'access-control-request-method': 'GET',
+        'access-control-request-headers': 'accept, x-widget',
+      },
+    });
+    expect(response.statusCode).toBe(204);
+    expect(response.headers['access-control-allow-methods']).toBe('GET, OPTIONS');
+    expect(response.headers['access-control-allow-headers']).toBe('accept, x-widget');
+    expect(response.body).toBe('');
+    expect(h.probeCalls).toEqual([]);
+  });
+
+  it('echoes only listed origins when CORS is restricted', async () => {
+    const h = harness({ env: { CORS_ALLOW_ORIGINS: 'https://ok.example' } });
+    const ok = await call(h, { url: '/ip', headers: { origin: 'https://ok.example' } });
+    expect(ok.headers['access-control-allow-origin']).toBe('https://ok.example');
+    expect(ok.headers.vary).toBe('Origin');
+    const other = await call(h, { url: '/ip', headers: { origin: 'https://evil.example' } });
+    expect(other.headers['access-control-allow-origin']).toBeUndefined();
+    expect(other.headers.vary).toBe('Origin');
+  });
+});
+
+describe('handler: logs', () => {
+  it('writes one JSON line per request with counts, never the address or its ports', async () => {
+    const h = harness();
+    await call(h, { url: '/check?ports=22,80', sourceIp: '2606:4700::1111' });
+    await call(h, { url: '/check/0', sourceIp: '2606:4700::1111' });
+    await call(h, { url: '/ip', sourceIp: '2606:4700::1111' });
+    expect(h.logLines).toHaveLength(3);
+    expect(h.logLines[0]).toMatchObject({
+      level: 'info',
+      message: 'request',
+      route: '/check',
+      method: 'GET',
+      status: 200,
+      ports: 2,
+      states: { open: 2 },
+    });
+    expect(h.logLines[0]?.requestId).toMatch(/^test-request-/);
+    expect(typeof h.logLines[0]?.durationMs).toBe('number');
+    const all = JSON.stringify(h.logLines);
+    expect(all).not.toMatch(/2606|4700|1111/);
+    expect(all).not.toMatch(/\b22\b.*\b80\b/);
+  });
+});

@@ -1,0 +1,168 @@
+import { execFile } from 'node:child_process';
+import http from 'node:http';
+import net from 'node:net';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalApp, startLocalApp } from '../../infra/local/app.ts';
+import { startEmbeddedTable } from '../../infra/local/embedded-table.ts';
+import { startLocalChild } from '../support/local-child.ts';
+
+const exec = promisify(execFile);
+
+interface Reply {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+/** A GET from a chosen loopback source address, with chosen headers. */
+function get(url: string, headers: Record<string, string> = {}, localAddress = '127.0.0.1'): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { headers, localAddress }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => {
+        body += d;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    req.setTimeout(20_000, () => req.destroy(new Error('timeout')));
+  });
+}
+
+async function listen(host: string): Promise<{ port: number; peers: string[]; close: () => Promise<void> }> {
+  const peers: string[] = [];
+  const server = net.createServer((s) => {
+    peers.push(s.remoteAddress ?? '');
+    s.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    peers,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+describe('local server (in process)', () => {
+  let app: LocalApp;
+  beforeAll(async () => {
+    app = await startLocalApp({ env: {}, host: '127.0.0.1', port: 0, allowNonPublic: false });
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('checks loopback callers when bound to loopback, in text for curl', async () => {
+    const l = await listen('127.0.0.1');
+    try {
+      const reply = await get(`${app.url}/check/${l.port}`, { 'user-agent': 'curl/8.5.0' });
+      expect(reply.status).toBe(200);
+      expect(reply.headers['content-type']).toBe('text/plain; charset=utf-8');
+      expect(reply.body).toMatch(new RegExp(`^${l.port}/tcp\\s+open\\s+syn-ack\\s+[\\d.]+ ms$`, 'm'));
+    } finally {
+      await l.close();
+    }
+  });
+
+  it('dials the socket address, never one named by X-Forwarded-For, Forwarded, X-Real-IP, True-Client-IP or CF-Connecting-IP', async () => {
+    // The listener exists only on 127.0.0.5; the headers all name 127.0.0.1, where nothing listens.
+    const l = await listen('127.0.0.5');
+    try {
+      const spoof = '127.0.0.1';
+      const reply = await get(
+        `${app.url}/check/${l.port}`,
+        {
+          accept: 'application/json',
+          'x-forwarded-for': spoof,
+          forwarded: `for=${spoof}`,
+          'x-real-ip': spoof,
+          'true-client-ip': spoof,
+          'cf-connecting-ip': spoof,
+        },
+        '127.0.0.5',
+      );
+      expect(reply.status).toBe(200);
+      const body = JSON.parse(reply.body);
+      expect(body.ip).toBe('127.0.0.5');
+      expect(body.results[0]).toMatchObject({ port: l.port, state: 'open' });
+      expect(l.peers.length).toBeGreaterThan(0);
+    } finally {
+      await l.close();
+    }
+  });
+
+  it('answers the true closed state of a released port', async () => {
+    const l = await listen('127.0.0.1');
+    await l.close();
+    const reply = await get(`${app.url}/check?ports=${l.port}`, { accept: 'application/json' });
+    expect(JSON.parse(reply.body).results[0]).toMatchObject({ state: 'closed', reason: 'conn-refused' });
+  });
+
+  it('refuses a request body larger than it reads with 413', async () => {
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = http.request(`${app.url}/ip`, { method: 'POST' }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.end(Buffer.alloc(100 * 1024, 'a'));
+    });
+    expect(status).toBe(413);
+  });
+});
+
+describe('local server (as npm start runs it)', () => {
+  it('prints its URL, refuses non-loopback callers when bound elsewhere, and exits 0 on SIGTERM', async () => {
+    const child = await startLocalChild(['--host', '127.0.0.1', '--port', '0']);
+    try {
+      expect(child.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(child.output()).toContain('targets: public-and-loopback');
+    } finally {
+      expect(await child.stop()).toBe(0);
+    }
+  });
+
+  it('fails at start with a message naming a bad setting', async () => {
+    await expect(startLocalChild(['--port', '0'], { MAX_PORTS: 'lots' })).rejects.toThrow(
+      /MAX_PORTS must be a whole number/,
+    );
+  });
+
+  it('answers 503 when the table it was pointed at is down', async () => {
+    const table = await startEmbeddedTable('dialback-rate-limits');
+    const child = await startLocalChild(['--port', '0'], { DYNAMODB_ENDPOINT: table.endpoint });
+    try {
+      await table.close();
+      const reply = await get(`${child.url}/check/9`);
+      expect(reply.status).toBe(503);
+      expect(reply.headers['content-type']).toBe('application/problem+json; charset=utf-8');
+      expect(reply.headers['retry-after']).toMatch(/^\d+$/);
+    } finally {
+      await child.stop();
+      await table.close();
+    }
+  });
+
+  it('answers 503, not a port state, when it runs out of file descriptors', async () => {
+    const child = await startLocalChild(['--port', '0']);
+    const l = await listen('127.0.0.1');
+    try {
+      // Warm up: opens the SDK's keep-alive connection to the embedded table.
+      expect((await get(`${child.url}/check/${l.port}`)).status).toBe(200);
+      const { stdout } = await exec('ls', [`/proc/${child.pid}/fd`]);
+      const open = stdout.split('\n').filter(Boolean).length;
+      // Room for the request's own socket and little else: ten probe sockets cannot all open.
+      await exec('prlimit', [`--pid=${child.pid}`, `--nofile=${open + 3}:${open + 3}`]);
+      const ports = Array.from({ length: 10 }, (_, i) => l.port + i).join(',');
+      const reply = await get(`${child.url}/check?ports=${ports}`, { accept: 'application/json' });
+      expect(reply.status).toBe(503);
+      expect(JSON.parse(reply.body).detail).toMatch(/out of network resources/);
+      expect(child.output()).toMatch(/"errorCode":"EMFILE"/);
+    } finally {
+      await l.close();
+      await child.stop();
+    }
+  });
+});

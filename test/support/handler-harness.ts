@@ -1,0 +1,81 @@
+/**
+ * Builds the real handler for tests: real config parsing, a real limiter on dynalite, and a
+ * probe that records every target it was asked to dial (and answers from real loopback
+ * sockets only when the test says so).
+ */
+import { createDeps } from '../../functions/api/deps.ts';
+import { createHandler, type Handler } from '../../functions/api/handler.ts';
+import type { HandlerDeps } from '../../functions/api/routes.ts';
+import { loadConfig } from '../../functions/core/config.ts';
+import { createDynamoDbClient } from '../../functions/core/dynamodb-client.ts';
+import type { Log } from '../../functions/core/log.ts';
+import type { PortResult, Probe, ProbeTarget } from '../../functions/core/probe.ts';
+import { createRateLimiter } from '../../functions/core/rate-limiter.ts';
+import type { TargetPolicy } from '../../functions/core/source-address.ts';
+
+/** One recorded probe call. */
+export interface ProbeCall {
+  readonly target: ProbeTarget;
+  readonly ports: readonly number[];
+  readonly timeoutMs: number;
+}
+
+/** A handler plus what it did. */
+export interface Harness {
+  readonly handler: Handler;
+  readonly probeCalls: ProbeCall[];
+  readonly logLines: Record<string, unknown>[];
+}
+
+/** Options for `buildHarness`. */
+export interface HarnessOptions {
+  readonly endpoint: string;
+  readonly tableName: string;
+  readonly env?: Record<string, string>;
+  readonly policy?: TargetPolicy;
+  /** Answers the probe; defaults to every port open. */
+  readonly probe?: Probe;
+  readonly now?: () => number;
+  readonly blockedPorts?: readonly number[];
+}
+
+/** Builds the handler with a recording probe. */
+export function buildHarness(options: HarnessOptions): Harness {
+  const config = loadConfig({ DYNAMODB_ENDPOINT: options.endpoint, TABLE_NAME: options.tableName, ...options.env });
+  const probeCalls: ProbeCall[] = [];
+  const logLines: Record<string, unknown>[] = [];
+  const answer: Probe =
+    options.probe ??
+    (async (_target, ports) =>
+      ports.map((port): PortResult => ({ port, state: 'open', reason: 'syn-ack', rttMs: 1.5 })));
+  const log: Log = (level, message, fields) => {
+    logLines.push({ level, message, ...fields });
+  };
+  const base = createDeps(config, {
+    policy: options.policy ?? 'public-only',
+    blockedPorts: options.blockedPorts ?? [],
+    key: async () => 'harness-key-0123456789',
+    log,
+  });
+  const deps: HandlerDeps = {
+    ...base,
+    probe: async (target, ports, probeOptions) => {
+      probeCalls.push({ target, ports: [...ports], timeoutMs: probeOptions.timeoutMs });
+      return answer(target, ports, probeOptions);
+    },
+    reverseDns: async () => null,
+    ...(options.now === undefined
+      ? {}
+      : {
+          now: options.now,
+          limiter: createRateLimiter({
+            client: createDynamoDbClient(config),
+            tableName: config.tableName,
+            windows: base.windows,
+            key: async () => 'harness-key-0123456789',
+            now: options.now,
+          }),
+        }),
+  };
+  return { handler: createHandler(deps), probeCalls, logLines };
+}
