@@ -1,29 +1,15 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { HttpResponse } from '../../functions/api/http.ts';
 import { LocalProbeError } from '../../functions/core/probe.ts';
-import { createCounterTable, type EmbeddedTable, startEmbeddedTable } from '../../infra/local/embedded-table.ts';
 import { apiEvent, type EventSpec, lambdaContext } from '../fixtures/events.ts';
 import { buildHarness, type Harness, type HarnessOptions } from '../support/handler-harness.ts';
+import { useCounterTable } from '../support/table.ts';
 
 const PUBLIC_IP = '8.8.8.8';
-let table: EmbeddedTable;
-let tableName: string;
-let n = 0;
-
-beforeAll(async () => {
-  table = await startEmbeddedTable('handler-tests');
-});
-afterAll(async () => {
-  await table?.close();
-});
-beforeEach(async () => {
-  n += 1;
-  tableName = `handler-${n}`;
-  await createCounterTable(table.endpoint, tableName);
-});
+const table = useCounterTable('handler');
 
 function harness(options: Partial<HarnessOptions> = {}): Harness {
-  return buildHarness({ endpoint: table.endpoint, tableName, ...options });
+  return buildHarness({ endpoint: table.endpoint, tableName: table.tableName, ...options });
 }
 
 async function call(h: Harness, spec: EventSpec, remainingMs?: number): Promise<HttpResponse> {
@@ -111,7 +97,7 @@ describe('handler: checks', () => {
   it('reports port 25 as untestable when the host blocks it', async () => {
     const h = buildHarness({
       endpoint: table.endpoint,
-      tableName,
+      tableName: table.tableName,
       blockedPorts: [25],
       probe: (await import('../../functions/core/probe.ts')).probePorts,
     });

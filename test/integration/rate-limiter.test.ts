@@ -1,5 +1,5 @@
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createDynamoDbClient } from '../../functions/core/dynamodb-client.ts';
 import { Unavailable } from '../../functions/core/errors.ts';
 import {
@@ -11,7 +11,8 @@ import {
 } from '../../functions/core/rate-limiter.ts';
 import { parseSourceAddress } from '../../functions/core/source-address.ts';
 import { COUNTER_ATTRIBUTES } from '../../functions/core/table-schema.ts';
-import { type EmbeddedTable, startEmbeddedTable } from '../../infra/local/embedded-table.ts';
+import { startEmbeddedTable } from '../../infra/local/embedded-table.ts';
+import { useCounterTable } from '../support/table.ts';
 
 const KEY = 'test-key-0123456789abcdef';
 const WINDOWS: readonly RateWindow[] = [
@@ -21,18 +22,9 @@ const WINDOWS: readonly RateWindow[] = [
 // A fixed instant 10 s into a minute, so windows do not roll over mid-test.
 const T0 = Date.UTC(2026, 10, 23, 12, 0, 10);
 
-let table: EmbeddedTable;
-let tableName: string;
-let counter = 0;
+const table = useCounterTable('limiter');
 
-beforeAll(async () => {
-  table = await startEmbeddedTable('limiter-tests');
-});
-afterAll(async () => {
-  await table?.close();
-});
-
-function limiterAt(now: () => number, name = tableName, endpoint = table.endpoint): RateLimiter {
+function limiterAt(now: () => number, name = table.tableName, endpoint = table.endpoint): RateLimiter {
   return createRateLimiter({
     client: createDynamoDbClient({ region: 'us-east-1', dynamodbEndpoint: endpoint }),
     tableName: name,
@@ -44,18 +36,10 @@ function limiterAt(now: () => number, name = tableName, endpoint = table.endpoin
 
 async function allItems(): Promise<Record<string, unknown>[]> {
   const client = createDynamoDbClient({ region: 'us-east-1', dynamodbEndpoint: table.endpoint });
-  const out = await client.send(new ScanCommand({ TableName: tableName }));
+  const out = await client.send(new ScanCommand({ TableName: table.tableName }));
   client.destroy();
   return out.Items ?? [];
 }
-
-beforeEach(async () => {
-  // A fresh table per test keeps counts independent.
-  counter += 1;
-  tableName = `limiter-${counter}`;
-  const { createCounterTable } = await import('../../infra/local/embedded-table.ts');
-  await createCounterTable(table.endpoint, tableName);
-});
 
 const caller = parseSourceAddress('203.0.113.7');
 
