@@ -6,6 +6,9 @@ import type { PortResult, PortState } from '../core/probe.ts';
 import { STATE_MEANING } from '../core/verdict-text.ts';
 import type { CheckResponse } from './responses.ts';
 
+/** The legend lists states in this order, whatever order the ports came in. */
+const STATE_ORDER: readonly PortState[] = ['open', 'closed', 'filtered', 'untestable'];
+
 function pad(value: string, width: number): string {
   return value.padEnd(width);
 }
@@ -24,14 +27,15 @@ export function renderCheckText(check: CheckResponse): string {
       .map((cell, i) => (i === cells.length - 1 ? cell : pad(cell, widths[i] ?? 0)))
       .join('')
       .trimEnd();
-  const seen = [...new Set(check.results.map((r) => r.state))] as PortState[];
+  const seen = new Set(check.results.map((r) => r.state));
+  const legend = STATE_ORDER.filter((state) => seen.has(state));
   return [
     `Dialback: ${check.ip} checked from ${check.checkedFrom} (timeout ${check.timeoutMs} ms)`,
     '',
     line(header),
     ...rows.map(line),
     '',
-    ...seen.map((state) => STATE_MEANING[state]),
+    ...legend.map((state) => STATE_MEANING[state]),
     '',
   ].join('\n');
 }
