@@ -86,12 +86,16 @@ describe('assertDialable in deployed mode (public-only)', () => {
     );
   });
 
-  it.each(['8.8.8.8', '1.1.1.1', '93.184.216.34', '2606:4700::1111', '2a00:1450:4001::200e', '::ffff:8.8.8.8'])(
-    'lets the global address %s through',
-    (raw) => {
-      expect(() => assertDialable(parseSourceAddress(raw), 'public-only')).not.toThrow();
-    },
-  );
+  it.each([
+    '8.8.8.8',
+    '1.1.1.1',
+    '93.184.216.34',
+    '2606:4700::1111',
+    '2a00:1450:4001::200e',
+    '::ffff:8.8.8.8',
+  ])('lets the global address %s through', (raw) => {
+    expect(() => assertDialable(parseSourceAddress(raw), 'public-only')).not.toThrow();
+  });
 });
 
 describe('assertDialable in local modes', () => {
