@@ -124,7 +124,9 @@ export const ROUTES: readonly Route[] = [
       const body: IpResponse = {
         ip: source.address,
         family: source.family,
-        reverseDns: await ctx.deps.reverseDns(source.address),
+        // Only global addresses have PTR records worth asking the world for; skipping the
+        // rest also keeps a local or lab server from sending DNS queries off the machine.
+        reverseDns: source.range === 'unicast' ? await ctx.deps.reverseDns(source.address) : null,
       };
       return ctx.wantsText ? text(200, `${body.ip}\n`) : json(200, body);
     },

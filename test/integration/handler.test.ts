@@ -237,6 +237,24 @@ describe('handler: representation', () => {
     }
   });
 
+  it('looks up reverse DNS for global addresses only', async () => {
+    const asked: string[] = [];
+    const h = harness({ policy: 'any' });
+    const withDns = buildHarness({
+      endpoint: table.endpoint,
+      tableName: table.tableName,
+      reverseDns: async (address) => {
+        asked.push(address);
+        return 'host.example.net';
+      },
+    });
+    expect(JSON.parse((await call(withDns, { url: '/ip' })).body).reverseDns).toBe('host.example.net');
+    expect(JSON.parse((await call(withDns, { url: '/ip', sourceIp: '127.0.0.1' })).body).reverseDns).toBeNull();
+    expect(JSON.parse((await call(withDns, { url: '/ip', sourceIp: '198.18.0.2' })).body).reverseDns).toBeNull();
+    expect(asked).toEqual([PUBLIC_IP]);
+    expect((await call(h, { url: '/ip', sourceIp: '10.1.2.3' })).statusCode).toBe(200);
+  });
+
   it('answers /ip with the address, family and reverse name, and bare text for curl', async () => {
     const h = harness();
     const json = await call(h, { url: '/ip', sourceIp: '2606:4700::1111' });

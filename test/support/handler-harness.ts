@@ -11,6 +11,7 @@ import { createDynamoDbClient } from '../../functions/core/dynamodb-client.ts';
 import type { Log } from '../../functions/core/log.ts';
 import type { PortResult, Probe, ProbeTarget } from '../../functions/core/probe.ts';
 import { createRateLimiter } from '../../functions/core/rate-limiter.ts';
+import type { ReverseDns } from '../../functions/core/reverse-dns.ts';
 import type { TargetPolicy } from '../../functions/core/source-address.ts';
 
 /** One recorded probe call. */
@@ -37,6 +38,8 @@ export interface HarnessOptions {
   readonly probe?: Probe;
   readonly now?: () => number;
   readonly blockedPorts?: readonly number[];
+  /** Answers reverse-DNS lookups; defaults to none (never a real DNS query from tests). */
+  readonly reverseDns?: ReverseDns;
 }
 
 /** Builds the handler with a recording probe. */
@@ -63,7 +66,7 @@ export function buildHarness(options: HarnessOptions): Harness {
       probeCalls.push({ target, ports: [...ports], timeoutMs: probeOptions.timeoutMs });
       return answer(target, ports, probeOptions);
     },
-    reverseDns: async () => null,
+    reverseDns: options.reverseDns ?? (async () => null),
     ...(options.now === undefined
       ? {}
       : {
