@@ -31,6 +31,9 @@ export function renderCheckText(check: CheckResponse): string {
   const legend = STATE_ORDER.filter((state) => seen.has(state));
   return [
     `Dialback: ${check.ip} checked from ${check.checkedFrom} (timeout ${check.timeoutMs} ms)`,
+    ...(check.egress.fixed
+      ? [`Probes leave from ${check.egress.addresses.join(', ')}: allow these in your firewall.`]
+      : []),
     '',
     line(header),
     ...rows.map(line),

@@ -4,6 +4,16 @@
  */
 import type { PortResult } from '../core/probe.ts';
 
+/** Where probes leave from. */
+export interface Egress {
+  /** True when every probe leaves from the listed addresses, so a firewall can allow them. */
+  readonly fixed: boolean;
+  /** The fixed source addresses or CIDR ranges; empty when not fixed. */
+  readonly addresses: readonly string[];
+  /** Whether this deployment can dial IPv6 callers. */
+  readonly ipv6: boolean;
+}
+
 /** `GET /check/{port}` and `GET /check?ports=`. */
 export interface CheckResponse {
   /** The address that was checked: always the address the request came from. */
@@ -13,6 +23,7 @@ export interface CheckResponse {
   readonly checkedFrom: string;
   /** Per-port deadline used for this check. */
   readonly timeoutMs: number;
+  readonly egress: Egress;
   readonly results: readonly PortResult[];
 }
 
@@ -22,6 +33,7 @@ export interface IpResponse {
   readonly family: 4 | 6;
   /** The PTR name of the address, or `null` when it has none or the lookup timed out. */
   readonly reverseDns: string | null;
+  readonly egress: Egress;
 }
 
 /** RFC 9457 problem details, as every error is answered. */

@@ -4,6 +4,7 @@
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { Config } from '../core/config.ts';
+import { parseToken, proofLine } from '../core/dial-proof.ts';
 import { BadRequest, Unavailable } from '../core/errors.ts';
 import type { Log } from '../core/log.ts';
 import { parsePort, parsePortList } from '../core/ports.ts';
@@ -14,7 +15,7 @@ import { assertDialable, parseSourceAddress, type TargetPolicy } from '../core/s
 import { decode, type HttpResponse, json, text } from './http.ts';
 import { rateLimitHeaders } from './rate-headers.ts';
 import { renderCheckText } from './render-text.ts';
-import type { CheckResponse, IpResponse } from './responses.ts';
+import type { CheckResponse, Egress, IpResponse } from './responses.ts';
 
 /** Everything the handler needs, passed in so tests run the real code against real servers. */
 export interface HandlerDeps {
@@ -59,31 +60,53 @@ export interface Route {
 /** The shortest per-port deadline worth running; below it the answer would be a guess. */
 const MIN_PROBE_MS = 250;
 
+function egressOf(config: Config): Egress {
+  return { fixed: config.egressAddresses.length > 0, addresses: config.egressAddresses, ipv6: config.ipv6Egress };
+}
+
+function tokenParameter(ctx: RouteContext): string | undefined {
+  const values = ctx.query.get('token');
+  if (values === undefined) return undefined;
+  if (values.length > 1) throw new BadRequest('Give "token" once.');
+  return parseToken(values[0] ?? '');
+}
+
 async function check(ctx: RouteContext, ports: readonly number[]): Promise<HttpResponse> {
   const { deps, event } = ctx;
   const source = parseSourceAddress(event.requestContext?.http?.sourceIp);
   assertDialable(source, deps.policy);
+  const token = tokenParameter(ctx);
   ctx.logFields.ports = ports.length;
-  const status = await deps.limiter(source, ports.length);
-  const timeoutMs = Math.min(deps.config.probeTimeoutMs, ctx.remainingMs());
-  if (timeoutMs < MIN_PROBE_MS) {
-    throw new Unavailable('The service ran out of time for this request; try again.', 1);
+  let timeoutMs = deps.config.probeTimeoutMs;
+  let results: PortResult[];
+  let headers: Record<string, string> = {};
+  if (source.family === 6 && !deps.config.ipv6Egress) {
+    // Nothing can be dialed, so nothing is spent: say so instead of a false "filtered".
+    results = ports.map((port) => ({ port, state: 'untestable', reason: 'no-ipv6-egress', rttMs: null }));
+  } else {
+    const status = await deps.limiter(source, ports.length);
+    headers = rateLimitHeaders(status, deps.windows);
+    timeoutMs = Math.min(timeoutMs, ctx.remainingMs());
+    if (timeoutMs < MIN_PROBE_MS) {
+      throw new Unavailable('The service ran out of time for this request; try again.', 1);
+    }
+    results = await deps.probe(source, ports, {
+      timeoutMs,
+      attempts: deps.config.probeAttempts,
+      attemptSpacingMs: deps.attemptSpacingMs,
+      blockedPorts: deps.blockedPorts,
+      ...(token === undefined ? {} : { greeting: proofLine(token) }),
+    });
   }
-  const results = await deps.probe(source, ports, {
-    timeoutMs,
-    attempts: deps.config.probeAttempts,
-    attemptSpacingMs: deps.attemptSpacingMs,
-    blockedPorts: deps.blockedPorts,
-  });
   ctx.logFields.states = countStates(results);
   const body: CheckResponse = {
     ip: source.address,
     family: source.family,
     checkedFrom: deps.config.checkedFrom,
     timeoutMs,
+    egress: egressOf(deps.config),
     results,
   };
-  const headers = rateLimitHeaders(status, deps.windows);
   return ctx.wantsText ? text(200, renderCheckText(body), headers) : json(200, body, headers);
 }
 
@@ -127,6 +150,7 @@ export const ROUTES: readonly Route[] = [
         // Only global addresses have PTR records worth asking the world for; skipping the
         // rest also keeps a local or lab server from sending DNS queries off the machine.
         reverseDns: source.range === 'unicast' ? await ctx.deps.reverseDns(source.address) : null,
+        egress: egressOf(ctx.deps.config),
       };
       return ctx.wantsText ? text(200, `${body.ip}\n`) : json(200, body);
     },

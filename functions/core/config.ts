@@ -3,6 +3,7 @@
  * A bad value throws at start-up with the variable's name, so a misconfigured deployment
  * fails its cold start instead of answering wrongly.
  */
+import { isIP } from 'node:net';
 
 /** Every setting the service reads, already validated. */
 export interface Config {
@@ -20,6 +21,13 @@ export interface Config {
   /** `["*"]` or an explicit list of origins. */
   readonly corsAllowOrigins: readonly string[];
   readonly checkedFrom: string;
+  /** Whether this deployment can dial IPv6 at all (a Lambda outside a VPC cannot). */
+  readonly ipv6Egress: boolean;
+  /**
+   * The fixed addresses (or CIDR ranges) probes leave from, when the deployment has them
+   * (an Elastic IP, the VPC's IPv6 range); empty when the source is not fixed.
+   */
+  readonly egressAddresses: readonly string[];
   /** HMAC key for caller hashes, when given directly (local use). */
   readonly rateLimitKey: string | undefined;
   /** Secrets Manager ARN holding the HMAC key (deployed use). */
@@ -87,6 +95,32 @@ function origins(env: Env): readonly string[] {
   return Object.freeze(list);
 }
 
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = text(env, name);
+  if (raw === undefined) return fallback;
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+}
+
+function egressAddresses(env: Env): readonly string[] {
+  const raw = text(env, 'EGRESS_ADDRESSES');
+  if (raw === undefined) return Object.freeze([]);
+  const list = raw
+    .split(',')
+    .map((a) => a.trim())
+    .filter((a) => a !== '');
+  for (const item of list) {
+    const [address = '', prefix] = item.split('/');
+    const prefixOk =
+      prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (isIP(address) === 4 ? 32 : 128));
+    if (isIP(address) === 0 || !prefixOk) {
+      throw new ConfigError(`EGRESS_ADDRESSES has "${item}", which is not an IP address or CIDR range`);
+    }
+  }
+  return Object.freeze(list);
+}
+
 function endpoint(env: Env): string | undefined {
   const raw = text(env, 'DYNAMODB_ENDPOINT');
   if (raw === undefined) return undefined;
@@ -132,6 +166,8 @@ export function loadConfig(env: Env): Config {
     probeAttempts: integer(env, 'PROBE_ATTEMPTS', CONFIG_DEFAULTS.probeAttempts, 1, 8),
     corsAllowOrigins: origins(env),
     checkedFrom: text(env, 'CHECKED_FROM') ?? text(env, 'AWS_REGION') ?? 'local',
+    ipv6Egress: boolean(env, 'IPV6_EGRESS', true),
+    egressAddresses: egressAddresses(env),
     rateLimitKey,
     rateLimitKeySecretArn: text(env, 'RATE_LIMIT_KEY_SECRET_ARN'),
   });

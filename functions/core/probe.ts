@@ -25,7 +25,8 @@ export type PortReason =
   | 'admin-prohibited'
   | 'proto-unreach'
   | 'dest-unreach'
-  | 'blocked-at-source';
+  | 'blocked-at-source'
+  | 'no-ipv6-egress';
 
 /** The verdict for one port. `rttMs` is the winning attempt's round trip, `null` without an answer. */
 export interface PortResult {
@@ -50,6 +51,11 @@ export interface ProbeOptions {
   readonly attemptSpacingMs: number;
   /** Ports this checker cannot reach (e.g. 25 from Lambda); reported `untestable` undialed. */
   readonly blockedPorts?: readonly number[];
+  /**
+   * Bytes to write once after the handshake before closing (the dial-proof line). Without it
+   * the probe sends nothing at all.
+   */
+  readonly greeting?: string;
   /** Aborts every attempt; the probe then throws `LocalProbeError` with code `ABORTED`. */
   readonly signal?: AbortSignal;
 }
@@ -70,6 +76,9 @@ export class LocalProbeError extends Error {
 
 /** Default spacing between attempts; see the lab's loss benchmark for how it was chosen. */
 export const DEFAULT_ATTEMPT_SPACING_MS = 250;
+
+/** How long a dial-proof line may take to be written before the socket is cut. */
+const GREETING_TIMEOUT_MS = 2000;
 
 type Verdict = Pick<PortResult, 'state' | 'reason'>;
 
@@ -133,7 +142,16 @@ export function probePort(target: ProbeTarget, port: number, options: ProbeOptio
       const socket = new net.Socket();
       sockets.add(socket);
       socket.once('connect', () => {
-        finish({ result: { port, state: 'open', reason: 'syn-ack', rttMs: rounded(performance.now() - started) } });
+        const rttMs = rounded(performance.now() - started);
+        if (options.greeting !== undefined && !settled) {
+          // The winner writes its one line and closes on its own; a bound keeps a peer that
+          // never reads from holding the socket.
+          sockets.delete(socket);
+          socket.setTimeout(GREETING_TIMEOUT_MS, () => socket.destroy());
+          socket.on('error', () => socket.destroy());
+          socket.end(options.greeting);
+        }
+        finish({ result: { port, state: 'open', reason: 'syn-ack', rttMs } });
       });
       socket.once('error', (error) => {
         sockets.delete(socket);

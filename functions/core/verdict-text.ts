@@ -10,5 +10,6 @@ export const STATE_MEANING: Readonly<Record<PortState, string>> = {
     'closed: your address answered, but nothing accepted the connection: no service is listening, or a firewall rejects it (nmap -sT says "closed" too).',
   filtered:
     'filtered: nothing answered in time (a firewall dropping it, a router without a forward, or an ISP block); one check cannot tell loss from a firewall.',
-  untestable: 'untestable: this checker cannot reach that port (cloud providers block outbound port 25).',
+  untestable:
+    'untestable: this checker cannot test it: outbound port 25 is blocked by the cloud provider, or this deployment has no IPv6 egress (try over IPv4, or a deployment in VPC mode).',
 };

@@ -38,6 +38,7 @@ describe('handler: checks', () => {
       family: 4,
       checkedFrom: 'local',
       timeoutMs: 3000,
+      egress: { fixed: false, addresses: [], ipv6: true },
       results: [{ port: 443, state: 'open', reason: 'syn-ack', rttMs: 1.5 }],
     });
     expect(h.probeCalls).toEqual([
@@ -105,6 +106,56 @@ describe('handler: checks', () => {
     expect(JSON.parse(response.body).results).toEqual([
       { port: 25, state: 'untestable', reason: 'blocked-at-source', rttMs: null },
     ]);
+  });
+});
+
+describe('handler: egress and dial proof', () => {
+  it('answers IPv6 callers untestable, without spending budget, when the deployment has no IPv6 egress', async () => {
+    const h = harness({ env: { IPV6_EGRESS: 'false' } });
+    const response = await call(h, { url: '/check?ports=22,443', sourceIp: '2606:4700::1111' });
+    expect(response.statusCode).toBe(200);
+    const body = JSON.parse(response.body);
+    expect(body.results).toEqual([
+      { port: 22, state: 'untestable', reason: 'no-ipv6-egress', rttMs: null },
+      { port: 443, state: 'untestable', reason: 'no-ipv6-egress', rttMs: null },
+    ]);
+    expect(body.egress).toEqual({ fixed: false, addresses: [], ipv6: false });
+    expect(h.probeCalls).toEqual([]);
+    expect(response.headers.ratelimit).toBeUndefined();
+    // IPv4 callers are still checked.
+    expect(JSON.parse((await call(h, { url: '/check/22' })).body).results[0].state).toBe('open');
+  });
+
+  it('reports fixed egress addresses in checks, /ip and the text output', async () => {
+    const h = harness({ env: { EGRESS_ADDRESSES: '198.51.100.10, 2001:db8:1::/56' } });
+    const egress = { fixed: true, addresses: ['198.51.100.10', '2001:db8:1::/56'], ipv6: true };
+    expect(JSON.parse((await call(h, { url: '/check/22' })).body).egress).toEqual(egress);
+    expect(JSON.parse((await call(h, { url: '/ip' })).body).egress).toEqual(egress);
+    const text = await call(h, { url: '/check/22', headers: { 'user-agent': 'curl/8.5.0' } });
+    expect(text.body).toContain('Probes leave from 198.51.100.10, 2001:db8:1::/56');
+  });
+
+  it('passes a valid token to the probe as the one proof line', async () => {
+    const h = harness();
+    const greetings: (string | undefined)[] = [];
+    const recording = buildHarness({
+      endpoint: table.endpoint,
+      tableName: table.tableName,
+      probe: async (_t, ports, options) => {
+        greetings.push(options.greeting);
+        return ports.map((port) => ({ port, state: 'open' as const, reason: 'syn-ack' as const, rttMs: 1 }));
+      },
+    });
+    await call(recording, { url: '/check/22?token=abcdefghijklmnop_-0123' });
+    await call(recording, { url: '/check/22' });
+    expect(greetings).toEqual(['DIALBACK abcdefghijklmnop_-0123\n', undefined]);
+    for (const bad of ['short', 'a'.repeat(65), 'abcdefghijklmnop%0A', 'abcdefghijklmnop%20x', 'abcdefghijklmnop.x']) {
+      const response = await call(h, { url: `/check/22?token=${bad}` });
+      expect(response.statusCode).toBe(400);
+      expect(response.body).not.toContain(bad);
+    }
+    expect((await call(h, { url: '/check/22?token=abcdefghijklmnop&token=abcdefghijklmnop' })).statusCode).toBe(400);
+    expect(h.probeCalls).toEqual([]);
   });
 });
 
@@ -258,7 +309,12 @@ describe('handler: representation', () => {
   it('answers /ip with the address, family and reverse name, and bare text for curl', async () => {
     const h = harness();
     const json = await call(h, { url: '/ip', sourceIp: '2606:4700::1111' });
-    expect(JSON.parse(json.body)).toEqual({ ip: '2606:4700::1111', family: 6, reverseDns: null });
+    expect(JSON.parse(json.body)).toEqual({
+      ip: '2606:4700::1111',
+      family: 6,
+      reverseDns: null,
+      egress: { fixed: false, addresses: [], ipv6: true },
+    });
     const text = await call(h, { url: '/ip', headers: { 'user-agent': 'curl/8.5.0' } });
     expect(text.body).toBe(`${PUBLIC_IP}\n`);
   });

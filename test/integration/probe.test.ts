@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { LocalProbeError, type ProbeOptions, probePort, probePorts } from '../../functions/core/probe.ts';
 import { createHostLink, type HostLink, LAB_REQUIRED, namespaceSupport } from '../support/netns.ts';
 
@@ -140,4 +140,31 @@ describe.runIf(unsupported === undefined)('probe against an nftables firewall in
       expect(result).toMatchObject({ state: 'closed', reason: 'conn-refused' });
     });
   }
+});
+
+describe('probe dial proof', () => {
+  it('writes exactly the proof line after the handshake, then closes', async () => {
+    const received: Buffer[] = [];
+    let ended = false;
+    const server = net.createServer((socket) => {
+      socket.on('data', (d: Buffer) => received.push(d));
+      socket.on('end', () => {
+        ended = true;
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    try {
+      const result = await probePort(LOOPBACK, port, {
+        ...OPTIONS,
+        attempts: 1,
+        greeting: 'DIALBACK abcdefghijklmnop\n',
+      });
+      expect(result.state).toBe('open');
+      await vi.waitFor(() => expect(ended).toBe(true), { timeout: 3000 });
+      expect(Buffer.concat(received).toString()).toBe('DIALBACK abcdefghijklmnop\n');
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
 });

@@ -56,6 +56,10 @@ describe('loadConfig', () => {
     [{ CORS_ALLOW_ORIGINS: '*,https://a.example' }, /CORS_ALLOW_ORIGINS/],
     [{ CORS_ALLOW_ORIGINS: ' , ' }, /CORS_ALLOW_ORIGINS/],
     [{ RATE_LIMIT_KEY: 'short' }, /RATE_LIMIT_KEY/],
+    [{ IPV6_EGRESS: 'maybe' }, /IPV6_EGRESS/],
+    [{ EGRESS_ADDRESSES: '3.4.5' }, /EGRESS_ADDRESSES/],
+    [{ EGRESS_ADDRESSES: '2001:db8::/129' }, /EGRESS_ADDRESSES/],
+    [{ EGRESS_ADDRESSES: '198.51.100.1/33' }, /EGRESS_ADDRESSES/],
   ])('fails on %j with a message naming the variable', (env, name) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(name);
