@@ -67,6 +67,7 @@ export function createHandler(deps: HandlerDeps): Handler {
         {
           event,
           deps,
+          requestId,
           query: parseQuery(event.rawQueryString),
           wantsText: prefersText(event),
           remainingMs: () => context.getRemainingTimeInMillis() - RESPONSE_MARGIN_MS,

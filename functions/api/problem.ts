@@ -44,26 +44,31 @@ export function describeError(error: unknown): Record<string, unknown> {
   };
 }
 
-/** Turns any thrown value into the response the caller gets. */
-export function problemResponse(error: unknown, requestId: string, windows: readonly RateWindow[]): HttpResponse {
+/** A known failure as the status, headers and body it is answered with. */
+export interface ProblemAnswer {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly problem: Problem;
+}
+
+/**
+ * Maps a typed service failure (or a local probe failure) to its answer; `undefined` for
+ * anything else, which is a bug. The page renders the same answer as HTML.
+ */
+export function knownProblem(
+  error: unknown,
+  requestId: string,
+  windows: readonly RateWindow[],
+): ProblemAnswer | undefined {
   const known =
     error instanceof ServiceError
       ? error
       : error instanceof LocalProbeError
         ? new Unavailable('The checker is out of network resources right now; try again in a few seconds.', 5)
         : undefined;
-  if (known === undefined) {
-    const problem: Problem = {
-      type: `${PROBLEM_TYPE}internal`,
-      title: 'Internal error',
-      status: 500,
-      detail: `Something went wrong on our side. Quote request id ${requestId} if you report it.`,
-      requestId,
-    };
-    return json(500, problem, { 'content-type': 'application/problem+json; charset=utf-8' });
-  }
+  if (known === undefined) return undefined;
   const status = statusOf(known);
-  const headers: Record<string, string> = { 'content-type': 'application/problem+json; charset=utf-8' };
+  const headers: Record<string, string> = {};
   let retryAfterSeconds: number | undefined;
   if (known instanceof MethodNotAllowed) headers.allow = known.allow.join(', ');
   if (known instanceof RateLimited || known instanceof Unavailable) {
@@ -79,5 +84,22 @@ export function problemResponse(error: unknown, requestId: string, windows: read
     ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),
     requestId,
   };
-  return json(status, problem, headers);
+  return { status, headers, problem };
+}
+
+/** Turns any thrown value into the response the caller gets. */
+export function problemResponse(error: unknown, requestId: string, windows: readonly RateWindow[]): HttpResponse {
+  const contentType = { 'content-type': 'application/problem+json; charset=utf-8' };
+  const answer = knownProblem(error, requestId, windows);
+  if (answer === undefined) {
+    const problem: Problem = {
+      type: `${PROBLEM_TYPE}internal`,
+      title: 'Internal error',
+      status: 500,
+      detail: `Something went wrong on our side. Quote request id ${requestId} if you report it.`,
+      requestId,
+    };
+    return json(500, problem, contentType);
+  }
+  return json(answer.status, answer.problem, { ...contentType, ...answer.headers });
 }

@@ -1,9 +1,11 @@
 /**
- * What each verdict means for a person, in one place for the text output, the page and the CLI.
+ * What each verdict means for a person and what to do next, in one place for the text output,
+ * the page, the widget and the CLI. Written for someone who runs a game server or a home NAS,
+ * not for network engineers: plain words, one concrete step per line.
  */
-import type { PortState } from './probe.ts';
+import type { PortReason, PortState } from './probe.ts';
 
-/** One line per state: what it means and what to do next. */
+/** One line per state: what it means. */
 export const STATE_MEANING: Readonly<Record<PortState, string>> = {
   open: 'open: a service accepted the connection; it is reachable from where this check ran.',
   closed:
@@ -12,4 +14,65 @@ export const STATE_MEANING: Readonly<Record<PortState, string>> = {
     'filtered: nothing answered in time (a firewall dropping it, a router without a forward, or an ISP block); one check cannot tell loss from a firewall.',
   untestable:
     'untestable: this checker cannot test it: outbound port 25 is blocked by the cloud provider, or this deployment has no IPv6 egress (try over IPv4, or a deployment in VPC mode).',
+};
+
+/** A short headline per state, for badges and table cells. */
+export const STATE_HEADLINE: Readonly<Record<PortState, string>> = {
+  open: 'Open: reachable from the Internet',
+  closed: 'Closed: your address answered, but nothing accepted the connection',
+  filtered: 'Filtered: no answer at all',
+  untestable: 'Untestable from this checker',
+};
+
+/** What the reason adds to the state, in words. */
+export const REASON_MEANING: Readonly<Record<PortReason, string>> = {
+  'syn-ack': 'the handshake completed',
+  'conn-refused': 'the connection was refused (a TCP reset, or an ICMP port-unreachable from a rejecting firewall)',
+  'no-response': 'no reply arrived before the deadline, after retries',
+  'host-unreach': 'a router or firewall answered that your host is unreachable',
+  'net-unreach': 'a router answered that your network is unreachable',
+  'admin-prohibited': 'a firewall answered that the connection is administratively prohibited',
+  'proto-unreach': 'the path answered that the protocol is unreachable',
+  'dest-unreach': 'the path answered that the destination is unreachable',
+  'blocked-at-source': 'the checker itself may not send to this port',
+};
+
+/**
+ * Why inbound connections often cannot reach home connections at all: carrier-grade NAT,
+ * explained so that a non-expert can tell whether it is theirs.
+ */
+export const CGNAT_EXPLAINED =
+  'Carrier-grade NAT: some ISPs (often mobile, fibre and satellite ones) share one public address among many customers. ' +
+  "Then no port forward on your own router can work, because the ISP's router in front of it drops the connection first. " +
+  "To tell: open your router's status page and compare its WAN (Internet) address with the address shown here. " +
+  'If they differ, or the WAN address starts with 100.64 to 100.127, or is a private one (10.x, 172.16–31.x, 192.168.x), you are behind carrier-grade NAT. ' +
+  'Ask your ISP for a public IPv4 address (some call it a "static" or "dedicated" IP, or switch it off on request), or use IPv6 if your ISP gives you one.';
+
+/** The limits of any single check, said honestly. */
+export const CHECK_LIMITS =
+  'This checks TCP only: UDP services (many game servers, WireGuard, DNS) cannot be tested this way. ' +
+  'One check cannot tell packet loss from a firewall that drops silently: each port is tried several times, ' +
+  'but if "filtered" surprises you, check again in a minute.';
+
+/** What to try next, in the order worth trying, per state. */
+export const STATE_NEXT_STEPS: Readonly<Record<PortState, readonly string[]>> = {
+  open: [
+    'Nothing to fix: the service is reachable from the Internet.',
+    'If it should not be public, close it now: stop the service, or block the port in your firewall or router.',
+  ],
+  closed: [
+    'Make sure the service is running and listens on all interfaces (0.0.0.0 or ::), not only on 127.0.0.1 or localhost: `ss -ltn` (Linux) or `netstat -an` (Windows, macOS) shows the address it listens on.',
+    'Check the host firewall on the machine itself (ufw, firewalld, nftables, Windows Defender Firewall): it may reject the port.',
+    "Behind a home router, the forward must point at the right LAN address: the machine's current address (e.g. 192.168.1.20), which can change unless you reserve it in the router's DHCP settings.",
+  ],
+  filtered: [
+    "Add or fix the port forward in your router: external port → the machine's LAN address and the same port, TCP.",
+    'Check the host firewall on the machine (ufw, firewalld, nftables, Windows Defender Firewall): it may drop the port silently.',
+    'Some ISPs block common server ports (25, 80, 445, sometimes 443) on home lines; try a higher port, or ask your ISP.',
+    'If your router shows a different WAN address from the one here, you are likely behind carrier-grade NAT (see below).',
+    'A single lost packet can look like this: if it surprises you, check again in a minute.',
+  ],
+  untestable: [
+    'This checker cannot send to this port (cloud providers block outbound port 25 to stop spam); test it from another network.',
+  ],
 };
