@@ -4,11 +4,13 @@
  * runs. `/check` renders the result as JSON or text, the page as HTML; both come through here,
  * so neither can skip the limiter or the address guard.
  */
-import { Unavailable } from '../core/errors.ts';
+import type { Config } from '../core/config.ts';
+import { parseToken, proofLine } from '../core/dial-proof.ts';
+import { BadRequest, Unavailable } from '../core/errors.ts';
 import type { PortResult } from '../core/probe.ts';
 import type { RateStatus } from '../core/rate-limiter.ts';
 import { assertDialable, parseSourceAddress } from '../core/source-address.ts';
-import type { CheckResponse } from './responses.ts';
+import type { CheckResponse, Egress } from './responses.ts';
 import type { RouteContext } from './routes.ts';
 
 /** The shortest per-port deadline worth running; below it the answer would be a guess. */
@@ -17,7 +19,20 @@ const MIN_PROBE_MS = 250;
 /** A finished check: the body every renderer shows and the caller's rate standing. */
 export interface CheckOutcome {
   readonly body: CheckResponse;
-  readonly rate: RateStatus;
+  /** Absent when nothing was spent (no probe could run, e.g. IPv6 without IPv6 egress). */
+  readonly rate: RateStatus | undefined;
+}
+
+/** Where this deployment's probes leave from, as the responses report it. */
+export function egressOf(config: Config): Egress {
+  return { fixed: config.egressAddresses.length > 0, addresses: config.egressAddresses, ipv6: config.ipv6Egress };
+}
+
+function tokenParameter(ctx: Omit<RouteContext, 'params'>): string | undefined {
+  const values = ctx.query.get('token');
+  if (values === undefined) return undefined;
+  if (values.length > 1) throw new BadRequest('Give "token" once.');
+  return parseToken(values[0] ?? '');
 }
 
 function countStates(results: readonly PortResult[]): Record<string, number> {
@@ -31,21 +46,38 @@ export async function runCheck(ctx: Omit<RouteContext, 'params'>, ports: readonl
   const { deps, event } = ctx;
   const source = parseSourceAddress(event.requestContext?.http?.sourceIp);
   assertDialable(source, deps.policy);
+  const token = tokenParameter(ctx);
   ctx.logFields.ports = ports.length;
-  const rate = await deps.limiter(source, ports.length);
-  const timeoutMs = Math.min(deps.config.probeTimeoutMs, ctx.remainingMs());
-  if (timeoutMs < MIN_PROBE_MS) {
-    throw new Unavailable('The service ran out of time for this request; try again.', 1);
+  let timeoutMs = deps.config.probeTimeoutMs;
+  let results: PortResult[];
+  let rate: RateStatus | undefined;
+  if (source.family === 6 && !deps.config.ipv6Egress) {
+    // Nothing can be dialed, so nothing is spent: say so instead of a false "filtered".
+    results = ports.map((port) => ({ port, state: 'untestable', reason: 'no-ipv6-egress', rttMs: null }));
+  } else {
+    rate = await deps.limiter(source, ports.length);
+    timeoutMs = Math.min(timeoutMs, ctx.remainingMs());
+    if (timeoutMs < MIN_PROBE_MS) {
+      throw new Unavailable('The service ran out of time for this request; try again.', 1);
+    }
+    results = await deps.probe(source, ports, {
+      timeoutMs,
+      attempts: deps.config.probeAttempts,
+      attemptSpacingMs: deps.attemptSpacingMs,
+      blockedPorts: deps.blockedPorts,
+      ...(token === undefined ? {} : { greeting: proofLine(token) }),
+    });
   }
-  const results = await deps.probe(source, ports, {
-    timeoutMs,
-    attempts: deps.config.probeAttempts,
-    attemptSpacingMs: deps.attemptSpacingMs,
-    blockedPorts: deps.blockedPorts,
-  });
   ctx.logFields.states = countStates(results);
   return {
-    body: { ip: source.address, family: source.family, checkedFrom: deps.config.checkedFrom, timeoutMs, results },
+    body: {
+      ip: source.address,
+      family: source.family,
+      checkedFrom: deps.config.checkedFrom,
+      timeoutMs,
+      egress: egressOf(deps.config),
+      results,
+    },
     rate,
   };
 }

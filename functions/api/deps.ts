@@ -9,6 +9,7 @@ import { DEFAULT_ATTEMPT_SPACING_MS, probePorts } from '../core/probe.ts';
 import { createRateLimiter, rateWindows } from '../core/rate-limiter.ts';
 import { createReverseDns } from '../core/reverse-dns.ts';
 import type { TargetPolicy } from '../core/source-address.ts';
+import type { WebAssets } from '../web/assets.ts';
 import type { HandlerDeps } from './routes.ts';
 
 /** How long `/ip` waits for a PTR record before answering `null`. */
@@ -21,6 +22,8 @@ export interface HostingOptions {
   /** Yields the HMAC key for caller hashes. */
   readonly key: () => Promise<string>;
   readonly log?: Log;
+  /** The compiled browser code; see `functions/web/assets.ts` for how each host gets it. */
+  readonly webAssets?: () => Promise<WebAssets>;
 }
 
 /** Builds the production dependencies. */
@@ -44,5 +47,6 @@ export function createDeps(config: Config, hosting: HostingOptions): HandlerDeps
     blockedPorts: hosting.blockedPorts,
     windows,
     attemptSpacingMs: DEFAULT_ATTEMPT_SPACING_MS,
+    ...(hosting.webAssets === undefined ? {} : { webAssets: hosting.webAssets }),
   };
 }

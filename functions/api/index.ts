@@ -5,11 +5,15 @@
  */
 import { ConfigError, loadConfig } from '../core/config.ts';
 import { secretKeyLoader } from '../core/secret-key.ts';
+import { bundledWebAssets } from '../web/assets.ts';
 import { createDeps } from './deps.ts';
 import { createHandler } from './handler.ts';
 
 const config = loadConfig(process.env);
 const secretArn = config.rateLimitKeySecretArn;
+// Inlined by the bundler (esbuild `define`, see functions/web/build.ts); absent, the page works
+// without JavaScript and /widget.js answers 404.
+const webAssets = bundledWebAssets();
 if (secretArn === undefined) {
   throw new ConfigError('RATE_LIMIT_KEY_SECRET_ARN must name the secret holding the rate-limit key');
 }
@@ -20,5 +24,6 @@ export const handler = createHandler(
     policy: 'public-only',
     blockedPorts: [25],
     key: secretKeyLoader(secretArn, config.region),
+    ...(webAssets === undefined ? {} : { webAssets: async () => webAssets }),
   }),
 );

@@ -4,18 +4,21 @@
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { Config } from '../core/config.ts';
-import { parseToken, proofLine } from '../core/dial-proof.ts';
-import { BadRequest, Unavailable } from '../core/errors.ts';
+import { BadRequest, NotFound } from '../core/errors.ts';
 import type { Log } from '../core/log.ts';
 import { parsePort, parsePortList } from '../core/ports.ts';
-import type { PortResult, Probe } from '../core/probe.ts';
+import type { Probe } from '../core/probe.ts';
 import type { RateLimiter, RateWindow } from '../core/rate-limiter.ts';
 import type { ReverseDns } from '../core/reverse-dns.ts';
-import { assertDialable, parseSourceAddress, type TargetPolicy } from '../core/source-address.ts';
+import { parseSourceAddress, type TargetPolicy } from '../core/source-address.ts';
+import type { WebAssets } from '../web/assets.ts';
+import { pageRoute } from '../web/page.ts';
+import { egressOf, runCheck } from './check.ts';
 import { decode, type HttpResponse, json, text } from './http.ts';
+import { openApiDocument } from './openapi.ts';
 import { rateLimitHeaders } from './rate-headers.ts';
 import { renderCheckText } from './render-text.ts';
-import type { CheckResponse, Egress, IpResponse } from './responses.ts';
+import type { IpResponse } from './responses.ts';
 
 /** Everything the handler needs, passed in so tests run the real code against real servers. */
 export interface HandlerDeps {
@@ -34,12 +37,19 @@ export interface HandlerDeps {
   readonly windows: readonly RateWindow[];
   /** Spacing between a port's connect attempts. */
   readonly attemptSpacingMs: number;
+  /**
+   * The browser code (widget and page script), built by esbuild: at start-up locally, at
+   * bundle time for Lambda. Absent, the page works without JavaScript and `/widget.js` is 404.
+   */
+  readonly webAssets?: () => Promise<WebAssets>;
 }
 
 /** What a route sees of one request. */
 export interface RouteContext {
   readonly event: APIGatewayProxyEventV2;
   readonly deps: HandlerDeps;
+  /** API Gateway's request id, quoted in problem details. */
+  readonly requestId: string;
   /** Path parameters captured by the route's pattern. */
   readonly params: readonly string[];
   readonly query: ReadonlyMap<string, readonly string[]>;
@@ -57,63 +67,10 @@ export interface Route {
   readonly get: (ctx: RouteContext) => Promise<HttpResponse>;
 }
 
-/** The shortest per-port deadline worth running; below it the answer would be a guess. */
-const MIN_PROBE_MS = 250;
-
-function egressOf(config: Config): Egress {
-  return { fixed: config.egressAddresses.length > 0, addresses: config.egressAddresses, ipv6: config.ipv6Egress };
-}
-
-function tokenParameter(ctx: RouteContext): string | undefined {
-  const values = ctx.query.get('token');
-  if (values === undefined) return undefined;
-  if (values.length > 1) throw new BadRequest('Give "token" once.');
-  return parseToken(values[0] ?? '');
-}
-
 async function check(ctx: RouteContext, ports: readonly number[]): Promise<HttpResponse> {
-  const { deps, event } = ctx;
-  const source = parseSourceAddress(event.requestContext?.http?.sourceIp);
-  assertDialable(source, deps.policy);
-  const token = tokenParameter(ctx);
-  ctx.logFields.ports = ports.length;
-  let timeoutMs = deps.config.probeTimeoutMs;
-  let results: PortResult[];
-  let headers: Record<string, string> = {};
-  if (source.family === 6 && !deps.config.ipv6Egress) {
-    // Nothing can be dialed, so nothing is spent: say so instead of a false "filtered".
-    results = ports.map((port) => ({ port, state: 'untestable', reason: 'no-ipv6-egress', rttMs: null }));
-  } else {
-    const status = await deps.limiter(source, ports.length);
-    headers = rateLimitHeaders(status, deps.windows);
-    timeoutMs = Math.min(timeoutMs, ctx.remainingMs());
-    if (timeoutMs < MIN_PROBE_MS) {
-      throw new Unavailable('The service ran out of time for this request; try again.', 1);
-    }
-    results = await deps.probe(source, ports, {
-      timeoutMs,
-      attempts: deps.config.probeAttempts,
-      attemptSpacingMs: deps.attemptSpacingMs,
-      blockedPorts: deps.blockedPorts,
-      ...(token === undefined ? {} : { greeting: proofLine(token) }),
-    });
-  }
-  ctx.logFields.states = countStates(results);
-  const body: CheckResponse = {
-    ip: source.address,
-    family: source.family,
-    checkedFrom: deps.config.checkedFrom,
-    timeoutMs,
-    egress: egressOf(deps.config),
-    results,
-  };
+  const { body, rate } = await runCheck(ctx, ports);
+  const headers = rate === undefined ? {} : rateLimitHeaders(rate, ctx.deps.windows);
   return ctx.wantsText ? text(200, renderCheckText(body), headers) : json(200, body, headers);
-}
-
-function countStates(results: readonly PortResult[]): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const r of results) counts[r.state] = (counts[r.state] ?? 0) + 1;
-  return counts;
 }
 
 function portsParameter(ctx: RouteContext): number[] {
@@ -154,5 +111,28 @@ export const ROUTES: readonly Route[] = [
       };
       return ctx.wantsText ? text(200, `${body.ip}\n`) : json(200, body);
     },
+  },
+  {
+    name: '/',
+    pattern: /^\/$/,
+    get: pageRoute,
+  },
+  {
+    name: '/widget.js',
+    pattern: /^\/widget\.js$/,
+    get: async (ctx) => {
+      const assets = ctx.deps.webAssets === undefined ? undefined : await ctx.deps.webAssets();
+      if (assets === undefined) throw new NotFound('This deployment was bundled without the widget.');
+      return {
+        statusCode: 200,
+        headers: { 'content-type': 'text/javascript; charset=utf-8', 'cross-origin-resource-policy': 'cross-origin' },
+        body: assets.widget,
+      };
+    },
+  },
+  {
+    name: '/openapi.json',
+    pattern: /^\/openapi\.json$/,
+    get: async (ctx) => json(200, openApiDocument(ctx.deps.config)),
   },
 ];

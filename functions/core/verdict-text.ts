@@ -35,6 +35,7 @@ export const REASON_MEANING: Readonly<Record<PortReason, string>> = {
   'proto-unreach': 'the path answered that the protocol is unreachable',
   'dest-unreach': 'the path answered that the destination is unreachable',
   'blocked-at-source': 'the checker itself may not send to this port',
+  'no-ipv6-egress': 'this deployment cannot send IPv6 at all, so nothing was tried (and nothing counted)',
 };
 
 /**
@@ -73,6 +74,7 @@ export const STATE_NEXT_STEPS: Readonly<Record<PortState, readonly string[]>> = 
     'A single lost packet can look like this: if it surprises you, check again in a minute.',
   ],
   untestable: [
-    'This checker cannot send to this port (cloud providers block outbound port 25 to stop spam); test it from another network.',
+    'Port 25: cloud providers block outbound mail connections to stop spam, so this checker cannot test it; test it from another network.',
+    'Over IPv6 on a deployment without IPv6 egress: check over IPv4 instead, or use a deployment that can send IPv6.',
   ],
 };

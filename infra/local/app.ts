@@ -4,11 +4,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { createDeps } from '../../functions/api/deps.ts';
-import { createHandler } from '../../functions/api/handler.ts';
+import { createHandler, type Handler } from '../../functions/api/handler.ts';
+import type { HttpResponse } from '../../functions/api/http.ts';
 import { loadConfig } from '../../functions/core/config.ts';
 import type { Log } from '../../functions/core/log.ts';
 import type { TargetPolicy } from '../../functions/core/source-address.ts';
+import { buildWebAssets } from '../../functions/web/build.ts';
 import { type EmbeddedTable, startEmbeddedTable } from './embedded-table.ts';
 import { startLocalServer } from './server.ts';
 
@@ -20,6 +23,8 @@ export interface LocalAppOptions {
   /** Dial non-public callers even when bound to a non-loopback address (labs only). */
   readonly allowNonPublic: boolean;
   readonly log?: Log;
+  /** Sees every event and the function's response to it (tests validate them against the OpenAPI document). */
+  readonly observe?: (event: APIGatewayProxyEventV2, response: HttpResponse) => void;
 }
 
 /** A running local app. */
@@ -59,14 +64,26 @@ export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp>
     });
     const key = config.rateLimitKey ?? randomBytes(32).toString('base64url');
     const policy = localPolicy(options.host, options.allowNonPublic);
-    const handler = createHandler(
+    // No bundler runs locally, so the browser code is compiled here, once, before serving.
+    const webAssets = await buildWebAssets();
+    const inner = createHandler(
       createDeps(config, {
         policy,
         blockedPorts: [],
         key: async () => key,
+        webAssets: async () => webAssets,
         ...(options.log ? { log: options.log } : {}),
       }),
     );
+    const { observe } = options;
+    const handler: Handler =
+      observe === undefined
+        ? inner
+        : async (event, context) => {
+            const response = await inner(event, context);
+            observe(event, response);
+            return response;
+          };
     const server = await startLocalServer({ handler, host: options.host, port: options.port });
     return {
       url: server.url,

@@ -1,0 +1,402 @@
+/**
+ * The OpenAPI 3.1 description served at `GET /openapi.json`: every route, method, status,
+ * header and body the function produces. It is built from the same constants the code uses
+ * (config limits, the state and reason lists), and the test suite validates every response
+ * it receives against it, so the document cannot drift from the handler.
+ */
+import type { Config } from '../core/config.ts';
+import { MAX_PORT_LIST_LENGTH } from '../core/ports.ts';
+import type { PortReason, PortState } from '../core/probe.ts';
+import { REASON_MEANING, STATE_MEANING } from '../core/verdict-text.ts';
+import { MAX_QUERY_LENGTH } from './http.ts';
+
+/** An OpenAPI document: plain JSON. */
+export type OpenApiDocument = Readonly<Record<string, unknown>>;
+
+// Record<PortState, …> makes these lists complete by type: a new state is a compile error there.
+const STATES = Object.keys(STATE_MEANING) as PortState[];
+const REASONS = Object.keys(REASON_MEANING) as PortReason[];
+
+const ref = (name: string): { $ref: string } => ({ $ref: `#/components/schemas/${name}` });
+const header = (name: string): { $ref: string } => ({ $ref: `#/components/headers/${name}` });
+const response = (name: string): { $ref: string } => ({ $ref: `#/components/responses/${name}` });
+
+/** Headers on every response the function writes. */
+const COMMON_HEADERS = {
+  'Cache-Control': header('Cache-Control'),
+  'X-Content-Type-Options': header('X-Content-Type-Options'),
+  'Access-Control-Allow-Origin': header('Access-Control-Allow-Origin'),
+  'Access-Control-Expose-Headers': header('Access-Control-Expose-Headers'),
+  Vary: header('Vary'),
+};
+
+/** Rate-limit headers: present on every charged or refused check. */
+const RATE_HEADERS = {
+  RateLimit: header('RateLimit'),
+  'RateLimit-Policy': header('RateLimit-Policy'),
+};
+
+/** The page carries them only when it ran a check. */
+const PAGE_RATE_HEADERS = {
+  RateLimit: header('RateLimitIfChecked'),
+  'RateLimit-Policy': header('RateLimitPolicyIfChecked'),
+};
+
+const RATE_LIMIT = {
+  description: 'The caller\'s standing per window: `"minute";r=REMAINING;t=SECONDS_TO_RESET, "day";…`.',
+  schema: { type: 'string', pattern: '^"[a-z]+";r=\\d+;t=\\d+(, "[a-z]+";r=\\d+;t=\\d+)*$' },
+};
+
+const RATE_LIMIT_POLICY = {
+  description: 'The windows: `"minute";q=LIMIT;w=60, "day";q=LIMIT;w=86400`.',
+  schema: { type: 'string', pattern: '^"[a-z]+";q=\\d+;w=\\d+(, "[a-z]+";q=\\d+;w=\\d+)*$' },
+};
+
+const PROBLEM_CONTENT = { 'application/problem+json': { schema: ref('Problem') } };
+
+function problemResponse(description: string, extraHeaders: Record<string, unknown> = {}): Record<string, unknown> {
+  return { description, headers: { ...COMMON_HEADERS, ...extraHeaders }, content: PROBLEM_CONTENT };
+}
+
+/** The page answers errors of a check as HTML, with the same status and headers as `/check`. */
+function pageProblem(description: string, extraHeaders: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    description,
+    headers: { ...COMMON_HEADERS, ...PAGE_HEADERS, ...extraHeaders },
+    content: { 'text/html': { schema: { type: 'string' } } },
+  };
+}
+
+const PAGE_HEADERS = {
+  'Content-Security-Policy': header('Content-Security-Policy'),
+  'Referrer-Policy': header('Referrer-Policy'),
+};
+
+/** Methods other than GET and OPTIONS: the route exists but answers 405. */
+const OTHER_METHODS = ['put', 'post', 'delete', 'patch', 'head'] as const;
+
+function pathItem(get: Record<string, unknown>, extraParameters: unknown[] = []): Record<string, unknown> {
+  const refused = Object.fromEntries(
+    OTHER_METHODS.map((method) => [
+      method,
+      {
+        summary: `${method.toUpperCase()} is not supported`,
+        tags: ['errors'],
+        responses: { '405': response('MethodNotAllowed') },
+      },
+    ]),
+  );
+  return {
+    ...(extraParameters.length === 0 ? {} : { parameters: extraParameters }),
+    get,
+    options: {
+      summary: 'CORS preflight',
+      tags: ['cors'],
+      parameters: [
+        { name: 'Access-Control-Request-Method', in: 'header', schema: { type: 'string' } },
+        { name: 'Access-Control-Request-Headers', in: 'header', schema: { type: 'string' } },
+      ],
+      responses: { '204': response('Preflight'), '400': response('BadRequest'), '500': response('InternalError') },
+    },
+    ...refused,
+  };
+}
+
+function checkResponses(): Record<string, unknown> {
+  return {
+    '200': {
+      description:
+        'The verdict for every port, whatever the states. JSON by default; Nmap-style text for terminal clients (curl, Wget, HTTPie) or `Accept: text/plain`.',
+      headers: { ...COMMON_HEADERS, ...RATE_HEADERS },
+      content: {
+        'application/json': { schema: ref('CheckResponse') },
+        'text/plain': { schema: { type: 'string' } },
+      },
+    },
+    '400': response('BadRequest'),
+    '403': response('Forbidden'),
+    '429': response('RateLimited'),
+    '500': response('InternalError'),
+    '503': response('Unavailable'),
+  };
+}
+
+const cache = new WeakMap<Config, OpenApiDocument>();
+
+/** The document for a running configuration (limits appear in it). */
+export function openApiDocument(config: Config): OpenApiDocument {
+  const cached = cache.get(config);
+  if (cached !== undefined) return cached;
+  const portParameter = {
+    name: 'port',
+    in: 'path',
+    required: true,
+    description: 'A TCP port, 1–65535, plain ASCII decimal without leading zeros.',
+    schema: { type: 'string', pattern: '^[1-9][0-9]{0,4}$' },
+    example: '443',
+  };
+  const doc: OpenApiDocument = {
+    openapi: '3.1.0',
+    info: {
+      title: 'Dialback',
+      version: '1.0.0',
+      summary: 'An external TCP port checker that dials back to the caller, and only the caller.',
+      description:
+        "Every check connects back to the address the request came from (never any other) and reports Nmap's connect-scan states. " +
+        `Each port checked counts against the caller's budget: ${config.ratePerMinute} per minute and ${config.ratePerDay} per day (per /64 on IPv6). ` +
+        'Unknown paths answer 404 with `components.responses.NotFound`. Every response carries `Cache-Control: no-store`.',
+      license: { name: 'MIT', identifier: 'MIT' },
+    },
+    servers: [{ url: '/', description: 'The API that served this document' }],
+    tags: [
+      { name: 'check', description: 'Port checks on your own address' },
+      { name: 'web', description: 'The page, the widget and this document' },
+      { name: 'cors', description: 'CORS preflight' },
+      { name: 'errors', description: 'Methods that are refused' },
+    ],
+    paths: {
+      '/check/{port}': pathItem(
+        {
+          operationId: 'checkPort',
+          tags: ['check'],
+          summary: "Check one TCP port on the caller's address",
+          responses: checkResponses(),
+        },
+        [portParameter],
+      ),
+      '/check': pathItem({
+        operationId: 'checkPorts',
+        tags: ['check'],
+        summary: `Check up to ${config.maxPorts} distinct TCP ports at once`,
+        parameters: [
+          {
+            name: 'ports',
+            in: 'query',
+            required: true,
+            description: `Comma-separated ports, given once; duplicates count once; at most ${config.maxPorts} distinct.`,
+            schema: { type: 'string', pattern: '^[0-9]+(,[0-9]+)*$', maxLength: MAX_PORT_LIST_LENGTH },
+            example: '22,80,443',
+          },
+        ],
+        responses: checkResponses(),
+      }),
+      '/ip': pathItem({
+        operationId: 'whoami',
+        tags: ['check'],
+        summary: 'The address the service sees, its family and its reverse-DNS name',
+        responses: {
+          '200': {
+            description: 'JSON by default; the bare address as text for terminal clients.',
+            headers: COMMON_HEADERS,
+            content: {
+              'application/json': { schema: ref('IpResponse') },
+              'text/plain': { schema: { type: 'string' } },
+            },
+          },
+          '400': response('BadRequest'),
+          '500': response('InternalError'),
+        },
+      }),
+      '/': pathItem({
+        operationId: 'page',
+        tags: ['web'],
+        summary: 'The human page; with `ports`, it runs a check and renders the verdicts (no JavaScript needed)',
+        parameters: [
+          {
+            name: 'ports',
+            in: 'query',
+            required: false,
+            description: 'As for `/check`; spaces are ignored.',
+            schema: { type: 'string', maxLength: MAX_PORT_LIST_LENGTH },
+          },
+        ],
+        responses: {
+          '200': {
+            description: 'The page, with verdicts and advice when `ports` was given.',
+            headers: { ...COMMON_HEADERS, ...PAGE_HEADERS, ...PAGE_RATE_HEADERS },
+            content: { 'text/html': { schema: { type: 'string' } } },
+          },
+          '400': pageProblem('The page, explaining what is wrong with `ports` (or the URL).'),
+          '403': pageProblem("The page, explaining why the caller's address cannot be checked."),
+          '429': pageProblem('The page, saying when the next check can run.', {
+            'Retry-After': header('Retry-After'),
+            ...RATE_HEADERS,
+          }),
+          '500': response('InternalError'),
+          '503': pageProblem('The page, saying the service cannot check right now.', {
+            'Retry-After': header('Retry-After'),
+          }),
+        },
+      }),
+      '/widget.js': pathItem({
+        operationId: 'widget',
+        tags: ['web'],
+        summary: 'The `<dialback-check>` custom element, an ES module with no dependencies',
+        responses: {
+          '200': {
+            description: 'The module.',
+            headers: { ...COMMON_HEADERS, 'Cross-Origin-Resource-Policy': header('Cross-Origin-Resource-Policy') },
+            content: { 'text/javascript': { schema: { type: 'string' } } },
+          },
+          '400': response('BadRequest'),
+          '404': problemResponse('This deployment was bundled without the widget.'),
+          '500': response('InternalError'),
+        },
+      }),
+      '/openapi.json': pathItem({
+        operationId: 'openapi',
+        tags: ['web'],
+        summary: 'This document',
+        responses: {
+          '200': {
+            description: 'OpenAPI 3.1.',
+            headers: COMMON_HEADERS,
+            content: { 'application/json': { schema: { type: 'object', required: ['openapi', 'paths'] } } },
+          },
+          '400': response('BadRequest'),
+          '500': response('InternalError'),
+        },
+      }),
+    },
+    components: {
+      schemas: {
+        PortState: {
+          type: 'string',
+          enum: STATES,
+          description: STATES.map((s) => STATE_MEANING[s]).join(' '),
+        },
+        PortReason: {
+          type: 'string',
+          enum: REASONS,
+          description: REASONS.map((r) => `\`${r}\`: ${REASON_MEANING[r]}.`).join(' '),
+        },
+        PortResult: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['port', 'state', 'reason', 'rttMs'],
+          properties: {
+            port: { type: 'integer', minimum: 1, maximum: 65535 },
+            state: ref('PortState'),
+            reason: ref('PortReason'),
+            rttMs: {
+              type: ['number', 'null'],
+              minimum: 0,
+              description: 'Round trip of the answering attempt; null without an answer.',
+            },
+          },
+        },
+        CheckResponse: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['ip', 'family', 'checkedFrom', 'timeoutMs', 'results'],
+          properties: {
+            ip: { type: 'string', description: 'The address checked: always the address the request came from.' },
+            family: { type: 'integer', enum: [4, 6] },
+            checkedFrom: { type: 'string', description: 'Where the probe ran: the AWS region, or `local`.' },
+            timeoutMs: { type: 'integer', minimum: 1, description: 'Per-port deadline used for this check.' },
+            results: {
+              type: 'array',
+              minItems: 1,
+              maxItems: config.maxPorts,
+              items: ref('PortResult'),
+              description: 'One per distinct port, in the order first given.',
+            },
+          },
+        },
+        IpResponse: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['ip', 'family', 'reverseDns'],
+          properties: {
+            ip: { type: 'string' },
+            family: { type: 'integer', enum: [4, 6] },
+            reverseDns: {
+              type: ['string', 'null'],
+              description: 'PTR name of a global address; null when none, on timeout, or for non-global addresses.',
+            },
+          },
+        },
+        Problem: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['type', 'title', 'status', 'detail'],
+          description: 'RFC 9457 problem details.',
+          properties: {
+            type: { type: 'string', pattern: '^urn:dialback:problem:[a-z-]+$' },
+            title: { type: 'string' },
+            status: { type: 'integer', minimum: 400, maximum: 599 },
+            detail: { type: 'string', description: 'What went wrong, in words a person can act on.' },
+            retryAfterSeconds: { type: 'integer', minimum: 0, description: 'On 429 and 503.' },
+            requestId: {
+              type: 'string',
+              description: "Quote it when reporting a problem; it finds the request's log line.",
+            },
+          },
+        },
+      },
+      headers: {
+        'Cache-Control': { required: true, schema: { type: 'string', const: 'no-store' } },
+        'X-Content-Type-Options': { required: true, schema: { type: 'string', const: 'nosniff' } },
+        'Access-Control-Allow-Origin': {
+          description: '`*` by default; the request origin when it is on the configured allow-list.',
+          schema: { type: 'string' },
+        },
+        'Access-Control-Expose-Headers': {
+          description: 'Headers a cross-origin page may read.',
+          schema: { type: 'string', const: 'RateLimit, RateLimit-Policy, Retry-After' },
+        },
+        Vary: { description: '`Origin`, when CORS is restricted to named origins.', schema: { type: 'string' } },
+        RateLimit: { required: true, ...RATE_LIMIT },
+        'RateLimit-Policy': { required: true, ...RATE_LIMIT_POLICY },
+        RateLimitIfChecked: { required: false, ...RATE_LIMIT },
+        RateLimitPolicyIfChecked: { required: false, ...RATE_LIMIT_POLICY },
+        'Retry-After': { required: true, description: 'Seconds to wait.', schema: { type: 'integer', minimum: 0 } },
+        Allow: { required: true, schema: { type: 'string', const: 'GET, OPTIONS' } },
+        'Content-Security-Policy': {
+          required: true,
+          description: "`default-src 'none'` with the page's own inline style and script allowed by SHA-256 hash.",
+          schema: { type: 'string', pattern: "^default-src 'none'; " },
+        },
+        'Referrer-Policy': { required: true, schema: { type: 'string', const: 'no-referrer' } },
+        'Cross-Origin-Resource-Policy': {
+          required: true,
+          description: 'Any site may load the widget.',
+          schema: { type: 'string', const: 'cross-origin' },
+        },
+        'Access-Control-Allow-Methods': { schema: { type: 'string', const: 'GET, OPTIONS' } },
+        'Access-Control-Allow-Headers': { schema: { type: 'string' } },
+        'Access-Control-Max-Age': { schema: { type: 'integer', minimum: 0 } },
+      },
+      responses: {
+        BadRequest: problemResponse(
+          `A malformed port or list, more than ${config.maxPorts} ports, a query longer than ${MAX_QUERY_LENGTH} characters, a malformed percent-escape, or an unreadable source address.`,
+        ),
+        Forbidden: problemResponse("The caller's address is not publicly routable (private, loopback, CGNAT, …)."),
+        NotFound: problemResponse('No such path.'),
+        MethodNotAllowed: problemResponse('The path answers GET and OPTIONS only.', { Allow: header('Allow') }),
+        RateLimited: problemResponse('The caller spent its budget; `Retry-After` says when the window reopens.', {
+          'Retry-After': header('Retry-After'),
+          ...RATE_HEADERS,
+        }),
+        Unavailable: problemResponse(
+          'The rate limiter or the checker is unavailable; the service fails closed and checks nothing.',
+          { 'Retry-After': header('Retry-After') },
+        ),
+        InternalError: problemResponse('A bug; the detail quotes the request id.'),
+        Preflight: {
+          description:
+            'Preflight answer. The `Access-Control-Allow-*` and `Max-Age` headers appear when the request was a preflight (it carried `Access-Control-Request-Method`).',
+          headers: {
+            ...COMMON_HEADERS,
+            Allow: header('Allow'),
+            'Access-Control-Allow-Methods': header('Access-Control-Allow-Methods'),
+            'Access-Control-Allow-Headers': header('Access-Control-Allow-Headers'),
+            'Access-Control-Max-Age': header('Access-Control-Max-Age'),
+          },
+        },
+      },
+    },
+  };
+  cache.set(config, doc);
+  return doc;
+}

@@ -1,0 +1,145 @@
+/**
+ * The typed Dialback client: one small module over `fetch`, with no dependencies, so the same
+ * code runs in browsers (the widget bundles it) and in Node (the CLI imports it). The bodies it
+ * returns are typed with the very types the handler builds them from.
+ */
+
+import type { CheckResponse, IpResponse, Problem } from '../api/responses.ts';
+import type { PortReason, PortResult, PortState } from '../core/probe.ts';
+
+export type { CheckResponse, IpResponse, PortReason, PortResult, PortState, Problem };
+
+/** Where a caller stands in one rate-limit window, read from the `RateLimit` header. */
+export interface RateStanding {
+  /** The window's name, e.g. `minute` or `day`. */
+  readonly name: string;
+  readonly remaining: number;
+  /** Seconds until the window resets. */
+  readonly resetSeconds: number;
+}
+
+/** A successful answer: the body, and the caller's rate-limit standing when the API sent one. */
+export interface Answer<T> {
+  readonly data: T;
+  readonly rateLimit: readonly RateStanding[];
+}
+
+/** How to reach the API. */
+export interface ClientOptions {
+  /** Base URL, e.g. `https://abc.execute-api.eu-central-1.amazonaws.com` or `http://127.0.0.1:8787`. */
+  readonly api: string;
+  /** A `fetch` to use instead of the global one (tests, proxies). */
+  readonly fetch?: typeof fetch;
+}
+
+/** Per-call options. */
+export interface CallOptions {
+  readonly signal?: AbortSignal;
+}
+
+/** A failed call: an HTTP error with its problem details, or no answer at all (`status` 0). */
+export class DialbackError extends Error {
+  override readonly name = 'DialbackError';
+  constructor(
+    message: string,
+    /** HTTP status, or 0 when no response arrived (network failure, CORS refusal, abort). */
+    readonly status: number,
+    /** The RFC 9457 body, when the API sent one. */
+    readonly problem: Problem | undefined,
+    /** Seconds to wait before retrying (429 and 503), from `Retry-After` or the problem body. */
+    readonly retryAfterSeconds: number | undefined,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** The client's calls. */
+export interface DialbackClient {
+  /** Checks one or more ports on the caller's own address (`GET /check?ports=`). */
+  check(ports: readonly number[], options?: CallOptions): Promise<Answer<CheckResponse>>;
+  /** The address the service sees (`GET /ip`). */
+  ip(options?: CallOptions): Promise<Answer<IpResponse>>;
+}
+
+/** Parses `RateLimit: "minute";r=29;t=41, "day";r=499;t=3600` (draft-ietf-httpapi-ratelimit-headers). */
+export function parseRateLimit(header: string | null): RateStanding[] {
+  if (header === null) return [];
+  const standings: RateStanding[] = [];
+  for (const item of header.split(',')) {
+    const [rawName = '', ...params] = item.split(';').map((part) => part.trim());
+    const name = rawName.replace(/^"|"$/g, '');
+    const value = (key: string): number | undefined => {
+      const found = params.find((p) => p.startsWith(`${key}=`));
+      const n = found === undefined ? Number.NaN : Number(found.slice(key.length + 1));
+      return Number.isFinite(n) ? n : undefined;
+    };
+    const remaining = value('r');
+    const resetSeconds = value('t');
+    if (name !== '' && remaining !== undefined && resetSeconds !== undefined) {
+      standings.push({ name, remaining, resetSeconds });
+    }
+  }
+  return standings;
+}
+
+/** Seconds from a `Retry-After` header: delta-seconds or an HTTP date. */
+export function parseRetryAfter(header: string | null, now = Date.now()): number | undefined {
+  if (header === null || header.trim() === '') return undefined;
+  const trimmed = header.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed);
+  const at = Date.parse(trimmed);
+  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - now) / 1000));
+}
+
+function isProblem(value: unknown): value is Problem {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return typeof v.title === 'string' && typeof v.status === 'number' && typeof v.detail === 'string';
+}
+
+async function failure(response: Response): Promise<DialbackError> {
+  let problem: Problem | undefined;
+  try {
+    const body: unknown = await response.json();
+    if (isProblem(body)) problem = body;
+  } catch {
+    // A proxy's HTML error page, or an empty body: keep the status alone.
+  }
+  const retryAfterSeconds = parseRetryAfter(response.headers.get('retry-after')) ?? problem?.retryAfterSeconds;
+  const message = problem?.detail ?? `The Dialback API answered HTTP ${response.status}.`;
+  return new DialbackError(message, response.status, problem, retryAfterSeconds);
+}
+
+/** Builds a client for one API base URL. */
+export function createClient(options: ClientOptions): DialbackClient {
+  const base = options.api.replace(/\/+$/, '');
+  const doFetch = options.fetch ?? ((input, init) => fetch(input, init));
+
+  const get = async <T>(path: string, call: CallOptions | undefined): Promise<Answer<T>> => {
+    let response: Response;
+    try {
+      response = await doFetch(`${base}${path}`, {
+        headers: { accept: 'application/json' },
+        ...(call?.signal === undefined ? {} : { signal: call.signal }),
+      });
+    } catch (error) {
+      // Node's fetch says only "fetch failed"; the cause has the socket error (ECONNREFUSED, …).
+      const cause = (error as { cause?: { code?: unknown } }).cause?.code;
+      const why = typeof cause === 'string' ? cause : (error as Error).message;
+      throw new DialbackError(`Could not reach the Dialback API at ${base} (${why}).`, 0, undefined, undefined, {
+        cause: error,
+      });
+    }
+    if (!response.ok) throw await failure(response);
+    return { data: (await response.json()) as T, rateLimit: parseRateLimit(response.headers.get('ratelimit')) };
+  };
+
+  return {
+    check: (ports, call) => {
+      if (ports.length === 0) return Promise.reject(new RangeError('check() needs at least one port'));
+      return get<CheckResponse>(`/check?ports=${ports.join(',')}`, call);
+    },
+    ip: (call) => get<IpResponse>('/ip', call),
+  };
+}

@@ -1,0 +1,64 @@
+/// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
+/**
+ * Progressive enhancement for `GET /`. Without JavaScript the form is a plain GET to `/` and
+ * the server renders the verdicts. With it, the same request is made in the background and
+ * the server-rendered results replace the old ones in place, so the `aria-live` region
+ * announces them and the advice text exists only once, on the server.
+ */
+
+const form = document.querySelector<HTMLFormElement>('#check-form');
+const input = document.querySelector<HTMLInputElement>('#ports');
+const results = document.querySelector<HTMLElement>('#results');
+const button = form?.querySelector<HTMLButtonElement>('button[type="submit"]');
+
+/** Regions the server re-renders after a check. */
+const REGIONS = ['#results', '#budget'] as const;
+
+async function run(ports: string): Promise<void> {
+  if (results === null || button === null || button === undefined) return;
+  const query = `ports=${encodeURIComponent(ports.replace(/\s+/g, ''))}`;
+  button.disabled = true;
+  results.setAttribute('aria-busy', 'true');
+  const status = document.createElement('p');
+  status.className = 'checking';
+  status.textContent = `Checking ${ports}…`;
+  results.replaceChildren(status);
+  try {
+    const response = await fetch(`/?${query}`, { headers: { accept: 'text/html' } });
+    const page = new DOMParser().parseFromString(await response.text(), 'text/html');
+    for (const selector of REGIONS) {
+      const fresh = page.querySelector(selector);
+      const current = document.querySelector(selector);
+      if (fresh !== null && current !== null) {
+        current.replaceChildren(...Array.from(fresh.childNodes, (node) => document.importNode(node, true)));
+      }
+    }
+    history.replaceState(null, '', `/?${query}`);
+  } catch {
+    const failed = document.createElement('p');
+    failed.className = 'problem';
+    failed.setAttribute('role', 'alert');
+    failed.textContent = 'The check could not be sent: the service did not answer. Try again.';
+    results.replaceChildren(failed);
+  } finally {
+    results.removeAttribute('aria-busy');
+    button.disabled = false;
+  }
+}
+
+form?.addEventListener('submit', (event) => {
+  if (input === null || !form.checkValidity()) return;
+  event.preventDefault();
+  void run(input.value);
+});
+
+for (const preset of document.querySelectorAll<HTMLAnchorElement>('a[data-ports]')) {
+  preset.addEventListener('click', (event) => {
+    const ports = preset.dataset.ports;
+    if (ports === undefined || input === null) return;
+    event.preventDefault();
+    input.value = ports;
+    void run(ports);
+  });
+}

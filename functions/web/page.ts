@@ -1,0 +1,245 @@
+/**
+ * `GET /`: the human page. Server-rendered, so `/?ports=22,80` answers with JavaScript off;
+ * the check itself runs through `runCheck`, the same limiter and probe path as `/check`.
+ * Everything dynamic goes through the escaping `html` tag, and the only script and style are
+ * inline under SHA-256 hashes in a `default-src 'none'` Content-Security-Policy.
+ */
+import { createHash } from 'node:crypto';
+import { type CheckOutcome, runCheck } from '../api/check.ts';
+import type { HttpResponse } from '../api/http.ts';
+import { knownProblem, type ProblemAnswer } from '../api/problem.ts';
+import { rateLimitHeaders } from '../api/rate-headers.ts';
+import type { RouteContext } from '../api/routes.ts';
+import { BadRequest, ServiceError } from '../core/errors.ts';
+import { parsePortList } from '../core/ports.ts';
+import type { PortResult } from '../core/probe.ts';
+import { RateLimitExceeded, type RateStatus, type RateWindow } from '../core/rate-limiter.ts';
+import { assertDialable, parseSourceAddress, type SourceAddress } from '../core/source-address.ts';
+import {
+  CGNAT_EXPLAINED,
+  CHECK_LIMITS,
+  REASON_MEANING,
+  STATE_HEADLINE,
+  STATE_MEANING,
+  STATE_NEXT_STEPS,
+} from '../core/verdict-text.ts';
+import { html, rawText, type SafeHtml } from './html.ts';
+import { PAGE_STYLE } from './page-style.ts';
+
+/** Common services offered as one-click checks. */
+export const PRESETS: ReadonlyArray<{ readonly label: string; readonly ports: string }> = [
+  { label: 'SSH', ports: '22' },
+  { label: 'Web', ports: '80,443' },
+  { label: 'Minecraft', ports: '25565' },
+  { label: 'Remote Desktop', ports: '3389' },
+  { label: 'Plex', ports: '32400' },
+  { label: 'Mail (SMTP)', ports: '25' },
+];
+
+function sha256(text: string): string {
+  return `'sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}'`;
+}
+
+// Hash exactly what is placed between the tags.
+const STYLE_HASH = sha256(rawText(PAGE_STYLE).value);
+const scriptHashes = new WeakMap<object, string>();
+
+/** The page's policy: nothing but its own hashed inline style and script, and fetches to itself. */
+export function contentSecurityPolicy(script: string | undefined, scriptKey: object | undefined): string {
+  let scriptSrc = "'none'";
+  if (script !== undefined && scriptKey !== undefined) {
+    scriptSrc = scriptHashes.get(scriptKey) ?? sha256(rawText(script).value);
+    scriptHashes.set(scriptKey, scriptSrc);
+  }
+  return [
+    "default-src 'none'",
+    `script-src ${scriptSrc}`,
+    `style-src ${STYLE_HASH}`,
+    "connect-src 'self'",
+    "form-action 'self'",
+    "base-uri 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
+
+/** What the page shows for one request. */
+interface PageView {
+  readonly source: SourceAddress | undefined;
+  /** Why the caller's address cannot be checked, when it cannot. */
+  readonly addressNotice: string | undefined;
+  readonly reverseDns: string | null;
+  readonly portsInput: string;
+  readonly maxPorts: number;
+  readonly windows: readonly RateWindow[];
+  readonly outcome: CheckOutcome | undefined;
+  readonly problem: ProblemAnswer | undefined;
+  /** The caller's standing after this request, when it was charged or refused for budget. */
+  readonly rate: RateStatus | undefined;
+  /** Where this page was served from, for the copyable curl line. */
+  readonly host: string;
+  readonly script: string | undefined;
+}
+
+function rtt(result: PortResult): string {
+  return result.rttMs === null ? 'no round trip' : `round trip ${result.rttMs.toFixed(1)} ms`;
+}
+
+function verdict(result: PortResult): SafeHtml {
+  return html`<article class="card verdict verdict-${result.state}">
+  <h3><span class="mono">${result.port}/tcp</span>: <span class="state">${result.state}</span></h3>
+  <p><strong>${STATE_HEADLINE[result.state]}.</strong> <span class="meta">Reason <code>${result.reason}</code>: ${REASON_MEANING[result.reason]}; ${rtt(result)}.</span></p>
+  <p>${STATE_MEANING[result.state]}</p>
+  <h4>What to do next</h4>
+  <ul>${STATE_NEXT_STEPS[result.state].map((step) => html`<li>${step}</li>`)}</ul>
+</article>`;
+}
+
+function resultsSection(view: PageView): SafeHtml {
+  if (view.problem !== undefined) {
+    const { problem } = view.problem;
+    const wait =
+      problem.retryAfterSeconds === undefined ? '' : ` You can check again in ${problem.retryAfterSeconds} s.`;
+    return html`<div class="card problem" role="alert"><h3>${problem.title}</h3><p>${problem.detail}${wait}</p></div>`;
+  }
+  if (view.outcome === undefined) return html``;
+  const { body } = view.outcome;
+  const open = body.results.filter((r) => r.state === 'open').length;
+  return html`<p class="summary"><strong>${open} of ${body.results.length} open</strong> on <span class="mono">${body.ip}</span>, checked from ${body.checkedFrom} with a ${body.timeoutMs} ms deadline per port.</p>
+${body.results.map(verdict)}`;
+}
+
+function budgetText(windows: readonly RateWindow[], rate: RateStatus | undefined): string {
+  if (rate === undefined) {
+    const policy = windows.map((w) => `${w.limit} per ${w.name}`).join(' and ');
+    return `Each port checked counts against your address's budget: ${policy}.`;
+  }
+  const parts = rate.windows.map(
+    (s) => `${s.remaining} of ${s.window.limit} left this ${s.window.name} (resets in ${s.resetSeconds} s)`,
+  );
+  return `Rate budget: ${parts.join('; ')}.`;
+}
+
+function renderHtml(view: PageView): string {
+  const address =
+    view.source === undefined
+      ? html`<p class="address">unknown</p>`
+      : html`<p class="address mono" id="address">${view.source.address}</p>
+<p class="meta">IPv${view.source.family} · reverse DNS: ${view.reverseDns ?? 'none'}</p>`;
+  const notice =
+    view.addressNotice === undefined ? html`` : html`<p class="card problem" role="note">${view.addressNotice}</p>`;
+  const script = view.script === undefined ? html`` : html`<script type="module">${rawText(view.script)}</script>`;
+  return html`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
+<title>Dialback: is my port open?</title>
+<style>${rawText(PAGE_STYLE)}</style>
+</head>
+<body>
+<main>
+<header>
+<h1>Dialback: is my port open?</h1>
+<p class="lede">This service connects back to the address your request came from and tells you, in Nmap's words, whether a TCP port is open, closed or filtered from the Internet. It never probes any other address and keeps no results.</p>
+</header>
+<section class="card" aria-labelledby="you">
+<h2 id="you">Your address, as seen from here</h2>
+${address}
+${notice}
+</section>
+<section aria-labelledby="check-heading">
+<h2 id="check-heading">Check ports</h2>
+<form id="check-form" method="get" action="/">
+<label for="ports">Ports to check (up to ${view.maxPorts}, separated by commas)</label>
+<div class="row">
+<input type="text" id="ports" name="ports" value="${view.portsInput}" required inputmode="numeric" autocomplete="off" spellcheck="false" pattern="[0-9, ]+" placeholder="e.g. 22,80,443" aria-describedby="ports-hint">
+<button type="submit">Check</button>
+</div>
+<p class="hint" id="ports-hint">Whole numbers from 1 to 65535. Each port counts against your rate budget.</p>
+</form>
+<nav aria-label="Common services">
+<ul class="presets">${PRESETS.map((p) => html`<li><a href="/?ports=${p.ports}" data-ports="${p.ports}">${p.label} <span class="mono">${p.ports}</span></a></li>`)}</ul>
+</nav>
+</section>
+<section aria-labelledby="results-heading">
+<h2 id="results-heading">Results</h2>
+<div id="results" aria-live="polite">${resultsSection(view)}</div>
+<p id="budget" class="meta">${budgetText(view.windows, view.rate)}</p>
+</section>
+<section aria-labelledby="limits">
+<h2 id="limits">What one check can and cannot tell</h2>
+<p>${CHECK_LIMITS}</p>
+<ul>${(['open', 'closed', 'filtered', 'untestable'] as const).map((s) => html`<li>${STATE_MEANING[s]}</li>`)}</ul>
+<h3>Is it carrier-grade NAT?</h3>
+<p>${CGNAT_EXPLAINED}</p>
+</section>
+<footer>
+<p>Also from a terminal: <code>curl -s https://${view.host}/check/22</code>. For developers: the <a href="/openapi.json">OpenAPI document</a> and the embeddable <a href="/widget.js"><code>&lt;dialback-check&gt;</code> widget</a>.</p>
+</footer>
+</main>
+${script}
+</body>
+</html>
+`.value;
+}
+
+/** Reads `ports` for the page, forgiving spaces a person types ("22, 80"). */
+function portsFromQuery(values: readonly string[], maxPorts: number): number[] {
+  if (values.length > 1) throw new BadRequest('Give "ports" once, as a comma-separated list: ports=22,80,443.');
+  return parsePortList((values[0] ?? '').replace(/\s+/g, ''), maxPorts);
+}
+
+/** The `GET /` route. */
+export async function pageRoute(ctx: RouteContext): Promise<HttpResponse> {
+  const { deps } = ctx;
+  let source: SourceAddress | undefined;
+  let addressNotice: string | undefined;
+  try {
+    source = parseSourceAddress(ctx.event.requestContext?.http?.sourceIp);
+    assertDialable(source, deps.policy);
+  } catch (error) {
+    if (!(error instanceof ServiceError)) throw error;
+    addressNotice = error.message;
+  }
+  const values = ctx.query.get('ports');
+  let outcome: CheckOutcome | undefined;
+  let problem: ProblemAnswer | undefined;
+  let rate: RateStatus | undefined;
+  if (values !== undefined) {
+    try {
+      outcome = await runCheck(ctx, portsFromQuery(values, deps.config.maxPorts));
+      rate = outcome.rate;
+    } catch (error) {
+      problem = knownProblem(error, ctx.requestId, deps.windows);
+      if (problem === undefined) throw error;
+      if (error instanceof RateLimitExceeded) rate = error.status;
+    }
+  }
+  const reverseDns = source?.range === 'unicast' ? await deps.reverseDns(source.address) : null;
+  const assets = deps.webAssets === undefined ? undefined : await deps.webAssets();
+  const body = renderHtml({
+    source,
+    addressNotice,
+    reverseDns,
+    portsInput: values?.[0] ?? '',
+    maxPorts: deps.config.maxPorts,
+    windows: deps.windows,
+    outcome,
+    problem,
+    rate,
+    host: ctx.event.headers?.host ?? ctx.event.requestContext?.domainName ?? 'localhost',
+    script: assets?.pageScript,
+  });
+  return {
+    statusCode: problem?.status ?? 200,
+    headers: {
+      'content-type': 'text/html; charset=utf-8',
+      'content-security-policy': contentSecurityPolicy(assets?.pageScript, assets),
+      'referrer-policy': 'no-referrer',
+      ...(outcome?.rate === undefined ? {} : rateLimitHeaders(outcome.rate, deps.windows)),
+      ...problem?.headers,
+    },
+    body,
+  };
+}

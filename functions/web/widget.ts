@@ -1,0 +1,226 @@
+/// <reference lib="dom" />
+/**
+ * `<dialback-check ports="25565" api="https://…">`: an embeddable port check for onboarding
+ * flows ("is your server reachable on 25565?"). Served as an ES module at `GET /widget.js`;
+ * no dependencies. It renders into shadow DOM, is themed through CSS custom properties and
+ * `::part()`, and reports through events:
+ * - `dialback-result`, `detail`: the `CheckResponse` the API returned;
+ * - `dialback-error`, `detail`: `WidgetErrorDetail` (a 429 carries `retryAfterSeconds`).
+ * Both bubble and cross the shadow boundary. `check()` runs a check from script too.
+ */
+import { type CheckResponse, createClient, DialbackError, type Problem } from '../client/dialback-client.ts';
+import { STATE_HEADLINE } from '../core/verdict-text.ts';
+
+/** `detail` of the `dialback-error` event. */
+export interface WidgetErrorDetail {
+  /** HTTP status, 0 when no answer arrived (network, CORS), -1 for bad attributes. */
+  readonly status: number;
+  readonly message: string;
+  /** Seconds until a retry can succeed (429, 503). */
+  readonly retryAfterSeconds: number | undefined;
+  readonly problem: Problem | undefined;
+}
+
+const STYLE = `
+:host {
+  display: block;
+  font: var(--dialback-font, inherit);
+  color: var(--dialback-fg, inherit);
+  --_open: var(--dialback-open, #137333);
+  --_closed: var(--dialback-closed, #b3261e);
+  --_filtered: var(--dialback-filtered, #8a5300);
+  --_radius: var(--dialback-radius, 6px);
+}
+:host([hidden]) { display: none; }
+[part~="container"] {
+  border: 1px solid var(--dialback-border, currentColor);
+  border-radius: var(--_radius);
+  padding: .75em 1em;
+  background: var(--dialback-bg, transparent);
+}
+[part~="button"] {
+  font: inherit;
+  cursor: pointer;
+  padding: .4em .9em;
+  border-radius: var(--_radius);
+  border: 1px solid var(--dialback-accent, #1a5fb4);
+  background: var(--dialback-accent, #1a5fb4);
+  color: var(--dialback-accent-fg, #fff);
+}
+[part~="button"]:focus-visible { outline: 3px solid var(--dialback-focus, #f5c211); outline-offset: 2px; }
+[part~="button"]:disabled { opacity: .6; cursor: default; }
+[part~="status"]:empty { display: none; }
+[part~="status"] { margin: .5em 0 0; }
+[part~="results"] { list-style: none; margin: .5em 0 0; padding: 0; }
+[part~="result"] { margin: .25em 0; }
+[part~="state"] { font-weight: 700; }
+[part~="state-open"] { color: var(--_open); }
+[part~="state-closed"] { color: var(--_closed); }
+[part~="state-filtered"], [part~="state-untestable"] { color: var(--_filtered); }
+[part~="error"] { color: var(--_closed); margin: .5em 0 0; }
+`;
+
+function sheet(): CSSStyleSheet | undefined {
+  // A constructed sheet is CSSOM, not an inline <style>, so it works under a host page's strict CSP.
+  try {
+    const s = new CSSStyleSheet();
+    s.replaceSync(STYLE);
+    return s;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Parses the `ports` attribute: a comma-separated list of 1–65535. */
+function parsePorts(value: string | null): number[] | undefined {
+  if (value === null || value.trim() === '') return undefined;
+  const ports = value.split(',').map((p) => p.trim());
+  if (!ports.every((p) => /^[1-9][0-9]{0,4}$/.test(p) && Number(p) <= 65535)) return undefined;
+  return [...new Set(ports.map(Number))];
+}
+
+function element<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  part: string,
+  textContent?: string,
+): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  node.setAttribute('part', part);
+  if (textContent !== undefined) node.textContent = textContent;
+  return node;
+}
+
+/** The API base: the `api` attribute, else the origin this module was served from. */
+function apiBase(attribute: string | null): string {
+  return attribute ?? new URL(import.meta.url).origin;
+}
+
+/** The custom element. */
+export class DialbackCheck extends HTMLElement {
+  static readonly observedAttributes = ['ports', 'label'];
+
+  readonly #button = element('button', 'button');
+  readonly #status = element('p', 'status');
+  readonly #results = element('ul', 'results');
+  #busy = false;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor() {
+    super();
+    const root = this.attachShadow({ mode: 'open' });
+    const styles = sheet();
+    if (styles === undefined) root.append(element('style', 'style', STYLE));
+    else root.adoptedStyleSheets = [styles];
+    this.#button.type = 'button';
+    this.#status.setAttribute('role', 'status');
+    this.#status.setAttribute('aria-live', 'polite');
+    this.#button.addEventListener('click', () => {
+      void this.check();
+    });
+    const container = element('div', 'container');
+    container.append(this.#button, this.#status, this.#results);
+    root.append(container);
+  }
+
+  connectedCallback(): void {
+    this.#label();
+    if (this.hasAttribute('autocheck')) void this.check();
+  }
+
+  disconnectedCallback(): void {
+    clearTimeout(this.#retryTimer);
+  }
+
+  attributeChangedCallback(): void {
+    this.#label();
+  }
+
+  #label(): void {
+    const ports = parsePorts(this.getAttribute('ports'));
+    const own = this.getAttribute('label');
+    this.#button.textContent =
+      own ?? (ports === undefined ? 'Check ports' : `Check port${ports.length > 1 ? 's' : ''} ${ports.join(', ')}`);
+  }
+
+  /** Runs a check; resolves with the response, or `undefined` after firing `dialback-error`. */
+  async check(): Promise<CheckResponse | undefined> {
+    if (this.#busy) return undefined;
+    const ports = parsePorts(this.getAttribute('ports'));
+    if (ports === undefined) {
+      this.#fail({
+        status: -1,
+        message: 'Set ports="…" to one or more ports from 1 to 65535, separated by commas.',
+        retryAfterSeconds: undefined,
+        problem: undefined,
+      });
+      return undefined;
+    }
+    this.#busy = true;
+    this.#button.disabled = true;
+    this.#button.setAttribute('aria-busy', 'true');
+    this.#results.replaceChildren();
+    this.#status.setAttribute('part', 'status');
+    this.#status.textContent = `Checking ${ports.join(', ')}…`;
+    try {
+      const { data } = await createClient({ api: apiBase(this.getAttribute('api')) }).check(ports);
+      this.#show(data);
+      this.dispatchEvent(new CustomEvent('dialback-result', { detail: data, bubbles: true, composed: true }));
+      return data;
+    } catch (error) {
+      const e = error instanceof DialbackError ? error : new DialbackError(String(error), 0, undefined, undefined);
+      this.#fail({ status: e.status, message: e.message, retryAfterSeconds: e.retryAfterSeconds, problem: e.problem });
+      return undefined;
+    } finally {
+      this.#busy = false;
+      this.#button.removeAttribute('aria-busy');
+      if (this.#retryTimer === undefined) this.#button.disabled = false;
+    }
+  }
+
+  #show(data: CheckResponse): void {
+    const open = data.results.filter((r) => r.state === 'open').length;
+    this.#status.textContent = `${open} of ${data.results.length} open on ${data.ip}.`;
+    this.#results.replaceChildren(
+      ...data.results.map((r) => {
+        const item = element('li', `result result-${r.state}`);
+        item.append(
+          element('span', 'port', `${r.port}/tcp `),
+          element('span', `state state-${r.state}`, r.state),
+          element('span', 'meaning', ` — ${STATE_HEADLINE[r.state]}`),
+        );
+        return item;
+      }),
+    );
+  }
+
+  #fail(detail: WidgetErrorDetail): void {
+    const wait = detail.retryAfterSeconds;
+    this.#status.setAttribute('part', 'status error');
+    this.#status.textContent =
+      detail.status === 429 && wait !== undefined
+        ? `Too many checks from your address: try again in ${wait} s.`
+        : detail.message;
+    if (wait !== undefined && (detail.status === 429 || detail.status === 503)) {
+      // Keep the button off until the API will answer again, bounded to a day.
+      this.#button.disabled = true;
+      clearTimeout(this.#retryTimer);
+      this.#retryTimer = setTimeout(() => {
+        this.#retryTimer = undefined;
+        this.#button.disabled = false;
+      }, Math.min(wait, 86_400) * 1000);
+    }
+    this.dispatchEvent(new CustomEvent('dialback-error', { detail, bubbles: true, composed: true }));
+  }
+}
+
+if (!customElements.get('dialback-check')) customElements.define('dialback-check', DialbackCheck);
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'dialback-check': DialbackCheck;
+  }
+  interface HTMLElementEventMap {
+    'dialback-result': CustomEvent<CheckResponse>;
+    'dialback-error': CustomEvent<WidgetErrorDetail>;
+  }
+}
