@@ -1,0 +1,121 @@
+/**
+ * `dialback 22 80 443 [--api URL] [--json]` and `dialback ip`: the API from a terminal, through
+ * the typed client. Exit status: 0 when every port is open, 1 when any is not, 2 on any error
+ * (the reason on stderr, including how long to wait after a 429), like `diff` and `grep`.
+ */
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { renderCheckText } from '../api/render-text.ts';
+import { createClient, DialbackError } from '../client/dialback-client.ts';
+import type { PortState } from '../core/probe.ts';
+import { STATE_NEXT_STEPS } from '../core/verdict-text.ts';
+
+/** The local server's address; a deployed API is given with `--api` or `DIALBACK_API`. */
+export const DEFAULT_API = 'http://127.0.0.1:8787';
+
+const USAGE = `Usage: dialback PORT... [--api URL] [--json]
+       dialback ip [--api URL] [--json]
+
+Asks a Dialback API to dial back to your address and reports each TCP port as open,
+closed or filtered. PORTs are 1-65535, separated by spaces or commas.
+
+  --api URL   the API to ask (default: $DIALBACK_API, else ${DEFAULT_API})
+  --json      print the API's JSON instead of the table
+  -h, --help  this text
+
+Exit status: 0 every port open, 1 some port not open, 2 error.`;
+
+/** Where output goes; the tests pass their own. */
+export interface CliIo {
+  readonly out: (text: string) => void;
+  readonly err: (text: string) => void;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+class UsageError extends Error {}
+
+function parsePorts(args: readonly string[]): number[] {
+  const ports: number[] = [];
+  for (const item of args.flatMap((a) => a.split(','))) {
+    if (!/^[1-9][0-9]{0,4}$/.test(item) || Number(item) > 65535) {
+      throw new UsageError(`"${item}" is not a TCP port: give whole numbers from 1 to 65535.`);
+    }
+    if (!ports.includes(Number(item))) ports.push(Number(item));
+  }
+  return ports;
+}
+
+function nextSteps(states: readonly PortState[]): string {
+  const lines: string[] = [];
+  for (const state of new Set(states)) {
+    if (state === 'open') continue;
+    lines.push(`What to try for ${state} ports:`, ...STATE_NEXT_STEPS[state].map((s) => `  - ${s}`), '');
+  }
+  return lines.join('\n');
+}
+
+function describeFailure(error: unknown): string {
+  if (!(error instanceof DialbackError)) return (error as Error).message ?? String(error);
+  if (error.status === 429 && error.retryAfterSeconds !== undefined) {
+    return `rate limit reached: ${error.message} (wait ${error.retryAfterSeconds} s before trying again)`;
+  }
+  if (error.status === 0) return error.message;
+  const wait = error.retryAfterSeconds === undefined ? '' : ` (wait ${error.retryAfterSeconds} s)`;
+  return `HTTP ${error.status}: ${error.message}${wait}`;
+}
+
+/** Runs the CLI; resolves with the exit status. */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  let values: { api?: string; json?: boolean; help?: boolean };
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({
+      args: [...argv],
+      options: {
+        api: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      allowPositionals: true,
+      strict: true,
+    }));
+    if (values.help) {
+      io.out(`${USAGE}\n`);
+      return 0;
+    }
+    if (positionals.length === 0) throw new UsageError('Say which ports to check, e.g. dialback 22 80 443.');
+    const api = values.api ?? io.env.DIALBACK_API ?? DEFAULT_API;
+    if (!/^https?:\/\//.test(api)) throw new UsageError(`--api must be an http(s) URL, got "${api}".`);
+    const client = createClient({ api });
+    if (positionals[0] === 'ip') {
+      if (positionals.length > 1) throw new UsageError('"dialback ip" takes no ports.');
+      const { data } = await client.ip();
+      io.out(
+        values.json
+          ? `${JSON.stringify(data, null, 2)}\n`
+          : `${data.ip}${data.reverseDns ? ` (${data.reverseDns})` : ''}\n`,
+      );
+      return 0;
+    }
+    const { data } = await client.check(parsePorts(positionals));
+    const states = data.results.map((r) => r.state);
+    io.out(values.json ? `${JSON.stringify(data, null, 2)}\n` : `${renderCheckText(data)}${nextSteps(states)}`);
+    return states.every((s) => s === 'open') ? 0 : 1;
+  } catch (error) {
+    if (error instanceof UsageError || (error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
+      io.err(`dialback: ${(error as Error).message}\n\n${USAGE}\n`);
+    } else {
+      io.err(`dialback: ${describeFailure(error)}\n`);
+    }
+    return 2;
+  }
+}
+
+// Run when executed, not when imported by tests.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  process.exitCode = await runCli(process.argv.slice(2), {
+    out: (t) => process.stdout.write(t),
+    err: (t) => process.stderr.write(t),
+    env: process.env,
+  });
+}
