@@ -18,8 +18,8 @@ export const STATE_MEANING: Readonly<Record<PortState, string>> = {
 
 /** A short headline per state, for badges and table cells. */
 export const STATE_HEADLINE: Readonly<Record<PortState, string>> = {
-  open: 'Open: reachable from the Internet',
-  closed: 'Closed: your address answered, but nothing accepted the connection',
+  open: 'Open: a service accepted the connection',
+  closed: 'Closed: your address answered, nothing accepted',
   filtered: 'Filtered: no answer at all',
   untestable: 'Untestable from this checker',
 };

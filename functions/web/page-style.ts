@@ -29,6 +29,7 @@ p, ul { margin: .4rem 0; }
 a { color: var(--accent); }
 code, .mono { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; font-size: .95em; }
 .lede { color: var(--muted); margin-top: 0; }
+section.card > h2:first-child { margin-top: 0; }
 .card { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 1rem; margin: 1rem 0; }
 .address { font-size: 1.3rem; font-weight: 700; overflow-wrap: anywhere; }
 label { display: block; font-weight: 600; margin-bottom: .3rem; }

@@ -12,14 +12,13 @@ import { rateLimitHeaders } from '../api/rate-headers.ts';
 import type { RouteContext } from '../api/routes.ts';
 import { BadRequest, ServiceError } from '../core/errors.ts';
 import { parsePortList } from '../core/ports.ts';
-import type { PortResult } from '../core/probe.ts';
+import type { PortResult, PortState } from '../core/probe.ts';
 import { RateLimitExceeded, type RateStatus, type RateWindow } from '../core/rate-limiter.ts';
 import { assertDialable, parseSourceAddress, type SourceAddress } from '../core/source-address.ts';
 import {
   CGNAT_EXPLAINED,
   CHECK_LIMITS,
   REASON_MEANING,
-  STATE_HEADLINE,
   STATE_MEANING,
   STATE_NEXT_STEPS,
 } from '../core/verdict-text.ts';
@@ -84,13 +83,24 @@ function rtt(result: PortResult): string {
   return result.rttMs === null ? 'no round trip' : `round trip ${result.rttMs.toFixed(1)} ms`;
 }
 
+/** The state's meaning without its leading "state: ", which the heading already says. */
+function meaning(state: PortState): string {
+  const text = STATE_MEANING[state].slice(state.length + 2);
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/** Advice text marks commands with backticks; show them as code. */
+function withCode(text: string): SafeHtml {
+  return html`${text.split('`').map((part, i) => (i % 2 === 1 ? html`<code>${part}</code>` : part))}`;
+}
+
 function verdict(result: PortResult): SafeHtml {
   return html`<article class="card verdict verdict-${result.state}">
   <h3><span class="mono">${result.port}/tcp</span>: <span class="state">${result.state}</span></h3>
-  <p><strong>${STATE_HEADLINE[result.state]}.</strong> <span class="meta">Reason <code>${result.reason}</code>: ${REASON_MEANING[result.reason]}; ${rtt(result)}.</span></p>
-  <p>${STATE_MEANING[result.state]}</p>
+  <p>${meaning(result.state)}</p>
+  <p class="meta">Reason <code>${result.reason}</code>: ${REASON_MEANING[result.reason]}; ${rtt(result)}.</p>
   <h4>What to do next</h4>
-  <ul>${STATE_NEXT_STEPS[result.state].map((step) => html`<li>${step}</li>`)}</ul>
+  <ul>${STATE_NEXT_STEPS[result.state].map((step) => html`<li>${withCode(step)}</li>`)}</ul>
 </article>`;
 }
 

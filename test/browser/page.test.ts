@@ -1,0 +1,136 @@
+import net from 'node:net';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalApp, startLocalApp } from '../../infra/local/app.ts';
+import { launchChromium, screenshotPath, watchPage } from '../support/browser.ts';
+import { specFor, specRecorder } from '../support/openapi.ts';
+
+const ENV = { PROBE_TIMEOUT_MS: '1500' };
+const recorder = specRecorder(specFor(ENV));
+let app: LocalApp;
+let browser: Browser;
+let listener: net.Server;
+let openPort: number;
+let closedPort: number;
+
+beforeAll(async () => {
+  app = await startLocalApp({
+    env: ENV,
+    host: '127.0.0.1',
+    port: 0,
+    allowNonPublic: false,
+    log: () => undefined,
+    observe: recorder.observe,
+  });
+  listener = net.createServer((s) => s.destroy());
+  await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+  openPort = (listener.address() as net.AddressInfo).port;
+  const spare = net.createServer();
+  await new Promise<void>((resolve) => spare.listen(0, '127.0.0.1', resolve));
+  closedPort = (spare.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => spare.close(() => resolve()));
+  browser = await launchChromium();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await new Promise<void>((resolve) => (listener ? listener.close(() => resolve()) : resolve()));
+  await app?.close();
+});
+
+afterEach(() => {
+  expect(recorder.mismatches()).toEqual([]);
+});
+
+/** Presses Tab until the element with `id` has focus (at most 30 presses). */
+async function tabTo(page: Page, id: string): Promise<void> {
+  for (let i = 0; i < 30; i++) {
+    if ((await page.evaluate(() => document.activeElement?.id)) === id) return;
+    await page.keyboard.press('Tab');
+  }
+  throw new Error(`#${id} never got keyboard focus`);
+}
+
+/** Types `ports` into the focused box, submits with Enter and waits for the verdicts. */
+async function checkWithKeyboard(page: Page, ports: string, expected: number): Promise<string> {
+  await page.keyboard.press('Control+A');
+  await page.keyboard.type(ports);
+  await page.keyboard.press('Enter');
+  await page
+    .locator('#results article')
+    .nth(expected - 1)
+    .waitFor();
+  await page.locator('#results[aria-busy]').waitFor({ state: 'detached' });
+  return (await page.locator('#results').textContent()) ?? '';
+}
+
+describe('page in Chromium', () => {
+  it('lets a keyboard-only user check a listening and a closed port and read verdicts and advice', async () => {
+    const page = await browser.newPage({ viewport: { width: 960, height: 900 } });
+    const trouble = await watchPage(page);
+    try {
+      const response = await page.goto(app.url);
+      expect(response?.status()).toBe(200);
+      await expect(page.getByLabel(/Ports to check/).getAttribute('id')).resolves.toBe('ports');
+      expect(await page.locator('#results').getAttribute('aria-live')).toBe('polite');
+      expect(await page.locator('#address').textContent()).toBe('127.0.0.1');
+
+      await tabTo(page, 'ports');
+      const open = await checkWithKeyboard(page, String(openPort), 1);
+      expect(open).toMatch(new RegExp(`${openPort}/tcp: open`, 'i'));
+      expect(open).toContain('Nothing to fix');
+      expect(page.url()).toBe(`${app.url}/?ports=${openPort}`);
+      expect(await page.locator('#budget').textContent()).toMatch(/Rate budget: 29 of 30 left this minute/);
+
+      const closed = await checkWithKeyboard(page, String(closedPort), 1);
+      expect(closed).toMatch(new RegExp(`${closedPort}/tcp: closed`, 'i'));
+      expect(closed).toContain('listens on all interfaces (0.0.0.0 or ::), not only on 127.0.0.1');
+      expect(closed).toContain('host firewall');
+      expect(closed).toContain('right LAN address');
+      expect(closed).not.toContain(`${openPort}/tcp`);
+
+      expect(trouble.errors).toEqual([]);
+      expect(trouble.violations).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('looks right in light and dark mode, with no console errors or CSP violations', async () => {
+    const page = await browser.newPage({ viewport: { width: 960, height: 1280 }, colorScheme: 'light' });
+    const trouble = await watchPage(page);
+    try {
+      await page.goto(`${app.url}/?ports=${openPort},${closedPort}`);
+      const background = (): Promise<string> => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+      expect(await background()).toBe('rgb(251, 251, 250)');
+      await page.screenshot({ path: await screenshotPath('page-light.png') });
+      await page.emulateMedia({ colorScheme: 'dark' });
+      expect(await background()).toBe('rgb(22, 23, 24)');
+      await page.screenshot({ path: await screenshotPath('page-dark.png') });
+      expect(trouble.errors).toEqual([]);
+      expect(trouble.violations).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('answers the form with JavaScript disabled, rendered by the server', async () => {
+    const context = await browser.newContext({ javaScriptEnabled: false });
+    try {
+      const page = await context.newPage();
+      await page.goto(app.url);
+      await page.getByLabel(/Ports to check/).fill(`${closedPort}, ${openPort}`);
+      await Promise.all([page.waitForURL(/\?ports=/), page.getByLabel(/Ports to check/).press('Enter')]);
+      const results = (await page.locator('#results').textContent()) ?? '';
+      expect(results).toMatch(new RegExp(`${closedPort}/tcp: closed`, 'i'));
+      expect(results).toMatch(new RegExp(`${openPort}/tcp: open`, 'i'));
+      expect(await page.getByLabel(/Ports to check/).inputValue()).toBe(`${closedPort}, ${openPort}`);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('received only responses the OpenAPI document describes', () => {
+    expect(recorder.count()).toBeGreaterThanOrEqual(6);
+  });
+});

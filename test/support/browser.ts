@@ -1,0 +1,65 @@
+/**
+ * Real Chromium for browser tests: Debian's /usr/bin/chromium driven by playwright-core,
+ * which never downloads a browser. Each launch gets a fresh temporary profile (Playwright
+ * creates and deletes it), and background networking is off so the browser talks to
+ * nothing but the loopback servers a test starts.
+ */
+import { mkdir } from 'node:fs/promises';
+import { type Browser, chromium, type Page } from 'playwright-core';
+
+/** Where Debian installs Chromium (`.ci/run` installs the package when it is missing). */
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/** Launches headless Chromium with no sandbox (tests run as root) and no outside traffic. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+    timeout: 30_000,
+  });
+}
+
+/** What went wrong on a page: console errors, uncaught exceptions and CSP violations. */
+export interface PageTrouble {
+  readonly errors: string[];
+  readonly violations: string[];
+}
+
+/**
+ * Records console errors, uncaught exceptions and `securitypolicyviolation` events. The
+ * listener is installed by the DevTools protocol, which a page's CSP does not restrict.
+ */
+export async function watchPage(page: Page): Promise<PageTrouble> {
+  const trouble: PageTrouble = { errors: [], violations: [] };
+  page.on('console', (message) => {
+    if (message.type() === 'error') trouble.errors.push(message.text());
+  });
+  page.on('pageerror', (error) => trouble.errors.push(error.message));
+  await page.exposeFunction('__reportCspViolation', (text: string) => trouble.violations.push(text));
+  // A string, not a function: the test transpiler may decorate functions with helpers that
+  // do not exist in the page.
+  await page.addInitScript({
+    content:
+      "document.addEventListener('securitypolicyviolation', (e) => window.__reportCspViolation(e.violatedDirective + ' blocked ' + (e.blockedURI || 'inline')));",
+  });
+  return trouble;
+}
+
+/** The folder the README's screenshots are written to. */
+export const SCREENSHOTS = new URL('../../docs/screenshots/', import.meta.url);
+
+/** A screenshot path in docs/screenshots, creating the folder if needed. */
+export async function screenshotPath(name: string): Promise<string> {
+  await mkdir(SCREENSHOTS, { recursive: true });
+  return new URL(name, SCREENSHOTS).pathname;
+}
