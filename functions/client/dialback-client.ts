@@ -125,8 +125,8 @@ export function createClient(options: ClientOptions): DialbackClient {
       });
     } catch (error) {
       // Node's fetch says only "fetch failed"; the cause has the socket error (ECONNREFUSED, …).
-      const cause = (error as { cause?: { code?: unknown } }).cause?.code;
-      const why = typeof cause === 'string' ? cause : (error as Error).message;
+      const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
+      const why = [cause?.code, cause?.message, (error as Error).message].find((w) => typeof w === 'string');
       throw new DialbackError(`Could not reach the Dialback API at ${base} (${why}).`, 0, undefined, undefined, {
         cause: error,
       });

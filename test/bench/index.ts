@@ -12,7 +12,7 @@ interface Section {
 }
 
 /** Sections in the order they appear in BENCHMARKS.md; each issue adds its own module here. */
-const SECTIONS: ReadonlyArray<() => Promise<Section>> = [];
+const SECTIONS: ReadonlyArray<() => Promise<Section>> = [() => import('./web-size.ts')];
 
 async function main(): Promise<void> {
   const only = process.argv.slice(2);

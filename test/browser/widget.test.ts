@@ -138,8 +138,12 @@ describe('widget embedded on another origin', () => {
         id: 'closed',
         detail: { results: [{ port: closedPort, state: 'closed', reason: 'conn-refused' }] },
       });
-      await expect(page.locator('#closed').getByRole('status').textContent()).resolves.toBe('0 of 1 open on 127.0.0.1.');
-      await expect(page.locator('#open').getByRole('listitem').textContent()).resolves.toContain(`${openPort}/tcp open`);
+      await expect(page.locator('#closed').getByRole('status').textContent()).resolves.toBe(
+        '0 of 1 open on 127.0.0.1.',
+      );
+      await expect(page.locator('#open').getByRole('listitem').textContent()).resolves.toContain(
+        `${openPort}/tcp open`,
+      );
 
       // Themed from outside through a custom property and ::part().
       const button = page.locator('#open').getByRole('button');

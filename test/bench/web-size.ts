@@ -1,0 +1,23 @@
+/**
+ * Bench section: the size of the browser code the function serves, as compiled by the same
+ * esbuild build that `npm start` and the Lambda bundle use (raw, and gzip at its default level).
+ */
+import { gzipSync } from 'node:zlib';
+import { buildWebAssets } from '../../functions/web/build.ts';
+
+/** Section title in BENCHMARKS.md. */
+export const title = 'Widget and page script size';
+
+/** Builds the assets and tabulates their sizes. */
+export async function run(): Promise<string> {
+  const assets = await buildWebAssets();
+  const rows = [
+    ['`GET /widget.js` (`<dialback-check>`, client included)', assets.widget],
+    ['page script (inline in `GET /`)', assets.pageScript],
+  ] as const;
+  return [
+    '| asset | raw bytes | gzip bytes |',
+    '|---|---:|---:|',
+    ...rows.map(([name, text]) => `| ${name} | ${Buffer.byteLength(text)} | ${gzipSync(text).length} |`),
+  ].join('\n');
+}

@@ -1,0 +1,77 @@
+import { createHash } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { build } from 'esbuild';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Handler } from '../../functions/api/handler.ts';
+import { buildWebAssets, webAssetsDefine } from '../../functions/web/build.ts';
+import { apiEvent, lambdaContext } from '../fixtures/events.ts';
+import { expectDocumented, fromHandler, specFor } from '../support/openapi.ts';
+
+/**
+ * The Lambda bundle has no compiler in it: the browser code must be inlined at bundle time.
+ * This bundles the real Lambda entry the way the CDK stack does (esbuild, ESM, AWS SDK left to
+ * the runtime) with and without `webAssetsDefine()`, and runs the bundled handler.
+ */
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+// Inside node_modules so the bundle resolves the AWS SDK it leaves external, as Lambda does.
+const OUT = `${ROOT}node_modules/.cache/dialback-lambda-bundle-${process.pid}`;
+const doc = specFor({});
+
+async function bundle(name: string, define: Record<string, string>): Promise<Handler> {
+  const outfile = `${OUT}/${name}/index.mjs`;
+  await build({
+    entryPoints: [`${ROOT}functions/api/index.ts`],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    external: ['@aws-sdk/*'],
+    define,
+    logLevel: 'silent',
+  });
+  // The entry reads its settings once at import; these are what the stack sets.
+  process.env.RATE_LIMIT_KEY_SECRET_ARN = 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:dialback-key';
+  process.env.AWS_REGION = 'eu-central-1';
+  process.env.DYNAMODB_ENDPOINT = 'http://127.0.0.1:9';
+  const module = (await import(pathToFileURL(outfile).href)) as { handler: Handler };
+  return module.handler;
+}
+
+async function get(handler: Handler, url: string): Promise<ReturnType<typeof fromHandler>> {
+  const response = fromHandler(await handler(apiEvent({ url }), lambdaContext()));
+  expectDocumented(doc, 'GET', url, response);
+  return response;
+}
+
+afterAll(async () => {
+  await rm(OUT, { recursive: true, force: true });
+});
+
+describe('Lambda bundle', () => {
+  it('serves the widget and the page script that esbuild inlined at bundle time', async () => {
+    await mkdir(OUT, { recursive: true });
+    const handler = await bundle('with-assets', webAssetsDefine());
+    const assets = await buildWebAssets();
+
+    const widget = await get(handler, '/widget.js');
+    expect(widget.status).toBe(200);
+    expect(widget.body).toBe(assets.widget);
+
+    const page = await get(handler, '/');
+    const inline = /<script type="module">([\s\S]*?)<\/script>/.exec(page.body)?.[1] ?? '';
+    expect(inline).toBe(assets.pageScript);
+    const hash = createHash('sha256').update(inline).digest('base64');
+    expect(page.headers['content-security-policy']).toContain(`script-src 'sha256-${hash}'`);
+  });
+
+  it('still serves a working page without them, and 404 for the widget', async () => {
+    const handler = await bundle('without-assets', {});
+    expect((await get(handler, '/widget.js')).status).toBe(404);
+    const page = await get(handler, '/');
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('<form id="check-form" method="get" action="/">');
+    expect(page.body).not.toContain('<script');
+  });
+});
