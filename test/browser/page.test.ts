@@ -1,15 +1,15 @@
-import net from 'node:net';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalApp, startLocalApp } from '../../infra/local/app.ts';
 import { launchChromium, screenshotPath, watchPage } from '../support/browser.ts';
 import { specFor, specRecorder } from '../support/openapi.ts';
+import { type Listening, listening, releasedPort } from '../support/ports.ts';
 
 const ENV = { PROBE_TIMEOUT_MS: '1500' };
 const recorder = specRecorder(specFor(ENV));
 let app: LocalApp;
 let browser: Browser;
-let listener: net.Server;
+let listener: Listening;
 let openPort: number;
 let closedPort: number;
 
@@ -22,19 +22,15 @@ beforeAll(async () => {
     log: () => undefined,
     observe: recorder.observe,
   });
-  listener = net.createServer((s) => s.destroy());
-  await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
-  openPort = (listener.address() as net.AddressInfo).port;
-  const spare = net.createServer();
-  await new Promise<void>((resolve) => spare.listen(0, '127.0.0.1', resolve));
-  closedPort = (spare.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => spare.close(() => resolve()));
+  listener = await listening();
+  openPort = listener.port;
+  closedPort = await releasedPort();
   browser = await launchChromium();
 });
 
 afterAll(async () => {
   await browser?.close();
-  await new Promise<void>((resolve) => (listener ? listener.close(() => resolve()) : resolve()));
+  await listener?.close();
   await app?.close();
 });
 

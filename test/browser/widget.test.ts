@@ -1,5 +1,5 @@
 import http from 'node:http';
-import net from 'node:net';
+import type net from 'node:net';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { CheckResponse } from '../../functions/client/dialback-client.ts';
@@ -7,6 +7,7 @@ import type { WidgetErrorDetail } from '../../functions/web/widget.ts';
 import { type LocalApp, startLocalApp } from '../../infra/local/app.ts';
 import { launchChromium, screenshotPath, watchPage } from '../support/browser.ts';
 import { specFor, specRecorder } from '../support/openapi.ts';
+import { type Listening, listening, releasedPort } from '../support/ports.ts';
 
 /** Two APIs: one with the usual budget, one allowing 2 port checks a minute for the 429. */
 const ENV = { PROBE_TIMEOUT_MS: '1500' };
@@ -19,7 +20,7 @@ let tightApi: LocalApp;
 let host: http.Server;
 let hostUrl: string;
 let browser: Browser;
-let listener: net.Server;
+let listener: Listening;
 let openPort: number;
 let closedPort: number;
 
@@ -74,13 +75,9 @@ beforeAll(async () => {
   const quiet = { host: '127.0.0.1', port: 0, allowNonPublic: false, log: () => undefined } as const;
   api = await startLocalApp({ ...quiet, env: ENV, observe: recorder.observe });
   tightApi = await startLocalApp({ ...quiet, env: TIGHT_ENV, observe: tightRecorder.observe });
-  listener = net.createServer((s) => s.destroy());
-  await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
-  openPort = (listener.address() as net.AddressInfo).port;
-  const spare = net.createServer();
-  await new Promise<void>((resolve) => spare.listen(0, '127.0.0.1', resolve));
-  closedPort = (spare.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => spare.close(() => resolve()));
+  listener = await listening();
+  openPort = listener.port;
+  closedPort = await releasedPort();
   await startHost();
   browser = await launchChromium();
 });
@@ -88,7 +85,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await new Promise<void>((resolve) => (host ? host.close(() => resolve()) : resolve()));
-  await new Promise<void>((resolve) => (listener ? listener.close(() => resolve()) : resolve()));
+  await listener?.close();
   await api?.close();
   await tightApi?.close();
 });

@@ -1,10 +1,10 @@
 import { execFile } from 'node:child_process';
-import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../functions/cli/main.ts';
 import { type LocalApp, startLocalApp } from '../../infra/local/app.ts';
 import { specFor, specRecorder } from '../support/openapi.ts';
+import { type Listening, listening, releasedPort } from '../support/ports.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const ENV = { PROBE_TIMEOUT_MS: '1500' };
@@ -14,7 +14,7 @@ const tightRecorder = specRecorder(specFor(TIGHT_ENV));
 
 let app: LocalApp;
 let tight: LocalApp;
-let listener: net.Server;
+let listener: Listening;
 let openPort: number;
 let closedPort: number;
 
@@ -41,17 +41,13 @@ beforeAll(async () => {
   const quiet = { host: '127.0.0.1', port: 0, allowNonPublic: false, log: () => undefined } as const;
   app = await startLocalApp({ ...quiet, env: ENV, observe: recorder.observe });
   tight = await startLocalApp({ ...quiet, env: TIGHT_ENV, observe: tightRecorder.observe });
-  listener = net.createServer((s) => s.destroy());
-  await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
-  openPort = (listener.address() as net.AddressInfo).port;
-  const spare = net.createServer();
-  await new Promise<void>((resolve) => spare.listen(0, '127.0.0.1', resolve));
-  closedPort = (spare.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => spare.close(() => resolve()));
+  listener = await listening();
+  openPort = listener.port;
+  closedPort = await releasedPort();
 });
 
 afterAll(async () => {
-  await new Promise<void>((resolve) => (listener ? listener.close(() => resolve()) : resolve()));
+  await listener?.close();
   await app?.close();
   await tight?.close();
 });

@@ -1,4 +1,3 @@
-import net from 'node:net';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDeps } from '../../functions/api/deps.ts';
@@ -13,6 +12,7 @@ import { buildWebAssets } from '../../functions/web/build.ts';
 import { type EmbeddedTable, startEmbeddedTable } from '../../infra/local/embedded-table.ts';
 import { apiEvent, type EventSpec, lambdaContext } from '../fixtures/events.ts';
 import { checkAgainstSpec, expectDocumented, fromHandler, specFor } from '../support/openapi.ts';
+import { type Listening, listening, releasedPort } from '../support/ports.ts';
 
 const TABLE = 'dialback-openapi-test';
 const ENV = { TABLE_NAME: TABLE, RATE_LIMIT_PER_MINUTE: '4', MAX_PORTS: '3', PROBE_TIMEOUT_MS: '1000' };
@@ -21,7 +21,7 @@ const FIXED_NOW = Date.UTC(2026, 0, 1, 12, 0, 30);
 
 let table: EmbeddedTable;
 let assets: WebAssets;
-let listener: net.Server;
+let listener: Listening;
 let openPort: number;
 let closedPort: number;
 const doc = specFor(ENV);
@@ -65,17 +65,13 @@ async function call(handler: Handler, spec: EventSpec): Promise<HttpResponse> {
 beforeAll(async () => {
   table = await startEmbeddedTable(TABLE);
   assets = await buildWebAssets();
-  listener = net.createServer((s) => s.destroy());
-  await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
-  openPort = (listener.address() as net.AddressInfo).port;
-  const spare = net.createServer();
-  await new Promise<void>((resolve) => spare.listen(0, '127.0.0.1', resolve));
-  closedPort = (spare.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => spare.close(() => resolve()));
+  listener = await listening();
+  openPort = listener.port;
+  closedPort = await releasedPort();
 });
 
 afterAll(async () => {
-  await new Promise<void>((resolve) => listener?.close(() => resolve()));
+  await listener?.close();
   await table?.close();
 });
 
@@ -202,14 +198,13 @@ describe('every route and status, as documented', () => {
 describe('page', () => {
   it('renders verdicts and advice server-side for /?ports=', async () => {
     // Its own loopback address, so its budget is its own and the listener answers there.
-    const own = net.createServer((s) => s.destroy());
-    await new Promise<void>((resolve) => own.listen(0, '127.0.0.4', resolve));
-    const port = (own.address() as net.AddressInfo).port;
+    const own = await listening('127.0.0.4');
+    const port = own.port;
     let response: HttpResponse;
     try {
       response = await call(handlerWith(), { url: `/?ports=${port},%20${closedPort}`, sourceIp: '127.0.0.4' });
     } finally {
-      await new Promise<void>((resolve) => own.close(() => resolve()));
+      await own.close();
     }
     expect(response.statusCode).toBe(200);
     expect(response.body).toContain(`${port}/tcp</span>: <span class="state">open`);

@@ -1,0 +1,28 @@
+/**
+ * Loopback ports for tests: one with a listener (reads open) and one that was just released
+ * (reads closed, since nothing listens on it).
+ */
+import net from 'node:net';
+
+/** A listener that accepts and drops connections. */
+export interface Listening {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** Listens on an ephemeral port on `host` (loopback by default). */
+export async function listening(host = '127.0.0.1'): Promise<Listening> {
+  const server = net.createServer((socket) => socket.destroy());
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** A loopback port that was bound and released, so nothing listens on it. */
+export async function releasedPort(host = '127.0.0.1'): Promise<number> {
+  const l = await listening(host);
+  await l.close();
+  return l.port;
+}
