@@ -27,6 +27,8 @@ async function run(ports: string): Promise<void> {
   try {
     const response = await fetch(`/?${query}`, { headers: { accept: 'text/html' } });
     const page = new DOMParser().parseFromString(await response.text(), 'text/html');
+    // A bare 500 is problem+json, not the page: then there is nothing to show but the failure.
+    if (page.querySelector('#results') === null) throw new Error(`HTTP ${response.status}`);
     for (const selector of REGIONS) {
       const fresh = page.querySelector(selector);
       const current = document.querySelector(selector);
@@ -39,7 +41,7 @@ async function run(ports: string): Promise<void> {
     const failed = document.createElement('p');
     failed.className = 'problem';
     failed.setAttribute('role', 'alert');
-    failed.textContent = 'The check could not be sent: the service did not answer. Try again.';
+    failed.textContent = 'The check failed: the service did not answer with a result. Try again in a moment.';
     results.replaceChildren(failed);
   } finally {
     results.removeAttribute('aria-busy');
