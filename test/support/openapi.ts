@@ -66,7 +66,8 @@ function findPathItem(doc: Json, path: string): Json | undefined {
   const paths = doc.paths as Json;
   if (path in paths) return paths[path] as Json;
   for (const [template, item] of Object.entries(paths)) {
-    const pattern = new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]+').replaceAll('.', '\\.')}$`);
+    // [^/]* like the router: an empty `/check/` reaches that route and is its documented 400.
+    const pattern = new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]*').replaceAll('.', '\\.')}$`);
     if (pattern.test(path)) return item as Json;
   }
   return undefined;
