@@ -13,6 +13,7 @@ import type { PortResult, Probe, ProbeTarget } from '../../functions/core/probe.
 import { createRateLimiter } from '../../functions/core/rate-limiter.ts';
 import type { ReverseDns } from '../../functions/core/reverse-dns.ts';
 import type { TargetPolicy } from '../../functions/core/source-address.ts';
+import { expectDocumented, fromHandler, specFor } from './openapi.ts';
 
 /** One recorded probe call. */
 export interface ProbeCall {
@@ -80,5 +81,14 @@ export function buildHarness(options: HarnessOptions): Harness {
           }),
         }),
   };
-  return { handler: createHandler(deps), probeCalls, logLines };
+  // Every response the handler tests receive must be one the OpenAPI document describes.
+  const doc = specFor(options.env ?? {});
+  const inner = createHandler(deps);
+  const handler: Handler = async (event, context) => {
+    const response = await inner(event, context);
+    const url = `${event.rawPath}${event.rawQueryString ? `?${event.rawQueryString}` : ''}`;
+    expectDocumented(doc, event.requestContext.http.method, url, fromHandler(response));
+    return response;
+  };
+  return { handler, probeCalls, logLines };
 }
