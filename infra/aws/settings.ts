@@ -1,0 +1,230 @@
+/**
+ * The deploy-time settings of the stack, read from CDK context (`-c key=value` or `cdk.json`)
+ * and validated before any construct exists, so a bad value fails `cdk synth` with a message
+ * naming the key and the value instead of producing a stack whose function cannot start.
+ *
+ * Settings the function itself reads (limits, ports, timeout, CORS) are checked by the
+ * function's own `loadConfig`, run over exactly the environment the stack will give it: one
+ * rule set, so synth refuses precisely what a cold start would refuse.
+ */
+import { CONFIG_DEFAULTS, ConfigError, loadConfig } from '../../functions/core/config.ts';
+
+/** Everything a deployment can choose; `readSettings` fills in the defaults. */
+export interface DialbackSettings {
+  /**
+   * The one region the stack lives in; checks dial out from here (the `checkedFrom` label).
+   * @default 'us-east-1'
+   */
+  readonly region: string;
+  /**
+   * Port probes per caller per minute (per /64 on IPv6).
+   * @default 30
+   */
+  readonly ratePerMinute: number;
+  /**
+   * Port probes per caller per day (per /64 on IPv6).
+   * @default 500
+   */
+  readonly ratePerDay: number;
+  /**
+   * Distinct ports one request may check.
+   * @default 10
+   */
+  readonly maxPorts: number;
+  /**
+   * Per-port deadline in milliseconds; the Lambda timeout is derived from it.
+   * @default 3000
+   */
+  readonly probeTimeoutMs: number;
+  /**
+   * Origins allowed to call the API from a browser, or `['*']` for any page.
+   * @default ['*']
+   */
+  readonly corsOrigins: readonly string[];
+  /**
+   * Lambda memory in MB (see the README for how the default was chosen).
+   * @default 256
+   */
+  readonly memoryMb: number;
+  /**
+   * Retention of the function's log group and the API's access-log group, in days.
+   * @default 30
+   */
+  readonly logRetentionDays: number;
+  /**
+   * API stage steady-state limit, requests per second across all callers.
+   * @default 50
+   */
+  readonly throttleRate: number;
+  /**
+   * API stage burst limit, requests.
+   * @default 100
+   */
+  readonly throttleBurst: number;
+  /**
+   * Address subscribed to the alarms' SNS topic.
+   * @default - no topic and no subscription; alarms are visible in the CloudWatch console only
+   */
+  readonly alarmEmail?: string;
+  /**
+   * Reserved concurrency of the function, a hard cap on simultaneous checks.
+   * @default - none: new accounts have a concurrency quota of 10, and reserving any of it can
+   *   make the deploy fail (Lambda keeps 10 unreserved); set it once the quota is raised.
+   */
+  readonly reservedConcurrency?: number;
+}
+
+/** The defaults, in one place for the stack, the tests and the README. */
+export const SETTING_DEFAULTS = Object.freeze({
+  region: 'us-east-1',
+  ratePerMinute: CONFIG_DEFAULTS.ratePerMinute,
+  ratePerDay: CONFIG_DEFAULTS.ratePerDay,
+  maxPorts: CONFIG_DEFAULTS.maxPorts,
+  probeTimeoutMs: CONFIG_DEFAULTS.probeTimeoutMs,
+  corsOrigins: Object.freeze([CONFIG_DEFAULTS.corsAllowOrigins]),
+  memoryMb: 256,
+  logRetentionDays: 30,
+  throttleRate: 50,
+  throttleBurst: 100,
+}) satisfies DialbackSettings;
+
+/** Thrown for a context value the stack cannot be built with; the message names key and value. */
+export class SettingsError extends Error {
+  override readonly name = 'SettingsError';
+}
+
+/** Context keys the stack reads, and the function environment variable each one becomes. */
+const FUNCTION_SETTINGS = {
+  ratePerMinute: 'RATE_LIMIT_PER_MINUTE',
+  ratePerDay: 'RATE_LIMIT_PER_DAY',
+  maxPorts: 'MAX_PORTS',
+  probeTimeoutMs: 'PROBE_TIMEOUT_MS',
+  corsOrigins: 'CORS_ALLOW_ORIGINS',
+} as const;
+
+const STACK_SETTINGS = [
+  'region',
+  'memoryMb',
+  'logRetentionDays',
+  'throttleRate',
+  'throttleBurst',
+  'alarmEmail',
+  'reservedConcurrency',
+] as const;
+
+/** Every context key `readSettings` understands. */
+export const SETTING_KEYS: readonly string[] = [...Object.keys(FUNCTION_SETTINGS), ...STACK_SETTINGS];
+
+/** The retention periods CloudWatch Logs accepts, in days. */
+const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+];
+
+type Lookup = (key: string) => unknown;
+
+/** Context arrives as a string from `-c`, or as any JSON value from `cdk.json`. */
+function raw(lookup: Lookup, key: string): string | undefined {
+  const value = lookup(key);
+  if (value === undefined || value === null) return undefined;
+  if (Array.isArray(value)) return value.map(String).join(',');
+  if (typeof value === 'object') throw new SettingsError(`context ${key} must be a plain value, got an object`);
+  const text = String(value).trim();
+  return text === '' ? undefined : text;
+}
+
+function wholeNumber(lookup: Lookup, key: string, fallback: number, min: number, max: number): number {
+  const text = raw(lookup, key);
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || value < min || value > max) {
+    throw new SettingsError(`context ${key}="${text}" must be a whole number from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function optionalWholeNumber(lookup: Lookup, key: string, min: number, max: number): number | undefined {
+  return raw(lookup, key) === undefined ? undefined : wholeNumber(lookup, key, min, min, max);
+}
+
+function region(lookup: Lookup): string {
+  const text = raw(lookup, 'region') ?? SETTING_DEFAULTS.region;
+  // Partition-agnostic shape of a region name: us-east-1, eu-central-2, us-gov-west-1, ap-southeast-5.
+  if (!/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/.test(text)) {
+    throw new SettingsError(`context region="${text}" is not an AWS region name like eu-central-1`);
+  }
+  return text;
+}
+
+function logRetention(lookup: Lookup): number {
+  const days = wholeNumber(lookup, 'logRetentionDays', SETTING_DEFAULTS.logRetentionDays, 1, 3653);
+  if (!LOG_RETENTION_DAYS.includes(days)) {
+    throw new SettingsError(
+      `context logRetentionDays="${days}" is not a retention CloudWatch Logs accepts (${LOG_RETENTION_DAYS.join(', ')})`,
+    );
+  }
+  return days;
+}
+
+function email(lookup: Lookup): string | undefined {
+  const text = raw(lookup, 'alarmEmail');
+  if (text === undefined) return undefined;
+  if (!/^[^\s@,]+@[^\s@,]+\.[^\s@,]+$/.test(text)) {
+    throw new SettingsError(`context alarmEmail="${text}" is not an e-mail address`);
+  }
+  return text;
+}
+
+/**
+ * The function's settings, validated by the function's own config loader; its messages name
+ * environment variables, so they are translated back to the context key the user typed.
+ */
+function functionSettings(lookup: Lookup): Pick<DialbackSettings, keyof typeof FUNCTION_SETTINGS> {
+  const env: Record<string, string> = {};
+  for (const [key, variable] of Object.entries(FUNCTION_SETTINGS)) {
+    const text = raw(lookup, key);
+    if (text !== undefined) env[variable] = text;
+  }
+  try {
+    const config = loadConfig(env);
+    return {
+      ratePerMinute: config.ratePerMinute,
+      ratePerDay: config.ratePerDay,
+      maxPorts: config.maxPorts,
+      probeTimeoutMs: config.probeTimeoutMs,
+      corsOrigins: config.corsAllowOrigins,
+    };
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    let message = error.message;
+    for (const [key, variable] of Object.entries(FUNCTION_SETTINGS)) {
+      message = message.replaceAll(variable, `context ${key}`);
+    }
+    throw new SettingsError(message, { cause: error });
+  }
+}
+
+/**
+ * Reads and validates every setting. `lookup` is `(key) => app.node.tryGetContext(key)`;
+ * unknown keys are not an error (CDK keeps its own flags in context), but a misspelt one of
+ * ours would silently fall back to a default, so near-misses in case are refused.
+ */
+export function readSettings(lookup: Lookup, contextKeys: readonly string[] = []): DialbackSettings {
+  for (const key of contextKeys) {
+    const ours = SETTING_KEYS.find((k) => k.toLowerCase() === key.toLowerCase());
+    if (ours !== undefined && ours !== key) {
+      throw new SettingsError(`context ${key}="${String(lookup(key))}" is not a setting; did you mean ${ours}?`);
+    }
+  }
+  const alarmEmail = email(lookup);
+  const reservedConcurrency = optionalWholeNumber(lookup, 'reservedConcurrency', 1, 10_000);
+  return Object.freeze({
+    region: region(lookup),
+    ...functionSettings(lookup),
+    memoryMb: wholeNumber(lookup, 'memoryMb', SETTING_DEFAULTS.memoryMb, 128, 10_240),
+    logRetentionDays: logRetention(lookup),
+    throttleRate: wholeNumber(lookup, 'throttleRate', SETTING_DEFAULTS.throttleRate, 1, 10_000),
+    throttleBurst: wholeNumber(lookup, 'throttleBurst', SETTING_DEFAULTS.throttleBurst, 1, 5_000),
+    ...(alarmEmail === undefined ? {} : { alarmEmail }),
+    ...(reservedConcurrency === undefined ? {} : { reservedConcurrency }),
+  });
+}

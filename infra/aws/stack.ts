@@ -1,0 +1,280 @@
+/**
+ * Dialback in one stack, read top to bottom like DESIGN §1: the counters table, the HMAC key,
+ * the function that dials back, the HTTP API in front of it, alarms, outputs. Everything is
+ * pinned to one region, the region checks dial out from.
+ */
+import { fileURLToPath } from 'node:url';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import { HttpApi, HttpMethod, HttpStage, IpAddressType, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { Alarm, ComparisonOperator, type IMetric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { AttributeType, BillingMode, Table } from 'aws-cdk-lib/aws-dynamodb';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { ApplicationLogLevel, Architecture, LoggingFormat, Runtime, SystemLogLevel } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import type { Construct } from 'constructs';
+import { COUNTER_TABLE_SCHEMA } from '../../functions/core/table-schema.ts';
+import type { DialbackSettings } from './settings.ts';
+
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** The paths of DESIGN §3, each routed to the one function for every method. */
+export const API_PATHS = ['/', '/check', '/check/{port}', '/ip', '/widget.js', '/openapi.json'] as const;
+
+/**
+ * What one request may spend besides the probe itself: the first read of the key (bounded at
+ * 2 s in secret-key.ts), the limiter's table conversation (2 s in rate-limiter.ts) and the
+ * response margin the handler keeps (0.5 s), rounded up.
+ */
+const REQUEST_OVERHEAD_MS = 5000;
+
+/** API Gateway answers 503 itself after 30 s; the function must be done well before. */
+const API_GATEWAY_LIMIT_SECONDS = 30;
+
+/**
+ * The access-log record. It names the request, the route and the outcome and nothing that
+ * identifies the caller: no `$context.identity.sourceIp` (DESIGN §4.3: no raw address in any
+ * log), no user agent. API Gateway's predefined formats all carry the source IP.
+ */
+export const ACCESS_LOG_FIELDS = Object.freeze({
+  requestId: '$context.requestId',
+  requestTimeEpoch: '$context.requestTimeEpoch',
+  method: '$context.httpMethod',
+  routeKey: '$context.routeKey',
+  path: '$context.path',
+  protocol: '$context.protocol',
+  status: '$context.status',
+  responseLength: '$context.responseLength',
+  responseLatencyMs: '$context.responseLatency',
+  integrationLatencyMs: '$context.integrationLatency',
+  integrationStatus: '$context.integrationStatus',
+  integrationError: '$context.integrationErrorMessage',
+  errorMessage: '$context.error.message',
+});
+
+/**
+ * Lets the ESM bundle load CommonJS dependencies (parts of the AWS SDK call `require` on Node
+ * built-ins, which an ES module does not have).
+ */
+const ESM_REQUIRE_BANNER =
+  "import { createRequire as __dialbackCreateRequire } from 'node:module'; const require = __dialbackCreateRequire(import.meta.url);";
+
+/** Props of the stack: the validated settings plus the usual stack props. */
+export interface DialbackStackProps extends StackProps {
+  /** The deploy-time settings (`readSettings` in settings.ts validates and defaults them). */
+  readonly settings: DialbackSettings;
+}
+
+/** The whole service: table, key, function, API, alarms and outputs. */
+export class DialbackStack extends Stack {
+  /** The function that dials back; exposed for tests. */
+  readonly api: NodejsFunction;
+
+  constructor(scope: Construct, id: string, props: DialbackStackProps) {
+    super(scope, id, props);
+    const { settings } = props;
+
+    // Counters table: a string partition key and TTL, from the schema the local server uses too.
+    const table = new Table(this, 'RateLimits', {
+      partitionKey: { name: COUNTER_TABLE_SCHEMA.partitionKey.name, type: AttributeType.STRING },
+      timeToLiveAttribute: COUNTER_TABLE_SCHEMA.timeToLiveAttribute,
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      // The table holds only rate-limit counters that expire within a day; nothing in it is
+      // worth keeping after the stack is gone, and a retained table would block a redeploy.
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    Validations.of(table).acknowledge({
+      id: 'AwsSolutions-DDB3',
+      reason:
+        "Point-in-time recovery would restore rate-limit counters that expire within a day; losing them only resets callers' budgets early.",
+    });
+
+    // HMAC key for caller hashes, generated by Secrets Manager at deploy time: never in the repo,
+    // the template or an environment variable value (only the secret's ARN is).
+    const key = new Secret(this, 'RateLimitKey', {
+      description: 'Dialback: HMAC key that hashes caller addresses into rate-limit counter keys',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+    });
+    Validations.of(key).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        "The key only hashes addresses into counter keys that live at most a day; rotating it would need a rotation function and would reset every caller's budget. Replace the secret if it is ever exposed.",
+    });
+
+    // The function's own log group, so retention is set and nothing else writes there.
+    const functionLogs = new LogGroup(this, 'ApiFunctionLogs', {
+      retention: settings.logRetentionDays as RetentionDays,
+      // Logs age out by retention anyway; `npm run destroy` should leave nothing behind.
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    // A role of our own instead of the managed AWSLambdaBasicExecutionRole, whose log
+    // permissions cover every log group in the account.
+    const role = new Role(this, 'ApiFunctionRole', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: 'Dialback API function: write its own logs, update its counters, read its key',
+    });
+    role.addToPolicy(
+      new PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [functionLogs.logGroupArn],
+      }),
+    );
+    // The limiter's only table call is one conditional UpdateItem per window.
+    table.grant(role, 'dynamodb:UpdateItem');
+    role.addToPolicy(new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [key.secretArn] }));
+
+    const timeoutSeconds = Math.ceil((settings.probeTimeoutMs + REQUEST_OVERHEAD_MS) / 1000);
+    if (timeoutSeconds >= API_GATEWAY_LIMIT_SECONDS) {
+      throw new Error(
+        `probeTimeoutMs=${settings.probeTimeoutMs} leaves no room under API Gateway's ${API_GATEWAY_LIMIT_SECONDS} s limit`,
+      );
+    }
+
+    this.api = new NodejsFunction(this, 'ApiFunction', {
+      description: 'Dialback: dials back to the caller and reports open, closed or filtered',
+      entry: `${REPO_ROOT}functions/api/index.ts`,
+      handler: 'handler',
+      projectRoot: REPO_ROOT,
+      depsLockFilePath: `${REPO_ROOT}package-lock.json`,
+      runtime: Runtime.NODEJS_24_X,
+      architecture: Architecture.ARM_64,
+      memorySize: settings.memoryMb,
+      timeout: Duration.seconds(timeoutSeconds),
+      role,
+      logGroup: functionLogs,
+      loggingFormat: LoggingFormat.JSON,
+      applicationLogLevelV2: ApplicationLogLevel.INFO,
+      systemLogLevelV2: SystemLogLevel.WARN,
+      ...(settings.reservedConcurrency === undefined
+        ? {}
+        : { reservedConcurrentExecutions: settings.reservedConcurrency }),
+      // The DESIGN §5 settings. Deployed mode (public targets only, port 25 untestable, key
+      // from Secrets Manager) is fixed in functions/api/index.ts, so nothing here can relax it.
+      environment: {
+        TABLE_NAME: table.tableName,
+        RATE_LIMIT_PER_MINUTE: String(settings.ratePerMinute),
+        RATE_LIMIT_PER_DAY: String(settings.ratePerDay),
+        MAX_PORTS: String(settings.maxPorts),
+        PROBE_TIMEOUT_MS: String(settings.probeTimeoutMs),
+        CORS_ALLOW_ORIGINS: settings.corsOrigins.join(','),
+        RATE_LIMIT_KEY_SECRET_ARN: key.secretArn,
+        NODE_OPTIONS: '--enable-source-maps',
+      },
+      bundling: {
+        // Bundled locally by the esbuild devDependency: synth needs no Docker.
+        forceDockerBundling: false,
+        format: OutputFormat.ESM,
+        target: 'node24',
+        mainFields: ['module', 'main'],
+        banner: ESM_REQUIRE_BANNER,
+        // Bundle the SDK too: the deployed code is exactly the locked versions the tests ran,
+        // not whatever SDK the runtime happens to carry, and the bundle runs on its own.
+        bundleAwsSDK: true,
+        externalModules: [],
+        minify: true,
+        sourceMap: true,
+        sourceMapMode: SourceMapMode.EXTERNAL,
+        sourcesContent: false,
+        metafile: false,
+      },
+    });
+
+    // HTTP API, payload v2, IPv4 only: without a VPC the function can dial out over IPv4
+    // only, so an IPv6 caller could not be checked (dual-stack clients arrive over IPv4).
+    const integration = new HttpLambdaIntegration('ApiIntegration', this.api);
+    const httpApi = new HttpApi(this, 'HttpApi', {
+      description: 'Dialback: external TCP port checker',
+      ipAddressType: IpAddressType.IPV4,
+      createDefaultStage: false,
+      // No corsPreflight: API Gateway would answer OPTIONS itself from a second copy of the
+      // origins list. Preflights reach the function, which answers them from
+      // CORS_ALLOW_ORIGINS exactly as the local server does.
+      // Unmatched paths and methods also reach the function, so 404 and 405 are its
+      // problem+json rather than API Gateway's bare {"message":"Not Found"}.
+      defaultIntegration: integration,
+    });
+    for (const path of API_PATHS) {
+      httpApi.addRoutes({ path, methods: [HttpMethod.ANY], integration });
+    }
+
+    const accessLogs = new LogGroup(this, 'ApiAccessLogs', {
+      retention: settings.logRetentionDays as RetentionDays,
+      // Same reasoning as the function's logs: they age out; teardown leaves nothing.
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    // `$default` stage: served at the API's root, so rawPath carries no stage prefix.
+    const stage = new HttpStage(this, 'DefaultStage', {
+      httpApi,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: { rateLimit: settings.throttleRate, burstLimit: settings.throttleBurst },
+      accessLogSettings: {
+        destination: new LogGroupLogDestination(accessLogs),
+        format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
+      },
+    });
+    // Covers every route of the API (acknowledgments apply to the construct's whole subtree).
+    Validations.of(httpApi).acknowledge({
+      id: 'AwsSolutions-APIG4',
+      reason: "An unauthenticated public API is the product: a check can only ever touch the caller's own address.",
+    });
+
+    // Alarms. A 503 from a sick table is a 5xx, so the 5xx alarm also catches the limiter failing closed.
+    const topic =
+      settings.alarmEmail === undefined
+        ? undefined
+        : new Topic(this, 'AlarmTopic', { displayName: 'Dialback alarms', enforceSSL: true });
+    if (topic !== undefined && settings.alarmEmail !== undefined) {
+      topic.addSubscription(new EmailSubscription(settings.alarmEmail));
+    }
+    const alarm = (id: string, metric: IMetric, threshold: number, description: string): void => {
+      const created = new Alarm(this, id, {
+        metric,
+        threshold,
+        evaluationPeriods: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+        alarmDescription: description,
+      });
+      if (topic !== undefined) created.addAlarmAction(new SnsAction(topic));
+    };
+    const fiveMinutes = Duration.minutes(5);
+    alarm(
+      'FunctionErrorsAlarm',
+      this.api.metricErrors({ period: fiveMinutes, statistic: 'Sum' }),
+      1,
+      'The function crashed or timed out (answered errors are responses, not Lambda errors).',
+    );
+    alarm(
+      'FunctionThrottlesAlarm',
+      this.api.metricThrottles({ period: fiveMinutes, statistic: 'Sum' }),
+      1,
+      'Lambda refused invocations: the account or reserved concurrency is exhausted.',
+    );
+    alarm(
+      'Api5xxAlarm',
+      httpApi.metricServerError({ period: fiveMinutes, statistic: 'Sum' }),
+      5,
+      'The API answered 5xx: the rate-limit table or the key is unreachable, or the function failed.',
+    );
+    // A check legitimately lasts up to the probe deadline (a filtered port waits it out); beyond
+    // the deadline plus the request overhead something is slow that should not be.
+    alarm(
+      'ApiLatencyP99Alarm',
+      httpApi.metricLatency({ period: fiveMinutes, statistic: 'p99' }),
+      settings.probeTimeoutMs + REQUEST_OVERHEAD_MS,
+      'p99 latency exceeds the probe deadline plus what the table and key may take.',
+    );
+
+    new CfnOutput(this, 'ApiUrl', { value: stage.url, description: 'Base URL of the API; try GET /check/443' });
+    new CfnOutput(this, 'Region', { value: this.region, description: 'Region the checks dial out from' });
+    new CfnOutput(this, 'TableName', { value: table.tableName, description: 'Rate-limit counters table' });
+  }
+}
