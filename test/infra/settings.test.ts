@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { readSettings, SETTING_DEFAULTS, SettingsError } from '../../infra/aws/settings.ts';
+
+function read(context: Record<string, unknown>) {
+  return readSettings((key) => context[key], Object.keys(context));
+}
+
+describe('readSettings', () => {
+  it('gives the documented defaults when nothing is set', () => {
+    const settings = read({});
+    expect(settings).toEqual({ ...SETTING_DEFAULTS, corsOrigins: ['*'] });
+    expect(settings).not.toHaveProperty('alarmEmail');
+    expect(settings).not.toHaveProperty('reservedConcurrency');
+  });
+
+  it('reads -c strings and cdk.json numbers and lists alike', () => {
+    const settings = read({
+      region: 'eu-central-1',
+      ratePerMinute: '60',
+      ratePerDay: 1000,
+      maxPorts: '20',
+      probeTimeoutMs: '5000',
+      corsOrigins: ['https://a.example', 'https://b.example'],
+      memoryMb: '512',
+      logRetentionDays: 90,
+      throttleRate: '20',
+      throttleBurst: '40',
+      alarmEmail: 'ops@example.com',
+      reservedConcurrency: '5',
+    });
+    expect(settings).toEqual({
+      region: 'eu-central-1',
+      ratePerMinute: 60,
+      ratePerDay: 1000,
+      maxPorts: 20,
+      probeTimeoutMs: 5000,
+      corsOrigins: ['https://a.example', 'https://b.example'],
+      memoryMb: 512,
+      logRetentionDays: 90,
+      throttleRate: 20,
+      throttleBurst: 40,
+      alarmEmail: 'ops@example.com',
+      reservedConcurrency: 5,
+    });
+  });
+
+  it('reads a comma-separated origin list from the command line', () => {
+    expect(read({ corsOrigins: 'https://a.example,https://b.example' }).corsOrigins).toEqual([
+      'https://a.example',
+      'https://b.example',
+    ]);
+  });
+
+  it.each([
+    [{ ratePerMinute: 'abc' }, /context ratePerMinute must be a whole number.*"abc"/],
+    [{ ratePerMinute: '0' }, /context ratePerMinute must be from 1/],
+    [{ ratePerDay: '10', ratePerMinute: '20', maxPorts: '5' }, /context ratePerDay \(10\) must not be below/],
+    [{ maxPorts: '50' }, /context maxPorts \(50\) must not exceed context ratePerMinute \(30\)/],
+    [{ probeTimeoutMs: '60000' }, /context probeTimeoutMs must be from 100 to 20000, got 60000/],
+    [{ corsOrigins: 'example.com' }, /context corsOrigins has "example.com", which is not an origin/],
+    [{ corsOrigins: 'https://a.example/path' }, /context corsOrigins has "https:\/\/a.example\/path"/],
+    [{ region: 'Frankfurt' }, /context region="Frankfurt" is not an AWS region name/],
+    [{ memoryMb: '64' }, /context memoryMb="64" must be a whole number from 128 to 10240/],
+    [{ memoryMb: '1.5' }, /context memoryMb="1.5"/],
+    [{ logRetentionDays: '10' }, /context logRetentionDays="10" is not a retention CloudWatch Logs accepts/],
+    [{ throttleRate: '-1' }, /context throttleRate="-1"/],
+    [{ throttleBurst: '1e3' }, /context throttleBurst="1e3"/],
+    [{ alarmEmail: 'not-an-address' }, /context alarmEmail="not-an-address" is not an e-mail address/],
+    [{ reservedConcurrency: '0' }, /context reservedConcurrency="0" must be a whole number from 1/],
+    [{ ratePerminute: '10' }, /context ratePerminute="10" is not a setting; did you mean ratePerMinute\?/],
+    [{ region: { name: 'eu-west-1' } }, /context region must be a plain value/],
+  ])('refuses %j, naming the key and the value', (context, message) => {
+    expect(() => read(context)).toThrow(SettingsError);
+    expect(() => read(context)).toThrow(message);
+  });
+
+  it('ignores context keys that are not its own, such as CDK feature flags', () => {
+    expect(read({ '@aws-cdk/core:newStyleStackSynthesis': true, 'cli-telemetry': false }).region).toBe('us-east-1');
+  });
+});

@@ -1,0 +1,62 @@
+/**
+ * Builds the Dialback stack the way `cdk synth` does, into a directory of the caller's choice,
+ * and finds what it produced: the template and the function's bundled code. Infra tests and
+ * the memory bench use it so they look at the real cloud assembly, not at the source.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { readSettings } from '../../infra/aws/settings.ts';
+import { DialbackStack } from '../../infra/aws/stack.ts';
+
+/** What one synthesis produced. */
+export interface Synthesized {
+  readonly app: App;
+  readonly stack: DialbackStack;
+  readonly template: Template;
+  /** Directory holding the function's bundle (`index.mjs` + map), as zipped for upload. */
+  readonly bundleDir: string;
+}
+
+/** Context for a stack; `bundle: false` skips esbuild (template-only tests). */
+export interface SynthOptions {
+  readonly outdir: string;
+  readonly context?: Readonly<Record<string, unknown>>;
+  readonly bundle?: boolean;
+}
+
+/** Builds a stack like app.ts does, without cdk-nag (tests run the pack themselves). */
+export function buildStack(options: SynthOptions): { app: App; stack: DialbackStack } {
+  const context = options.context ?? {};
+  const app = new App({
+    outdir: options.outdir,
+    // An empty list tells asset bundling to skip every stack.
+    context: options.bundle === false ? { 'aws:cdk:bundling-stacks': [] } : {},
+  });
+  const settings = readSettings((key) => context[key]);
+  const stack = new DialbackStack(app, 'Dialback', { env: { region: settings.region }, settings });
+  return { app, stack };
+}
+
+interface AssetManifest {
+  readonly files: Record<string, { readonly source: { readonly path: string; readonly packaging?: string } }>;
+}
+
+/** Synthesizes, bundling the function, and locates the bundle in the cloud assembly. */
+export async function synthesize(options: SynthOptions): Promise<Synthesized> {
+  const { app, stack } = buildStack(options);
+  const assembly = app.synth();
+  const manifestPath = join(assembly.directory, `${Stack.of(stack).artifactId}.assets.json`);
+  const manifest = JSON.parse(await readFile(manifestPath, 'utf8')) as AssetManifest;
+  const zipped = Object.values(manifest.files).filter((f) => f.source.packaging === 'zip');
+  if (zipped.length !== 1 || zipped[0] === undefined) {
+    throw new Error(`expected exactly one zipped asset (the function), found ${zipped.length}`);
+  }
+  return {
+    app,
+    stack,
+    template: Template.fromStack(stack),
+    bundleDir: join(assembly.directory, zipped[0].source.path),
+  };
+}
