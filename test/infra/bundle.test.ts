@@ -5,96 +5,46 @@
  * Manager endpoint is a stub (there is none here); the SDK client in the bundle is real.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Handler } from '../../functions/api/handler.ts';
-import { createDynamoDbClient } from '../../functions/core/dynamodb-client.ts';
-import { callerHash } from '../../functions/core/rate-limiter.ts';
-import { parseSourceAddress } from '../../functions/core/source-address.ts';
-import { COUNTER_ATTRIBUTES } from '../../functions/core/table-schema.ts';
-import { type EmbeddedTable, startEmbeddedTable } from '../../infra/local/embedded-table.ts';
 import { apiEvent, lambdaContext } from '../fixtures/events.ts';
-import { type SecretsManagerStub, startSecretsManagerStub } from '../support/secrets-manager-stub.ts';
+import { type BundleHarness, HARNESS, startBundleHarness } from '../support/bundle-harness.ts';
+import { guardOutboundConnections } from '../support/connect-guard.ts';
+import { spendDayBudget } from '../support/counters.ts';
 import { synthesize } from '../support/synth.ts';
 
 const REGION = 'eu-central-1';
-const TABLE = 'bundle-test-counters';
-const SECRET_ARN = `arn:aws:secretsmanager:${REGION}:123456789012:secret:dialback-key-AbCdEf`;
-const KEY = 'a-test-key-that-is-long-enough-0123456789';
-/** Publicly routable, so it passes the deployed-mode guard; never dialed (see the guard below). */
+/** Publicly routable, so it passes the deployed-mode guard; never dialed (see connect-guard.ts). */
 const PUBLIC_CALLER = '203.0.114.7';
 const RATE_PER_DAY = 40;
 
 let outdir: string;
-let table: EmbeddedTable;
-let secrets: SecretsManagerStub;
+let harness: BundleHarness;
 let handler: Handler;
-let functionEnv: Record<string, string>;
+let unguard: (() => void) | undefined;
+/** Hosts the bundle tried to dial (the guard refused them all). */
+const dialed: string[] = [];
 const savedEnv = { ...process.env };
-const originalConnect = net.Socket.prototype.connect;
-
-/**
- * No test here may dial anything but loopback (DESIGN rules: no traffic to other addresses).
- * Every test that reaches the limiter is arranged to stop before the probe; this guard turns a
- * mistake in that arrangement into a failed test instead of a packet to a public address.
- */
-function guardOutboundConnections(): void {
-  net.Socket.prototype.connect = function guarded(this: net.Socket, ...args: unknown[]) {
-    const options = args[0];
-    const host = typeof options === 'object' && options !== null && 'host' in options ? String(options.host) : '';
-    if (host !== '' && host !== '127.0.0.1' && host !== 'localhost' && host !== '::1') {
-      throw new Error(`test guard: refused a connection to ${host}`);
-    }
-    // biome-ignore lint/suspicious/noExplicitAny: forwarding the overloaded signature untouched
-    return (originalConnect as (...a: any[]) => net.Socket).apply(this, args);
-  } as typeof originalConnect;
-}
-
-/** The template's value for a variable: literals as they are, references replaced by local stand-ins. */
-function localValue(name: string, value: unknown): string {
-  if (typeof value === 'string') return value;
-  if (name === 'TABLE_NAME') return TABLE;
-  if (name === 'RATE_LIMIT_KEY_SECRET_ARN') return SECRET_ARN;
-  throw new Error(`environment variable ${name} is a reference the test does not know how to stand in for`);
-}
 
 beforeAll(async () => {
   outdir = await mkdtemp(join(tmpdir(), 'dialback-cdk-'));
-  const synthesized = await synthesize({
-    outdir,
-    context: { region: REGION, ratePerDay: String(RATE_PER_DAY) },
-  });
-  const [fn] = Object.values(synthesized.template.findResources('AWS::Lambda::Function'));
-  const variables = (fn?.Properties?.Environment?.Variables ?? {}) as Record<string, unknown>;
-  functionEnv = Object.fromEntries(Object.entries(variables).map(([k, v]) => [k, localValue(k, v)]));
-
-  table = await startEmbeddedTable(TABLE);
-  secrets = await startSecretsManagerStub(SECRET_ARN, KEY);
-  guardOutboundConnections();
-  // What Lambda sets, what the template sets, and where the two local servers are. The bundle
-  // reads its config at module scope, so all of it must be in place before the import.
-  Object.assign(process.env, functionEnv, {
-    AWS_REGION: REGION,
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-    AWS_EC2_METADATA_DISABLED: 'true',
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
-    DYNAMODB_ENDPOINT: table.endpoint,
-  });
+  const synthesized = await synthesize({ outdir, context: { region: REGION, ratePerDay: String(RATE_PER_DAY) } });
+  harness = await startBundleHarness(synthesized.template, REGION);
+  unguard = guardOutboundConnections(dialed);
+  // The bundle reads its config at module scope: the environment must be in place before the import.
+  Object.assign(process.env, harness.processEnv);
   const bundle = (await import(pathToFileURL(join(synthesized.bundleDir, 'index.mjs')).href)) as { handler: Handler };
   handler = bundle.handler;
 });
 
 afterAll(async () => {
-  net.Socket.prototype.connect = originalConnect;
+  unguard?.();
   for (const name of Object.keys(process.env)) if (!(name in savedEnv)) delete process.env[name];
   Object.assign(process.env, savedEnv);
-  await table?.close();
-  await secrets?.close();
+  await harness?.close();
   if (outdir !== undefined) await rm(outdir, { recursive: true, force: true });
 });
 
@@ -104,9 +54,9 @@ function problem(body: string): { status: number; type: string; detail: string }
 
 describe('the synthesized function bundle', () => {
   it('gets a deployed-mode environment from the template, with no way to allow non-public targets', () => {
-    expect(functionEnv).toMatchObject({ RATE_LIMIT_PER_DAY: String(RATE_PER_DAY), MAX_PORTS: '10' });
-    expect(Object.keys(functionEnv)).not.toContain('ALLOW_NON_PUBLIC_TARGETS');
-    expect(Object.keys(functionEnv)).not.toContain('RATE_LIMIT_KEY');
+    expect(harness.functionEnv).toMatchObject({ RATE_LIMIT_PER_DAY: String(RATE_PER_DAY), MAX_PORTS: '10' });
+    expect(Object.keys(harness.functionEnv)).not.toContain('ALLOW_NON_PUBLIC_TARGETS');
+    expect(Object.keys(harness.functionEnv)).not.toContain('RATE_LIMIT_KEY');
   });
 
   it('answers 400 to a port that is not a number from 1 to 65535', async () => {
@@ -147,28 +97,13 @@ describe('the synthesized function bundle', () => {
   });
 
   it('answers 429 with Retry-After once the day budget is spent, reading its key from Secrets Manager once', async () => {
-    // Spend the caller's day budget directly in the table, for this day and the next (in case
-    // the test straddles midnight UTC), so the check is refused before any probe.
-    const client = createDynamoDbClient({ region: REGION, dynamodbEndpoint: table.endpoint });
-    const hash = callerHash(parseSourceAddress(PUBLIC_CALLER), KEY);
-    const today = Math.floor(Date.now() / 86_400_000) * 86_400;
-    try {
-      for (const start of [today, today + 86_400]) {
-        await client.send(
-          new PutItemCommand({
-            TableName: TABLE,
-            Item: {
-              [COUNTER_ATTRIBUTES.key]: { S: `${hash}#day#${start}` },
-              [COUNTER_ATTRIBUTES.window]: { N: String(start) },
-              [COUNTER_ATTRIBUTES.count]: { N: String(RATE_PER_DAY) },
-              [COUNTER_ATTRIBUTES.expiresAt]: { N: String(start + 86_400 + 60) },
-            },
-          }),
-        );
-      }
-    } finally {
-      client.destroy();
-    }
+    await spendDayBudget({
+      endpoint: harness.table.endpoint,
+      tableName: HARNESS.tableName,
+      address: PUBLIC_CALLER,
+      key: HARNESS.key,
+      limit: RATE_PER_DAY,
+    });
 
     const first = await handler(apiEvent({ url: '/check/443', sourceIp: PUBLIC_CALLER }), lambdaContext());
     const second = await handler(apiEvent({ url: '/check?ports=80,443', sourceIp: PUBLIC_CALLER }), lambdaContext());
@@ -178,14 +113,30 @@ describe('the synthesized function bundle', () => {
       expect(Number(response.headers['retry-after'])).toBeGreaterThan(0);
       expect(response.headers['ratelimit-policy']).toContain(`${RATE_PER_DAY}`);
     }
-    expect(secrets.requests).toEqual([SECRET_ARN]);
+    expect(harness.secrets.requests).toEqual([HARNESS.secretArn]);
+  });
+
+  it('dials the caller and nothing else once a check has its budget, whatever the headers say', async () => {
+    // The guard refuses the connection, which the probe reports as a local failure (503):
+    // what matters here is where it tried to go.
+    const response = await handler(
+      apiEvent({
+        url: '/check/443',
+        sourceIp: '203.0.114.9',
+        headers: { 'x-forwarded-for': '198.51.100.1', forwarded: 'for=198.51.100.2', 'x-real-ip': '198.51.100.3' },
+      }),
+      lambdaContext(),
+    );
+    expect(response.statusCode).toBe(503);
+    expect(new Set(dialed)).toEqual(new Set(['203.0.114.9']));
   });
 
   it('answers 503 when the counters table is down, and never probes without a budget', async () => {
-    await table.close();
+    await harness.table.close();
     const response = await handler(apiEvent({ url: '/check/443', sourceIp: '203.0.114.8' }), lambdaContext());
     expect(response.statusCode).toBe(503);
     expect(response.headers['retry-after']).toBeDefined();
     expect(problem(response.body).detail).toMatch(/rate limiter is unavailable/);
+    expect(dialed).not.toContain('203.0.114.8');
   });
 });

@@ -1,0 +1,68 @@
+/**
+ * Everything the deployed bundle needs to run on this machine: a real dynalite for its table,
+ * the Secrets Manager stub for its key, and the environment Lambda would give it (the
+ * template's variables, with references replaced by these local stand-ins). The bundle test
+ * and the memory bench both start it.
+ */
+import type { Template } from 'aws-cdk-lib/assertions';
+import { type EmbeddedTable, startEmbeddedTable } from '../../infra/local/embedded-table.ts';
+import { type SecretsManagerStub, startSecretsManagerStub } from './secrets-manager-stub.ts';
+
+/** Fixed names of the stand-ins. */
+export const HARNESS = Object.freeze({
+  tableName: 'bundle-counters',
+  secretArn: 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:dialback-key-AbCdEf',
+  key: 'a-test-key-that-is-long-enough-0123456789',
+});
+
+/** The running stand-ins and the environment to run the bundle with. */
+export interface BundleHarness {
+  readonly table: EmbeddedTable;
+  readonly secrets: SecretsManagerStub;
+  /** The function's environment as deployed, pointed at the stand-ins. */
+  readonly functionEnv: Readonly<Record<string, string>>;
+  /** `functionEnv` plus what Lambda sets and where the SDK should send its calls. */
+  readonly processEnv: Readonly<Record<string, string>>;
+  close(): Promise<void>;
+}
+
+function localValue(name: string, value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (name === 'TABLE_NAME') return HARNESS.tableName;
+  if (name === 'RATE_LIMIT_KEY_SECRET_ARN') return HARNESS.secretArn;
+  throw new Error(`environment variable ${name} is a reference the harness has no stand-in for`);
+}
+
+/** Starts dynalite and the stub and derives the environment from `template`. */
+export async function startBundleHarness(template: Template, region: string): Promise<BundleHarness> {
+  const functions = Object.values(template.findResources('AWS::Lambda::Function'));
+  if (functions.length !== 1) throw new Error(`expected one function in the template, found ${functions.length}`);
+  const variables = (functions[0]?.Properties?.Environment?.Variables ?? {}) as Record<string, unknown>;
+  const functionEnv = Object.fromEntries(Object.entries(variables).map(([k, v]) => [k, localValue(k, v)]));
+  const table = await startEmbeddedTable(HARNESS.tableName);
+  let secrets: SecretsManagerStub;
+  try {
+    secrets = await startSecretsManagerStub(HARNESS.secretArn, HARNESS.key);
+  } catch (error) {
+    await table.close();
+    throw error;
+  }
+  return {
+    table,
+    secrets,
+    functionEnv,
+    processEnv: {
+      ...functionEnv,
+      AWS_REGION: region,
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+      AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
+      DYNAMODB_ENDPOINT: table.endpoint,
+    },
+    close: async () => {
+      await table.close();
+      await secrets.close();
+    },
+  };
+}
