@@ -12,7 +12,10 @@ interface Section {
 }
 
 /** Sections in the order they appear in BENCHMARKS.md; each issue adds its own module here. */
-const SECTIONS: ReadonlyArray<() => Promise<Section>> = [() => import('./web-size.ts')];
+const SECTIONS: ReadonlyArray<() => Promise<Section>> = [
+  () => import('./web-size.ts'),
+  () => import('./lambda-memory.ts'),
+];
 
 async function main(): Promise<void> {
   const only = process.argv.slice(2);
