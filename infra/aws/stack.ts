@@ -165,6 +165,9 @@ export class DialbackStack extends Stack {
         PROBE_TIMEOUT_MS: String(settings.probeTimeoutMs),
         CORS_ALLOW_ORIGINS: settings.corsOrigins.join(','),
         RATE_LIMIT_KEY_SECRET_ARN: key.secretArn,
+        // Outside a VPC a Lambda has no IPv6 route: an IPv6 caller is answered "untestable"
+        // instead of a false "filtered" (the API below is IPv4-only, so this is a backstop).
+        IPV6_EGRESS: 'false',
         NODE_OPTIONS: '--enable-source-maps',
       },
       bundling: {

@@ -131,6 +131,18 @@ describe('the synthesized function bundle', () => {
     expect(new Set(dialed)).toEqual(new Set(['203.0.114.9']));
   });
 
+  it('answers an IPv6 caller "untestable" without dialing, as the stack has no IPv6 egress', async () => {
+    const response = await handler(
+      apiEvent({ url: '/check/443', sourceIp: '2a00:1450:4001:81b::200e' }),
+      lambdaContext(),
+    );
+    expect(response.statusCode).toBe(200);
+    expect(JSON.parse(response.body).results).toEqual([
+      { port: 443, state: 'untestable', reason: 'no-ipv6-egress', rttMs: null },
+    ]);
+    expect(dialed).not.toContain('2a00:1450:4001:81b::200e');
+  });
+
   it('answers 503 when the counters table is down, and never probes without a budget', async () => {
     await harness.table.close();
     const response = await handler(apiEvent({ url: '/check/443', sourceIp: '203.0.114.8' }), lambdaContext());

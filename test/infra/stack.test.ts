@@ -152,6 +152,7 @@ describe('the stack', () => {
       PROBE_TIMEOUT_MS: '3000',
       CORS_ALLOW_ORIGINS: '*',
       RATE_LIMIT_KEY_SECRET_ARN: { Ref: logicalId(template, 'AWS::SecretsManager::Secret') },
+      IPV6_EGRESS: 'false',
       NODE_OPTIONS: '--enable-source-maps',
     });
     // The local server's escape hatch and a literal key must never reach the function.
