@@ -86,7 +86,7 @@ export class DialbackStack extends Stack {
       timeToLiveAttribute: COUNTER_TABLE_SCHEMA.timeToLiveAttribute,
       billingMode: BillingMode.PAY_PER_REQUEST,
       // The table holds only rate-limit counters that expire within a day; nothing in it is
-      // worth keeping after the stack is gone, and a retained table would block a redeploy.
+      // worth keeping after the stack is gone, and a retained table would outlive `npm run destroy`.
       removalPolicy: RemovalPolicy.DESTROY,
     });
     Validations.of(table).acknowledge({
@@ -108,8 +108,10 @@ export class DialbackStack extends Stack {
     });
 
     // The function's own log group, so retention is set and nothing else writes there.
+    // RetentionDays' members are the day counts themselves, and readSettings admits only those.
+    const retention = settings.logRetentionDays as RetentionDays;
     const functionLogs = new LogGroup(this, 'ApiFunctionLogs', {
-      retention: settings.logRetentionDays as RetentionDays,
+      retention,
       // Logs age out by retention anyway; `npm run destroy` should leave nothing behind.
       removalPolicy: RemovalPolicy.DESTROY,
     });
@@ -193,6 +195,7 @@ export class DialbackStack extends Stack {
     // only, so an IPv6 caller could not be checked (dual-stack clients arrive over IPv4).
     const integration = new HttpLambdaIntegration('ApiIntegration', this.api);
     const httpApi = new HttpApi(this, 'HttpApi', {
+      apiName: this.stackName,
       description: 'Dialback: external TCP port checker',
       ipAddressType: IpAddressType.IPV4,
       createDefaultStage: false,
@@ -208,7 +211,7 @@ export class DialbackStack extends Stack {
     }
 
     const accessLogs = new LogGroup(this, 'ApiAccessLogs', {
-      retention: settings.logRetentionDays as RetentionDays,
+      retention,
       // Same reasoning as the function's logs: they age out; teardown leaves nothing.
       removalPolicy: RemovalPolicy.DESTROY,
     });
