@@ -20,6 +20,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
 import { COUNTER_TABLE_SCHEMA } from '../../functions/core/table-schema.ts';
+import { webAssetsDefine } from '../../functions/web/build.ts';
 import type { DialbackSettings } from './settings.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -188,6 +189,9 @@ export class DialbackStack extends Stack {
         sourceMapMode: SourceMapMode.EXTERNAL,
         sourcesContent: false,
         metafile: false,
+        // Lambda has no compiler: the widget and the page script are compiled now and
+        // inlined as a constant (functions/web/assets.ts), so GET / and /widget.js work.
+        define: webAssetsDefine(),
       },
     });
 

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Handler } from '../../functions/api/handler.ts';
+import { buildWebAssets } from '../../functions/web/build.ts';
 import { apiEvent, lambdaContext } from '../fixtures/events.ts';
 import { type BundleHarness, HARNESS, startBundleHarness } from '../support/bundle-harness.ts';
 import { guardOutboundConnections } from '../support/connect-guard.ts';
@@ -57,6 +58,19 @@ describe('the synthesized function bundle', () => {
     expect(harness.functionEnv).toMatchObject({ RATE_LIMIT_PER_DAY: String(RATE_PER_DAY), MAX_PORTS: '10' });
     expect(Object.keys(harness.functionEnv)).not.toContain('ALLOW_NON_PUBLIC_TARGETS');
     expect(Object.keys(harness.functionEnv)).not.toContain('RATE_LIMIT_KEY');
+  });
+
+  it('serves the page, the widget compiled at synth time, and the OpenAPI document', async () => {
+    const assets = await buildWebAssets();
+    const widget = await handler(apiEvent({ url: '/widget.js' }), lambdaContext());
+    expect(widget.statusCode).toBe(200);
+    expect(widget.body).toBe(assets.widget);
+    const page = await handler(apiEvent({ url: '/', headers: { accept: 'text/html' } }), lambdaContext());
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain(assets.pageScript);
+    const openapi = await handler(apiEvent({ url: '/openapi.json' }), lambdaContext());
+    expect(openapi.statusCode).toBe(200);
+    expect(JSON.parse(openapi.body).openapi).toMatch(/^3\.1/);
   });
 
   it('answers 400 to a port that is not a number from 1 to 65535', async () => {
