@@ -3,27 +3,36 @@
  * the typed client. Exit status: 0 when every port is open, 1 when any is not, 2 on any error
  * (the reason on stderr, including how long to wait after a 429), like `diff` and `grep`.
  */
+import { isIP } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { renderCheckText } from '../api/render-text.ts';
 import { createClient, DialbackError } from '../client/dialback-client.ts';
 import type { PortState } from '../core/probe.ts';
 import { STATE_NEXT_STEPS } from '../core/verdict-text.ts';
+import { type BothAnswers, bothExitCode, checkBoth, type FamilyAnswer, renderBoth } from './both.ts';
+import { familyFetch } from './family-fetch.ts';
+import { describeListen, listenAndCheck } from './listen.ts';
 
 /** The local server's address; a deployed API is given with `--api` or `DIALBACK_API`. */
 export const DEFAULT_API = 'http://127.0.0.1:8787';
 
-const USAGE = `Usage: dialback PORT... [--api URL] [--json]
+const USAGE = `Usage: dialback PORT... [--api URL] [--json] [-4 | -6 | --both]
+       dialback listen PORT [--api URL] [--json]
        dialback ip [--api URL] [--json]
 
 Asks a Dialback API to dial back to your address and reports each TCP port as open,
 closed or filtered. PORTs are 1-65535, separated by spaces or commas.
 
-  --api URL   the API to ask (default: $DIALBACK_API, else ${DEFAULT_API})
-  --json      print the API's JSON instead of the table
-  -h, --help  this text
+  listen PORT  listen on PORT on all interfaces, have the API check it with a one-time
+               token, and say whether the connection really reached this machine
+  --api URL    the API to ask (default: $DIALBACK_API, else ${DEFAULT_API})
+  -4, -6       connect to the API over IPv4 / IPv6 only (so that family is checked)
+  --both       check over IPv4 and over IPv6 and show the two side by side
+  --json       print JSON instead of the table
+  -h, --help   this text
 
-Exit status: 0 every port open, 1 some port not open, 2 error.`;
+Exit status: 0 every port open (and, for listen, verified), 1 otherwise, 2 error.`;
 
 /** Where output goes; the tests pass their own. */
 export interface CliIo {
@@ -54,6 +63,11 @@ function nextSteps(states: readonly PortState[]): string {
   return lines.join('\n');
 }
 
+function toJson(answers: BothAnswers): Record<string, unknown> {
+  const one = (answer: FamilyAnswer): unknown => (answer.ok ? answer.check : { error: answer.error.message });
+  return { ipv4: one(answers.v4), ipv6: one(answers.v6) };
+}
+
 function describeFailure(error: unknown): string {
   if (!(error instanceof DialbackError)) return (error as Error).message ?? String(error);
   if (error.status === 429 && error.retryAfterSeconds !== undefined) {
@@ -66,7 +80,7 @@ function describeFailure(error: unknown): string {
 
 /** Runs the CLI; resolves with the exit status. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
-  let values: { api?: string; json?: boolean; help?: boolean };
+  let values: { api?: string; json?: boolean; help?: boolean; both?: boolean; ipv4?: boolean; ipv6?: boolean };
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
@@ -75,6 +89,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         api: { type: 'string' },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
+        both: { type: 'boolean', default: false },
+        ipv4: { type: 'boolean', short: '4', default: false },
+        ipv6: { type: 'boolean', short: '6', default: false },
       },
       allowPositionals: true,
       strict: true,
@@ -86,7 +103,37 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     if (positionals.length === 0) throw new UsageError('Say which ports to check, e.g. dialback 22 80 443.');
     const api = values.api ?? io.env.DIALBACK_API ?? DEFAULT_API;
     if (!/^https?:\/\//.test(api)) throw new UsageError(`--api must be an http(s) URL, got "${api}".`);
-    const client = createClient({ api });
+    if ([values.both, values.ipv4, values.ipv6].filter(Boolean).length > 1) {
+      throw new UsageError('Give at most one of -4, -6 and --both.');
+    }
+    const family = values.ipv4 ? 4 : values.ipv6 ? 6 : undefined;
+    const client = createClient({ api, ...(family === undefined ? {} : { fetch: familyFetch(family) }) });
+    if (positionals[0] === 'listen') {
+      const ports = parsePorts(positionals.slice(1));
+      const port = ports[0];
+      if (port === undefined || ports.length > 1) throw new UsageError('"dialback listen" takes exactly one port.');
+      const outcome = await listenAndCheck(client, port);
+      const verified = outcome.kind === 'checked' && outcome.verified;
+      io.out(
+        values.json
+          ? `${JSON.stringify({ ...outcome.check, listen: { port, inUse: outcome.kind === 'in-use', verified } }, null, 2)}\n`
+          : `${renderCheckText(outcome.check)}${describeListen(outcome, port)}\n`,
+      );
+      // A port already in use was checked like any other: open is success, there is just no proof.
+      return outcome.result.state === 'open' && (verified || outcome.kind === 'in-use') ? 0 : 1;
+    }
+    if (values.both) {
+      if (isIP(new URL(api).hostname.replace(/^\[|\]$/g, '')) !== 0) {
+        throw new UsageError('--both needs the API by a host name that has both an IPv4 and an IPv6 address.');
+      }
+      const ports = parsePorts(positionals);
+      const answers = await checkBoth(
+        { v4: createClient({ api, fetch: familyFetch(4) }), v6: createClient({ api, fetch: familyFetch(6) }) },
+        ports,
+      );
+      io.out(values.json ? `${JSON.stringify(toJson(answers), null, 2)}\n` : renderBoth(answers, ports));
+      return bothExitCode(answers);
+    }
     if (positionals[0] === 'ip') {
       if (positionals.length > 1) throw new UsageError('"dialback ip" takes no ports.');
       const { data } = await client.ip();

@@ -37,6 +37,15 @@ export interface CallOptions {
   readonly signal?: AbortSignal;
 }
 
+/** Options of a check. */
+export interface CheckOptions extends CallOptions {
+  /**
+   * A one-time dial-proof token (16–64 of `A-Z a-z 0-9 - _`): the checker then writes
+   * `DIALBACK <token>` after the handshake, so a listener can tell the connection reached it.
+   */
+  readonly token?: string;
+}
+
 /** A failed call: an HTTP error with its problem details, or no answer at all (`status` 0). */
 export class DialbackError extends Error {
   override readonly name = 'DialbackError';
@@ -57,7 +66,7 @@ export class DialbackError extends Error {
 /** The client's calls. */
 export interface DialbackClient {
   /** Checks one or more ports on the caller's own address (`GET /check?ports=`). */
-  check(ports: readonly number[], options?: CallOptions): Promise<Answer<CheckResponse>>;
+  check(ports: readonly number[], options?: CheckOptions): Promise<Answer<CheckResponse>>;
   /** The address the service sees (`GET /ip`). */
   ip(options?: CallOptions): Promise<Answer<IpResponse>>;
 }
@@ -138,7 +147,8 @@ export function createClient(options: ClientOptions): DialbackClient {
   return {
     check: (ports, call) => {
       if (ports.length === 0) return Promise.reject(new RangeError('check() needs at least one port'));
-      return get<CheckResponse>(`/check?ports=${ports.join(',')}`, call);
+      const token = call?.token === undefined ? '' : `&token=${encodeURIComponent(call.token)}`;
+      return get<CheckResponse>(`/check?ports=${ports.join(',')}${token}`, call);
     },
     ip: (call) => get<IpResponse>('/ip', call),
   };

@@ -3,7 +3,7 @@
  * the page, the widget and the CLI. Written for someone who runs a game server or a home NAS,
  * not for network engineers: plain words, one concrete step per line.
  */
-import type { PortReason, PortState } from './probe.ts';
+import type { PortReason, PortResult, PortState } from './probe.ts';
 
 /** One line per state: what it means. */
 export const STATE_MEANING: Readonly<Record<PortState, string>> = {
@@ -78,3 +78,30 @@ export const STATE_NEXT_STEPS: Readonly<Record<PortState, readonly string[]>> = 
     'Over IPv6 on a deployment without IPv6 egress: check over IPv4 instead, or use a deployment that can send IPv6.',
   ],
 };
+
+/**
+ * What it means when one port reads differently over IPv4 and IPv6 (`dialback --both`).
+ * `undefined` when both families agree.
+ */
+export function familyDifference(
+  port: number,
+  v4: Pick<PortResult, 'state' | 'reason'>,
+  v6: Pick<PortResult, 'state' | 'reason'>,
+): string | undefined {
+  if (v4.state === v6.state && v4.reason === v6.reason) return undefined;
+  const head = `${port}/tcp ${v4.state} over IPv4, ${v6.state} over IPv6`;
+  if (v6.reason === 'no-ipv6-egress') return `${head}: this deployment cannot dial IPv6, so only IPv4 was tested.`;
+  if (v4.state === 'open' && v6.state === 'filtered') {
+    return `${head}: your IPv6 firewall blocks it. IPv6 has no NAT or port forward; allow the port to this device in the router's IPv6 firewall.`;
+  }
+  if (v4.state === 'open' && v6.state === 'closed') {
+    return `${head}: the service does not listen on IPv6 (make it listen on :: as well as 0.0.0.0), or the host firewall rejects IPv6.`;
+  }
+  if (v6.state === 'open' && v4.state === 'filtered') {
+    return `${head}: IPv4 is blocked before it reaches you: forward the port on your router, and check for carrier-grade NAT.`;
+  }
+  if (v6.state === 'open' && v4.state === 'closed') {
+    return `${head}: over IPv4 the router's forward points at a device with nothing listening, or a firewall rejects it.`;
+  }
+  return `${head}.`;
+}

@@ -132,4 +132,38 @@ describe('dialback CLI', () => {
     expect(script.code).toBe(0);
     expect(script.out).toMatch(new RegExp(`^${openPort}/tcp\\s+open`, 'm'));
   });
+
+  it('listen: verifies that the connection reached this machine with its own token', async () => {
+    const port = await releasedPort();
+    const { code, out } = await cli(['listen', String(port), '--api', app.url]);
+    expect(code).toBe(0);
+    expect(out).toContain(`${port}/tcp open, verified: the connection reached this machine.`);
+    const json = await cli(['listen', String(port), '--api', app.url, '--json']);
+    expect(JSON.parse(json.out)).toMatchObject({ listen: { port, inUse: false, verified: true } });
+  });
+
+  it('listen: says so and checks directly when the port is already in use', async () => {
+    const { code, out } = await cli(['listen', String(openPort), '--api', app.url]);
+    expect(code).toBe(0);
+    expect(out).toContain(`Port ${openPort} is already in use on this machine, so it was checked directly`);
+  });
+
+  it('listen: takes exactly one port', async () => {
+    const { code, err } = await cli(['listen', '22', '80', '--api', app.url]);
+    expect(code).toBe(2);
+    expect(err).toContain('takes exactly one port');
+  });
+
+  it('--both: refuses an API given by IP literal, which cannot be reached over both families', async () => {
+    const { code, err } = await cli(['22', '--both', '--api', app.url]);
+    expect(code).toBe(2);
+    expect(err).toContain('--both needs the API by a host name');
+    expect((await cli(['22', '-4', '-6', '--api', app.url])).err).toContain('at most one of -4, -6 and --both');
+  });
+
+  it('-4 forces the connection to the API over IPv4', async () => {
+    const { code, out } = await cli([String(openPort), '-4', '--json', '--api', app.url]);
+    expect(code).toBe(0);
+    expect(JSON.parse(out)).toMatchObject({ family: 4, ip: '127.0.0.1' });
+  });
 });

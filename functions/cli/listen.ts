@@ -1,0 +1,138 @@
+/**
+ * `dialback listen PORT`: "I forwarded the port; would a server on it be reachable?", answered
+ * before the server exists. The CLI listens on the port on all interfaces, asks the API to
+ * check it with a one-time token, and calls the port verified only when its own listener
+ * received its own token: an open port where the token never arrives was answered by
+ * something else (a router, another host, a proxy).
+ */
+import net from 'node:net';
+import type { CheckResponse, DialbackClient, PortResult } from '../client/dialback-client.ts';
+import { newToken, proofLine } from '../core/dial-proof.ts';
+
+/** How `listen` ended. */
+export type ListenOutcome =
+  | { readonly kind: 'checked'; readonly check: CheckResponse; readonly result: PortResult; readonly verified: boolean }
+  /** The port was taken on this machine, so it was checked directly, without a proof. */
+  | { readonly kind: 'in-use'; readonly check: CheckResponse; readonly result: PortResult };
+
+/** Options of `listenAndCheck`. */
+export interface ListenOptions {
+  /** How long to wait for the token after the API says open (it is written right after the handshake). */
+  readonly proofWaitMs?: number;
+}
+
+/** Longest a proof line can be; anything longer is not ours. */
+const MAX_LINE = 128;
+
+interface ProofListener {
+  readonly verified: () => boolean;
+  readonly whenVerified: (ms: number) => Promise<boolean>;
+  readonly close: () => Promise<void>;
+}
+
+/** Listens on `port` on every interface (IPv6 and IPv4 where the machine has them). */
+async function listenForProof(port: number, expected: string): Promise<ProofListener> {
+  let verified = false;
+  const waiters = new Set<() => void>();
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    let received = '';
+    socket.setTimeout(5000, () => socket.destroy());
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.toString('latin1');
+      if (received.length > MAX_LINE) socket.destroy();
+      else if (received === expected) {
+        verified = true;
+        for (const wake of waiters) wake();
+        socket.destroy();
+      }
+    });
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => sockets.delete(socket));
+  });
+  const bind = (options: net.ListenOptions): Promise<void> =>
+    new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  try {
+    await bind({ port, host: '::', ipv6Only: false });
+  } catch (error) {
+    // A machine without IPv6 cannot bind ::; all IPv4 interfaces still cover the usual case.
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EAFNOSUPPORT' && code !== 'EADDRNOTAVAIL') throw error;
+    await bind({ port, host: '0.0.0.0' });
+  }
+  return {
+    verified: () => verified,
+    whenVerified: (ms) =>
+      verified
+        ? Promise.resolve(true)
+        : new Promise((resolve) => {
+            const wake = (): void => {
+              clearTimeout(timer);
+              waiters.delete(wake);
+              resolve(true);
+            };
+            const timer = setTimeout(() => {
+              waiters.delete(wake);
+              resolve(verified);
+            }, ms);
+            waiters.add(wake);
+          }),
+    close: () =>
+      new Promise((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function onlyResult(check: CheckResponse): PortResult {
+  const result = check.results[0];
+  if (result === undefined) throw new Error('the API answered without a result');
+  return result;
+}
+
+/** Runs the listen-and-check flow against `client`. */
+export async function listenAndCheck(
+  client: DialbackClient,
+  port: number,
+  options: ListenOptions = {},
+): Promise<ListenOutcome> {
+  const token = newToken();
+  let listener: ProofListener;
+  try {
+    listener = await listenForProof(port, proofLine(token));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    const { data } = await client.check([port]);
+    return { kind: 'in-use', check: data, result: onlyResult(data) };
+  }
+  try {
+    const { data } = await client.check([port], { token });
+    const result = onlyResult(data);
+    const verified = result.state === 'open' ? await listener.whenVerified(options.proofWaitMs ?? 2000) : false;
+    return { kind: 'checked', check: data, result, verified };
+  } finally {
+    await listener.close();
+  }
+}
+
+/** The one-line verdict of `listen`, for people. */
+export function describeListen(outcome: ListenOutcome, port: number): string {
+  const { result } = outcome;
+  if (outcome.kind === 'in-use') {
+    return `Port ${port} is already in use on this machine, so it was checked directly (no proof possible): ${port}/tcp ${result.state}.`;
+  }
+  if (result.state !== 'open') {
+    return `${port}/tcp ${result.state}: a listener was running on this machine and nothing from the Internet reached it.`;
+  }
+  return outcome.verified
+    ? `${port}/tcp open, verified: the connection reached this machine.`
+    : `${port}/tcp open, not verified: something answered, but not this machine's listener (a router, another host or a proxy in front of it).`;
+}
