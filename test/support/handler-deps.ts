@@ -1,0 +1,84 @@
+/**
+ * Handler dependencies for tests that drive `createHandler` directly: a recording probe (the
+ * injected dialer, so a test can see every address the service was asked to dial), an
+ * in-memory limiter for tests about HTTP input, a real limiter on a DynamoDB endpoint for tests
+ * about limits and faults, and a log that keeps its lines.
+ */
+
+import type { HandlerDeps } from '../../functions/api/routes.ts';
+import { type Config, loadConfig } from '../../functions/core/config.ts';
+import { createDynamoDbClient } from '../../functions/core/dynamodb-client.ts';
+import type { Log } from '../../functions/core/log.ts';
+import {
+  DEFAULT_ATTEMPT_SPACING_MS,
+  type PortResult,
+  type Probe,
+  type ProbeTarget,
+} from '../../functions/core/probe.ts';
+import { createRateLimiter, type RateLimiter, rateWindows } from '../../functions/core/rate-limiter.ts';
+
+/** One call the service made to its dialer. */
+export interface ProbeCall {
+  readonly target: ProbeTarget;
+  readonly ports: readonly number[];
+}
+
+/** A probe that dials nothing: it records each call and answers every port `open`. */
+export function recordingProbe(): { probe: Probe; calls: ProbeCall[] } {
+  const calls: ProbeCall[] = [];
+  const probe: Probe = async (target, ports) => {
+    calls.push({ target: { address: target.address, family: target.family }, ports: [...ports] });
+    return ports.map((port): PortResult => ({ port, state: 'open', reason: 'syn-ack', rttMs: 0.1 }));
+  };
+  return { probe, calls };
+}
+
+/** A limiter that never refuses and stores nothing; for tests where limits are not the subject. */
+export function unlimited(config: Config): RateLimiter {
+  const windows = rateWindows(config);
+  return async () => ({
+    windows: windows.map((window) => ({ window, remaining: window.limit, resetSeconds: window.seconds })),
+  });
+}
+
+/** The real limiter on a DynamoDB-compatible `endpoint`, with an injectable clock; `destroy` frees its client. */
+export function tableLimiter(
+  config: Config,
+  endpoint: string,
+  now: () => number,
+): { limiter: RateLimiter; destroy: () => void } {
+  const client = createDynamoDbClient({ region: config.region, dynamodbEndpoint: endpoint });
+  const limiter = createRateLimiter({
+    client,
+    tableName: config.tableName,
+    windows: rateWindows(config),
+    key: async () => 'a-test-key-of-enough-length',
+    now,
+  });
+  return { limiter, destroy: () => client.destroy() };
+}
+
+/** A log that keeps every line as an object. */
+export function memoryLog(): { log: Log; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  return { log: (level, message, fields = {}) => lines.push({ level, message, ...fields }), lines };
+}
+
+/** Handler deps from an environment and overrides; defaults dial nothing and limit nothing. */
+export function testDeps(env: Record<string, string>, overrides: Partial<HandlerDeps> = {}): HandlerDeps {
+  const config = loadConfig(env);
+  const now = overrides.now ?? (() => Date.now());
+  return {
+    config,
+    probe: recordingProbe().probe,
+    limiter: unlimited(config),
+    reverseDns: async () => null,
+    log: () => undefined,
+    now,
+    policy: 'public-only',
+    blockedPorts: [],
+    windows: rateWindows(config),
+    attemptSpacingMs: DEFAULT_ATTEMPT_SPACING_MS,
+    ...overrides,
+  };
+}
