@@ -10,7 +10,9 @@ export function createDynamoDbClient(config: Pick<Config, 'region' | 'dynamodbEn
   return new DynamoDBClient({
     region: config.region,
     maxAttempts: 2,
-    requestHandler: { connectionTimeout: 500, requestTimeout: 1000 },
+    // Without throwOnRequestTimeout the SDK only logs a warning when requestTimeout passes and
+    // keeps waiting, so a slow table would hold every request for the limiter's whole budget.
+    requestHandler: { connectionTimeout: 500, requestTimeout: 1000, throwOnRequestTimeout: true },
     ...(config.dynamodbEndpoint === undefined
       ? {}
       : {

@@ -5,6 +5,7 @@
  * about limits and faults, and a log that keeps its lines.
  */
 
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { HandlerDeps } from '../../functions/api/routes.ts';
 import { type Config, loadConfig } from '../../functions/core/config.ts';
 import { createDynamoDbClient } from '../../functions/core/dynamodb-client.ts';
@@ -41,19 +42,33 @@ export function unlimited(config: Config): RateLimiter {
   });
 }
 
-/** The real limiter on a DynamoDB-compatible `endpoint`, with an injectable clock; `destroy` frees its client. */
+/**
+ * The real limiter on a DynamoDB-compatible `endpoint`, with an injectable clock; `destroy`
+ * frees its client. By default the client is the production one (short timeouts, one retry);
+ * `patient` gives it long timeouts and no retry, for tests about atomicity rather than speed.
+ */
 export function tableLimiter(
   config: Config,
   endpoint: string,
   now: () => number,
+  options: { patient?: boolean } = {},
 ): { limiter: RateLimiter; destroy: () => void } {
-  const client = createDynamoDbClient({ region: config.region, dynamodbEndpoint: endpoint });
+  const client = options.patient
+    ? new DynamoDBClient({
+        region: config.region,
+        endpoint,
+        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+        maxAttempts: 1,
+        requestHandler: { connectionTimeout: 30_000, requestTimeout: 30_000 },
+      })
+    : createDynamoDbClient({ region: config.region, dynamodbEndpoint: endpoint });
   const limiter = createRateLimiter({
     client,
     tableName: config.tableName,
     windows: rateWindows(config),
     key: async () => 'a-test-key-of-enough-length',
     now,
+    ...(options.patient ? { timeoutMs: 30_000 } : {}),
   });
   return { limiter, destroy: () => client.destroy() };
 }
