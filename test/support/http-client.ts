@@ -1,0 +1,29 @@
+/**
+ * A one-shot HTTP GET on a fresh connection (no keep-alive pool), so tests that count file
+ * descriptors or watch a server shut down see exactly one connection per request.
+ */
+import http from 'node:http';
+
+/** What a test reads of a response. */
+export interface SimpleResponse {
+  readonly status: number;
+  readonly headers: http.IncomingHttpHeaders;
+  readonly body: string;
+}
+
+/** GETs `url` on its own connection; rejects on a socket error or after `timeoutMs`. */
+export function getOnce(url: string, timeoutMs = 20_000): Promise<SimpleResponse> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { agent: false, timeout: timeoutMs }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        body += chunk;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET ${url} timed out`)));
+    req.on('error', reject);
+  });
+}
