@@ -15,6 +15,8 @@ interface Section {
 const SECTIONS: ReadonlyArray<() => Promise<Section>> = [
   () => import('./web-size.ts'),
   () => import('./lambda-memory.ts'),
+  () => import('./service-load.ts'),
+  () => import('./handler-cost.ts'),
 ];
 
 async function main(): Promise<void> {

@@ -25,14 +25,29 @@ export interface LocalServerProcess {
 }
 
 /** Starts `main.ts` with `args` and extra `env`; resolves once it prints its URL. */
-export async function startLocalServerProcess(
+export function startLocalServerProcess(
   args: readonly string[],
   env: Readonly<Record<string, string>> = {},
+  options: { keepStdout?: boolean } = {},
 ): Promise<LocalServerProcess> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+  return startServerProcess(MAIN, args, env, options);
+}
+
+/**
+ * Starts any TypeScript server `script` that prints `listening on http://…` to stderr (the
+ * local server, or the benchmark's bare baseline). `keepStdout: false` sends its stdout (the
+ * request log) to /dev/null, so a long load run does not pile it up in this process.
+ */
+export async function startServerProcess(
+  script: string,
+  args: readonly string[],
+  env: Readonly<Record<string, string>> = {},
+  options: { keepStdout?: boolean } = {},
+): Promise<LocalServerProcess> {
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', options.keepStdout === false ? 'ignore' : 'pipe', 'pipe'],
   });
   let stdout = '';
   child.stdout?.on('data', (d: Buffer) => {
