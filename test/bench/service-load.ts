@@ -4,14 +4,8 @@
  * beside a bare Node `http` server answering the same shape of body. Both servers and the load
  * generator share this machine's cores, so the ratio is the meaningful figure, not the rate.
  */
-
-import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import {
-  type LocalServerProcess,
-  startLocalServerProcess,
-  startServerProcess,
-} from '../support/local-server-process.ts';
+import { type LocalChild, startLocalChild, startServerChild } from '../support/local-child.ts';
 import { openPort } from '../support/loopback-ports.ts';
 
 /** Section title in BENCHMARKS.md. */
@@ -20,7 +14,7 @@ export const title = 'Loopback load on the local server';
 const CONNECTIONS = 10;
 const SECONDS = 8;
 const WARMUP_SECONDS = 2;
-const BARE = fileURLToPath(new URL('./bare-server.ts', import.meta.url));
+const BARE = 'test/bench/bare-server.ts';
 /** Large enough that no run here meets the rate limit; the table is still written on every check. */
 const UNLIMITED = { RATE_LIMIT_PER_MINUTE: '100000', RATE_LIMIT_PER_DAY: '10000000' };
 
@@ -46,7 +40,7 @@ async function load(target: string, url: string): Promise<Row> {
   };
 }
 
-async function withServer<T>(start: () => Promise<LocalServerProcess>, use: (url: string) => Promise<T>): Promise<T> {
+async function withServer<T>(start: () => Promise<LocalChild>, use: (url: string) => Promise<T>): Promise<T> {
   const server = await start();
   try {
     return await use(server.url);
@@ -60,11 +54,11 @@ export async function run(): Promise<string> {
   const open = await openPort();
   try {
     const bare = await withServer(
-      () => startServerProcess(BARE, [], {}, { keepStdout: false }),
+      () => startServerChild(BARE, []),
       (url) => load('bare Node `http` server, `/`', `${url}/`),
     );
     const [ip, check] = await withServer(
-      () => startLocalServerProcess(['--port', '0'], UNLIMITED, { keepStdout: false }),
+      () => startLocalChild(['--port', '0'], UNLIMITED),
       async (url): Promise<[Row, Row]> => [
         await load('Dialback local server, `GET /ip`', `${url}/ip`),
         await load('Dialback local server, `GET /check/{open port}`', `${url}/check/${open.port}`),

@@ -121,16 +121,18 @@ describe('reverse DNS faults', () => {
       testDeps({}, { reverseDns: createReverseDns({ timeoutMs: 800, servers: [dns.server] }) }),
     );
     const started = performance.now();
-    const response = await handler(apiEvent({ url: '/ip', sourceIp: '198.51.100.7' }), lambdaContext());
+    const response = await handler(apiEvent({ url: '/ip', sourceIp: '9.9.9.9' }), lambdaContext());
     return { status: response.statusCode, body: JSON.parse(response.body), elapsedMs: performance.now() - started };
   }
 
+  // /ip looks up global addresses only, so the caller here is one; it is never dialed, and
+  // the PTR question only ever goes to the loopback test resolver.
   it('names the address when the resolver answers (the lookup really goes to the test resolver)', async () => {
     dns.mode = 'answer';
     const before = dns.queries();
     const result = await ip();
     expect(result.status).toBe(200);
-    expect(result.body).toEqual({ ip: '198.51.100.7', family: 4, reverseDns: 'host.example.net' });
+    expect(result.body).toMatchObject({ ip: '9.9.9.9', family: 4, reverseDns: 'host.example.net' });
     expect(dns.queries()).toBeGreaterThan(before);
   });
 
@@ -140,7 +142,7 @@ describe('reverse DNS faults', () => {
       const before = dns.queries();
       const result = await ip();
       expect(result.status).toBe(200);
-      expect(result.body).toEqual({ ip: '198.51.100.7', family: 4, reverseDns: null });
+      expect(result.body).toMatchObject({ ip: '9.9.9.9', family: 4, reverseDns: null });
       expect(dns.queries()).toBeGreaterThan(before);
       expect(result.elapsedMs).toBeLessThan(BOUND_MS);
     });

@@ -9,7 +9,6 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { HandlerDeps } from '../../functions/api/routes.ts';
 import { type Config, loadConfig } from '../../functions/core/config.ts';
 import { createDynamoDbClient } from '../../functions/core/dynamodb-client.ts';
-import type { Log } from '../../functions/core/log.ts';
 import {
   DEFAULT_ATTEMPT_SPACING_MS,
   type PortResult,
@@ -22,13 +21,19 @@ import { createRateLimiter, type RateLimiter, rateWindows } from '../../function
 export interface ProbeCall {
   readonly target: ProbeTarget;
   readonly ports: readonly number[];
+  /** The bytes the probe was told to send after the handshake (the dial-proof line), if any. */
+  readonly greeting: string | undefined;
 }
 
 /** A probe that dials nothing: it records each call and answers every port `open`. */
 export function recordingProbe(): { probe: Probe; calls: ProbeCall[] } {
   const calls: ProbeCall[] = [];
-  const probe: Probe = async (target, ports) => {
-    calls.push({ target: { address: target.address, family: target.family }, ports: [...ports] });
+  const probe: Probe = async (target, ports, options) => {
+    calls.push({
+      target: { address: target.address, family: target.family },
+      ports: [...ports],
+      greeting: options.greeting,
+    });
     return ports.map((port): PortResult => ({ port, state: 'open', reason: 'syn-ack', rttMs: 0.1 }));
   };
   return { probe, calls };
@@ -71,12 +76,6 @@ export function tableLimiter(
     ...(options.patient ? { timeoutMs: 30_000 } : {}),
   });
   return { limiter, destroy: () => client.destroy() };
-}
-
-/** A log that keeps every line as an object. */
-export function memoryLog(): { log: Log; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  return { log: (level, message, fields = {}) => lines.push({ level, message, ...fields }), lines };
 }
 
 /** Handler deps from an environment and overrides; defaults dial nothing and limit nothing. */

@@ -21,13 +21,26 @@ export interface LocalChild {
 }
 
 /** Starts the local server with `args`, optionally wrapped by `prefix` (e.g. `prlimit …`). */
-export async function startLocalChild(
+export function startLocalChild(
+  args: readonly string[],
+  env: Record<string, string> = {},
+  prefix: readonly string[] = [],
+): Promise<LocalChild> {
+  return startServerChild('infra/local/main.ts', args, env, prefix);
+}
+
+/**
+ * Starts any TypeScript server `script` (relative to the repository) that prints
+ * `listening on http://…`, such as the benchmark's bare baseline server.
+ */
+export async function startServerChild(
+  script: string,
   args: readonly string[],
   env: Record<string, string> = {},
   prefix: readonly string[] = [],
 ): Promise<LocalChild> {
   // node --import tsx runs the server in this very process, so `pid` is the server's own.
-  const command = [...prefix, process.execPath, '--import', 'tsx', 'infra/local/main.ts', ...args];
+  const command = [...prefix, process.execPath, '--import', 'tsx', script, ...args];
   const child = spawn(command[0] as string, command.slice(1), {
     cwd: ROOT,
     env: { ...process.env, ...env },
@@ -47,6 +60,9 @@ export async function startLocalChild(
       const found = /listening on (http:\/\/\S+)/.exec(output);
       if (found?.[1] !== undefined) {
         clearTimeout(timer);
+        // Stop scanning: a long-running child (a load benchmark) would rescan a growing log.
+        child.stdout?.off('data', onData);
+        child.stderr?.off('data', onData);
         resolve(found[1]);
       }
     };

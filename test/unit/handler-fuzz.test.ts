@@ -83,8 +83,16 @@ const rawPath = fc.oneof(
 );
 
 const portList = fc.array(portText, { maxLength: 14 }).map((ports) => ports.join(','));
+/** Dial-proof tokens: valid ones, near misses and hostile ones. */
+const token = fc.oneof(
+  fc.stringMatching(/^[A-Za-z0-9_-]{16,64}$/),
+  fc.constantFrom('short', 'a'.repeat(65), 'abcdefghijklmnop%0A', 'abcdefghijklmnop%0D%0AX: 1', 'abcdefghijklmnop%00'),
+  anyText,
+);
 const rawQueryString = fc.oneof(
   fc.constant(''),
+  fc.tuple(portList, token).map(([list, t]) => `ports=${list}&token=${t}`),
+  token.map((t) => `token=${t}`),
   portList.map((list) => `ports=${list}`),
   fc.tuple(portList, portList).map(([a, b]) => `ports=${a}&ports=${b}`),
   fc.constantFrom('ports', 'ports=', 'ports=,', 'ports=22,,80', '&&ports=22&', 'ports=22%2C80', 'ports=22+80'),
@@ -239,6 +247,8 @@ function assertSafe(input: Request, response: HttpResponse, calls: readonly Prob
     expect(call.ports.length).toBeGreaterThan(0);
     expect(call.ports.length).toBeLessThanOrEqual(MAX_PORTS);
     for (const port of call.ports) expect(Number.isInteger(port) && port >= 1 && port <= 65535).toBe(true);
+    // The only bytes a probe may send: one fixed-format proof line with a well-formed token.
+    if (call.greeting !== undefined) expect(call.greeting).toMatch(/^DIALBACK [A-Za-z0-9_-]{16,64}\n$/);
     const parsed = ipaddr.fromByteArray(input.source.expected ?? []);
     expect(parsed.range()).toBe('unicast');
   }
