@@ -1,7 +1,7 @@
 /**
  * The amplification bound of SECURITY.md, counted on the wire: an nftables counter in a
  * network namespace counts every SYN the probe sends to a port that drops them, at the
- * default settings (3 attempts 250 ms apart, 3 s deadline). Linux since 6.5 retransmits an
+ * default settings (3 attempts 250 ms apart, 3 s deadline). Recent Linux retransmits an
  * unanswered SYN every 1 s for the first 4 retries (`tcp_syn_linear_timeouts`, default 4;
  * older kernels back off 1 s, 2 s, 4 s …), so each socket sends at most 3 SYNs inside 3 s,
  * plus one if the first socket's 3 s retransmission beats the deadline timer: ≤ 10 per port.
