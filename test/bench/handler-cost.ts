@@ -7,6 +7,7 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -48,23 +49,56 @@ function median(values: readonly number[]): number {
   );
 }
 
-/** Times `n` sequential requests after `n / 10` warm-up ones; microseconds. */
-async function perRequest(
-  handler: Handler,
-  url: string,
-  n: number,
-): Promise<{ mean: number; p50: number; p99: number }> {
-  const call = () => handler(apiEvent({ url, sourceIp: '198.51.100.20' }), lambdaContext());
+type Timing = { mean: number; p50: number; p99: number };
+
+/** Times `n` sequential calls after `n / 10` warm-up ones; microseconds. */
+async function timeCalls(call: () => Promise<void>, n: number): Promise<Timing> {
   for (let i = 0; i < n / 10; i++) await call();
   const times: number[] = [];
   for (let i = 0; i < n; i++) {
     const started = performance.now();
-    const response = await call();
+    await call();
     times.push((performance.now() - started) * 1000);
-    if (response.statusCode !== 200) throw new Error(`${url} answered ${response.statusCode}: ${response.body}`);
   }
   const sorted = times.sort((a, b) => a - b);
   return { mean: times.reduce((a, b) => a + b, 0) / n, p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
+}
+
+function perRequest(handler: Handler, url: string, n: number): Promise<Timing> {
+  return timeCalls(async () => {
+    const response = await handler(apiEvent({ url, sourceIp: '198.51.100.20' }), lambdaContext());
+    if (response.statusCode !== 200) throw new Error(`${url} answered ${response.statusCode}: ${response.body}`);
+  }, n);
+}
+
+/** One counter update as a bare HTTP POST to dynalite, without the SDK: the table's own share. */
+function rawUpdate(endpoint: string, tableName: string, n: number): Promise<Timing> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const body = JSON.stringify({
+    TableName: tableName,
+    Key: { pk: { S: 'bench-raw' } },
+    UpdateExpression: 'ADD #c :one',
+    ExpressionAttributeNames: { '#c': 'hits' },
+    ExpressionAttributeValues: { ':one': { N: '1' } },
+  });
+  const headers = {
+    'content-type': 'application/x-amz-json-1.0',
+    'x-amz-target': 'DynamoDB_20120810.UpdateItem',
+    // dynalite checks that a signature is present, not that it is valid.
+    authorization:
+      'AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0',
+    'x-amz-date': '20260101T000000Z',
+  };
+  const post = (): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const req = http.request(endpoint, { method: 'POST', agent, headers }, (res) => {
+        res.resume();
+        res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`dynalite ${res.statusCode}`))));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  return timeCalls(post, n).finally(() => agent.destroy());
 }
 
 async function overhead(): Promise<string[]> {
@@ -75,7 +109,7 @@ async function overhead(): Promise<string[]> {
   const real = tableLimiter(deps.config, table.endpoint, deps.now);
   try {
     const onTable = createHandler({ ...deps, limiter: real.limiter });
-    const rows: Array<[string, Awaited<ReturnType<typeof perRequest>>, number]> = [
+    const rows: Array<[string, Timing, number]> = [
       ['`GET /ip` (reverse DNS stubbed)', await perRequest(memory, '/ip', 20_000), 20_000],
       ['`GET /check/443`, in-memory limiter', await perRequest(memory, '/check/443', 20_000), 20_000],
       [
@@ -86,6 +120,11 @@ async function overhead(): Promise<string[]> {
       [
         '`GET /check/443`, real limiter on dynalite (2 UpdateItems)',
         await perRequest(onTable, '/check/443', 1000),
+        1000,
+      ],
+      [
+        'for scale: one UpdateItem as bare HTTP to the same dynalite, no SDK',
+        await rawUpdate(table.endpoint, 'bench-overhead', 1000),
         1000,
       ],
     ];

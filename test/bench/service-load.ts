@@ -76,6 +76,8 @@ export async function run(): Promise<string> {
           `| ${r.target} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.errors} | ${r.requests} | ${(r.rps / bare.rps).toFixed(3)} |`,
       ),
       '',
+      'The `/check` rate is set by its two DynamoDB updates (AWS SDK client and dynalite, both in the server process), not by the probe: see the handler overhead rows below. In AWS the table is a managed service and each Lambda container serves one request at a time, so this row says little about deployed throughput; the `/ip` row is the HTTP adapter and handler alone.',
+      '',
       'Reproduce: `npm run bench -- loopback`',
     ];
     return lines.join('\n');
