@@ -74,12 +74,21 @@ function perRequest(handler: Handler, url: string, n: number): Promise<Timing> {
 /** One counter update as a bare HTTP POST to dynalite, without the SDK: the table's own share. */
 function rawUpdate(endpoint: string, tableName: string, n: number): Promise<Timing> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  // The same update the limiter sends (rate-limiter.ts), so only the client differs.
   const body = JSON.stringify({
     TableName: tableName,
     Key: { pk: { S: 'bench-raw' } },
-    UpdateExpression: 'ADD #c :one',
-    ExpressionAttributeNames: { '#c': 'hits' },
-    ExpressionAttributeValues: { ':one': { N: '1' } },
+    UpdateExpression: 'ADD #count :cost SET #window = :start, #expiresAt = :expiresAt',
+    ConditionExpression: 'attribute_not_exists(#count) OR #count <= :ceiling',
+    ExpressionAttributeNames: { '#count': 'hits', '#window': 'windowStart', '#expiresAt': 'expiresAt' },
+    ExpressionAttributeValues: {
+      ':cost': { N: '1' },
+      ':ceiling': { N: '100000000' },
+      ':start': { N: '1767225600' },
+      ':expiresAt': { N: '1767312060' },
+    },
+    ReturnValues: 'UPDATED_NEW',
+    ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
   });
   const headers = {
     'content-type': 'application/x-amz-json-1.0',
@@ -123,7 +132,7 @@ async function overhead(): Promise<string[]> {
         1000,
       ],
       [
-        'for scale: one UpdateItem as bare HTTP to the same dynalite, no SDK',
+        "for scale: the limiter's UpdateItem as bare HTTP to the same dynalite, no SDK",
         await rawUpdate(table.endpoint, 'bench-overhead', 1000),
         1000,
       ],
