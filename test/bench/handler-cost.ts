@@ -1,16 +1,16 @@
 /**
  * Benchmark section: what the Lambda function itself costs. The handler's own overhead per
  * request with a probe that dials nothing (once with an in-memory limiter, once with the real
- * limiter on dynalite); the size of the bundle esbuild makes of `functions/api/index.ts` with
- * Lambda-like options; and its cold init (module import, which includes `createHandler`) in
- * fresh processes, beside a minimal handler bundled the same way.
+ * limiter on dynalite); and the cold init (module import, which includes `createHandler`) of
+ * the deployed bundle that `cdk synth` builds, in fresh processes, beside a minimal handler
+ * bundled with the stack's options.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
@@ -18,22 +18,17 @@ import { createHandler, type Handler } from '../../functions/api/handler.ts';
 import type { Probe } from '../../functions/core/probe.ts';
 import { startEmbeddedTable } from '../../infra/local/embedded-table.ts';
 import { apiEvent, lambdaContext } from '../fixtures/events.ts';
+import { startBundleHarness } from '../support/bundle-harness.ts';
 import { tableLimiter, testDeps } from '../support/handler-deps.ts';
+import { synthesize } from '../support/synth.ts';
 
 const execFileAsync = promisify(execFile);
 
 /** Section title in BENCHMARKS.md. */
-export const title = 'Handler overhead, bundle size and cold init';
+export const title = 'Handler overhead and cold init of the deployed bundle';
 
-const ENTRY = fileURLToPath(new URL('../../functions/api/index.ts', import.meta.url));
+const REGION = 'eu-central-1';
 const COLD_RUNS = 9;
-/** Env the real bundle needs at import; the secret is only read on the first check. */
-const LAMBDA_ENV = {
-  AWS_REGION: 'eu-central-1',
-  RATE_LIMIT_KEY_SECRET_ARN: 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:dialback-key-AbCdEf',
-  TABLE_NAME: 'dialback-rate-limits',
-};
-
 /** A probe that dials nothing and answers at once, so only the handler's own work is timed. */
 const noProbe: Probe = async (_target, ports) =>
   ports.map((port) => ({ port, state: 'open', reason: 'syn-ack', rttMs: 0.1 }));
@@ -152,32 +147,32 @@ async function overhead(): Promise<string[]> {
   }
 }
 
-const BANNER = "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);";
+/** The stack's own esbuild options (infra/aws/stack.ts), for the minimal baseline handler. */
+const STACK_LIKE = {
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node24',
+  minify: true,
+  banner: { js: "import { createRequire as __r } from 'node:module'; const require = __r(import.meta.url);" },
+  logLevel: 'error',
+} as const;
 
-async function bundle(entry: string, outfile: string): Promise<{ bytes: number; gzipBytes: number }> {
-  await build({
-    entryPoints: [entry],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node22',
-    minify: true,
-    banner: { js: BANNER },
-    logLevel: 'error',
-  });
-  const bytes = (await stat(outfile)).size;
-  return { bytes, gzipBytes: gzipSync(await readFile(outfile)).length };
+function sizes(bytes: Buffer): { bytes: number; gzipBytes: number } {
+  return { bytes: bytes.length, gzipBytes: gzipSync(bytes).length };
 }
 
-/** Imports `file` in a fresh Node process; returns import time and whole-process time, ms. */
-async function coldStart(file: string): Promise<{ importMs: number; processMs: number }> {
+/** Imports `file` in a fresh Node process with `env`; returns import time and whole-process time, ms. */
+async function coldStart(
+  file: string,
+  env: Readonly<Record<string, string>>,
+): Promise<{ importMs: number; processMs: number }> {
   const script = `const t0 = performance.now(); const m = await import(${JSON.stringify(pathToFileURL(file).href)});
 if (typeof m.handler !== 'function') throw new Error('no handler export');
 process.stdout.write(String(performance.now() - t0));`;
   const started = performance.now();
   const { stdout } = await execFileAsync(process.execPath, ['--input-type=module', '-e', script], {
-    env: { PATH: process.env.PATH ?? '', ...LAMBDA_ENV },
+    env: { PATH: process.env.PATH ?? '', ...env },
   });
   return { importMs: Number(stdout), processMs: performance.now() - started };
 }
@@ -185,29 +180,37 @@ process.stdout.write(String(performance.now() - t0));`;
 async function bundleAndInit(): Promise<string[]> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'dialback-bench-'));
   try {
+    // The deployed bundle itself, as `cdk synth` makes it, run with the function's own environment.
+    const synthesized = await synthesize({ outdir: path.join(dir, 'cdk.out'), context: { region: REGION } });
+    const realFile = path.join(synthesized.bundleDir, 'index.mjs');
+    const harness = await startBundleHarness(synthesized.template, REGION);
+    const env = harness.processEnv;
+    await harness.close(); // importing needs the environment only; the key is read on the first check
     const minimalEntry = path.join(dir, 'minimal.mjs');
+    const minimalFile = path.join(dir, 'minimal.bundle.mjs');
     await writeFile(
       minimalEntry,
       "export const handler = async () => ({ statusCode: 200, headers: { 'content-type': 'application/json' }, body: '{}' });\n",
     );
-    const real = await bundle(ENTRY, path.join(dir, 'dialback.mjs'));
-    const minimal = await bundle(minimalEntry, path.join(dir, 'minimal.bundle.mjs'));
+    await build({ ...STACK_LIKE, entryPoints: [minimalEntry], outfile: minimalFile });
+    const real = sizes(await readFile(realFile));
+    const minimal = sizes(await readFile(minimalFile));
     type Cold = Awaited<ReturnType<typeof coldStart>>;
     const times: { real: Cold[]; minimal: Cold[] } = { real: [], minimal: [] };
     for (let i = 0; i < COLD_RUNS; i++) {
-      times.real.push(await coldStart(path.join(dir, 'dialback.mjs')));
-      times.minimal.push(await coldStart(path.join(dir, 'minimal.bundle.mjs')));
+      times.real.push(await coldStart(realFile, env));
+      times.minimal.push(await coldStart(minimalFile, env));
     }
     const realImport = median(times.real.map((t) => t.importMs));
     const minimalImport = median(times.minimal.map((t) => t.importMs));
     const kb = (n: number): string => (n / 1024).toFixed(1);
     return [
-      'esbuild (bundle, minify, `platform: node`, `format: esm`, `target: node22`, a `createRequire` banner), the AWS SDK v3 clients bundled in. Cold init = `import()` of the bundle in a fresh `node` process (module scope runs `loadConfig` and `createHandler`), median of ' +
-        `${COLD_RUNS} alternating runs; whole process = spawn to exit, also the median. Node ${process.version} here, while Lambda would run Node 22.`,
+      "The deployed bundle as `cdk synth` builds it (infra/aws/stack.ts: esbuild, ESM, `node24`, minified, AWS SDK and web assets inlined), beside a minimal handler bundled with the same options. Cold init = `import()` of the bundle in a fresh `node` process with the function's environment from the template (`NODE_OPTIONS=--enable-source-maps` included; module scope runs `loadConfig` and `createHandler`), median of " +
+        `${COLD_RUNS} alternating runs; whole process = spawn to exit, also the median. Node ${process.version} here, while Lambda runs Node 24.`,
       '',
       '| bundle | size KB | gzip KB | cold init ms (median) | min | whole process ms | init vs minimal |',
       '|---|---:|---:|---:|---:|---:|---:|',
-      `| \`functions/api/index.ts\` | ${kb(real.bytes)} | ${kb(real.gzipBytes)} | ${realImport.toFixed(1)} | ${Math.min(...times.real.map((t) => t.importMs)).toFixed(1)} | ${median(times.real.map((t) => t.processMs)).toFixed(0)} | ${(realImport / minimalImport).toFixed(1)}× |`,
+      `| deployed \`index.mjs\` | ${kb(real.bytes)} | ${kb(real.gzipBytes)} | ${realImport.toFixed(1)} | ${Math.min(...times.real.map((t) => t.importMs)).toFixed(1)} | ${median(times.real.map((t) => t.processMs)).toFixed(0)} | ${(realImport / minimalImport).toFixed(1)}× |`,
       `| minimal handler | ${kb(minimal.bytes)} | ${kb(minimal.gzipBytes)} | ${minimalImport.toFixed(1)} | ${Math.min(...times.minimal.map((t) => t.importMs)).toFixed(1)} | ${median(times.minimal.map((t) => t.processMs)).toFixed(0)} | 1.0× |`,
     ];
   } finally {

@@ -6,7 +6,7 @@
  */
 import autocannon from 'autocannon';
 import { type LocalChild, startLocalChild, startServerChild } from '../support/local-child.ts';
-import { openPort } from '../support/loopback-ports.ts';
+import { listening } from '../support/ports.ts';
 
 /** Section title in BENCHMARKS.md. */
 export const title = 'Loopback load on the local server';
@@ -51,7 +51,7 @@ async function withServer<T>(start: () => Promise<LocalChild>, use: (url: string
 
 /** Runs the section and returns its Markdown. */
 export async function run(): Promise<string> {
-  const open = await openPort();
+  const open = await listening();
   try {
     const bare = await withServer(
       () => startServerChild(BARE, []),

@@ -11,8 +11,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getOnce } from '../support/http-client.ts';
 import { type LocalChild, startLocalChild } from '../support/local-child.ts';
-import { type OpenPort, openPort, releasedPorts } from '../support/loopback-ports.ts';
 import { createHostLink, type HostLink, LAB_REQUIRED, namespaceSupport } from '../support/netns.ts';
+import { type Listening, listening, releasedPorts } from '../support/ports.ts';
 
 const run = promisify(execFile);
 const LIMITS = { RATE_LIMIT_PER_MINUTE: '1000', RATE_LIMIT_PER_DAY: '100000', PROBE_TIMEOUT_MS: '1000' };
@@ -40,9 +40,9 @@ if (prlimitMissing !== undefined && LAB_REQUIRED)
 
 describe.runIf(prlimitMissing === undefined)('local server under a low open-files limit', () => {
   let server: LocalChild;
-  let open: OpenPort;
+  let open: Listening;
   beforeAll(async () => {
-    open = await openPort();
+    open = await listening();
     server = await startLocalChild(['--port', '0'], LIMITS);
   });
   afterAll(async () => {

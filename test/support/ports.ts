@@ -26,3 +26,10 @@ export async function releasedPort(host = '127.0.0.1'): Promise<number> {
   await l.close();
   return l.port;
 }
+
+/** `count` distinct released loopback ports: all are bound at once while picked, so none repeats. */
+export async function releasedPorts(count: number, host = '127.0.0.1'): Promise<number[]> {
+  const held = await Promise.all(Array.from({ length: count }, () => listening(host)));
+  await Promise.all(held.map((l) => l.close()));
+  return held.map((l) => l.port);
+}

@@ -214,7 +214,13 @@ function assertSafe(input: Request, response: HttpResponse, calls: readonly Prob
   expect(typeof response.body).toBe('string');
   const type = response.headers['content-type'] ?? '';
 
-  if (response.statusCode >= 400) {
+  if (response.statusCode >= 400 && type.startsWith('text/html')) {
+    // The page (GET /) shows the same problems to people, as HTML; only it may.
+    expect(input.rawPath).toBe('/');
+    if (response.statusCode === 405) expect(response.headers.allow).toMatch(/GET/);
+    if (response.statusCode === 429 || response.statusCode === 503)
+      expect(response.headers['retry-after']).toMatch(/^\d+$/);
+  } else if (response.statusCode >= 400) {
     expect(type).toMatch(/^application\/problem\+json\b/);
     const problem = JSON.parse(response.body) as Record<string, unknown>;
     expect(problem.type).toMatch(/^urn:dialback:problem:[a-z-]+$/);
