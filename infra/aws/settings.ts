@@ -9,6 +9,17 @@
  */
 import { CONFIG_DEFAULTS, ConfigError, loadConfig } from '../../functions/core/config.ts';
 
+/**
+ * How checks leave AWS. `default`: the function runs outside any VPC (cheapest; IPv4 only, from
+ * an address AWS picks per execution environment). `vpc`: a dual-stack VPC with a NAT gateway
+ * (one Elastic IP) for IPv4 and an egress-only internet gateway for IPv6, so probes can reach
+ * IPv6 callers and always leave from addresses a firewall can allowlist.
+ */
+export const EGRESS_MODES = ['default', 'vpc'] as const;
+
+/** One of `EGRESS_MODES`. */
+export type EgressMode = (typeof EGRESS_MODES)[number];
+
 /** Everything a deployment can choose; `readSettings` fills in the defaults. */
 export interface DialbackSettings {
   /**
@@ -16,6 +27,12 @@ export interface DialbackSettings {
    * @default 'us-east-1'
    */
   readonly region: string;
+  /**
+   * Where probes leave from (see `EGRESS_MODES`): `vpc` adds IPv6 checks and fixed source
+   * addresses for a NAT gateway's hourly price.
+   * @default 'default'
+   */
+  readonly egress: EgressMode;
   /**
    * Port probes per caller per minute (per /64 on IPv6).
    * @default 30
@@ -77,6 +94,7 @@ export interface DialbackSettings {
 /** The defaults, in one place for the stack, the tests and the README. */
 export const SETTING_DEFAULTS = Object.freeze({
   region: 'us-east-1',
+  egress: 'default',
   ratePerMinute: CONFIG_DEFAULTS.ratePerMinute,
   ratePerDay: CONFIG_DEFAULTS.ratePerDay,
   maxPorts: CONFIG_DEFAULTS.maxPorts,
@@ -104,6 +122,7 @@ const FUNCTION_SETTINGS = {
 
 const STACK_SETTINGS = [
   'region',
+  'egress',
   'memoryMb',
   'logRetentionDays',
   'throttleRate',
@@ -153,6 +172,15 @@ function region(lookup: Lookup): string {
     throw new SettingsError(`context region="${text}" is not an AWS region name like eu-central-1`);
   }
   return text;
+}
+
+function egress(lookup: Lookup): EgressMode {
+  const text = raw(lookup, 'egress') ?? SETTING_DEFAULTS.egress;
+  const mode = EGRESS_MODES.find((m) => m === text);
+  if (mode === undefined) {
+    throw new SettingsError(`context egress="${text}" is not an egress mode (${EGRESS_MODES.join(' or ')})`);
+  }
+  return mode;
 }
 
 function logRetention(lookup: Lookup): number {
@@ -219,6 +247,7 @@ export function readSettings(lookup: Lookup, contextKeys: readonly string[] = []
   const reservedConcurrency = optionalWholeNumber(lookup, 'reservedConcurrency', 1, 10_000);
   return Object.freeze({
     region: region(lookup),
+    egress: egress(lookup),
     ...functionSettings(lookup),
     memoryMb: wholeNumber(lookup, 'memoryMb', SETTING_DEFAULTS.memoryMb, 128, 10_240),
     logRetentionDays: logRetention(lookup),

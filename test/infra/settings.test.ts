@@ -9,6 +9,7 @@ describe('readSettings', () => {
   it('gives the documented defaults when nothing is set', () => {
     const settings = read({});
     expect(settings).toEqual({ ...SETTING_DEFAULTS, corsOrigins: ['*'] });
+    expect(settings.egress).toBe('default');
     expect(settings).not.toHaveProperty('alarmEmail');
     expect(settings).not.toHaveProperty('reservedConcurrency');
   });
@@ -16,6 +17,7 @@ describe('readSettings', () => {
   it('reads -c strings and cdk.json numbers and lists alike', () => {
     const settings = read({
       region: 'eu-central-1',
+      egress: 'vpc',
       ratePerMinute: '60',
       ratePerDay: 1000,
       maxPorts: '20',
@@ -30,6 +32,7 @@ describe('readSettings', () => {
     });
     expect(settings).toEqual({
       region: 'eu-central-1',
+      egress: 'vpc',
       ratePerMinute: 60,
       ratePerDay: 1000,
       maxPorts: 20,
@@ -59,6 +62,9 @@ describe('readSettings', () => {
     [{ probeTimeoutMs: '60000' }, /context probeTimeoutMs must be from 100 to 20000, got 60000/],
     [{ corsOrigins: 'example.com' }, /context corsOrigins has "example.com", which is not an origin/],
     [{ corsOrigins: 'https://a.example/path' }, /context corsOrigins has "https:\/\/a.example\/path"/],
+    [{ egress: 'nat' }, /context egress="nat" is not an egress mode \(default or vpc\)/],
+    [{ egress: 'VPC' }, /context egress="VPC" is not an egress mode/],
+    [{ Egress: 'vpc' }, /context Egress="vpc" is not a setting; did you mean egress\?/],
     [{ region: 'Frankfurt' }, /context region="Frankfurt" is not an AWS region name/],
     [{ memoryMb: '64' }, /context memoryMb="64" must be a whole number from 128 to 10240/],
     [{ memoryMb: '1.5' }, /context memoryMb="1.5"/],
