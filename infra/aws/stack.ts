@@ -21,6 +21,7 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
 import { COUNTER_TABLE_SCHEMA } from '../../functions/core/table-schema.ts';
 import { webAssetsDefine } from '../../functions/web/build.ts';
+import { DEFAULT_EGRESS_ENVIRONMENT, VpcEgress } from './egress.ts';
 import type { DialbackSettings } from './settings.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -133,6 +134,9 @@ export class DialbackStack extends Stack {
     table.grant(role, 'dynamodb:UpdateItem');
     role.addToPolicy(new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [key.secretArn] }));
 
+    // `vpc` egress: the network the probes leave through (egress.ts); `default` has none.
+    const egress = settings.egress === 'vpc' ? new VpcEgress(this, 'Egress', { role }) : undefined;
+
     const timeoutSeconds = Math.ceil((settings.probeTimeoutMs + REQUEST_OVERHEAD_MS) / 1000);
     if (timeoutSeconds >= API_GATEWAY_LIMIT_SECONDS) {
       throw new Error(
@@ -158,6 +162,7 @@ export class DialbackStack extends Stack {
       ...(settings.reservedConcurrency === undefined
         ? {}
         : { reservedConcurrentExecutions: settings.reservedConcurrency }),
+      ...egress?.functionPlacement(),
       // The DESIGN §5 settings. Deployed mode (public targets only, port 25 untestable, key
       // from Secrets Manager) is fixed in functions/api/index.ts, so nothing here can relax it.
       environment: {
@@ -168,9 +173,9 @@ export class DialbackStack extends Stack {
         PROBE_TIMEOUT_MS: String(settings.probeTimeoutMs),
         CORS_ALLOW_ORIGINS: settings.corsOrigins.join(','),
         RATE_LIMIT_KEY_SECRET_ARN: key.secretArn,
-        // Outside a VPC a Lambda has no IPv6 route: an IPv6 caller is answered "untestable"
-        // instead of a false "filtered" (the API below is IPv4-only, so this is a backstop).
-        IPV6_EGRESS: 'false',
+        // IPV6_EGRESS and EGRESS_ADDRESSES. Outside a VPC a Lambda has no IPv6 route: an IPv6
+        // caller is answered "untestable" instead of a false "filtered", and the source is not fixed.
+        ...(egress?.functionEnvironment() ?? DEFAULT_EGRESS_ENVIRONMENT),
         NODE_OPTIONS: '--enable-source-maps',
       },
       bundling: {
@@ -194,14 +199,17 @@ export class DialbackStack extends Stack {
         define: webAssetsDefine(),
       },
     });
+    egress?.attach(this.api);
 
-    // HTTP API, payload v2, IPv4 only: without a VPC the function can dial out over IPv4
-    // only, so an IPv6 caller could not be checked (dual-stack clients arrive over IPv4).
+    // HTTP API, payload v2, dual-stack in both egress modes: IPv6 callers reach the function and
+    // are checked over IPv6 (`vpc`) or told plainly that this deployment cannot dial IPv6
+    // (`default`: "untestable", never a false "filtered"). An IPv4-only endpoint would instead
+    // silently check a dual-stack client's IPv4 address and never its IPv6 one.
     const integration = new HttpLambdaIntegration('ApiIntegration', this.api);
     const httpApi = new HttpApi(this, 'HttpApi', {
       apiName: this.stackName,
       description: 'Dialback: external TCP port checker',
-      ipAddressType: IpAddressType.IPV4,
+      ipAddressType: IpAddressType.DUAL_STACK,
       createDefaultStage: false,
       // No corsPreflight: API Gateway would answer OPTIONS itself from a second copy of the
       // origins list. Preflights reach the function, which answers them from
@@ -286,5 +294,15 @@ export class DialbackStack extends Stack {
     new CfnOutput(this, 'ApiUrl', { value: stage.url, description: 'Base URL of the API; try GET /check/443' });
     new CfnOutput(this, 'Region', { value: this.region, description: 'Region the checks dial out from' });
     new CfnOutput(this, 'TableName', { value: table.tableName, description: 'Rate-limit counters table' });
+    if (egress !== undefined) {
+      new CfnOutput(this, 'EgressIpv4Address', {
+        value: egress.ipv4Address,
+        description: 'Every IPv4 check comes from this address (allowlist it)',
+      });
+      new CfnOutput(this, 'EgressIpv6Range', {
+        value: egress.ipv6Range,
+        description: 'Every IPv6 check comes from inside this /56 (allowlist it)',
+      });
+    }
   }
 }

@@ -8,13 +8,12 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AttributeType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import type { IConstruct } from 'constructs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACCESS_LOG_FIELDS, API_PATHS, type DialbackStack } from '../../infra/aws/stack.ts';
+import { acknowledgments } from '../support/acknowledgments.ts';
 import { buildStack } from '../support/synth.ts';
 
 const run = promisify(execFile);
@@ -197,12 +196,22 @@ describe('the stack', () => {
     });
   });
 
-  it('lets the function answer CORS preflights (no API-level CORS) and serves IPv4 only', () => {
+  it('lets the function answer CORS preflights (no API-level CORS) and serves IPv4 and IPv6 callers', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
       ProtocolType: 'HTTP',
       CorsConfiguration: Match.absent(),
-      IpAddressType: 'ipv4',
+      IpAddressType: 'dualstack',
     });
+  });
+
+  it('runs the function outside any VPC by default, told it cannot dial IPv6 and has no fixed source', () => {
+    const fn = Object.values(template.findResources('AWS::Lambda::Function'))[0]?.Properties;
+    expect(fn).not.toHaveProperty('VpcConfig');
+    expect(fn.Environment.Variables.IPV6_EGRESS).toBe('false');
+    expect(fn.Environment.Variables).not.toHaveProperty('EGRESS_ADDRESSES');
+    const types = Object.values(template.toJSON().Resources as Record<string, { Type: string }>).map((r) => r.Type);
+    expect(types.filter((t) => t.startsWith('AWS::EC2::'))).toEqual([]);
+    expect(Object.keys(template.toJSON().Outputs)).not.toContain('EgressIpv4Address');
   });
 
   it('serves the $default stage, throttled', () => {
@@ -274,25 +283,12 @@ describe('the stack', () => {
   });
 });
 
-/** Every acknowledgment recorded in the construct tree (metadata data: `{ "Annotation::<rule>": reason }`). */
-function acknowledgments(root: IConstruct): Array<{ path: string; id: string; reason: string }> {
-  return root.node.findAll().flatMap((c) =>
-    c.node.metadata
-      .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
-      .flatMap((m) =>
-        Object.entries(m.data as Record<string, string>).map(([key, reason]) => ({
-          path: c.node.path,
-          id: key.replace(/^Annotation::/, ''),
-          reason,
-        })),
-      ),
-  );
-}
-
 describe('cdk-nag AwsSolutions', () => {
   it.each([
     ['defaults', {}],
     ['every option set', { alarmEmail: 'ops@example.com', reservedConcurrency: '5', corsOrigins: 'https://a.example' }],
+    ['egress=vpc', { egress: 'vpc' }],
+    ['egress=vpc and every option set', { egress: 'vpc', alarmEmail: 'ops@example.com', reservedConcurrency: '5' }],
   ])('reports no unacknowledged finding with %s', async (_name, context) => {
     const s = await stackWith(context);
     const report = new AwsSolutionsChecks().validateScope(s);
@@ -327,11 +323,15 @@ describe('the CDK app (what `cdk synth` runs)', () => {
     CDK_CONTEXT_JSON: JSON.stringify({ ...context, 'aws:cdk:bundling-stacks': [] }),
   });
 
-  it('synthesizes with cdk-nag applied and writes a clean validation report', async () => {
-    const out = join(outdir, 'app-ok');
-    await run('npx', ['tsx', 'infra/aws/app.ts'], { cwd: ROOT, env: env({ region: 'eu-west-1' }, out) });
+  it.each([
+    'default',
+    'vpc',
+  ])('synthesizes egress=%s with cdk-nag applied and writes a clean validation report', async (egress) => {
+    const out = join(outdir, `app-ok-${egress}`);
+    await run('npx', ['tsx', 'infra/aws/app.ts'], { cwd: ROOT, env: env({ region: 'eu-west-1', egress }, out) });
     const template = JSON.parse(await readFile(join(out, 'Dialback.template.json'), 'utf8'));
     expect(template.Outputs.Region.Value).toBe('eu-west-1');
+    expect('EgressIpv4Address' in template.Outputs).toBe(egress === 'vpc');
     const report = JSON.parse(await readFile(join(out, 'validation-report.json'), 'utf8'));
     expect(report.pluginReports).toEqual([]);
   });
