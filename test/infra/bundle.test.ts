@@ -8,14 +8,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Handler } from '../../functions/api/handler.ts';
 import { buildWebAssets } from '../../functions/web/build.ts';
 import { apiEvent, lambdaContext } from '../fixtures/events.ts';
-import { type BundleHarness, HARNESS, startBundleHarness } from '../support/bundle-harness.ts';
+import { type BundleHarness, bundleEnvironment, HARNESS, startBundleHarness } from '../support/bundle-harness.ts';
 import { guardOutboundConnections } from '../support/connect-guard.ts';
 import { spendDayBudget } from '../support/counters.ts';
-import { synthesize } from '../support/synth.ts';
+import { buildStack, synthesize } from '../support/synth.ts';
 
 const REGION = 'eu-central-1';
 /** Publicly routable, so it passes the deployed-mode guard; never dialed (see connect-guard.ts). */
@@ -25,6 +26,8 @@ const RATE_PER_DAY = 40;
 let outdir: string;
 let harness: BundleHarness;
 let handler: Handler;
+/** The same bundle, imported a second time with the environment `-c egress=vpc` gives it. */
+let vpcHandler: Handler;
 let unguard: (() => void) | undefined;
 /** Hosts the bundle tried to dial (the guard refused them all). */
 const dialed: string[] = [];
@@ -37,8 +40,16 @@ beforeAll(async () => {
   unguard = guardOutboundConnections(dialed);
   // The bundle reads its config at module scope: the environment must be in place before the import.
   Object.assign(process.env, harness.processEnv);
-  const bundle = (await import(pathToFileURL(join(synthesized.bundleDir, 'index.mjs')).href)) as { handler: Handler };
+  const bundleUrl = pathToFileURL(join(synthesized.bundleDir, 'index.mjs')).href;
+  const bundle = (await import(bundleUrl)) as { handler: Handler };
   handler = bundle.handler;
+  // The code does not depend on the egress mode, only the environment does: take the vpc
+  // template's (no second bundling) and load the bundle again as a separate module instance.
+  const vpc = buildStack({ outdir: join(outdir, 'vpc'), context: { region: REGION, egress: 'vpc' }, bundle: false });
+  Object.assign(process.env, bundleEnvironment(Template.fromStack(vpc.stack)));
+  vpcHandler = ((await import(`${bundleUrl}?egress=vpc`)) as { handler: Handler }).handler;
+  delete process.env.EGRESS_ADDRESSES;
+  Object.assign(process.env, harness.processEnv);
 });
 
 afterAll(async () => {
@@ -145,7 +156,7 @@ describe('the synthesized function bundle', () => {
     expect(new Set(dialed)).toEqual(new Set(['203.0.114.9']));
   });
 
-  it('answers an IPv6 caller "untestable" without dialing, as the stack has no IPv6 egress', async () => {
+  it('answers an IPv6 caller "untestable" without dialing in the default egress mode (no IPv6 egress)', async () => {
     const response = await handler(
       apiEvent({ url: '/check/443', sourceIp: '2a00:1450:4001:81b::200e' }),
       lambdaContext(),
@@ -155,6 +166,18 @@ describe('the synthesized function bundle', () => {
       { port: 443, state: 'untestable', reason: 'no-ipv6-egress', rttMs: null },
     ]);
     expect(dialed).not.toContain('2a00:1450:4001:81b::200e');
+  });
+
+  it('with egress=vpc, dials an IPv6 caller back over IPv6 (and still only the caller)', async () => {
+    const caller = '2a00:1450:4001:81b::200f';
+    const response = await vpcHandler(
+      apiEvent({ url: '/check/443', sourceIp: caller, headers: { 'x-forwarded-for': '2001:db8::1' } }),
+      lambdaContext(),
+    );
+    // Refused by the guard, as in the IPv4 case above: the point is that it tried, and where.
+    expect(response.statusCode).toBe(503);
+    expect(dialed).toContain(caller);
+    expect(dialed).not.toContain('2001:db8::1');
   });
 
   it('answers 503 when the counters table is down, and never probes without a budget', async () => {

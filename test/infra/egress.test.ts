@@ -13,6 +13,7 @@ import { loadConfig } from '../../functions/core/config.ts';
 import { NETWORK_INTERFACE_ACTIONS } from '../../infra/aws/egress.ts';
 import type { DialbackStack } from '../../infra/aws/stack.ts';
 import { acknowledgments } from '../support/acknowledgments.ts';
+import { HARNESS } from '../support/bundle-harness.ts';
 import { buildStack } from '../support/synth.ts';
 
 type Resource = { Type: string; Properties: Record<string, unknown>; DependsOn?: string[] };
@@ -240,9 +241,10 @@ describe('egress=vpc: the function', () => {
 
   it('gets an environment its own config loader accepts once CloudFormation fills in the addresses', () => {
     // The shapes AWS returns: a plain IPv4 for the EIP, a /56 for an Amazon-provided VPC block.
+    const [eip, block] = HARNESS.egressAddresses.split(',');
     const attributes = {
-      [`${only('AWS::EC2::EIP')}.PublicIp`]: '203.0.113.25',
-      [`${only('AWS::EC2::VPC')}.Ipv6CidrBlocks`]: ['2600:1f18:4a3:6e00::/56'],
+      [`${only('AWS::EC2::EIP')}.PublicIp`]: eip,
+      [`${only('AWS::EC2::VPC')}.Ipv6CidrBlocks`]: [block],
     };
     const raw = fn().Environment.Variables;
     const env = Object.fromEntries(
@@ -253,7 +255,8 @@ describe('egress=vpc: the function', () => {
     );
     const config = loadConfig(env);
     expect(config.ipv6Egress).toBe(true);
-    expect(config.egressAddresses).toEqual(['203.0.113.25', '2600:1f18:4a3:6e00::/56']);
+    expect(config.egressAddresses).toEqual([eip, block]);
+    expect(block).toMatch(/\/56$/);
   });
 
   it('may manage its network interfaces: the EC2 actions Lambda needs, on "*", in a policy of their own', () => {

@@ -13,6 +13,8 @@ export const HARNESS = Object.freeze({
   tableName: 'bundle-counters',
   secretArn: 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:dialback-key-AbCdEf',
   key: 'a-test-key-that-is-long-enough-0123456789',
+  /** What CloudFormation would make of `egress=vpc`'s EGRESS_ADDRESSES: an EIP and a VPC /56. */
+  egressAddresses: '203.0.113.25,2600:1f18:4a3:6e00::/56',
 });
 
 /** The running stand-ins and the environment to run the bundle with. */
@@ -30,15 +32,21 @@ function localValue(name: string, value: unknown): string {
   if (typeof value === 'string') return value;
   if (name === 'TABLE_NAME') return HARNESS.tableName;
   if (name === 'RATE_LIMIT_KEY_SECRET_ARN') return HARNESS.secretArn;
+  if (name === 'EGRESS_ADDRESSES') return HARNESS.egressAddresses;
   throw new Error(`environment variable ${name} is a reference the harness has no stand-in for`);
+}
+
+/** The function's environment in `template`, references replaced by the harness's stand-ins. */
+export function bundleEnvironment(template: Template): Record<string, string> {
+  const functions = Object.values(template.findResources('AWS::Lambda::Function'));
+  if (functions.length !== 1) throw new Error(`expected one function in the template, found ${functions.length}`);
+  const variables = (functions[0]?.Properties?.Environment?.Variables ?? {}) as Record<string, unknown>;
+  return Object.fromEntries(Object.entries(variables).map(([k, v]) => [k, localValue(k, v)]));
 }
 
 /** Starts dynalite and the stub and derives the environment from `template`. */
 export async function startBundleHarness(template: Template, region: string): Promise<BundleHarness> {
-  const functions = Object.values(template.findResources('AWS::Lambda::Function'));
-  if (functions.length !== 1) throw new Error(`expected one function in the template, found ${functions.length}`);
-  const variables = (functions[0]?.Properties?.Environment?.Variables ?? {}) as Record<string, unknown>;
-  const functionEnv = Object.fromEntries(Object.entries(variables).map(([k, v]) => [k, localValue(k, v)]));
+  const functionEnv = bundleEnvironment(template);
   const table = await startEmbeddedTable(HARNESS.tableName);
   let secrets: SecretsManagerStub;
   try {
