@@ -1,7 +1,8 @@
 /**
  * Dialback in one stack, read top to bottom like DESIGN §1: the counters table, the HMAC key,
- * the function that dials back, the HTTP API in front of it, alarms, outputs. Everything is
- * pinned to one region, the region checks dial out from.
+ * with `egress=vpc` the network probes leave through (egress.ts), the function that dials back,
+ * the HTTP API in front of it, alarms, outputs. Everything is pinned to one region, the region
+ * checks dial out from.
  */
 import { fileURLToPath } from 'node:url';
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
