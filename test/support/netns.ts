@@ -6,18 +6,27 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import os from 'node:os';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
-/** Why namespace tests cannot run here, or `undefined` when they can. */
-export async function namespaceSupport(): Promise<string | undefined> {
+/** Debian package of each tool the namespace tests may need. */
+const PACKAGES: Readonly<Record<string, string>> = {
+  ip: 'iproute2',
+  nft: 'nftables',
+  nmap: 'nmap',
+  taskset: 'util-linux',
+};
+
+/** Why namespace tests cannot run here, or `undefined` when they can; `extraTools` beyond ip and nft. */
+export async function namespaceSupport(extraTools: readonly string[] = []): Promise<string | undefined> {
   if (process.getuid?.() !== 0) return 'needs root for ip netns and nftables';
-  for (const tool of ['ip', 'nft']) {
+  for (const tool of ['ip', 'nft', ...extraTools]) {
     try {
       await run('sh', ['-c', `command -v ${tool}`]);
     } catch {
-      return `needs ${tool} (Debian packages iproute2, nftables)`;
+      return `needs ${tool} (Debian package ${PACKAGES[tool] ?? tool})`;
     }
   }
   return undefined;
@@ -26,17 +35,35 @@ export async function namespaceSupport(): Promise<string | undefined> {
 /** True when CI demands that lab tests run rather than skip (`.ci/run` sets it). */
 export const LAB_REQUIRED = process.env.DIALBACK_REQUIRE_LAB === '1';
 
-/** Runs a command, rejecting with its stderr on failure. */
-export async function sh(command: string, args: readonly string[], input?: string): Promise<string> {
+/**
+ * Why the tests named `what` cannot run here (printed, so a skip is never silent), or
+ * `undefined` when they can. Under CI (`LAB_REQUIRED`) a missing tool throws instead: there
+ * the lab must run, not skip.
+ */
+export async function labSkipReason(what: string, extraTools: readonly string[] = []): Promise<string | undefined> {
+  const unsupported = await namespaceSupport(extraTools);
+  if (unsupported === undefined) return undefined;
+  if (LAB_REQUIRED) throw new Error(`${what} must run under CI but cannot: ${unsupported}`);
+  console.warn(`skipping ${what}: ${unsupported}`);
+  return unsupported;
+}
+
+/** Runs a command, rejecting with its stderr on failure or after `timeoutMs`. */
+export async function sh(
+  command: string,
+  args: readonly string[],
+  input?: string,
+  timeoutMs = 20_000,
+): Promise<string> {
   if (input === undefined) {
-    const { stdout } = await run(command, [...args], { timeout: 20_000 });
+    const { stdout } = await run(command, [...args], { timeout: timeoutMs, maxBuffer: 64 * 2 ** 20 });
     return stdout;
   }
   return new Promise((resolve, reject) => {
     const child = spawn(command, [...args], { stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
     });
@@ -76,6 +103,17 @@ export function uniqueSuffix(): string {
   return randomBytes(3).toString('hex');
 }
 
+/** A /24 in 198.18.0.0/15 and a /64 in 2001:db8::/32, derived from the suffix so concurrent runs differ. */
+function labNets(id: string): { v4Net: string; v6Net: string } {
+  const n = Number.parseInt(id.slice(0, 2), 16);
+  const m = Number.parseInt(id.slice(2, 4), 16);
+  return { v4Net: `198.${18 + (n & 1)}.${m}`, v6Net: `2001:db8:${id.slice(0, 4)}:${id.slice(4)}` };
+}
+
+function nsExec(ns: string): (args: readonly string[], input?: string, timeoutMs?: number) => Promise<string> {
+  return (args, input, timeoutMs) => sh('ip', ['netns', 'exec', ns, ...args], input, timeoutMs);
+}
+
 /**
  * Creates a namespace linked to the root namespace: root side 198.18.N.1 / 2001:db8:N::1,
  * namespace side .2 / ::2, with N derived from the suffix so concurrent runs differ.
@@ -85,10 +123,7 @@ export async function createHostLink(label: string): Promise<HostLink> {
   const ns = `db-${label}-${id}`.slice(0, 30);
   const hostIf = `dbh${id}`;
   const nsIf = `dbn${id}`;
-  const n = Number.parseInt(id.slice(0, 2), 16);
-  const m = Number.parseInt(id.slice(2, 4), 16);
-  const v4Net = `198.${18 + (n & 1)}.${m}`;
-  const v6Net = `2001:db8:${id.slice(0, 4)}:${id.slice(4)}`;
+  const { v4Net, v6Net } = labNets(id);
   let destroyed = false;
   const destroy = async (): Promise<void> => {
     if (destroyed) return;
@@ -103,8 +138,7 @@ export async function createHostLink(label: string): Promise<HostLink> {
     await sh('ip', ['addr', 'add', `${v4Net}.1/24`, 'dev', hostIf]);
     await sh('ip', ['-6', 'addr', 'add', `${v6Net}::1/64`, 'dev', hostIf, 'nodad']);
     await sh('ip', ['link', 'set', hostIf, 'up']);
-    const exec = (args: readonly string[], input?: string): Promise<string> =>
-      sh('ip', ['netns', 'exec', ns, ...args], input);
+    const exec = nsExec(ns);
     await exec(['ip', 'addr', 'add', `${v4Net}.2/24`, 'dev', nsIf]);
     await exec(['ip', '-6', 'addr', 'add', `${v6Net}::2/64`, 'dev', nsIf, 'nodad']);
     await exec(['ip', 'link', 'set', nsIf, 'up']);
@@ -121,6 +155,227 @@ export async function createHostLink(label: string): Promise<HostLink> {
       },
       destroy,
     };
+  } catch (error) {
+    await destroy();
+    throw error;
+  }
+}
+
+/** A long-running process started inside a namespace; stopped by its own PID. */
+export interface NsProcess {
+  readonly pid: number;
+  /** Everything the process wrote to stderr so far (for failure messages). */
+  stderr(): string;
+  /** Resolves with the first stdout or stderr line containing `text`; rejects if the process exits first or after `ms`. */
+  waitFor(text: string, ms: number): Promise<string>;
+  /** SIGTERM, then SIGKILL after a grace period; resolves when the process has exited. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+/** One end of a lab pair: a namespace with one address per family. */
+export interface LabSide {
+  readonly ns: string;
+  readonly v4: string;
+  readonly v6: string;
+  /** This side's address in `family`. */
+  address(family: 4 | 6): string;
+  /** Runs a command inside the namespace and returns its stdout; fails after `timeoutMs` (default 20 s). */
+  exec(args: readonly string[], input?: string, timeoutMs?: number): Promise<string>;
+  /** Loads an nftables ruleset inside the namespace (replacing the previous one). */
+  nft(ruleset: string): Promise<void>;
+  /**
+   * Sets the namespace's own value of a per-namespace sysctl, e.g. `net.ipv4.icmp_ratelimit`;
+   * resolves `false` when this kernel has no such setting.
+   */
+  sysctl(name: string, value: number): Promise<boolean>;
+  /** Starts a long-running command inside the namespace; `destroy()` of the pair stops it too. */
+  start(args: readonly string[], options?: StartOptions): NsProcess;
+}
+
+/** Two namespaces joined directly by a veth pair, as a checker and the client it dials back. */
+export interface LabPair {
+  /** Runs Dialback (and Nmap); address .1 / ::1. */
+  readonly checker: LabSide;
+  /** Calls Dialback and owns the ports and firewall rules being checked; address .2 / ::2. */
+  readonly client: LabSide;
+  /** Stops every process started in either namespace, then deletes both. Safe to call twice. */
+  destroy(): Promise<void>;
+}
+
+/** How to start a long-running process in a namespace. */
+export interface StartOptions {
+  /** Added to this process's environment. */
+  readonly env?: Readonly<Record<string, string>>;
+  readonly cwd?: string;
+}
+
+const STOP_GRACE_MS = 3000;
+
+function startInNamespace(ns: string, args: readonly string[], options: StartOptions = {}): NsProcess {
+  const child = spawn('ip', ['netns', 'exec', ns, ...args], {
+    env: { ...process.env, ...options.env },
+    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  let exited = false;
+  const exit = new Promise<void>((resolve) => {
+    child.once('exit', () => {
+      exited = true;
+      resolve();
+    });
+    child.once('error', () => {
+      exited = true;
+      resolve();
+    });
+  });
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
+  let stopping: Promise<void> | undefined;
+  return {
+    // `ip netns exec` execs the command in place, so this PID is the command's own.
+    pid: child.pid ?? -1,
+    stderr: () => err,
+    waitFor: (text, ms) =>
+      new Promise((resolve, reject) => {
+        const check = (): boolean => {
+          const line = `${out}\n${err}`.split('\n').find((l) => l.includes(text));
+          if (line === undefined) return false;
+          cleanup();
+          resolve(line);
+          return true;
+        };
+        const onData = (): void => {
+          check();
+        };
+        const onExit = (): void => {
+          if (!check()) {
+            cleanup();
+            reject(new Error(`${args.join(' ')} exited before printing "${text}": ${err}`));
+          }
+        };
+        const timer = setTimeout(() => {
+          cleanup();
+          reject(new Error(`${args.join(' ')} did not print "${text}" within ${ms} ms: ${err}`));
+        }, ms);
+        const cleanup = (): void => {
+          clearTimeout(timer);
+          child.stdout.off('data', onData);
+          child.stderr.off('data', onData);
+          child.off('exit', onExit);
+        };
+        if (check()) return;
+        if (exited) {
+          onExit();
+          return;
+        }
+        child.stdout.on('data', onData);
+        child.stderr.on('data', onData);
+        child.once('exit', onExit);
+      }),
+    stop: () => {
+      stopping ??= (async () => {
+        if (exited) return;
+        child.kill('SIGTERM');
+        const grace = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+        await exit;
+        clearTimeout(grace);
+      })();
+      return stopping;
+    },
+  };
+}
+
+/**
+ * On a veth pair nothing takes time: a SYN is answered inside the sender's own connect() call,
+ * while it still holds the socket's lock, and Linux then keeps an ICMPv6 error only as a "soft"
+ * error (TcpExtLockDroppedIcmps counts it): the connect learns of it from the answer to the
+ * SYN retransmitted a second later. No real path is that fast. So the checker's commands run on
+ * CPU 0 and the client's veth hands what it receives to the last CPU (RPS): the answer is
+ * computed there, after connect() has returned. With one CPU there is no other to hand it to.
+ */
+function checkerCpuPin(): { prefix: readonly string[]; clientRpsMask: string | undefined } {
+  const cpus = os.availableParallelism();
+  if (cpus < 2) return { prefix: [], clientRpsMask: undefined };
+  return { prefix: ['taskset', '-c', '0'], clientRpsMask: (1n << BigInt(cpus - 1)).toString(16) };
+}
+
+/**
+ * Creates a checker and a client namespace joined by one veth pair: checker 198.18.N.1 and
+ * 2001:db8:N::1, client .2 and ::2. Neither touches the root namespace's addresses or routes.
+ */
+export async function createLabPair(label: string): Promise<LabPair> {
+  const id = uniqueSuffix();
+  const { v4Net, v6Net } = labNets(id);
+  const processes: NsProcess[] = [];
+  const made: string[] = [];
+  const pin = checkerCpuPin();
+  const side = (role: 'k' | 'c', host: number): LabSide => {
+    const ns = `db-${label}-${role}-${id}`.slice(0, 30);
+    const prefix = role === 'k' ? pin.prefix : [];
+    const inNs = nsExec(ns);
+    const exec = (args: readonly string[], input?: string, timeoutMs?: number): Promise<string> =>
+      inNs([...prefix, ...args], input, timeoutMs);
+    const v4 = `${v4Net}.${host}`;
+    const v6 = `${v6Net}::${host}`;
+    return {
+      ns,
+      v4,
+      v6,
+      address: (family) => (family === 4 ? v4 : v6),
+      exec,
+      nft: async (ruleset) => {
+        await exec(['nft', '-f', '-'], `flush ruleset\n${ruleset}\n`);
+      },
+      // Written through /proc rather than sysctl(8), which lives in procps, not always installed.
+      sysctl: async (name, value) => {
+        const file = `/proc/sys/${name.replaceAll('.', '/')}`;
+        const out = await exec(['sh', '-c', `if [ -e ${file} ]; then echo ${value} > ${file}; echo set; fi`]);
+        return out.trim() === 'set';
+      },
+      start: (args, options) => {
+        const p = startInNamespace(ns, [...prefix, ...args], options);
+        processes.push(p);
+        return p;
+      },
+    };
+  };
+  const checker = side('k', 1);
+  const client = side('c', 2);
+  let destroyed = false;
+  const destroy = async (): Promise<void> => {
+    if (destroyed) return;
+    destroyed = true;
+    await Promise.all(processes.map((p) => p.stop()));
+    // Deleting a namespace removes its end of the veth pair, and with it the peer.
+    for (const ns of made) await sh('ip', ['netns', 'del', ns]).catch(() => undefined);
+  };
+  try {
+    for (const s of [checker, client]) {
+      await sh('ip', ['netns', 'add', s.ns]);
+      made.push(s.ns);
+    }
+    const kIf = `dbk${id}`;
+    const cIf = `dbc${id}`;
+    await sh('ip', ['link', 'add', kIf, 'netns', checker.ns, 'type', 'veth', 'peer', 'name', cIf, 'netns', client.ns]);
+    for (const [s, dev] of [
+      [checker, kIf],
+      [client, cIf],
+    ] as const) {
+      await s.exec(['ip', 'addr', 'add', `${s.v4}/24`, 'dev', dev]);
+      await s.exec(['ip', '-6', 'addr', 'add', `${s.v6}/64`, 'dev', dev, 'nodad']);
+      await s.exec(['ip', 'link', 'set', dev, 'up']);
+      await s.exec(['ip', 'link', 'set', 'lo', 'up']);
+    }
+    if (pin.clientRpsMask !== undefined) {
+      await client.exec(['sh', '-c', `echo ${pin.clientRpsMask} > /sys/class/net/${cIf}/queues/rx-0/rps_cpus`]);
+    }
+    return { checker, client, destroy };
   } catch (error) {
     await destroy();
     throw error;

@@ -1,0 +1,80 @@
+/**
+ * End to end, for every firewall row of DESIGN §2 and both families: the client namespace calls
+ * the real Dialback server in the checker namespace over HTTP, the verdict (state and reason)
+ * is the one DESIGN §2 gives, and `nmap -sT` run from the checker against the same rules agrees.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PortResult } from '../../functions/core/probe.ts';
+import {
+  callDialback,
+  checkResults,
+  type DialbackServer,
+  LAB_SERVER_ENV,
+  startDialback,
+  startListener,
+} from '../support/lab/dialback.ts';
+import { type NmapRun, nmapScan } from '../support/lab/nmap.ts';
+import {
+  applySysctls,
+  CLASSIC_SYN_BACKOFF,
+  checkerRuleset,
+  clientRuleset,
+  listeningPorts,
+  UNLIMITED_ICMP,
+  verdictRows,
+} from '../support/lab/rules.ts';
+import { createLabPair, type LabPair, labSkipReason } from '../support/netns.ts';
+
+const skip = await labSkipReason('verdict lab tests', ['nmap', 'taskset']);
+
+describe.runIf(skip === undefined)('verdict lab: Dialback over HTTP and nmap -sT against real nftables rules', () => {
+  let pair: LabPair;
+  const dialback = new Map<4 | 6, ReadonlyMap<number, PortResult>>();
+  const nmap = new Map<4 | 6, NmapRun>();
+
+  beforeAll(async () => {
+    pair = await createLabPair('verdict');
+    await applySysctls(pair.client, UNLIMITED_ICMP);
+    await applySysctls(pair.checker, CLASSIC_SYN_BACKOFF);
+    await pair.client.nft(clientRuleset());
+    await pair.checker.nft(checkerRuleset(0));
+    await startListener(pair.client, listeningPorts());
+    const servers = await Promise.all(
+      ([4, 6] as const).map(
+        async (family): Promise<[4 | 6, DialbackServer]> => [
+          family,
+          await startDialback(pair.checker, family, LAB_SERVER_ENV),
+        ],
+      ),
+    );
+    // Dialback first, then Nmap: each family's ports are asked about by one tool at a time.
+    for (const [family, server] of servers) {
+      const ports = verdictRows(family).map((r) => r.port);
+      const [answer] = await callDialback(pair.client, server, [`/check?ports=${ports.join(',')}`], 1);
+      expect(answer?.status).toBe(200);
+      dialback.set(family, new Map(checkResults(answer?.body).map((r) => [r.port, r])));
+      nmap.set(family, await nmapScan(pair.checker, pair.client.address(family), family, ports));
+    }
+  }, 120_000);
+
+  afterAll(async () => {
+    await pair?.destroy();
+  });
+
+  for (const family of [4, 6] as const) {
+    for (const row of verdictRows(family)) {
+      const { state, reason } = row.expected;
+      it(`reads ${state} / ${reason} for "${row.name}" (IPv${family})`, () => {
+        const result = dialback.get(family)?.get(row.port);
+        expect(result).toMatchObject({ port: row.port, state, reason });
+        // An answer carries its round trip; silence does not.
+        expect(result?.rttMs === null).toBe(reason === 'no-response');
+      });
+
+      if (row.random) continue; // Random loss: Nmap's miss rate is the benchmark's subject, not a pass/fail.
+      it(`agrees with nmap -sT on "${row.name}" (IPv${family})`, () => {
+        expect(nmap.get(family)?.verdicts.get(row.port)).toEqual({ state, reason });
+      });
+    }
+  }
+});

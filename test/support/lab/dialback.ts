@@ -1,0 +1,100 @@
+/**
+ * Dialback in the lab: the real local server (`infra/local/main.ts`) started in the checker
+ * namespace on the lab address, the client-side processes that call it and own the ports, and
+ * the probe runner for many quick trials. Every process is stopped by PID in the pair's
+ * `destroy()`, so a failing test cannot leave one behind.
+ */
+import { fileURLToPath } from 'node:url';
+import type { PortResult } from '../../../functions/core/probe.ts';
+import type { LabSide, NsProcess } from '../netns.ts';
+import type { HttpClientJob, HttpClientResult } from './http-client.ts';
+import type { ProbeJob, ProbeTrial } from './probe-runner.ts';
+
+const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+const script = (name: string): string => fileURLToPath(new URL(name, import.meta.url));
+/** Node with tsx's loader: one process per script, so its PID is the one to stop. */
+const NODE_TS = [process.execPath, '--import', 'tsx'] as const;
+
+/** The port Dialback listens on inside the checker namespace (the namespace is private to the run). */
+export const DIALBACK_PORT = 8787;
+
+/** Start-up of `npm start` (tsx compile plus embedded table) on a busy 2-core machine. */
+const START_TIMEOUT_MS = 60_000;
+
+/** A Dialback server running in the checker namespace on one family's lab address. */
+export interface DialbackServer {
+  readonly url: string;
+  readonly process: NsProcess;
+}
+
+/**
+ * Starts `infra/local/main.ts --host <address> --port 8787 --allow-non-public` in the checker
+ * namespace with `env` added (rate limits, probe timeout, …) and waits until it serves.
+ */
+export async function startDialback(
+  checker: LabSide,
+  family: 4 | 6,
+  env: Readonly<Record<string, string>>,
+): Promise<DialbackServer> {
+  const address = checker.address(family);
+  const proc = checker.start(
+    [...NODE_TS, 'infra/local/main.ts', '--host', address, '--port', String(DIALBACK_PORT), '--allow-non-public'],
+    { env: { ...env, CHECKED_FROM: 'lab' }, cwd: REPO_ROOT },
+  );
+  await proc.waitFor('Dialback listening on', START_TIMEOUT_MS);
+  const host = family === 6 ? `[${address}]` : address;
+  return { url: `http://${host}:${DIALBACK_PORT}`, process: proc };
+}
+
+/** Starts a listener on `ports` (both families) in the client namespace and waits until it is ready. */
+export async function startListener(client: LabSide, ports: readonly number[]): Promise<NsProcess> {
+  const proc = client.start([...NODE_TS, script('./listener.ts'), ...ports.map(String)], { cwd: REPO_ROOT });
+  await proc.waitFor('listening on', START_TIMEOUT_MS);
+  return proc;
+}
+
+/** Calls Dialback from the client namespace, `concurrency` requests at a time. */
+export async function callDialback(
+  client: LabSide,
+  server: DialbackServer,
+  paths: readonly string[],
+  concurrency: number,
+  timeoutMs = 120_000,
+): Promise<HttpClientResult[]> {
+  const job: HttpClientJob = { base: server.url, paths, concurrency };
+  const out = await client.exec([...NODE_TS, script('./http-client.ts'), JSON.stringify(job)], undefined, timeoutMs);
+  return JSON.parse(out) as HttpClientResult[];
+}
+
+/** The `results` of a `/check` JSON body. */
+export function checkResults(body: unknown): readonly PortResult[] {
+  const results = (body as { results?: unknown } | null)?.results;
+  if (!Array.isArray(results)) throw new Error(`not a check response: ${JSON.stringify(body)}`);
+  return results as PortResult[];
+}
+
+/** Runs Dialback's probe directly in the checker namespace for `job.trials` trials. */
+export async function runProbeTrials(checker: LabSide, job: ProbeJob, timeoutMs = 120_000): Promise<ProbeTrial[]> {
+  const out = await checker.exec([...NODE_TS, script('./probe-runner.ts'), JSON.stringify(job)], undefined, timeoutMs);
+  return JSON.parse(out) as ProbeTrial[];
+}
+
+/** Packets counted so far by the checker's named SYN counter. */
+export async function readCounter(side: LabSide, name: string): Promise<number> {
+  const out = await side.exec(['nft', '-j', 'list', 'counter', 'inet', 'lab', name]);
+  const parsed = JSON.parse(out) as { nftables: Array<{ counter?: { packets: number } }> };
+  const counter = parsed.nftables.find((e) => e.counter !== undefined)?.counter;
+  if (counter === undefined) throw new Error(`no counter ${name}: ${out}`);
+  return counter.packets;
+}
+
+/**
+ * Settings for the lab's servers: limits high enough for hundreds of checks from one client,
+ * every row of a family in one request, and a short deadline so filtered rows answer quickly.
+ */
+export const LAB_SERVER_ENV: Readonly<Record<string, string>> = {
+  RATE_LIMIT_PER_MINUTE: '100000',
+  RATE_LIMIT_PER_DAY: '1000000',
+  MAX_PORTS: '20',
+  PROBE_TIMEOUT_MS: '1500',
+};

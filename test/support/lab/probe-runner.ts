@@ -1,0 +1,50 @@
+/**
+ * Child script for the lab's checker namespace: runs Dialback's probe itself (no HTTP, no rate
+ * limiter) for many trials, at most `concurrency` at a time, and prints one JSON array of
+ * `{ results, elapsedMs }`, where `elapsedMs` is the probe's own time to its verdict.
+ * Options left out are the service's defaults, so the lab measures what ships.
+ * Usage: node --import tsx test/support/lab/probe-runner.ts '{"address":"198.18.1.2","family":4,"ports":[20001],"trials":200,"concurrency":50}'
+ */
+import { CONFIG_DEFAULTS } from '../../../functions/core/config.ts';
+import { DEFAULT_ATTEMPT_SPACING_MS, type PortResult, probePorts } from '../../../functions/core/probe.ts';
+
+/** What the parent passes as the only argument. */
+export interface ProbeJob {
+  readonly address: string;
+  readonly family: 4 | 6;
+  readonly ports: readonly number[];
+  readonly trials: number;
+  readonly concurrency: number;
+  readonly timeoutMs?: number;
+  readonly attempts?: number;
+  readonly attemptSpacingMs?: number;
+}
+
+/** One trial: the verdicts for all ports, and the probe's own time to them. */
+export interface ProbeTrial {
+  readonly results: readonly PortResult[];
+  readonly elapsedMs: number;
+}
+
+async function main(): Promise<void> {
+  const job = JSON.parse(process.argv[2] ?? '{}') as ProbeJob;
+  const options = {
+    timeoutMs: job.timeoutMs ?? CONFIG_DEFAULTS.probeTimeoutMs,
+    attempts: job.attempts ?? CONFIG_DEFAULTS.probeAttempts,
+    attemptSpacingMs: job.attemptSpacingMs ?? DEFAULT_ATTEMPT_SPACING_MS,
+  };
+  const trials: ProbeTrial[] = new Array(job.trials);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < job.trials) {
+      const i = next++;
+      const started = performance.now();
+      const results = await probePorts({ address: job.address, family: job.family }, job.ports, options);
+      trials[i] = { results, elapsedMs: performance.now() - started };
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, job.concurrency) }, worker));
+  process.stdout.write(JSON.stringify(trials));
+}
+
+await main();
