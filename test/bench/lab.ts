@@ -1,0 +1,329 @@
+/**
+ * Benchmark section: the verdict lab (test/lab) run as a contest between Dialback and
+ * `nmap -sT`, on the same client ports and nftables rules, from the same checker namespace.
+ * For each scenario: how often each tool gave the right verdict (state and reason, DESIGN §2),
+ * its median and p95 time to the verdict, and the SYNs it sent per port (an nftables counter
+ * on the checker's output, before any loss). Needs root; without it, says why and makes no table.
+ */
+import {
+  callDialback,
+  checkResults,
+  type DialbackServer,
+  LAB_SERVER_ENV,
+  readCounter,
+  runProbeTrials,
+  startDialback,
+  startListener,
+} from '../support/lab/dialback.ts';
+import { nmapScan } from '../support/lab/nmap.ts';
+import {
+  applySysctls,
+  CLASSIC_SYN_BACKOFF,
+  checkerRuleset,
+  clientRuleset,
+  listeningPorts,
+  SYN_COUNTER,
+  UNLIMITED_ICMP,
+  type Verdict,
+  type VerdictRow,
+  verdictRows,
+} from '../support/lab/rules.ts';
+import { createLabPair, type LabPair, namespaceSupport } from '../support/netns.ts';
+
+/** Section title in BENCHMARKS.md. */
+export const title = 'Verdict lab: Dialback and nmap -sT on the same firewall rules';
+
+const COMMAND = 'npm run bench -- lab   # as root, with nft, nmap, ip and taskset';
+
+/** Rounds over every clean rule; loss trials per port; rounds of the 10-port check. */
+const CLEAN_ROUNDS = 3;
+const LOSS_OPEN_TRIALS = 200;
+const LOSS_DROPPED_TRIALS = 20;
+const MULTI_ROUNDS = 10;
+/** HTTP checks of the open port, one at a time, for the end-to-end figure under the table. */
+const HTTP_CHECKS = 20;
+/** Checks in flight at once, the same for both tools so neither is timed under more load. */
+const CONCURRENCY = 8;
+/** Linux's default ICMP error rate limit (ms), restored for the last scenario. */
+const KERNEL_ICMP_RATELIMIT_MS = 1000;
+
+/** One port-check by one tool: right or not, and how long it took. */
+interface Outcome {
+  readonly correct: boolean;
+  readonly ms: number;
+}
+
+/** One tool's figures for one scenario. */
+interface Figures {
+  readonly outcomes: readonly Outcome[];
+  readonly syns: number;
+  /** Ports asked about (a 10-port check counts 10). */
+  readonly ports: number;
+}
+
+function same(got: { state: string; reason: string } | undefined, want: Verdict): boolean {
+  return got?.state === want.state && got.reason === want.reason;
+}
+
+function quantile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? Number.NaN;
+}
+
+function summary(f: Figures): { rate: string; times: string; syns: string } {
+  const right = f.outcomes.filter((o) => o.correct).length;
+  const times = f.outcomes.map((o) => o.ms).sort((a, b) => a - b);
+  const ms = (v: number): string => `${Math.round(v)}`;
+  return {
+    rate: `${((100 * right) / f.outcomes.length).toFixed(1)}% (${right}/${f.outcomes.length})`,
+    times: `${ms(quantile(times, 0.5))} / ${ms(quantile(times, 0.95))}`,
+    syns: (f.syns / f.ports).toFixed(1),
+  };
+}
+
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+/** The lab, set up once for the whole section. */
+interface Lab {
+  readonly pair: LabPair;
+  readonly servers: ReadonlyMap<4 | 6, DialbackServer>;
+}
+
+/** Counts the checker's SYNs while `work` runs. */
+async function countingSyns<T>(lab: Lab, work: () => Promise<T>): Promise<{ result: T; syns: number }> {
+  const before = await readCounter(lab.pair.checker, SYN_COUNTER);
+  const result = await work();
+  return { result, syns: (await readCounter(lab.pair.checker, SYN_COUNTER)) - before };
+}
+
+/**
+ * Dialback's probe, `trials` times over the ports of `rows` together, in the checker: its own
+ * time to the verdicts, as Nmap's is its own elapsed time. The shipped schedule and deadline.
+ */
+async function dialbackRuns(
+  lab: Lab,
+  family: 4 | 6,
+  rows: readonly VerdictRow[],
+  trials: number,
+  concurrency: number,
+): Promise<Figures> {
+  const { result, syns } = await countingSyns(lab, () =>
+    runProbeTrials(
+      lab.pair.checker,
+      {
+        address: lab.pair.client.address(family),
+        family,
+        ports: rows.map((r) => r.port),
+        trials,
+        concurrency,
+      },
+      600_000,
+    ),
+  );
+  const outcomes = result.flatMap((trial) =>
+    rows.map((row) => ({
+      correct: same(
+        trial.results.find((r) => r.port === row.port),
+        row.expected,
+      ),
+      ms: trial.elapsedMs,
+    })),
+  );
+  return { outcomes, syns, ports: rows.length * trials };
+}
+
+/** Dialback, `trials` single-port runs on each row in turn. */
+async function dialbackEach(lab: Lab, family: 4 | 6, rows: readonly VerdictRow[], trials: number): Promise<Figures> {
+  const parts: Figures[] = [];
+  for (const row of rows) parts.push(await dialbackRuns(lab, family, [row], trials, Math.min(trials, CONCURRENCY)));
+  return {
+    outcomes: parts.flatMap((p) => p.outcomes),
+    syns: parts.reduce((n, p) => n + p.syns, 0),
+    ports: parts.reduce((n, p) => n + p.ports, 0),
+  };
+}
+
+/** Median round trip of `count` HTTP checks of `row`, one after another, from the client. */
+async function httpMedian(lab: Lab, family: 4 | 6, row: VerdictRow, count: number): Promise<number> {
+  const server = lab.servers.get(family) as DialbackServer;
+  const answers = await callDialback(lab.pair.client, server, Array(count).fill(`/check/${row.port}`), 1);
+  for (const answer of answers) {
+    if (!same(checkResults(answer.body)[0], row.expected)) throw new Error(`HTTP check disagreed: ${answer.body}`);
+  }
+  return quantile(
+    answers.map((a) => a.ms).sort((a, b) => a - b),
+    0.5,
+  );
+}
+
+/** Nmap, one `nmap -sT -p <port>` per item of `rows`; its time is its own elapsed time. */
+async function nmapSingles(lab: Lab, family: 4 | 6, rows: readonly VerdictRow[]): Promise<Figures> {
+  const address = lab.pair.client.address(family);
+  const { result, syns } = await countingSyns(lab, () =>
+    mapLimit(rows, CONCURRENCY, (row) => nmapScan(lab.pair.checker, address, family, [row.port])),
+  );
+  const outcomes = result.map((run, i) => {
+    const row = rows[i] as VerdictRow;
+    return { correct: same(run.verdicts.get(row.port), row.expected), ms: run.elapsedMs };
+  });
+  return { outcomes, syns, ports: rows.length };
+}
+
+/** Both tools, `rounds` times over the ports of `rows` checked together, one check at a time. */
+async function multiPort(
+  lab: Lab,
+  family: 4 | 6,
+  rows: readonly VerdictRow[],
+  rounds: number,
+): Promise<[Figures, Figures]> {
+  const dialback = await dialbackRuns(lab, family, rows, rounds, 1);
+  const nmap: Outcome[] = [];
+  let nmapSyns = 0;
+  for (let round = 0; round < rounds; round++) {
+    const n = await countingSyns(lab, () =>
+      nmapScan(
+        lab.pair.checker,
+        lab.pair.client.address(family),
+        family,
+        rows.map((r) => r.port),
+      ),
+    );
+    nmapSyns += n.syns;
+    for (const row of rows) {
+      nmap.push({ correct: same(n.result.verdicts.get(row.port), row.expected), ms: n.result.elapsedMs });
+    }
+  }
+  return [dialback, { outcomes: nmap, syns: nmapSyns, ports: rows.length * rounds }];
+}
+
+function repeat<T>(items: readonly T[], times: number): T[] {
+  return Array.from({ length: times }, () => items).flat();
+}
+
+function rowNamed(family: 4 | 6, name: string): VerdictRow {
+  const row = verdictRows(family).find((r) => r.name === name);
+  if (row === undefined) throw new Error(`no lab row "${name}"`);
+  return row;
+}
+
+/** Runs the section; returns its Markdown. */
+export async function run(): Promise<string> {
+  const unsupported = await namespaceSupport(['nmap', 'taskset']);
+  if (unsupported !== undefined) {
+    const why = `Not run: the verdict lab ${unsupported}. Reproduce with \`${COMMAND}\`.`;
+    process.stderr.write(`${why}\n`);
+    return why;
+  }
+  const pair = await createLabPair('bench');
+  try {
+    await applySysctls(pair.client, UNLIMITED_ICMP);
+    await applySysctls(pair.checker, CLASSIC_SYN_BACKOFF);
+    await pair.client.nft(clientRuleset());
+    await pair.checker.nft(checkerRuleset(0));
+    await startListener(pair.client, listeningPorts());
+    // The shipped deadline (PROBE_TIMEOUT_MS unset) and attempt schedule.
+    const { PROBE_TIMEOUT_MS: _, ...env } = LAB_SERVER_ENV;
+    const servers = new Map<4 | 6, DialbackServer>();
+    for (const family of [4, 6] as const) servers.set(family, await startDialback(pair.checker, family, env));
+    const lab: Lab = { pair, servers };
+
+    const lines: string[] = [];
+    const add = (scenario: string, family: 4 | 6, dialback: Figures, nmap: Figures): void => {
+      const d = summary(dialback);
+      const n = summary(nmap);
+      const line = `| ${scenario} | IPv${family} | ${d.rate} | ${n.rate} | ${d.times} | ${n.times} | ${d.syns} | ${n.syns} |`;
+      process.stderr.write(`${line}\n`);
+      lines.push(line);
+    };
+
+    const http = new Map<4 | 6, number>();
+    for (const family of [4, 6] as const) {
+      http.set(family, await httpMedian(lab, family, rowNamed(family, 'listener'), HTTP_CHECKS));
+      const rows = verdictRows(family).filter((r) => !r.random);
+      add(
+        `clean: every rule (${rows.length} rows × ${CLEAN_ROUNDS})`,
+        family,
+        await dialbackEach(lab, family, rows, CLEAN_ROUNDS),
+        await nmapSingles(lab, family, repeat(rows, CLEAN_ROUNDS)),
+      );
+    }
+    for (const loss of [30, 50]) {
+      await pair.checker.nft(checkerRuleset(loss));
+      for (const family of [4, 6] as const) {
+        const open = rowNamed(family, 'listener');
+        add(
+          `${loss}% SYN loss: open port`,
+          family,
+          await dialbackEach(lab, family, [open], LOSS_OPEN_TRIALS),
+          await nmapSingles(lab, family, repeat([open], LOSS_OPEN_TRIALS)),
+        );
+        const dropped = rowNamed(family, 'drop');
+        add(
+          `${loss}% SYN loss: dropped port`,
+          family,
+          await dialbackEach(lab, family, [dropped], LOSS_DROPPED_TRIALS),
+          await nmapSingles(lab, family, repeat([dropped], LOSS_DROPPED_TRIALS)),
+        );
+      }
+    }
+    await pair.checker.nft(checkerRuleset(0));
+    const tenRows = (family: 4 | 6): VerdictRow[] =>
+      verdictRows(family)
+        .filter((r) => !r.random)
+        .slice(0, 10);
+    for (const family of [4, 6] as const) {
+      add(
+        `10 ports at once (${MULTI_ROUNDS} checks)`,
+        family,
+        ...(await multiPort(lab, family, tenRows(family), MULTI_ROUNDS)),
+      );
+    }
+    // Linux answers at most ~1 ICMP error per second per destination after a burst (IPv4: 6).
+    await applySysctls(pair.client, {
+      'net.ipv4.icmp_ratelimit': KERNEL_ICMP_RATELIMIT_MS,
+      'net.ipv6.icmp.ratelimit': KERNEL_ICMP_RATELIMIT_MS,
+    });
+    for (const family of [4, 6] as const) {
+      add(
+        `10 ports at once, client's default ICMP rate limit (${MULTI_ROUNDS} checks)`,
+        family,
+        ...(await multiPort(lab, family, tenRows(family), MULTI_ROUNDS)),
+      );
+    }
+
+    const nmapVersion = `Nmap ${/Nmap version (\S+)/.exec(await pair.checker.exec(['nmap', '--version']))?.[1] ?? ''}`;
+    return [
+      `Reproduce: \`${COMMAND}\`.`,
+      '',
+      '- Checker and client are two network namespaces on one veth pair, no added delay; rules, loss and',
+      '  counters are nftables (test/support/lab/rules.ts). The checker uses classic SYN backoff',
+      '  (`net.ipv4.tcp_syn_linear_timeouts=0`). The client answers every rejected SYN (its ICMP rate limit',
+      "  is off) except in the last scenario, which keeps Linux's default.",
+      `- Dialback: its probe with the shipped schedule and deadline, run in the checker (${CONCURRENCY} checks in`,
+      "  flight at once; 10-port checks one at a time); its time is the probe's own, to the last verdict",
+      '  of the check. Over HTTP from the client, through the local server (whose rate-limiter write goes',
+      `  to an in-memory dynalite), an open port's check took a median ${Math.round(http.get(4) ?? 0)} ms (IPv4) and ${Math.round(http.get(6) ?? 0)} ms (IPv6).`,
+      `- ${nmapVersion}: \`nmap -sT -Pn -n --reason\` from the checker, default timing, ${CONCURRENCY} processes at`,
+      '  once (10-port scans one at a time); its time is its own `runstats` elapsed time, without process start-up.',
+      '- "Correct" is state and reason as DESIGN §2 gives them. SYNs are counted on the checker before',
+      '  any loss is applied, per port asked about.',
+      '',
+      '| scenario | family | Dialback correct | nmap -sT correct | Dialback median / p95 ms | nmap median / p95 ms | Dialback SYNs per port | nmap SYNs per port |',
+      '|---|---|---|---|---|---|---|---|',
+      ...lines,
+    ].join('\n');
+  } finally {
+    await pair.destroy();
+  }
+}
