@@ -12,23 +12,18 @@ import {
   LAB_SERVER_ENV,
   readCounter,
   runProbeTrials,
-  startDialback,
-  startListener,
 } from '../support/lab/dialback.ts';
+import { type Lab, startLab } from '../support/lab/lab.ts';
 import { nmapScan } from '../support/lab/nmap.ts';
 import {
   applySysctls,
-  CLASSIC_SYN_BACKOFF,
   checkerRuleset,
-  clientRuleset,
-  listeningPorts,
   SYN_COUNTER,
-  UNLIMITED_ICMP,
   type Verdict,
   type VerdictRow,
   verdictRows,
 } from '../support/lab/rules.ts';
-import { createLabPair, type LabPair, namespaceSupport } from '../support/netns.ts';
+import { namespaceSupport } from '../support/netns.ts';
 
 /** Section title in BENCHMARKS.md. */
 export const title = 'Verdict lab: Dialback and nmap -sT on the same firewall rules';
@@ -92,12 +87,6 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return out;
-}
-
-/** The lab, set up once for the whole section. */
-interface Lab {
-  readonly pair: LabPair;
-  readonly servers: ReadonlyMap<4 | 6, DialbackServer>;
 }
 
 /** Counts the checker's SYNs while `work` runs. */
@@ -225,19 +214,11 @@ export async function run(): Promise<string> {
     process.stderr.write(`${why}\n`);
     return why;
   }
-  const pair = await createLabPair('bench');
+  // The shipped deadline (PROBE_TIMEOUT_MS unset) and attempt schedule.
+  const { PROBE_TIMEOUT_MS: _, ...env } = LAB_SERVER_ENV;
+  const lab = await startLab('bench', env);
+  const { pair } = lab;
   try {
-    await applySysctls(pair.client, UNLIMITED_ICMP);
-    await applySysctls(pair.checker, CLASSIC_SYN_BACKOFF);
-    await pair.client.nft(clientRuleset());
-    await pair.checker.nft(checkerRuleset(0));
-    await startListener(pair.client, listeningPorts());
-    // The shipped deadline (PROBE_TIMEOUT_MS unset) and attempt schedule.
-    const { PROBE_TIMEOUT_MS: _, ...env } = LAB_SERVER_ENV;
-    const servers = new Map<4 | 6, DialbackServer>();
-    for (const family of [4, 6] as const) servers.set(family, await startDialback(pair.checker, family, env));
-    const lab: Lab = { pair, servers };
-
     const lines: string[] = [];
     const add = (scenario: string, family: 4 | 6, dialback: Figures, nmap: Figures): void => {
       const d = summary(dialback);

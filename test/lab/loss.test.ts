@@ -5,16 +5,10 @@
  * read filtered, and by the deadline: its verdict may not wait for the last retransmission.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runProbeTrials, startListener } from '../support/lab/dialback.ts';
-import {
-  applySysctls,
-  CLASSIC_SYN_BACKOFF,
-  checkerRuleset,
-  clientRuleset,
-  listeningPorts,
-  verdictRows,
-} from '../support/lab/rules.ts';
-import { createLabPair, type LabPair, labSkipReason } from '../support/netns.ts';
+import { runProbeTrials } from '../support/lab/dialback.ts';
+import { startLab } from '../support/lab/lab.ts';
+import { checkerRuleset, verdictRows } from '../support/lab/rules.ts';
+import { type LabPair, labSkipReason } from '../support/netns.ts';
 
 /** Trials per loss rate and family; at most 1% may miss, i.e. 3 of 300. */
 const OPEN_TRIALS = 300;
@@ -38,10 +32,7 @@ describe.runIf(skip === undefined)('probe under random SYN loss on the checker',
   const droppedPort = rowPort('drop');
 
   beforeAll(async () => {
-    pair = await createLabPair('loss');
-    await applySysctls(pair.checker, CLASSIC_SYN_BACKOFF);
-    await pair.client.nft(clientRuleset());
-    await startListener(pair.client, listeningPorts());
+    ({ pair } = await startLab('loss'));
   });
 
   afterAll(async () => {

@@ -5,50 +5,24 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PortResult } from '../../functions/core/probe.ts';
-import {
-  callDialback,
-  checkResults,
-  type DialbackServer,
-  LAB_SERVER_ENV,
-  startDialback,
-  startListener,
-} from '../support/lab/dialback.ts';
+import { callDialback, checkResults, LAB_SERVER_ENV } from '../support/lab/dialback.ts';
+import { type Lab, startLab } from '../support/lab/lab.ts';
 import { type NmapRun, nmapScan } from '../support/lab/nmap.ts';
-import {
-  applySysctls,
-  CLASSIC_SYN_BACKOFF,
-  checkerRuleset,
-  clientRuleset,
-  listeningPorts,
-  UNLIMITED_ICMP,
-  verdictRows,
-} from '../support/lab/rules.ts';
-import { createLabPair, type LabPair, labSkipReason } from '../support/netns.ts';
+import { verdictRows } from '../support/lab/rules.ts';
+import { labSkipReason } from '../support/netns.ts';
 
 const skip = await labSkipReason('verdict lab tests', ['nmap', 'taskset']);
 
 describe.runIf(skip === undefined)('verdict lab: Dialback over HTTP and nmap -sT against real nftables rules', () => {
-  let pair: LabPair;
+  let lab: Lab;
   const dialback = new Map<4 | 6, ReadonlyMap<number, PortResult>>();
   const nmap = new Map<4 | 6, NmapRun>();
 
   beforeAll(async () => {
-    pair = await createLabPair('verdict');
-    await applySysctls(pair.client, UNLIMITED_ICMP);
-    await applySysctls(pair.checker, CLASSIC_SYN_BACKOFF);
-    await pair.client.nft(clientRuleset());
-    await pair.checker.nft(checkerRuleset(0));
-    await startListener(pair.client, listeningPorts());
-    const servers = await Promise.all(
-      ([4, 6] as const).map(
-        async (family): Promise<[4 | 6, DialbackServer]> => [
-          family,
-          await startDialback(pair.checker, family, LAB_SERVER_ENV),
-        ],
-      ),
-    );
+    lab = await startLab('verdict', LAB_SERVER_ENV);
     // Dialback first, then Nmap: each family's ports are asked about by one tool at a time.
-    for (const [family, server] of servers) {
+    const { pair } = lab;
+    for (const [family, server] of lab.servers) {
       const ports = verdictRows(family).map((r) => r.port);
       const [answer] = await callDialback(pair.client, server, [`/check?ports=${ports.join(',')}`], 1);
       expect(answer?.status).toBe(200);
@@ -58,7 +32,7 @@ describe.runIf(skip === undefined)('verdict lab: Dialback over HTTP and nmap -sT
   }, 120_000);
 
   afterAll(async () => {
-    await pair?.destroy();
+    await lab?.pair.destroy();
   });
 
   for (const family of [4, 6] as const) {
