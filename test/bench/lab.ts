@@ -21,6 +21,7 @@ import {
   SYN_COUNTER,
   type Verdict,
   type VerdictRow,
+  verdictRow,
   verdictRows,
 } from '../support/lab/rules.ts';
 import { namespaceSupport } from '../support/netns.ts';
@@ -200,12 +201,6 @@ function repeat<T>(items: readonly T[], times: number): T[] {
   return Array.from({ length: times }, () => items).flat();
 }
 
-function rowNamed(family: 4 | 6, name: string): VerdictRow {
-  const row = verdictRows(family).find((r) => r.name === name);
-  if (row === undefined) throw new Error(`no lab row "${name}"`);
-  return row;
-}
-
 /** Runs the section; returns its Markdown. */
 export async function run(): Promise<string> {
   const unsupported = await namespaceSupport(['nmap', 'taskset']);
@@ -230,7 +225,7 @@ export async function run(): Promise<string> {
 
     const http = new Map<4 | 6, number>();
     for (const family of [4, 6] as const) {
-      http.set(family, await httpMedian(lab, family, rowNamed(family, 'listener'), HTTP_CHECKS));
+      http.set(family, await httpMedian(lab, family, verdictRow(family, 'listener'), HTTP_CHECKS));
       const rows = verdictRows(family).filter((r) => !r.random);
       add(
         `clean: every rule (${rows.length} rows × ${CLEAN_ROUNDS})`,
@@ -242,14 +237,14 @@ export async function run(): Promise<string> {
     for (const loss of [30, 50]) {
       await pair.checker.nft(checkerRuleset(loss));
       for (const family of [4, 6] as const) {
-        const open = rowNamed(family, 'listener');
+        const open = verdictRow(family, 'listener');
         add(
           `${loss}% SYN loss: open port`,
           family,
           await dialbackEach(lab, family, [open], LOSS_OPEN_TRIALS),
           await nmapSingles(lab, family, repeat([open], LOSS_OPEN_TRIALS)),
         );
-        const dropped = rowNamed(family, 'drop');
+        const dropped = verdictRow(family, 'drop');
         add(
           `${loss}% SYN loss: dropped port`,
           family,

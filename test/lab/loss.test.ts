@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runProbeTrials } from '../support/lab/dialback.ts';
 import { startLab } from '../support/lab/lab.ts';
-import { checkerRuleset, verdictRows } from '../support/lab/rules.ts';
+import { checkerRuleset, verdictRow } from '../support/lab/rules.ts';
 import { type LabPair, labSkipReason } from '../support/netns.ts';
 
 /** Trials per loss rate and family; at most 1% may miss, i.e. 3 of 300. */
@@ -20,16 +20,11 @@ const DROPPED_TRIALS = 20;
 
 const skip = await labSkipReason('loss lab tests', ['taskset']);
 
-function rowPort(name: string): number {
-  const row = verdictRows(4).find((r) => r.name === name);
-  if (row === undefined) throw new Error(`no lab row "${name}"`);
-  return row.port;
-}
-
 describe.runIf(skip === undefined)('probe under random SYN loss on the checker', () => {
   let pair: LabPair;
-  const openPort = rowPort('listener');
-  const droppedPort = rowPort('drop');
+  // The same port numbers in both families.
+  const openPort = verdictRow(4, 'listener').port;
+  const droppedPort = verdictRow(4, 'drop').port;
 
   beforeAll(async () => {
     ({ pair } = await startLab('loss'));

@@ -177,6 +177,13 @@ export function verdictRows(family: 4 | 6): readonly VerdictRow[] {
   return [...COMMON, ...(family === 4 ? V4 : V6)].sort((a, b) => a.port - b.port);
 }
 
+/** The row called `name` in `family`. */
+export function verdictRow(family: 4 | 6, name: string): VerdictRow {
+  const row = verdictRows(family).find((r) => r.name === name);
+  if (row === undefined) throw new Error(`no lab row "${name}" for IPv${family}`);
+  return row;
+}
+
 /** Ports something must listen on in the client namespace (either family). */
 export function listeningPorts(): number[] {
   return [...new Set([...verdictRows(4), ...verdictRows(6)].filter((r) => r.listen).map((r) => r.port))];
