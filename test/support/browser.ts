@@ -55,10 +55,17 @@ export async function watchPage(page: Page): Promise<PageTrouble> {
   return trouble;
 }
 
-/** The folder the README's screenshots are written to. */
-export const SCREENSHOTS = new URL('../../docs/screenshots/', import.meta.url);
+/**
+ * Where screenshots go: test-results/screenshots (git-ignored) on every run, so `npm test`
+ * leaves the tree clean; docs/screenshots, which the README shows, when
+ * DIALBACK_UPDATE_SCREENSHOTS=1 asks to refresh them.
+ */
+export const SCREENSHOTS =
+  process.env.DIALBACK_UPDATE_SCREENSHOTS === '1'
+    ? new URL('../../docs/screenshots/', import.meta.url)
+    : new URL('../../test-results/screenshots/', import.meta.url);
 
-/** A screenshot path in docs/screenshots, creating the folder if needed. */
+/** A screenshot path in SCREENSHOTS, creating the folder if needed. */
 export async function screenshotPath(name: string): Promise<string> {
   await mkdir(SCREENSHOTS, { recursive: true });
   return new URL(name, SCREENSHOTS).pathname;
