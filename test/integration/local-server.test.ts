@@ -5,30 +5,14 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalApp, startLocalApp } from '../../infra/local/app.ts';
 import { startEmbeddedTable } from '../../infra/local/embedded-table.ts';
+import { getOnce, type SimpleResponse } from '../support/http-client.ts';
 import { startLocalChild } from '../support/local-child.ts';
 
 const exec = promisify(execFile);
 
-interface Reply {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-}
-
 /** A GET from a chosen loopback source address, with chosen headers. */
-function get(url: string, headers: Record<string, string> = {}, localAddress = '127.0.0.1'): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = http.get(url, { headers, localAddress }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => {
-        body += d;
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
-    req.on('error', reject);
-    req.setTimeout(20_000, () => req.destroy(new Error('timeout')));
-  });
+function get(url: string, headers: Record<string, string> = {}, localAddress = '127.0.0.1'): Promise<SimpleResponse> {
+  return getOnce(url, { headers, localAddress });
 }
 
 async function listen(host: string): Promise<{ port: number; peers: string[]; close: () => Promise<void> }> {

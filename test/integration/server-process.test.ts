@@ -136,7 +136,7 @@ describe.runIf(unsupported === undefined)('local server on SIGTERM', () => {
 
     process.kill(server.pid, 'SIGTERM');
     await new Promise((r) => setTimeout(r, 200));
-    await expect(getOnce(`${server.url}/ip`, 2000)).rejects.toThrow(/ECONNREFUSED/);
+    await expect(getOnce(`${server.url}/ip`, { timeoutMs: 2000 })).rejects.toThrow(/ECONNREFUSED/);
 
     await callerDone;
     const answer = JSON.parse(out) as { status: number; body: string };

@@ -11,18 +11,35 @@ export interface SimpleResponse {
   readonly body: string;
 }
 
-/** GETs `url` on its own connection; rejects on a socket error or after `timeoutMs`. */
-export function getOnce(url: string, timeoutMs = 20_000): Promise<SimpleResponse> {
+/** Options of `getOnce`. */
+export interface GetOptions {
+  readonly headers?: Readonly<Record<string, string>>;
+  /** The loopback address to connect from (the server sees it as the caller). */
+  readonly localAddress?: string;
+  readonly timeoutMs?: number;
+}
+
+/** GETs `url` on its own connection; rejects on a socket error or after `timeoutMs` (20 s). */
+export function getOnce(url: string, options: GetOptions = {}): Promise<SimpleResponse> {
   return new Promise((resolve, reject) => {
-    const req = http.get(url, { agent: false, timeout: timeoutMs }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        body += chunk;
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-      res.on('error', reject);
-    });
+    const req = http.get(
+      url,
+      {
+        agent: false,
+        timeout: options.timeoutMs ?? 20_000,
+        headers: { ...options.headers },
+        ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }),
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          body += chunk;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`GET ${url} timed out`)));
     req.on('error', reject);
   });
