@@ -107,7 +107,10 @@ export function uniqueSuffix(): string {
 function labNets(id: string): { v4Net: string; v6Net: string } {
   const n = Number.parseInt(id.slice(0, 2), 16);
   const m = Number.parseInt(id.slice(2, 4), 16);
-  return { v4Net: `198.${18 + (n & 1)}.${m}`, v6Net: `2001:db8:${id.slice(0, 4)}:${id.slice(4)}` };
+  // Written canonically (no leading zeros, no zero group), as the kernel reports peers, so a
+  // test can compare an address it configured with one a server saw.
+  const group = (hex: string): string => (Number.parseInt(hex, 16) || 1).toString(16);
+  return { v4Net: `198.${18 + (n & 1)}.${m}`, v6Net: `2001:db8:${group(id.slice(0, 4))}:${group(id.slice(4))}` };
 }
 
 function nsExec(ns: string): (args: readonly string[], input?: string, timeoutMs?: number) => Promise<string> {
