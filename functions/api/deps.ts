@@ -42,7 +42,6 @@ export function createDeps(config: Config, hosting: HostingOptions): HandlerDeps
     }),
     reverseDns: createReverseDns({ timeoutMs: REVERSE_DNS_TIMEOUT_MS }),
     log: hosting.log ?? createLog(),
-    now,
     policy: hosting.policy,
     blockedPorts: hosting.blockedPorts,
     windows,

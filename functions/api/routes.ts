@@ -9,7 +9,7 @@ import type { Log } from '../core/log.ts';
 import { parsePort, parsePortList } from '../core/ports.ts';
 import type { Probe } from '../core/probe.ts';
 import type { RateLimiter, RateWindow } from '../core/rate-limiter.ts';
-import type { ReverseDns } from '../core/reverse-dns.ts';
+import { callerName, type ReverseDns } from '../core/reverse-dns.ts';
 import { parseSourceAddress, type TargetPolicy } from '../core/source-address.ts';
 import type { WebAssets } from '../web/assets.ts';
 import { pageRoute } from '../web/page.ts';
@@ -27,8 +27,6 @@ export interface HandlerDeps {
   readonly limiter: RateLimiter;
   readonly reverseDns: ReverseDns;
   readonly log: Log;
-  /** Epoch milliseconds. */
-  readonly now: () => number;
   /** Which source addresses may be dialed; the Lambda entry fixes `public-only`. */
   readonly policy: TargetPolicy;
   /** Ports this checker cannot reach (25 from Lambda), answered `untestable` without dialing. */
@@ -104,9 +102,7 @@ export const ROUTES: readonly Route[] = [
       const body: IpResponse = {
         ip: source.address,
         family: source.family,
-        // Only global addresses have PTR records worth asking the world for; skipping the
-        // rest also keeps a local or lab server from sending DNS queries off the machine.
-        reverseDns: source.range === 'unicast' ? await ctx.deps.reverseDns(source.address) : null,
+        reverseDns: await callerName(ctx.deps.reverseDns, source),
         egress: egressOf(ctx.deps.config),
       };
       return ctx.wantsText ? text(200, `${body.ip}\n`) : json(200, body);

@@ -3,6 +3,7 @@
  * failure, because a missing PTR record or a slow resolver must never fail the request.
  */
 import { Resolver } from 'node:dns/promises';
+import type { SourceAddress } from './source-address.ts';
 
 /** Looks up one PTR name for an address; `null` when there is none or it took too long. */
 export type ReverseDns = (address: string) => Promise<string | null>;
@@ -29,4 +30,16 @@ export function createReverseDns(options: { timeoutMs: number; servers?: string[
       clearTimeout(timer);
     }
   };
+}
+
+/**
+ * The caller's PTR name, asked only for global addresses: a PTR for loopback, private or lab
+ * addresses means nothing to the caller, and skipping them keeps a local or lab server from
+ * sending DNS queries off the machine.
+ */
+export function callerName(
+  lookup: ReverseDns,
+  source: Pick<SourceAddress, 'address' | 'range'>,
+): Promise<string | null> {
+  return source.range === 'unicast' ? lookup(source.address) : Promise.resolve(null);
 }

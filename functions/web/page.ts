@@ -14,6 +14,7 @@ import { BadRequest, ServiceError } from '../core/errors.ts';
 import { parsePortList } from '../core/ports.ts';
 import type { PortResult, PortState } from '../core/probe.ts';
 import { RateLimitExceeded, type RateStatus, type RateWindow } from '../core/rate-limiter.ts';
+import { callerName } from '../core/reverse-dns.ts';
 import { assertDialable, parseSourceAddress, type SourceAddress } from '../core/source-address.ts';
 import {
   CGNAT_EXPLAINED,
@@ -226,7 +227,7 @@ export async function pageRoute(ctx: RouteContext): Promise<HttpResponse> {
       if (error instanceof RateLimitExceeded) rate = error.status;
     }
   }
-  const reverseDns = source?.range === 'unicast' ? await deps.reverseDns(source.address) : null;
+  const reverseDns = source === undefined ? null : await callerName(deps.reverseDns, source);
   const assets = deps.webAssets === undefined ? undefined : await deps.webAssets();
   const body = renderHtml({
     source,

@@ -110,7 +110,7 @@ async function overhead(): Promise<string[]> {
   const memory = createHandler(testDeps(env, { probe: noProbe, policy: 'any' }));
   const table = await startEmbeddedTable('bench-overhead');
   const deps = testDeps({ ...env, TABLE_NAME: 'bench-overhead' }, { probe: noProbe, policy: 'any' });
-  const real = tableLimiter(deps.config, table.endpoint, deps.now);
+  const real = tableLimiter(deps.config, table.endpoint, Date.now);
   try {
     const onTable = createHandler({ ...deps, limiter: real.limiter });
     const rows: Array<[string, Timing, number]> = [

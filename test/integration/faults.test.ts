@@ -38,7 +38,7 @@ afterAll(async () => {
 function service(endpoint: string) {
   const probe = recordingProbe();
   const deps = testDeps({ TABLE_NAME: TABLE }, { probe: probe.probe, policy: 'any' });
-  const { limiter, destroy } = tableLimiter(deps.config, endpoint, deps.now);
+  const { limiter, destroy } = tableLimiter(deps.config, endpoint, Date.now);
   cleanups.push(destroy);
   const handler = createHandler({ ...deps, limiter });
   return { handler, calls: probe.calls };

@@ -40,7 +40,7 @@ function service(limits: { perMinute: number; perDay: number }, clock: { now: nu
   };
   const now = (): number => clock.now;
   const probe = recordingProbe();
-  const deps = testDeps(env, { probe: probe.probe, now, policy: 'any' });
+  const deps = testDeps(env, { probe: probe.probe, policy: 'any' });
   const { limiter, destroy } = tableLimiter(deps.config, table.endpoint, now, { patient });
   cleanups.push(destroy);
   const handler: Handler = createHandler({ ...deps, limiter });

@@ -81,14 +81,12 @@ export function tableLimiter(
 /** Handler deps from an environment and overrides; defaults dial nothing and limit nothing. */
 export function testDeps(env: Record<string, string>, overrides: Partial<HandlerDeps> = {}): HandlerDeps {
   const config = loadConfig(env);
-  const now = overrides.now ?? (() => Date.now());
   return {
     config,
     probe: recordingProbe().probe,
     limiter: unlimited(config),
     reverseDns: async () => null,
     log: () => undefined,
-    now,
     policy: 'public-only',
     blockedPorts: [],
     windows: rateWindows(config),

@@ -7,12 +7,11 @@ import { createDeps } from '../../functions/api/deps.ts';
 import { createHandler, type Handler } from '../../functions/api/handler.ts';
 import type { HandlerDeps } from '../../functions/api/routes.ts';
 import { loadConfig } from '../../functions/core/config.ts';
-import { createDynamoDbClient } from '../../functions/core/dynamodb-client.ts';
 import type { Log } from '../../functions/core/log.ts';
 import type { PortResult, Probe, ProbeTarget } from '../../functions/core/probe.ts';
-import { createRateLimiter } from '../../functions/core/rate-limiter.ts';
 import type { ReverseDns } from '../../functions/core/reverse-dns.ts';
 import type { TargetPolicy } from '../../functions/core/source-address.ts';
+import { tableLimiter } from './handler-deps.ts';
 import { expectDocumented, fromHandler, specFor } from './openapi.ts';
 
 /** One recorded probe call. */
@@ -68,18 +67,7 @@ export function buildHarness(options: HarnessOptions): Harness {
       return answer(target, ports, probeOptions);
     },
     reverseDns: options.reverseDns ?? (async () => null),
-    ...(options.now === undefined
-      ? {}
-      : {
-          now: options.now,
-          limiter: createRateLimiter({
-            client: createDynamoDbClient(config),
-            tableName: config.tableName,
-            windows: base.windows,
-            key: async () => 'harness-key-0123456789',
-            now: options.now,
-          }),
-        }),
+    ...(options.now === undefined ? {} : { limiter: tableLimiter(config, options.endpoint, options.now).limiter }),
   };
   // Every response the handler tests receive must be one the OpenAPI document describes.
   const doc = specFor(options.env ?? {});
