@@ -21,7 +21,8 @@ export type Handler = (
 /** Time kept back from the Lambda's deadline to write the response and the log line. */
 const RESPONSE_MARGIN_MS = 500;
 
-const ALLOWED = ['GET', 'OPTIONS'] as const;
+/** HEAD is answered wherever GET is (RFC 9110 §9.3.2): the GET's status and headers, no body. */
+const ALLOWED = ['GET', 'HEAD', 'OPTIONS'] as const;
 
 /** Reads the caller's address once; a failure is kept for the route to throw or show. */
 function readSource(event: APIGatewayProxyEventV2): SourceAddress | BadRequest {
@@ -59,8 +60,8 @@ async function dispatch(ctx: Omit<RouteContext, 'params'>, method: string, path:
       body: '',
     };
   }
-  if (method !== 'GET') {
-    throw new MethodNotAllowed(`${found.route.name} answers GET only.`, ALLOWED);
+  if (method !== 'GET' && method !== 'HEAD') {
+    throw new MethodNotAllowed(`${found.route.name} answers GET and HEAD only.`, ALLOWED);
   }
   return found.route.get({ ...ctx, params: found.params });
 }
@@ -83,6 +84,7 @@ export function createHandler(deps: HandlerDeps): Handler {
           query: parseQuery(event.rawQueryString),
           wantsText: prefersText(event),
           source: readSource(event),
+          head: method === 'HEAD',
           remainingMs: () => context.getRemainingTimeInMillis() - RESPONSE_MARGIN_MS,
           logFields,
         },
@@ -93,6 +95,8 @@ export function createHandler(deps: HandlerDeps): Handler {
       response = problemResponse(error, requestId, deps.windows);
       if (response.statusCode >= 500) Object.assign(logFields, describeError(error));
     }
+    // HEAD gets the GET's status and headers; the body (page, problem or document) is dropped.
+    if (method === 'HEAD') response.body = '';
     Object.assign(response.headers, corsHeaders(header(event, 'origin'), deps.config.corsAllowOrigins), {
       'cache-control': 'no-store',
       'x-content-type-options': 'nosniff',

@@ -8,7 +8,7 @@ import { RateLimitExceeded, type RateStatus } from '../core/rate-limiter.ts';
 import { callerName } from '../core/reverse-dns.ts';
 import { assertDialable, type SourceAddress } from '../core/source-address.ts';
 import { contentSecurityPolicy, renderPage } from '../web/page.ts';
-import { type CheckOutcome, portListParameter, runCheck } from './check.ts';
+import { type CheckOutcome, portListParameter, runCheck, validateCheck } from './check.ts';
 import { callerAddress, type RouteContext } from './context.ts';
 import type { HttpResponse } from './http.ts';
 import { knownProblem, type ProblemAnswer } from './problem.ts';
@@ -32,8 +32,11 @@ export async function pageRoute(ctx: RouteContext): Promise<HttpResponse> {
   let rate: RateStatus | undefined;
   if (values !== undefined) {
     try {
-      outcome = await runCheck(ctx, portListParameter(ctx) ?? []);
-      rate = outcome.rate;
+      const ports = portListParameter(ctx) ?? [];
+      // HEAD renders the page as it is before a check: validated, never charged or probed.
+      if (ctx.head) validateCheck(ctx);
+      else outcome = await runCheck(ctx, ports);
+      rate = outcome?.rate;
     } catch (error) {
       problem = knownProblem(error, ctx.requestId, deps.windows);
       if (problem === undefined) throw error;

@@ -6,7 +6,7 @@ import { renderCheckText } from '../contract/render-text.ts';
 import { type IpResponse, parsePort } from '../contract/wire.ts';
 import { BadRequest, NotFound } from '../core/errors.ts';
 import { callerName } from '../core/reverse-dns.ts';
-import { egressOf, portListParameter, runCheck } from './check.ts';
+import { egressOf, portListParameter, runCheck, validateCheck } from './check.ts';
 import { callerAddress, type Route, type RouteContext } from './context.ts';
 import { decode, type HttpResponse, json, text } from './http.ts';
 import { openApiDocument } from './openapi.ts';
@@ -14,6 +14,12 @@ import { pageRoute } from './page-route.ts';
 import { rateLimitHeaders } from './rate-headers.ts';
 
 async function check(ctx: RouteContext, ports: readonly number[]): Promise<HttpResponse> {
+  if (ctx.head) {
+    // HEAD must be safe: it is refused as the GET would be (400, 403), but nothing is charged
+    // or dialed, so a 200 means "a GET would run this check" (README, OpenAPI `head`).
+    validateCheck(ctx);
+    return ctx.wantsText ? text(200, '') : json(200, '');
+  }
   const { body, rate } = await runCheck(ctx, ports);
   const headers = rate === undefined ? {} : rateLimitHeaders(rate, ctx.deps.windows);
   return ctx.wantsText ? text(200, renderCheckText(body), headers) : json(200, body, headers);

@@ -38,6 +38,27 @@ describe('local server (in process)', () => {
     await app?.close();
   });
 
+  it.each([
+    '/',
+    '/ip',
+    '/openapi.json',
+    '/widget.js',
+    '/?ports=22',
+    '/check/22',
+  ])('answers HEAD %s with the GET status and headers and no body (curl -I)', async (path) => {
+    const head = await getOnce(`${app.url}${path}`, { method: 'HEAD', headers: { 'user-agent': 'curl/8.5.0' } });
+    expect(head.status).toBe(200);
+    expect(head.body).toBe('');
+    expect(head.headers['cache-control']).toBe('no-store');
+    expect(head.headers['content-type']).toMatch(/^(text|application)\//);
+    // Content-Length on HEAD may only be the GET's length (RFC 9110 §8.6); the server sends none.
+    expect(head.headers['content-length']).toBeUndefined();
+    if (!path.includes('check') && !path.includes('ports')) {
+      const got = await get(`${app.url}${path}`, { 'user-agent': 'curl/8.5.0' });
+      expect(head.headers['content-type']).toBe(got.headers['content-type']);
+    }
+  });
+
   it('checks loopback callers when bound to loopback, in text for curl', async () => {
     const l = await listen('127.0.0.1');
     try {

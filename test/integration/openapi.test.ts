@@ -112,6 +112,12 @@ describe('openapi document', () => {
     expect(checkAgainstSpec(doc, 'GET', '/ip', { status: 418, headers, body })).toEqual([
       expect.stringContaining('status 418 is not documented'),
     ]);
+    expect(checkAgainstSpec(doc, 'HEAD', '/ip', { status: 200, headers, body })).toEqual([
+      expect.stringContaining('HEAD was answered with a body'),
+    ]);
+    expect(checkAgainstSpec(doc, 'HEAD', '/check/22', { status: 429, headers, body: '' })).toEqual([
+      expect.stringContaining('status 429 is not documented'),
+    ]);
   });
 });
 
@@ -139,7 +145,7 @@ describe('every route and status, as documented', () => {
     expect((await call(handler, { url: '/nothing-here' })).statusCode).toBe(404);
     const refused = await call(handler, { method: 'POST', url: '/check/22' });
     expect(refused.statusCode).toBe(405);
-    expect(refused.headers.allow).toBe('GET, OPTIONS');
+    expect(refused.headers.allow).toBe('GET, HEAD, OPTIONS');
   });
 
   it('answers CORS preflights with 204', async () => {
