@@ -260,7 +260,7 @@ export function openApiDocument(config: Config): OpenApiDocument {
       '/ip': pathItem({
         operationId: 'whoami',
         tags: ['check'],
-        summary: 'The address the service sees, its family and its reverse-DNS name',
+        summary: "The address the service sees, its family, its reverse-DNS name and this deployment's endpoints",
         responses: {
           '200': {
             description: 'JSON by default; the bare address as text for terminal clients.',
@@ -403,7 +403,7 @@ export function openApiDocument(config: Config): OpenApiDocument {
         IpResponse: {
           type: 'object',
           additionalProperties: false,
-          required: ['ip', 'family', 'reverseDns', 'egress'],
+          required: ['ip', 'family', 'reverseDns', 'egress', 'endpoints'],
           properties: {
             ip: { type: 'string' },
             family: { type: 'integer', enum: [4, 6] },
@@ -412,6 +412,22 @@ export function openApiDocument(config: Config): OpenApiDocument {
               description: 'PTR name of a global address; null when none, on timeout, or for non-global addresses.',
             },
             egress: ref('Egress'),
+            endpoints: ref('Endpoints'),
+          },
+        },
+        Endpoints: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['ipv4', 'dualStack'],
+          description:
+            "This deployment's base URLs per family (no trailing slash), null where there is none. A check through `ipv4` always dials IPv4; through `dualStack` it dials the family the caller arrived over. A caller that reaches `dualStack` over IPv4 has no (preferred) IPv6.",
+          properties: {
+            ipv4: { type: ['string', 'null'], format: 'uri', description: 'The IPv4-only endpoint.' },
+            dualStack: {
+              type: ['string', 'null'],
+              format: 'uri',
+              description: 'The dual-stack endpoint; null when this deployment cannot dial IPv6 (default egress mode).',
+            },
           },
         },
         Problem: {

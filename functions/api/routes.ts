@@ -55,6 +55,7 @@ export const ROUTES: readonly Route[] = [
         family: source.family,
         reverseDns: await callerName(ctx.deps.reverseDns, source),
         egress: egressOf(ctx.deps.config),
+        endpoints: ctx.deps.config.endpoints,
       };
       return ctx.wantsText ? text(200, `${body.ip}\n`) : json(200, body);
     },

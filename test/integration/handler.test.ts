@@ -362,9 +362,21 @@ describe('handler: representation', () => {
       family: 6,
       reverseDns: null,
       egress: { fixed: false, addresses: [], ipv6: true },
+      endpoints: { ipv4: null, dualStack: null },
     });
     const text = await call(h, { url: '/ip', headers: { 'user-agent': 'curl/8.5.0' } });
     expect(text.body).toBe(`${PUBLIC_IP}\n`);
+  });
+
+  it.each([
+    [{ API_URL_IPV4: 'https://v4.example/' }, { ipv4: 'https://v4.example', dualStack: null }],
+    [
+      { API_URL_IPV4: 'https://v4.example', API_URL_DUAL_STACK: 'https://ds.example/prod' },
+      { ipv4: 'https://v4.example', dualStack: 'https://ds.example/prod' },
+    ],
+  ])('says in /ip which endpoints exist (%j)', async (env, endpoints) => {
+    const h = harness({ env });
+    expect(JSON.parse((await call(h, { url: '/ip' })).body).endpoints).toEqual(endpoints);
   });
 });
 
