@@ -7,7 +7,7 @@ import { ServiceError } from '../core/errors.ts';
 import { RateLimitExceeded, type RateStatus } from '../core/rate-limiter.ts';
 import { callerName } from '../core/reverse-dns.ts';
 import { assertDialable, type SourceAddress } from '../core/source-address.ts';
-import { contentSecurityPolicy, renderPage } from '../web/page.ts';
+import { contentSecurityPolicy, endpointOrigins, renderPage } from '../web/page.ts';
 import { type CheckOutcome, portListParameter, runCheck, validateCheck } from './check.ts';
 import { callerAddress, type RouteContext } from './context.ts';
 import type { HttpResponse } from './http.ts';
@@ -57,12 +57,17 @@ export async function pageRoute(ctx: RouteContext): Promise<HttpResponse> {
     rate,
     host: ctx.event.headers?.host ?? ctx.event.requestContext?.domainName ?? 'localhost',
     script: assets?.pageScript,
+    endpoints: deps.config.endpoints,
   });
   return {
     statusCode: problem?.status ?? 200,
     headers: {
       'content-type': 'text/html; charset=utf-8',
-      'content-security-policy': contentSecurityPolicy(assets?.pageScript, assets),
+      'content-security-policy': contentSecurityPolicy(
+        assets?.pageScript,
+        assets,
+        endpointOrigins(deps.config.endpoints),
+      ),
       'referrer-policy': 'no-referrer',
       ...(outcome?.rate === undefined ? {} : rateLimitHeaders(outcome.rate, deps.windows)),
       ...problem?.headers,

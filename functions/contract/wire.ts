@@ -9,8 +9,9 @@
  * are refused rather than guessed at (never glued: `22 80` is not 2280), so what is probed is
  * always exactly what the caller wrote.
  */
-import { BadRequest } from '../core/errors.ts';
+
 import type { Endpoints } from '../core/config.ts';
+import { BadRequest } from '../core/errors.ts';
 import type { PortReason, PortResult, PortState } from '../core/probe.ts';
 
 export type { Endpoints, PortReason, PortResult, PortState };
