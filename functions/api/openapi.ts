@@ -422,10 +422,9 @@ export function openApiDocument(config: Config): OpenApiDocument {
           description:
             "This deployment's base URLs per family (no trailing slash), null where there is none. A check through `ipv4` always dials IPv4; through `dualStack` it dials the family the caller arrived over. A caller that reaches `dualStack` over IPv4 has no (preferred) IPv6.",
           properties: {
-            ipv4: { type: ['string', 'null'], format: 'uri', description: 'The IPv4-only endpoint.' },
+            ipv4: { type: ['string', 'null'], description: 'The IPv4-only endpoint.' },
             dualStack: {
               type: ['string', 'null'],
-              format: 'uri',
               description: 'The dual-stack endpoint; null when this deployment cannot dial IPv6 (default egress mode).',
             },
           },
