@@ -91,6 +91,7 @@ describe('page with both endpoints', () => {
       const end = await page.locator('#budget').boundingBox();
       await page.screenshot({
         path: await screenshotPath('page-both.png'),
+        fullPage: true,
         clip: { x: 0, y: 0, width: 960, height: Math.ceil((end?.y ?? 1300) + (end?.height ?? 0) + 16) },
       });
       expect(trouble.errors).toEqual([]);
@@ -164,6 +165,7 @@ describe('widget with both endpoints', () => {
       expect(await page.locator('#both').getByRole('status').textContent()).toBe(
         '1 of 1 open on 127.0.0.1. IPv6 ::1: 0 open.',
       );
+      await page.locator('#both').screenshot({ path: await screenshotPath('widget-both.png') });
       expect(trouble.errors).toEqual([]);
       expect(trouble.violations).toEqual([]);
     } finally {
