@@ -67,6 +67,30 @@ function dualStackUrl(ipv6Host: string, port: number): string {
   return ipv6Host === '::1' ? `http://localhost:${port}` : `http://[${ipv6Host}]:${port}`;
 }
 
+/** Tries for a free port number on both addresses when the caller asked for any (port 0). */
+const PAIR_ATTEMPTS = 5;
+
+/**
+ * Listens on `host` and, when given, on `ipv6Host` at the same port. With port 0 the number
+ * the first listener got may be taken on the second address; then both are tried again.
+ */
+async function listenPair(
+  handler: Handler,
+  options: Pick<LocalAppOptions, 'host' | 'ipv6Host' | 'port'>,
+): Promise<[LocalServer, ...LocalServer[]]> {
+  for (let attempt = 1; ; attempt++) {
+    const first = await startLocalServer({ handler, host: options.host, port: options.port });
+    if (options.ipv6Host === undefined) return [first];
+    try {
+      return [first, await startLocalServer({ handler, host: options.ipv6Host, port: first.port })];
+    } catch (error) {
+      await first.close();
+      const taken = (error as NodeJS.ErrnoException).code === 'EADDRINUSE';
+      if (!taken || options.port !== 0 || attempt >= PAIR_ATTEMPTS) throw error;
+    }
+  }
+}
+
 /** Starts the local app. */
 export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp> {
   let table: EmbeddedTable | undefined;
@@ -84,13 +108,10 @@ export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp>
       if (handler === undefined) throw new Error('the handler is not built yet');
       return handler(event, context);
     };
-    const first = await startLocalServer({ handler: late, host: options.host, port: options.port });
-    servers.push(first);
-    let dualStack: string | undefined;
-    if (options.ipv6Host !== undefined) {
-      servers.push(await startLocalServer({ handler: late, host: options.ipv6Host, port: first.port }));
-      dualStack = dualStackUrl(options.ipv6Host, first.port);
-    }
+    const pair = await listenPair(late, options);
+    servers.push(...pair);
+    const [first] = pair;
+    const dualStack = options.ipv6Host === undefined ? undefined : dualStackUrl(options.ipv6Host, first.port);
     const config = loadConfig({
       ...options.env,
       ...(table === undefined ? {} : { DYNAMODB_ENDPOINT: table.endpoint }),
