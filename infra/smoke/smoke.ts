@@ -36,6 +36,8 @@ interface Call {
   readonly method: string;
   readonly path: string;
   readonly headers?: Record<string, string>;
+  /** Another endpoint of the same deployment; the `--api` one when absent. */
+  readonly at?: string;
 }
 
 /** Runs every check and returns one result each, in order; never throws. */
@@ -44,8 +46,8 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeResult[]> {
   const results: SmokeResult[] = [];
   let doc: Json | undefined;
 
-  const request = async ({ method, path, headers = {} }: Call): Promise<ObservedResponse> => {
-    const response = await fetch(`${base}${path}`, {
+  const request = async ({ method, path, headers = {}, at = base }: Call): Promise<ObservedResponse> => {
+    const response = await fetch(`${at}${path}`, {
       method,
       headers: { accept: 'application/json', ...headers },
       redirect: 'manual',
@@ -93,16 +95,28 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeResult[]> {
   }
 
   let family: number | undefined;
+  let others: string[] = [];
   await step('address seen (GET /ip)', async () => {
     const response = await request({ method: 'GET', path: '/ip' });
     expect(response.status === 200, `answered ${response.status}`);
     const ip = JSON.parse(response.body) as { ip: string; family: number; endpoints: Record<string, unknown> };
     family = ip.family;
+    others = Object.values(ip.endpoints).filter((url): url is string => typeof url === 'string' && url !== base);
     const endpoints = Object.entries(ip.endpoints)
       .filter(([, url]) => url !== null)
       .map(([name, url]) => `${name} ${String(url)}`);
     return `${ip.ip} (IPv${ip.family}); endpoints: ${endpoints.join(', ') || 'none announced'}`;
   });
+
+  // vpc mode: the sibling endpoint must answer too, and says which family reaches it from here.
+  for (const other of others) {
+    await step(`the other endpoint answers (GET ${other}/ip)`, async () => {
+      const response = await request({ method: 'GET', path: '/ip', at: other });
+      expect(response.status === 200, `answered ${response.status}`);
+      const ip = JSON.parse(response.body) as { ip: string; family: number };
+      return `${ip.ip} (IPv${ip.family})`;
+    });
+  }
 
   await step('a port this machine opens, checked with dial proof (GET /check/{port}?token=)', async () => {
     const token = newToken();

@@ -244,6 +244,7 @@ describe('handler: HEAD', () => {
     ['/check/80?token=short', '8.8.8.8', 400],
     ['/check/80', '10.0.0.1', 403],
     ['/?ports=0', '8.8.8.8', 400],
+    ['/?ports=22', '10.0.0.1', 403],
     ['/nowhere', '8.8.8.8', 404],
   ])('refuses HEAD %s from %s as the GET would (%i), without a body', async (url, sourceIp, status) => {
     const h = harness();

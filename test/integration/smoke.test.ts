@@ -38,7 +38,11 @@ describe('smoke test against the local server (npm start)', () => {
 
   it('passes every check, with the dial proof received', async () => {
     const { code, out } = await smoke(['--api', child.url]);
-    expect(out).toMatch(/^8 passed, 0 failed$/m);
+    expect(out).toMatch(/^9 passed, 0 failed$/m);
+    // npm start serves the pair; the smoke test reaches the dual-stack one too.
+    expect(out).toMatch(
+      /^PASS {2}the other endpoint answers \(GET http:\/\/localhost:\d+\/ip\): (127\.0\.0\.1 \(IPv4\)|::1 \(IPv6\))$/m,
+    );
     expect(out).not.toContain('FAIL');
     expect(out).toContain('open, proof line received');
     expect(out).toContain('address seen (GET /ip): 127.0.0.1 (IPv4)');
@@ -83,7 +87,7 @@ describe('smoke test against a server that breaks the contract', () => {
     expect(out).toMatch(/^FAIL {2}a port this machine opens.*no ratelimit header on a charged check/m);
     expect(out).toMatch(/^FAIL {2}HEAD on every GET route.*HEAD \/ip → 405: status 405 is not documented/m);
     expect(out).toMatch(/^PASS {2}bad input is refused/m);
-    expect(out).toMatch(/^6 passed, 2 failed$/m);
+    expect(out).toMatch(/^7 passed, 2 failed$/m);
     expect(code).toBe(1);
   });
 
