@@ -3,6 +3,7 @@
  * problem+json in one place, add the headers every response carries, and log one line.
  */
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import { endpointOrigins } from '../contract/families.ts';
 import { BadRequest, MethodNotAllowed, NotFound } from '../core/errors.ts';
 import { parseSourceAddress, type SourceAddress } from '../core/source-address.ts';
 import type { HandlerDeps, Route, RouteContext } from './context.ts';
@@ -68,6 +69,10 @@ async function dispatch(ctx: Omit<RouteContext, 'params'>, method: string, path:
 
 /** Builds the handler once per container from its dependencies. */
 export function createHandler(deps: HandlerDeps): Handler {
+  // The deployment's own endpoints always pass CORS: the page served by one checks through the other.
+  const { corsAllowOrigins, endpoints } = deps.config;
+  const allowOrigins =
+    corsAllowOrigins[0] === '*' ? corsAllowOrigins : [...new Set([...corsAllowOrigins, ...endpointOrigins(endpoints)])];
   return async (event, context) => {
     const started = performance.now();
     const requestId = event.requestContext?.requestId ?? context.awsRequestId;
@@ -97,7 +102,7 @@ export function createHandler(deps: HandlerDeps): Handler {
     }
     // HEAD gets the GET's status and headers; the body (page, problem or document) is dropped.
     if (method === 'HEAD') response.body = '';
-    Object.assign(response.headers, corsHeaders(header(event, 'origin'), deps.config.corsAllowOrigins), {
+    Object.assign(response.headers, corsHeaders(header(event, 'origin'), allowOrigins), {
       'cache-control': 'no-store',
       'x-content-type-options': 'nosniff',
     });

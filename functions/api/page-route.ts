@@ -3,11 +3,12 @@
  * `/check`), maps a refusal to its problem, and hands the view (`functions/web/page.ts`) what to
  * show. The page answers with the problem's status and headers, as `/check` would.
  */
+import { endpointOrigins } from '../contract/families.ts';
 import { ServiceError } from '../core/errors.ts';
 import { RateLimitExceeded, type RateStatus } from '../core/rate-limiter.ts';
 import { callerName } from '../core/reverse-dns.ts';
 import { assertDialable, type SourceAddress } from '../core/source-address.ts';
-import { contentSecurityPolicy, endpointOrigins, renderPage } from '../web/page.ts';
+import { contentSecurityPolicy, renderPage } from '../web/page.ts';
 import { type CheckOutcome, portListParameter, runCheck, validateCheck } from './check.ts';
 import { callerAddress, type RouteContext } from './context.ts';
 import type { HttpResponse } from './http.ts';

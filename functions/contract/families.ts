@@ -4,7 +4,7 @@
  * families (`dialback --both`, the page, the widget), so they diagnose alike.
  */
 import { familyDifference } from '../core/verdict-text.ts';
-import type { CheckResponse } from './wire.ts';
+import type { CheckResponse, Endpoints } from './wire.ts';
 
 /** Why the caller's IPv6 was not checked although the deployment has a dual-stack endpoint. */
 export const NO_IPV6_CALLER =
@@ -47,4 +47,13 @@ export function diagnose(v4: CheckResponse, v6: CheckResponse, ports: readonly n
     if (difference !== undefined) notes.push(difference);
   }
   return notes;
+}
+
+/**
+ * The origins of a deployment's endpoints: the page served by one fetches from the other, so
+ * its CSP `connect-src` names them and CORS always admits them.
+ */
+export function endpointOrigins(endpoints: Endpoints): string[] {
+  const origins = [endpoints.ipv4, endpoints.dualStack].flatMap((url) => (url === null ? [] : [new URL(url).origin]));
+  return [...new Set(origins)];
 }

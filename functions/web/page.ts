@@ -32,12 +32,6 @@ function sha256(text: string): string {
 const STYLE_HASH = sha256(rawText(PAGE_STYLE).value);
 const scriptHashes = new WeakMap<object, string>();
 
-/** The origins of a deployment's endpoints, for `connect-src` (the page fetches from both). */
-export function endpointOrigins(endpoints: Endpoints): string[] {
-  const origins = [endpoints.ipv4, endpoints.dualStack].flatMap((url) => (url === null ? [] : [new URL(url).origin]));
-  return [...new Set(origins)];
-}
-
 /**
  * The page's policy: nothing but its own hashed inline style and script, and fetches to itself
  * and to the deployment's endpoints (`connect`, origins), where the two families are checked.

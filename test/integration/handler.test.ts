@@ -425,6 +425,22 @@ describe('handler: CORS and caching', () => {
     expect(other.headers['access-control-allow-origin']).toBeUndefined();
     expect(other.headers.vary).toBe('Origin');
   });
+
+  it("always admits the deployment's own endpoints, whose page checks through the other", async () => {
+    const h = harness({
+      env: {
+        CORS_ALLOW_ORIGINS: 'https://ok.example',
+        API_URL_IPV4: 'https://v4.example/prod',
+        API_URL_DUAL_STACK: 'https://ds.example',
+      },
+    });
+    for (const origin of ['https://v4.example', 'https://ds.example', 'https://ok.example']) {
+      const response = await call(h, { url: '/ip', headers: { origin } });
+      expect(response.headers['access-control-allow-origin']).toBe(origin);
+    }
+    const other = await call(h, { url: '/ip', headers: { origin: 'https://evil.example' } });
+    expect(other.headers['access-control-allow-origin']).toBeUndefined();
+  });
 });
 
 describe('handler: logs', () => {
