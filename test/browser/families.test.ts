@@ -101,6 +101,23 @@ describe('page with both endpoints', () => {
     }
   });
 
+  it('does the same when the page itself came from the dual-stack endpoint over IPv6', async () => {
+    const page = await browser.newPage();
+    const trouble = await watchPage(page);
+    try {
+      await page.goto(`http://localhost:${pair.port}/`);
+      expect(await page.locator('#address').textContent()).toBe('::1');
+      await expect.poll(() => page.locator('#families').textContent()).toBe('IPv4 127.0.0.1 · IPv6 ::1');
+      await check(page, String(listener.port));
+      expect(await page.locator('.families-table tbody td').allTextContents()).toEqual(['open', 'closed']);
+      expect(await page.locator('.diagnosis').textContent()).toContain(DIAGNOSIS);
+      expect(trouble.errors).toEqual([]);
+      expect(trouble.violations).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+
   it('allows both endpoint origins in connect-src and nothing else', async () => {
     const page = await browser.newPage();
     try {
