@@ -81,6 +81,7 @@ const OTHER_METHODS = ['put', 'post', 'delete', 'patch'] as const;
  */
 function headOperation(get: Record<string, unknown>, responses?: Record<string, unknown>): Record<string, unknown> {
   return {
+    operationId: `${String(get.operationId)}Head`,
     summary: `As GET ${String(get.operationId)}, without a body`,
     tags: get.tags,
     ...(get.parameters === undefined ? {} : { parameters: get.parameters }),
