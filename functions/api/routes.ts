@@ -18,7 +18,8 @@ async function check(ctx: RouteContext, ports: readonly number[]): Promise<HttpR
     // HEAD must be safe: it is refused as the GET would be (400, 403), but nothing is charged
     // or dialed, so a 200 means "a GET would run this check" (README, OpenAPI `head`).
     validateCheck(ctx);
-    return ctx.wantsText ? text(200, '') : json(200, '');
+    // Only the GET's content type matters: the pipeline sends HEAD answers without a body.
+    return ctx.wantsText ? text(200, '') : json(200, null);
   }
   const { body, rate } = await runCheck(ctx, ports);
   const headers = rate === undefined ? {} : rateLimitHeaders(rate, ctx.deps.windows);
