@@ -32,7 +32,7 @@ export const API_PATHS = ['/', '/check', '/check/{port}', '/ip', '/widget.js', '
 
 /**
  * What one request may spend besides the probe itself: the first read of the key (bounded at
- * 2 s in secret-key.ts), the limiter's table conversation (2 s in rate-limiter.ts) and the
+ * 2 s in secret-key.ts), then the limiter's table conversation (2 s in rate-limiter.ts) and the
  * response margin the handler keeps (0.5 s), rounded up.
  */
 const REQUEST_OVERHEAD_MS = 5000;
@@ -131,7 +131,7 @@ export class DialbackStack extends Stack {
         resources: [functionLogs.logGroupArn],
       }),
     );
-    // The limiter's only table call is one conditional UpdateItem per window.
+    // The limiter's only table call: one conditional UpdateItem per check, both windows at once.
     table.grant(role, 'dynamodb:UpdateItem');
     role.addToPolicy(new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [key.secretArn] }));
 
