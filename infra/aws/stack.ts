@@ -68,6 +68,17 @@ export const ACCESS_LOG_FIELDS = Object.freeze({
 const ESM_REQUIRE_BANNER =
   "import { createRequire as __dialbackCreateRequire } from 'node:module'; const require = __dialbackCreateRequire(import.meta.url);";
 
+/**
+ * esbuild arguments for the function's bundle. Lambda puts the role's credentials in the
+ * environment, so the SDK's default credential chain is replaced by the environment provider
+ * alone (functions/core/lambda-credentials.ts): SSO, ini files, process, web identity and
+ * metadata providers and their STS/SSO clients stay out of the bundle. The path is resolved
+ * from the project root, where the bundler runs.
+ */
+export const LAMBDA_BUNDLE_ARGS = Object.freeze({
+  '--alias': '@aws-sdk/credential-provider-node=./functions/core/lambda-credentials.ts',
+});
+
 /** Props of the stack: the validated settings plus the usual stack props. */
 export interface DialbackStackProps extends StackProps {
   /** The deploy-time settings (`readSettings` in settings.ts validates and defaults them). */
@@ -177,7 +188,8 @@ export class DialbackStack extends Stack {
         // IPV6_EGRESS and EGRESS_ADDRESSES. Outside a VPC a Lambda has no IPv6 route: an IPv6
         // caller is answered "untestable" instead of a false "filtered", and the source is not fixed.
         ...(egress?.functionEnvironment() ?? DEFAULT_EGRESS_ENVIRONMENT),
-        NODE_OPTIONS: '--enable-source-maps',
+        // No NODE_OPTIONS=--enable-source-maps: Node would read and parse the map at every
+        // cold start (npm run bench -- handler measures it). Names survive minification instead.
       },
       bundling: {
         // Bundled locally by the esbuild devDependency: synth needs no Docker.
@@ -191,9 +203,14 @@ export class DialbackStack extends Stack {
         bundleAwsSDK: true,
         externalModules: [],
         minify: true,
+        // Stack traces stay readable without a source map at run time: function and class names
+        // are kept through minification, and the map is still written beside the bundle in the
+        // asset (never loaded by Lambda) to turn a logged `index.mjs:line:column` back into source.
+        keepNames: true,
         sourceMap: true,
         sourceMapMode: SourceMapMode.EXTERNAL,
         sourcesContent: false,
+        esbuildArgs: LAMBDA_BUNDLE_ARGS,
         metafile: false,
         // Lambda has no compiler: the widget and the page script are compiled now and
         // inlined as a constant (functions/web/assets.ts), so GET / and /widget.js work.

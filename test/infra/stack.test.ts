@@ -152,7 +152,6 @@ describe('the stack', () => {
       CORS_ALLOW_ORIGINS: '*',
       RATE_LIMIT_KEY_SECRET_ARN: { Ref: logicalId(template, 'AWS::SecretsManager::Secret') },
       IPV6_EGRESS: 'false',
-      NODE_OPTIONS: '--enable-source-maps',
     });
     // The local server's escape hatch and a literal key must never reach the function.
     expect(env).not.toHaveProperty('ALLOW_NON_PUBLIC_TARGETS');
