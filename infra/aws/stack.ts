@@ -1,8 +1,8 @@
 /**
  * Dialback in one stack, read top to bottom like DESIGN §1: the counters table, the HMAC key,
  * with `egress=vpc` the network probes leave through (egress.ts), the function that dials back,
- * the HTTP API in front of it, alarms, outputs. Everything is pinned to one region, the region
- * checks dial out from.
+ * the HTTP APIs in front of it (public-api.ts: IPv4-only, plus dual-stack with `egress=vpc`),
+ * alarms, outputs. Everything is pinned to one region, the region checks dial out from.
  */
 import { fileURLToPath } from 'node:url';
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
@@ -86,7 +86,7 @@ function alarmTopic(stack: Stack, email: string): Topic {
   return topic;
 }
 
-/** The whole service: table, key, function, API, alarms and outputs. */
+/** The whole service: table, key, function, APIs, alarms and outputs. */
 export class DialbackStack extends Stack {
   /** The function that dials back; exposed for tests. */
   readonly api: NodejsFunction;
