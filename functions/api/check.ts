@@ -4,14 +4,15 @@
  * runs. `/check` renders the result as JSON or text, the page as HTML; both come through here,
  * so neither can skip the limiter or the address guard.
  */
+
+import { type CheckResponse, type Egress, parsePortList } from '../contract/wire.ts';
 import type { Config } from '../core/config.ts';
 import { parseToken, proofLine } from '../core/dial-proof.ts';
 import { BadRequest, Unavailable } from '../core/errors.ts';
 import type { PortResult } from '../core/probe.ts';
 import type { RateStatus } from '../core/rate-limiter.ts';
-import { assertDialable, parseSourceAddress } from '../core/source-address.ts';
-import type { CheckResponse, Egress } from './responses.ts';
-import type { RouteContext } from './routes.ts';
+import { assertDialable } from '../core/source-address.ts';
+import { callerAddress, type RouteContext } from './context.ts';
 
 /** The shortest per-port deadline worth running; below it the answer would be a guess. */
 const MIN_PROBE_MS = 250;
@@ -35,6 +36,17 @@ function tokenParameter(ctx: Omit<RouteContext, 'params'>): string | undefined {
   return parseToken(values[0] ?? '');
 }
 
+/**
+ * The `ports` query parameter as a port list, `undefined` when absent. `/check` and the page
+ * both read it here, so "give it once" and the grammar are checked in one place.
+ */
+export function portListParameter(ctx: Pick<RouteContext, 'query' | 'deps'>): number[] | undefined {
+  const values = ctx.query.get('ports');
+  if (values === undefined) return undefined;
+  if (values.length > 1) throw new BadRequest('Give "ports" once, as a comma-separated list: ports=22,80,443.');
+  return parsePortList(values[0] ?? '', ctx.deps.config.maxPorts);
+}
+
 function countStates(results: readonly PortResult[]): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const r of results) counts[r.state] = (counts[r.state] ?? 0) + 1;
@@ -43,8 +55,8 @@ function countStates(results: readonly PortResult[]): Record<string, number> {
 
 /** Checks `ports` on the caller's own address; throws the service's typed errors. */
 export async function runCheck(ctx: Omit<RouteContext, 'params'>, ports: readonly number[]): Promise<CheckOutcome> {
-  const { deps, event } = ctx;
-  const source = parseSourceAddress(event.requestContext?.http?.sourceIp);
+  const { deps } = ctx;
+  const source = callerAddress(ctx);
   assertDialable(source, deps.policy);
   const token = tokenParameter(ctx);
   ctx.logFields.ports = ports.length;

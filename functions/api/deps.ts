@@ -10,7 +10,7 @@ import { createRateLimiter, rateWindows } from '../core/rate-limiter.ts';
 import { createReverseDns } from '../core/reverse-dns.ts';
 import type { TargetPolicy } from '../core/source-address.ts';
 import type { WebAssets } from '../web/assets.ts';
-import type { HandlerDeps } from './routes.ts';
+import type { HandlerDeps } from './context.ts';
 
 /** How long `/ip` waits for a PTR record before answering `null`. */
 const REVERSE_DNS_TIMEOUT_MS = 800;

@@ -3,12 +3,14 @@
  * problem+json in one place, add the headers every response carries, and log one line.
  */
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import { MethodNotAllowed, NotFound } from '../core/errors.ts';
+import { BadRequest, MethodNotAllowed, NotFound } from '../core/errors.ts';
+import { parseSourceAddress, type SourceAddress } from '../core/source-address.ts';
+import type { HandlerDeps, Route, RouteContext } from './context.ts';
 import { corsHeaders, type HttpResponse, header, parseQuery, prefersText, preflightHeaders } from './http.ts';
 import { describeError, problemResponse } from './problem.ts';
-import { type HandlerDeps, ROUTES, type Route, type RouteContext } from './routes.ts';
+import { ROUTES } from './routes.ts';
 
-export type { HandlerDeps } from './routes.ts';
+export type { HandlerDeps } from './context.ts';
 
 /** The Lambda handler's type: payload v2 in, a structured result out. */
 export type Handler = (
@@ -20,6 +22,16 @@ export type Handler = (
 const RESPONSE_MARGIN_MS = 500;
 
 const ALLOWED = ['GET', 'OPTIONS'] as const;
+
+/** Reads the caller's address once; a failure is kept for the route to throw or show. */
+function readSource(event: APIGatewayProxyEventV2): SourceAddress | BadRequest {
+  try {
+    return parseSourceAddress(event.requestContext?.http?.sourceIp);
+  } catch (error) {
+    if (error instanceof BadRequest) return error;
+    throw error;
+  }
+}
 
 function match(path: string): { route: Route; params: string[] } | undefined {
   for (const route of ROUTES) {
@@ -70,6 +82,7 @@ export function createHandler(deps: HandlerDeps): Handler {
           requestId,
           query: parseQuery(event.rawQueryString),
           wantsText: prefersText(event),
+          source: readSource(event),
           remainingMs: () => context.getRemainingTimeInMillis() - RESPONSE_MARGIN_MS,
           logFields,
         },

@@ -4,19 +4,18 @@
  * (config limits, the state and reason lists), and the test suite validates every response
  * it receives against it, so the document cannot drift from the handler.
  */
+import { MAX_PORT_LIST_LENGTH, PORT_LIST_PATTERN, PORT_PATTERN, PORT_REASONS, PORT_STATES } from '../contract/wire.ts';
 import type { Config } from '../core/config.ts';
 import { TOKEN_PATTERN } from '../core/dial-proof.ts';
-import { MAX_PORT_LIST_LENGTH } from '../core/ports.ts';
-import type { PortReason, PortState } from '../core/probe.ts';
 import { REASON_MEANING, STATE_MEANING } from '../core/verdict-text.ts';
 import { MAX_QUERY_LENGTH } from './http.ts';
 
 /** An OpenAPI document: plain JSON. */
 export type OpenApiDocument = Readonly<Record<string, unknown>>;
 
-// Record<PortState, …> makes these lists complete by type: a new state is a compile error there.
-const STATES = Object.keys(STATE_MEANING) as PortState[];
-const REASONS = Object.keys(REASON_MEANING) as PortReason[];
+// The wire contract's lists, complete by type there: a new state or reason is a compile error.
+const STATES = PORT_STATES;
+const REASONS = PORT_REASONS;
 
 const ref = (name: string): { $ref: string } => ({ $ref: `#/components/schemas/${name}` });
 const header = (name: string): { $ref: string } => ({ $ref: `#/components/headers/${name}` });
@@ -134,7 +133,7 @@ export function openApiDocument(config: Config): OpenApiDocument {
     in: 'path',
     required: true,
     description: 'A TCP port, 1–65535, plain ASCII decimal without leading zeros.',
-    schema: { type: 'string', pattern: '^[1-9][0-9]{0,4}$' },
+    schema: { type: 'string', pattern: `^${PORT_PATTERN}$` },
     example: '443',
   };
   const tokenParameter = {
@@ -185,7 +184,7 @@ export function openApiDocument(config: Config): OpenApiDocument {
             in: 'query',
             required: true,
             description: `Comma-separated ports, given once; duplicates count once; at most ${config.maxPorts} distinct.`,
-            schema: { type: 'string', pattern: '^[0-9]+(,[0-9]+)*$', maxLength: MAX_PORT_LIST_LENGTH },
+            schema: { type: 'string', pattern: `^${PORT_LIST_PATTERN}$`, maxLength: MAX_PORT_LIST_LENGTH },
             example: '22,80,443',
           },
           tokenParameter,
@@ -218,8 +217,8 @@ export function openApiDocument(config: Config): OpenApiDocument {
             name: 'ports',
             in: 'query',
             required: false,
-            description: 'As for `/check`; spaces are ignored.',
-            schema: { type: 'string', maxLength: MAX_PORT_LIST_LENGTH },
+            description: 'As for `/check`: ports separated by single commas, no spaces.',
+            schema: { type: 'string', pattern: `^${PORT_LIST_PATTERN}$`, maxLength: MAX_PORT_LIST_LENGTH },
           },
           tokenParameter,
         ],

@@ -3,6 +3,8 @@
  * middy's http-error-handler: typed service errors are shown to the caller with their detail;
  * anything else is a bare 500 whose cause goes only to the log.
  */
+
+import type { Problem } from '../contract/wire.ts';
 import {
   BadRequest,
   Forbidden,
@@ -17,7 +19,6 @@ import { LocalProbeError } from '../core/probe.ts';
 import { RateLimitExceeded, type RateWindow } from '../core/rate-limiter.ts';
 import { type HttpResponse, json } from './http.ts';
 import { rateLimitHeaders } from './rate-headers.ts';
-import type { Problem } from './responses.ts';
 
 const PROBLEM_TYPE = 'urn:dialback:problem:';
 

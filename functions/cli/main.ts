@@ -6,9 +6,9 @@
 import { isIP } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { renderCheckText } from '../api/render-text.ts';
 import { createClient, DialbackError } from '../client/dialback-client.ts';
-import type { PortState } from '../core/probe.ts';
+import { renderCheckText } from '../contract/render-text.ts';
+import { type PortState, parsePortList } from '../contract/wire.ts';
 import { STATE_NEXT_STEPS } from '../core/verdict-text.ts';
 import { type BothAnswers, bothExitCode, checkBoth, type FamilyAnswer, renderBoth } from './both.ts';
 import { familyFetch } from './family-fetch.ts';
@@ -43,15 +43,14 @@ export interface CliIo {
 
 class UsageError extends Error {}
 
+/** Each argument is a port list in the API's own grammar; the server enforces the count. */
 function parsePorts(args: readonly string[]): number[] {
-  const ports: number[] = [];
-  for (const item of args.flatMap((a) => a.split(','))) {
-    if (!/^[1-9][0-9]{0,4}$/.test(item) || Number(item) > 65535) {
-      throw new UsageError(`"${item}" is not a TCP port: give whole numbers from 1 to 65535.`);
-    }
-    if (!ports.includes(Number(item))) ports.push(Number(item));
+  if (args.length === 0) return [];
+  try {
+    return parsePortList(args.join(','), Number.MAX_SAFE_INTEGER);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
   }
-  return ports;
 }
 
 function nextSteps(states: readonly PortState[]): string {

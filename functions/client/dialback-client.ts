@@ -4,8 +4,7 @@
  * returns are typed with the very types the handler builds them from.
  */
 
-import type { CheckResponse, IpResponse, Problem } from '../api/responses.ts';
-import type { PortReason, PortResult, PortState } from '../core/probe.ts';
+import type { CheckResponse, IpResponse, PortReason, PortResult, PortState, Problem } from '../contract/wire.ts';
 
 export type { CheckResponse, IpResponse, PortReason, PortResult, PortState, Problem };
 

@@ -15,7 +15,7 @@ export interface SourceAddress {
   readonly range: string;
 }
 
-/** Who may be dialed. The Lambda entry always uses `PUBLIC_ONLY`. */
+/** Who may be dialed. The Lambda entry always uses `'public-only'`. */
 export type TargetPolicy = 'public-only' | 'public-and-loopback' | 'any';
 
 /**

@@ -17,7 +17,7 @@ const REGIONS = ['#results', '#budget'] as const;
 
 async function run(ports: string): Promise<void> {
   if (results === null || button === null || button === undefined) return;
-  const query = `ports=${encodeURIComponent(ports.replace(/\s+/g, ''))}`;
+  const query = `ports=${encodeURIComponent(ports)}`;
   button.disabled = true;
   results.setAttribute('aria-busy', 'true');
   const status = document.createElement('p');

@@ -1,21 +1,20 @@
 /**
- * `GET /`: the human page. Server-rendered, so `/?ports=22,80` answers with JavaScript off;
- * the check itself runs through `runCheck`, the same limiter and probe path as `/check`.
- * Everything dynamic goes through the escaping `html` tag, and the only script and style are
- * inline under SHA-256 hashes in a `default-src 'none'` Content-Security-Policy.
+ * `GET /`'s view: the human page, rendered on the server so `/?ports=22,80` answers with
+ * JavaScript off. The route (`functions/api/page-route.ts`) runs the check and hands this module
+ * what to show. Everything dynamic goes through the escaping `html` tag, and the only script and
+ * style are inline under SHA-256 hashes in a `default-src 'none'` Content-Security-Policy.
  */
 import { createHash } from 'node:crypto';
-import { type CheckOutcome, runCheck } from '../api/check.ts';
-import type { HttpResponse } from '../api/http.ts';
-import { knownProblem, type ProblemAnswer } from '../api/problem.ts';
-import { rateLimitHeaders } from '../api/rate-headers.ts';
-import type { RouteContext } from '../api/routes.ts';
-import { BadRequest, ServiceError } from '../core/errors.ts';
-import { parsePortList } from '../core/ports.ts';
-import type { PortResult, PortState } from '../core/probe.ts';
-import { RateLimitExceeded, type RateStatus, type RateWindow } from '../core/rate-limiter.ts';
-import { callerName } from '../core/reverse-dns.ts';
-import { assertDialable, parseSourceAddress, type SourceAddress } from '../core/source-address.ts';
+import {
+  type CheckResponse,
+  PORT_LIST_PATTERN,
+  PORT_STATES,
+  type PortResult,
+  type PortState,
+  type Problem,
+} from '../contract/wire.ts';
+import type { RateStatus, RateWindow } from '../core/rate-limiter.ts';
+import type { SourceAddress } from '../core/source-address.ts';
 import {
   CGNAT_EXPLAINED,
   CHECK_LIMITS,
@@ -63,7 +62,7 @@ export function contentSecurityPolicy(script: string | undefined, scriptKey: obj
 }
 
 /** What the page shows for one request. */
-interface PageView {
+export interface PageView {
   readonly source: SourceAddress | undefined;
   /** Why the caller's address cannot be checked, when it cannot. */
   readonly addressNotice: string | undefined;
@@ -71,8 +70,10 @@ interface PageView {
   readonly portsInput: string;
   readonly maxPorts: number;
   readonly windows: readonly RateWindow[];
-  readonly outcome: CheckOutcome | undefined;
-  readonly problem: ProblemAnswer | undefined;
+  /** The check's answer, when one ran. */
+  readonly body: CheckResponse | undefined;
+  /** Why the check was refused, when it was. */
+  readonly problem: Problem | undefined;
   /** The caller's standing after this request, when it was charged or refused for budget. */
   readonly rate: RateStatus | undefined;
   /** Where this page was served from, for the copyable curl line. */
@@ -107,13 +108,13 @@ function verdict(result: PortResult): SafeHtml {
 
 function resultsSection(view: PageView): SafeHtml {
   if (view.problem !== undefined) {
-    const { problem } = view.problem;
+    const { problem } = view;
     const wait =
       problem.retryAfterSeconds === undefined ? '' : ` You can check again in ${problem.retryAfterSeconds} s.`;
     return html`<div class="card problem" role="alert"><h3>${problem.title}</h3><p>${problem.detail}${wait}</p></div>`;
   }
-  if (view.outcome === undefined) return html``;
-  const { body } = view.outcome;
+  const { body } = view;
+  if (body === undefined) return html``;
   const open = body.results.filter((r) => r.state === 'open').length;
   return html`<p class="summary"><strong>${open} of ${body.results.length} open</strong> on <span class="mono">${body.ip}</span>, checked from ${body.checkedFrom} with a ${body.timeoutMs} ms deadline per port.</p>
 ${body.results.map(verdict)}`;
@@ -130,7 +131,8 @@ function budgetText(windows: readonly RateWindow[], rate: RateStatus | undefined
   return `Rate budget: ${parts.join('; ')}.`;
 }
 
-function renderHtml(view: PageView): string {
+/** The whole page as HTML text. */
+export function renderPage(view: PageView): string {
   const address =
     view.source === undefined
       ? html`<p class="address">unknown</p>`
@@ -164,7 +166,7 @@ ${notice}
 <form id="check-form" method="get" action="/">
 <label for="ports">Ports to check (up to ${view.maxPorts}, separated by commas)</label>
 <div class="row">
-<input type="text" id="ports" name="ports" value="${view.portsInput}" required inputmode="numeric" autocomplete="off" spellcheck="false" pattern="[0-9, ]+" placeholder="e.g. 22,80,443" aria-describedby="ports-hint">
+<input type="text" id="ports" name="ports" value="${view.portsInput}" required inputmode="numeric" autocomplete="off" spellcheck="false" pattern="${PORT_LIST_PATTERN}" placeholder="e.g. 22,80,443" aria-describedby="ports-hint">
 <button type="submit">Check</button>
 </div>
 <p class="hint" id="ports-hint">Whole numbers from 1 to 65535. Each port counts against your rate budget.</p>
@@ -181,7 +183,7 @@ ${notice}
 <section aria-labelledby="limits">
 <h2 id="limits">What one check can and cannot tell</h2>
 <p>${CHECK_LIMITS}</p>
-<ul>${(['open', 'closed', 'filtered', 'untestable'] as const).map((s) => html`<li>${STATE_MEANING[s]}</li>`)}</ul>
+<ul>${PORT_STATES.map((s) => html`<li>${STATE_MEANING[s]}</li>`)}</ul>
 <h3>Is it carrier-grade NAT?</h3>
 <p>${CGNAT_EXPLAINED}</p>
 </section>
@@ -193,64 +195,4 @@ ${script}
 </body>
 </html>
 `.value;
-}
-
-/** Reads `ports` for the page, forgiving spaces a person types ("22, 80"). */
-function portsFromQuery(values: readonly string[], maxPorts: number): number[] {
-  if (values.length > 1) throw new BadRequest('Give "ports" once, as a comma-separated list: ports=22,80,443.');
-  return parsePortList((values[0] ?? '').replace(/\s+/g, ''), maxPorts);
-}
-
-/** The `GET /` route. */
-export async function pageRoute(ctx: RouteContext): Promise<HttpResponse> {
-  const { deps } = ctx;
-  let source: SourceAddress | undefined;
-  let addressNotice: string | undefined;
-  try {
-    source = parseSourceAddress(ctx.event.requestContext?.http?.sourceIp);
-    assertDialable(source, deps.policy);
-  } catch (error) {
-    if (!(error instanceof ServiceError)) throw error;
-    addressNotice = error.message;
-  }
-  const values = ctx.query.get('ports');
-  let outcome: CheckOutcome | undefined;
-  let problem: ProblemAnswer | undefined;
-  let rate: RateStatus | undefined;
-  if (values !== undefined) {
-    try {
-      outcome = await runCheck(ctx, portsFromQuery(values, deps.config.maxPorts));
-      rate = outcome.rate;
-    } catch (error) {
-      problem = knownProblem(error, ctx.requestId, deps.windows);
-      if (problem === undefined) throw error;
-      if (error instanceof RateLimitExceeded) rate = error.status;
-    }
-  }
-  const reverseDns = source === undefined ? null : await callerName(deps.reverseDns, source);
-  const assets = deps.webAssets === undefined ? undefined : await deps.webAssets();
-  const body = renderHtml({
-    source,
-    addressNotice,
-    reverseDns,
-    portsInput: values?.[0] ?? '',
-    maxPorts: deps.config.maxPorts,
-    windows: deps.windows,
-    outcome,
-    problem,
-    rate,
-    host: ctx.event.headers?.host ?? ctx.event.requestContext?.domainName ?? 'localhost',
-    script: assets?.pageScript,
-  });
-  return {
-    statusCode: problem?.status ?? 200,
-    headers: {
-      'content-type': 'text/html; charset=utf-8',
-      'content-security-policy': contentSecurityPolicy(assets?.pageScript, assets),
-      'referrer-policy': 'no-referrer',
-      ...(outcome?.rate === undefined ? {} : rateLimitHeaders(outcome.rate, deps.windows)),
-      ...problem?.headers,
-    },
-    body,
-  };
 }

@@ -9,6 +9,7 @@
  * Both bubble and cross the shadow boundary. `check()` runs a check from script too.
  */
 import { type CheckResponse, createClient, DialbackError, type Problem } from '../client/dialback-client.ts';
+import { parsePortList } from '../contract/wire.ts';
 import { STATE_HEADLINE } from '../core/verdict-text.ts';
 
 /** `detail` of the `dialback-error` event. */
@@ -71,12 +72,14 @@ function sheet(): CSSStyleSheet | undefined {
   }
 }
 
-/** Parses the `ports` attribute: a comma-separated list of 1–65535. */
+/** Parses the `ports` attribute with the API's grammar; the server enforces the count. */
 function parsePorts(value: string | null): number[] | undefined {
-  if (value === null || value.trim() === '') return undefined;
-  const ports = value.split(',').map((p) => p.trim());
-  if (!ports.every((p) => /^[1-9][0-9]{0,4}$/.test(p) && Number(p) <= 65535)) return undefined;
-  return [...new Set(ports.map(Number))];
+  if (value === null) return undefined;
+  try {
+    return parsePortList(value, Number.MAX_SAFE_INTEGER);
+  } catch {
+    return undefined;
+  }
 }
 
 function element<K extends keyof HTMLElementTagNameMap>(

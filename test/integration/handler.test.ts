@@ -176,6 +176,8 @@ describe('handler: bad input is refused before anything is probed', () => {
     ['a repeated ports parameter', { url: '/check?ports=22&ports=80' }, 400, /once/],
     ['too many ports', { url: '/check?ports=1,2,3,4,5,6,7,8,9,10,11' }, 400, /at most 10/],
     ['a malformed list', { url: '/check?ports=22,,80' }, 400, /empty item/],
+    ['a space inside a list', { url: '/check?ports=22+80' }, 400, /spaces or line breaks/],
+    ['a comma and a space', { url: '/check?ports=22,%2080' }, 400, /spaces or line breaks/],
     ['an 8 KB query', { url: `/check?ports=${'1,'.repeat(4096)}1` }, 400, /characters long/],
     ['an unknown route', { url: '/nope' }, 404, /no "\/nope"/],
     ['a trailing slash', { url: '/ip/' }, 404, /no/],

@@ -10,11 +10,13 @@ import { expectDocumented, fromHandler, specFor } from '../support/openapi.ts';
 
 /**
  * The Lambda bundle has no compiler in it: the browser code must be inlined at bundle time.
- * This bundles the real Lambda entry the way the CDK stack does (esbuild, ESM, AWS SDK left to
- * the runtime) with and without `webAssetsDefine()`, and runs the bundled handler.
+ * This bundles the real Lambda entry as the CDK stack does (esbuild, ESM) with and without
+ * `webAssetsDefine()`, and runs the bundled handler. One difference: the stack bundles the AWS
+ * SDK (`bundleAwsSDK: true`); here it stays external to keep the build quick, which changes
+ * nothing this test checks (test/infra/bundle.test.ts runs the stack's own bundle).
  */
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-// Inside node_modules so the bundle resolves the AWS SDK it leaves external, as Lambda does.
+// Inside node_modules so the bundle resolves the AWS SDK it leaves external.
 const OUT = `${ROOT}node_modules/.cache/dialback-lambda-bundle-${process.pid}`;
 const doc = specFor({});
 

@@ -203,7 +203,7 @@ describe('page', () => {
     const port = own.port;
     let response: HttpResponse;
     try {
-      response = await call(handlerWith(), { url: `/?ports=${port},%20${closedPort}`, sourceIp: '127.0.0.4' });
+      response = await call(handlerWith(), { url: `/?ports=${port},${closedPort}`, sourceIp: '127.0.0.4' });
     } finally {
       await own.close();
     }
@@ -212,6 +212,18 @@ describe('page', () => {
     expect(response.body).toContain(`${closedPort}/tcp</span>: <span class="state">closed`);
     expect(response.body).toContain('not only on 127.0.0.1');
     expect(response.body).toMatch(/Rate budget: 2 of 4 left this minute/);
+  });
+
+  // Issue 16, finding 3: whitespace was stripped, so these probed 2280 and 1901.
+  it.each([
+    ['a plus (a form-encoded space)', '22+80'],
+    ['a tab, a newline and a carriage return', '1%099%0A0%0D1'],
+  ])('refuses whitespace inside a list (%s) instead of gluing the digits', async (_name, ports) => {
+    const response = await call(handlerWith(), { url: `/?ports=${ports}`, sourceIp: '127.0.0.6' });
+    expect(response.statusCode).toBe(400);
+    expect(response.headers['content-type']).toMatch(/^text\/html/);
+    expect(response.body).toContain('has spaces or line breaks in it: separate ports with commas only');
+    expect(response.body).not.toMatch(/(2280|1901)\/tcp/);
   });
 
   it('escapes what the caller typed', async () => {

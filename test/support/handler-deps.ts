@@ -6,7 +6,7 @@
  */
 
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { HandlerDeps } from '../../functions/api/routes.ts';
+import type { HandlerDeps } from '../../functions/api/context.ts';
 import { type Config, loadConfig } from '../../functions/core/config.ts';
 import { createDynamoDbClient } from '../../functions/core/dynamodb-client.ts';
 import {

@@ -3,9 +3,10 @@
  * probe that records every target it was asked to dial (and answers from real loopback
  * sockets only when the test says so).
  */
+
+import type { HandlerDeps } from '../../functions/api/context.ts';
 import { createDeps } from '../../functions/api/deps.ts';
 import { createHandler, type Handler } from '../../functions/api/handler.ts';
-import type { HandlerDeps } from '../../functions/api/routes.ts';
 import { loadConfig } from '../../functions/core/config.ts';
 import type { Log } from '../../functions/core/log.ts';
 import type { PortResult, Probe, ProbeTarget } from '../../functions/core/probe.ts';

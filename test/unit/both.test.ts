@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { CheckResponse } from '../../functions/api/responses.ts';
 import { type BothAnswers, bothExitCode, checkBoth, renderBoth } from '../../functions/cli/both.ts';
 import { createClient, DialbackError } from '../../functions/client/dialback-client.ts';
+import type { CheckResponse } from '../../functions/contract/wire.ts';
 import type { PortResult } from '../../functions/core/probe.ts';
 import { familyDifference } from '../../functions/core/verdict-text.ts';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { parsePort, parsePortList } from '../../functions/contract/wire.ts';
 import { BadRequest } from '../../functions/core/errors.ts';
-import { parsePort, parsePortList } from '../../functions/core/ports.ts';
 
 describe('parsePort', () => {
   it.each([
@@ -55,11 +55,23 @@ describe('parsePortList', () => {
     expect(() => parsePortList('1,2,3', 2)).toThrow(/3 distinct ports.*at most 2/);
   });
 
-  it.each(['', ',', '22,', ',22', '22,,80', '22;80', '22 80', '22,abc'])('refuses the malformed list %j', (raw) => {
+  it.each([
+    '',
+    ',',
+    '22,',
+    ',22',
+    '22,,80',
+    '22;80',
+    '22 80',
+    '22, 80',
+    '22\t80',
+    '22\n',
+    '22,abc',
+  ])('refuses the malformed list %j', (raw) => {
     expect(() => parsePortList(raw, 10)).toThrow(BadRequest);
   });
 
   it('refuses an over-long list before splitting it', () => {
-    expect(() => parsePortList('1,'.repeat(4096), 10)).toThrow(/characters long/);
+    expect(() => parsePortList('1,'.repeat(4096), 10)).toThrow(/8192 characters long; at most 1024 characters/);
   });
 });

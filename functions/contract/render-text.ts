@@ -2,12 +2,11 @@
  * Plain-text renderings for terminal clients, aligned like Nmap's port table so that people
  * who know `nmap` read it at a glance and scripts can `awk` it.
  */
-import type { PortResult, PortState } from '../core/probe.ts';
 import { STATE_MEANING } from '../core/verdict-text.ts';
-import type { CheckResponse } from './responses.ts';
+import { type CheckResponse, PORT_STATES, type PortResult, type PortState } from './wire.ts';
 
 /** The legend lists states in this order, whatever order the ports came in. */
-const STATE_ORDER: readonly PortState[] = ['open', 'closed', 'filtered', 'untestable'];
+const STATE_ORDER: readonly PortState[] = PORT_STATES;
 
 function pad(value: string, width: number): string {
   return value.padEnd(width);

@@ -1,0 +1,69 @@
+/**
+ * `GET /`: reads `ports`, runs the check through `runCheck` (the same limiter and probe path as
+ * `/check`), maps a refusal to its problem, and hands the view (`functions/web/page.ts`) what to
+ * show. The page answers with the problem's status and headers, as `/check` would.
+ */
+import { ServiceError } from '../core/errors.ts';
+import { RateLimitExceeded, type RateStatus } from '../core/rate-limiter.ts';
+import { callerName } from '../core/reverse-dns.ts';
+import { assertDialable, type SourceAddress } from '../core/source-address.ts';
+import { contentSecurityPolicy, renderPage } from '../web/page.ts';
+import { type CheckOutcome, portListParameter, runCheck } from './check.ts';
+import { callerAddress, type RouteContext } from './context.ts';
+import type { HttpResponse } from './http.ts';
+import { knownProblem, type ProblemAnswer } from './problem.ts';
+import { rateLimitHeaders } from './rate-headers.ts';
+
+/** The `GET /` route. */
+export async function pageRoute(ctx: RouteContext): Promise<HttpResponse> {
+  const { deps } = ctx;
+  let source: SourceAddress | undefined;
+  let addressNotice: string | undefined;
+  try {
+    source = callerAddress(ctx);
+    assertDialable(source, deps.policy);
+  } catch (error) {
+    if (!(error instanceof ServiceError)) throw error;
+    addressNotice = error.message;
+  }
+  const values = ctx.query.get('ports');
+  let outcome: CheckOutcome | undefined;
+  let problem: ProblemAnswer | undefined;
+  let rate: RateStatus | undefined;
+  if (values !== undefined) {
+    try {
+      outcome = await runCheck(ctx, portListParameter(ctx) ?? []);
+      rate = outcome.rate;
+    } catch (error) {
+      problem = knownProblem(error, ctx.requestId, deps.windows);
+      if (problem === undefined) throw error;
+      if (error instanceof RateLimitExceeded) rate = error.status;
+    }
+  }
+  const reverseDns = source === undefined ? null : await callerName(deps.reverseDns, source);
+  const assets = deps.webAssets === undefined ? undefined : await deps.webAssets();
+  const body = renderPage({
+    source,
+    addressNotice,
+    reverseDns,
+    portsInput: values?.[0] ?? '',
+    maxPorts: deps.config.maxPorts,
+    windows: deps.windows,
+    body: outcome?.body,
+    problem: problem?.problem,
+    rate,
+    host: ctx.event.headers?.host ?? ctx.event.requestContext?.domainName ?? 'localhost',
+    script: assets?.pageScript,
+  });
+  return {
+    statusCode: problem?.status ?? 200,
+    headers: {
+      'content-type': 'text/html; charset=utf-8',
+      'content-security-policy': contentSecurityPolicy(assets?.pageScript, assets),
+      'referrer-policy': 'no-referrer',
+      ...(outcome?.rate === undefined ? {} : rateLimitHeaders(outcome.rate, deps.windows)),
+      ...problem?.headers,
+    },
+    body,
+  };
+}

@@ -1,0 +1,139 @@
+/**
+ * The wire contract: what goes over HTTP between the API and its callers (the typed client, the
+ * widget, the page script, the CLI). The handler builds these bodies, the OpenAPI document
+ * derives its enums and patterns from here, and nothing here imports from `functions/api/`, so
+ * a field or word added in one place cannot be missing in another.
+ *
+ * Port grammar. Strict on purpose: only plain ASCII decimal 1–65535 is a port, and a list is
+ * ports separated by single commas. `0x50`, `1e3`, ` 80`, `080`, `22 80` or Arabic-Indic digits
+ * are refused rather than guessed at (never glued: `22 80` is not 2280), so what is probed is
+ * always exactly what the caller wrote.
+ */
+import { BadRequest } from '../core/errors.ts';
+import type { PortReason, PortResult, PortState } from '../core/probe.ts';
+
+export type { PortReason, PortResult, PortState };
+
+/** Every port state, in the order documents list them. */
+export const PORT_STATES = ['open', 'closed', 'filtered', 'untestable'] as const satisfies readonly PortState[];
+
+/** Every reason word, in the order documents list them. */
+export const PORT_REASONS = [
+  'syn-ack',
+  'conn-refused',
+  'no-response',
+  'host-unreach',
+  'net-unreach',
+  'admin-prohibited',
+  'proto-unreach',
+  'dest-unreach',
+  'blocked-at-source',
+  'no-ipv6-egress',
+] as const satisfies readonly PortReason[];
+
+// A state or reason added to the probe's types but not to the lists above fails to compile here.
+type Missing<All, Listed> = [Exclude<All, Listed>] extends [never] ? true : Exclude<All, Listed>;
+const statesComplete: Missing<PortState, (typeof PORT_STATES)[number]> = true;
+const reasonsComplete: Missing<PortReason, (typeof PORT_REASONS)[number]> = true;
+void statesComplete;
+void reasonsComplete;
+
+/** Where probes leave from. */
+export interface Egress {
+  /** True when every probe leaves from the listed addresses, so a firewall can allow them. */
+  readonly fixed: boolean;
+  /** The fixed source addresses or CIDR ranges; empty when not fixed. */
+  readonly addresses: readonly string[];
+  /** Whether this deployment can dial IPv6 callers. */
+  readonly ipv6: boolean;
+}
+
+/** `GET /check/{port}` and `GET /check?ports=`. */
+export interface CheckResponse {
+  /** The address that was checked: always the address the request came from. */
+  readonly ip: string;
+  readonly family: 4 | 6;
+  /** Where the probe ran (the AWS region, or `local`). */
+  readonly checkedFrom: string;
+  /** Per-port deadline used for this check. */
+  readonly timeoutMs: number;
+  readonly egress: Egress;
+  readonly results: readonly PortResult[];
+}
+
+/** `GET /ip`. */
+export interface IpResponse {
+  readonly ip: string;
+  readonly family: 4 | 6;
+  /** The PTR name of the address, or `null` when it has none or the lookup timed out. */
+  readonly reverseDns: string | null;
+  readonly egress: Egress;
+}
+
+/** RFC 9457 problem details, as every error is answered. */
+export interface Problem {
+  readonly type: string;
+  readonly title: string;
+  readonly status: number;
+  readonly detail: string;
+  /** Seconds to wait, on 429 and 503. */
+  readonly retryAfterSeconds?: number;
+  /** Quote it when reporting a problem; it finds the request's log line. */
+  readonly requestId?: string;
+}
+
+/** One port, as a pattern without anchors (the range check to 65535 is in `parsePort`). */
+export const PORT_PATTERN = '[1-9][0-9]{0,4}';
+
+/** A port list, as a pattern without anchors: ports separated by single commas, nothing else. */
+export const PORT_LIST_PATTERN = `${PORT_PATTERN}(?:,${PORT_PATTERN})*`;
+
+const PORT = new RegExp(`^${PORT_PATTERN}$`);
+
+/** Longest `ports` list text accepted; bounds the work done on hostile input. */
+export const MAX_PORT_LIST_LENGTH = 1024;
+
+/** Parses one port; throws `BadRequest` with a message naming the value. */
+export function parsePort(raw: string): number {
+  if (PORT.test(raw)) {
+    const port = Number(raw);
+    if (port <= 65535) return port;
+  }
+  throw new BadRequest(`"${printable(raw)}" is not a TCP port: give a whole number from 1 to 65535, like 443.`);
+}
+
+/**
+ * Parses a comma-separated list into distinct ports in the order first given. Duplicates count
+ * once; more than `maxPorts` distinct ports is refused, never truncated.
+ */
+export function parsePortList(raw: string, maxPorts: number): number[] {
+  if (raw.length > MAX_PORT_LIST_LENGTH) {
+    throw new BadRequest(
+      `The ports list is ${raw.length} characters long; at most ${MAX_PORT_LIST_LENGTH} characters are accepted.`,
+    );
+  }
+  if (raw === '') throw new BadRequest(`The ports list is empty: give one to ${maxPorts} ports, like ports=22,80,443.`);
+  if (/\s/.test(raw)) {
+    throw new BadRequest(
+      `"${printable(raw)}" has spaces or line breaks in it: separate ports with commas only, like 22,80,443.`,
+    );
+  }
+  const ports: number[] = [];
+  for (const item of raw.split(',')) {
+    if (item === '')
+      throw new BadRequest('The ports list has an empty item: separate ports with single commas, like 22,80.');
+    const port = parsePort(item);
+    if (!ports.includes(port)) ports.push(port);
+  }
+  if (ports.length > maxPorts) {
+    throw new BadRequest(`${ports.length} distinct ports were asked for; at most ${maxPorts} are checked per request.`);
+  }
+  return ports;
+}
+
+/** Shows a caller's value in a message without control characters and bounded in length. */
+export function printable(value: string, max = 40): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
+  const clean = value.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+  return clean.length > max ? `${clean.slice(0, max)}…` : clean;
+}
