@@ -7,8 +7,8 @@
 import type { Config } from '../core/config.ts';
 import { TOKEN_PATTERN } from '../core/dial-proof.ts';
 import { MAX_PORT_LIST_LENGTH } from '../core/ports.ts';
-import type { PortReason, PortState } from '../core/probe.ts';
-import { REASON_MEANING, STATE_MEANING } from '../core/verdict-text.ts';
+import type { PortHint, PortReason, PortState } from '../core/probe.ts';
+import { HINT_TEXT, REASON_MEANING, STATE_MEANING } from '../core/verdict-text.ts';
 import { MAX_QUERY_LENGTH } from './http.ts';
 
 /** An OpenAPI document: plain JSON. */
@@ -17,6 +17,7 @@ export type OpenApiDocument = Readonly<Record<string, unknown>>;
 // Record<PortState, …> makes these lists complete by type: a new state is a compile error there.
 const STATES = Object.keys(STATE_MEANING) as PortState[];
 const REASONS = Object.keys(REASON_MEANING) as PortReason[];
+const HINTS = Object.keys(HINT_TEXT) as PortHint[];
 
 const ref = (name: string): { $ref: string } => ({ $ref: `#/components/schemas/${name}` });
 const header = (name: string): { $ref: string } => ({ $ref: `#/components/headers/${name}` });
@@ -295,6 +296,11 @@ export function openApiDocument(config: Config): OpenApiDocument {
               type: ['number', 'null'],
               minimum: 0,
               description: 'Round trip of the answering attempt; null without an answer.',
+            },
+            hint: {
+              type: 'string',
+              enum: HINTS,
+              description: `Present only when the verdict deserves a second look. ${HINTS.map((h) => `\`${h}\`: ${HINT_TEXT[h]}`).join(' ')}`,
             },
           },
         },

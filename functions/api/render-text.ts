@@ -3,7 +3,7 @@
  * who know `nmap` read it at a glance and scripts can `awk` it.
  */
 import type { PortResult, PortState } from '../core/probe.ts';
-import { STATE_MEANING } from '../core/verdict-text.ts';
+import { hintLines, STATE_MEANING } from '../core/verdict-text.ts';
 import type { CheckResponse } from './responses.ts';
 
 /** The legend lists states in this order, whatever order the ports came in. */
@@ -29,6 +29,7 @@ export function renderCheckText(check: CheckResponse): string {
       .trimEnd();
   const seen = new Set(check.results.map((r) => r.state));
   const legend = STATE_ORDER.filter((state) => seen.has(state));
+  const hints = hintLines(check.results);
   return [
     `Dialback: ${check.ip} checked from ${check.checkedFrom} (timeout ${check.timeoutMs} ms)`,
     ...(check.egress.fixed
@@ -38,6 +39,7 @@ export function renderCheckText(check: CheckResponse): string {
     line(header),
     ...rows.map(line),
     '',
+    ...(hints.length > 0 ? [...hints, ''] : []),
     ...legend.map((state) => STATE_MEANING[state]),
     '',
   ].join('\n');

@@ -223,7 +223,9 @@ function rotated<T>(items: readonly T[], by: number): T[] {
  * Probes all `ports` of one check concurrently; results are in the order of `ports`.
  *
  * Every port runs the schedule of the header comment: `attempts` sockets `attemptSpacingMs`
- * apart, the first answer wins, silence until `timeoutMs` reads `filtered / no-response`.
+ * apart, the first answer wins, silence until `timeoutMs` reads `filtered / no-response`. Each
+ * attempt goes out for all silent ports at once, in an order that rotates, so that which
+ * port's SYN left first is known (see below).
  *
  * A host that rejects with ICMP errors sends them through its rate limit (Linux 6.18, both
  * families: a burst of 6 per destination, then one a second), so ten rejected ports asked at
@@ -233,8 +235,9 @@ function rotated<T>(items: readonly T[], by: number): T[] {
  * canary, known to answer). The host spends its next error on the first rejected port of the
  * round, so:
  *  - a rejected port gets its real answer as soon as the limit allows one;
- *  - an error to a later socket of the same round proves the host had an error to spare when
- *    the earlier ports' SYNs arrived: those ports are plain drops, and keep the deadline;
+ *  - an error to a later socket of the same round (or of the same batch of attempts, answered
+ *    before any retransmission) proves the host had an error to spare when the earlier ports'
+ *    SYNs arrived: those ports are plain drops, and keep the deadline;
  *  - at the deadline, ports not so cleared go on being asked while the host keeps answering
  *    (an error within `RATE_LIMIT_QUIET_MS`), for at most `RATE_LIMIT_EXTENSION_MS` and never
  *    past `checkDeadlineMs`; those still silent then read filtered with
@@ -264,6 +267,8 @@ export const probePorts: Probe = (target, ports, options) =>
     let lastErrorAt: number | undefined;
     let canary: number | undefined;
     let roundsRunning = false;
+    /** Whether the host ever made this check ask at its pace (not just the scheduled attempts). */
+    let paced = false;
     let pastDeadline = false;
     let extensionEnd = Number.POSITIVE_INFINITY;
     let done = false;
@@ -334,6 +339,7 @@ export const probePorts: Probe = (target, ports, options) =>
       }
       const index = rounds.length;
       rounds.push(order);
+      paced = true;
       order.forEach((port, position) => {
         attempt(port, { round: index, position }, false);
       });
@@ -421,7 +427,7 @@ export const probePorts: Probe = (target, ports, options) =>
         return;
       }
       // Rounds ran, nothing cleared these ports, and the host has gone quiet: say so.
-      const hint = rounds.length > 0 ? 'icmp-rate-limit' : undefined;
+      const hint = paced ? 'icmp-rate-limit' : undefined;
       for (const port of silent()) settle(port, silence(port, hint));
     };
 

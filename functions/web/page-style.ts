@@ -61,6 +61,7 @@ button:disabled { opacity: .6; cursor: progress; }
 .verdict-filtered .state, .verdict-untestable .state { color: var(--filtered); }
 .problem { border-left: 6px solid var(--closed); }
 .meta { color: var(--muted); font-size: .9rem; }
+.recheck { border-left: 3px solid var(--filtered); padding-left: .6rem; }
 .checking { font-style: italic; }
 footer { margin-top: 2.5rem; color: var(--muted); font-size: .9rem; }
 `;

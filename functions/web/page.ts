@@ -19,6 +19,7 @@ import { assertDialable, parseSourceAddress, type SourceAddress } from '../core/
 import {
   CGNAT_EXPLAINED,
   CHECK_LIMITS,
+  HINT_TEXT,
   REASON_MEANING,
   STATE_MEANING,
   STATE_NEXT_STEPS,
@@ -100,6 +101,7 @@ function verdict(result: PortResult): SafeHtml {
   <h3><span class="mono">${result.port}/tcp</span>: <span class="state">${result.state}</span></h3>
   <p>${meaning(result.state)}</p>
   <p class="meta">Reason <code>${result.reason}</code>: ${REASON_MEANING[result.reason]}; ${rtt(result)}.</p>
+  ${result.hint === undefined ? '' : html`<p class="recheck" role="note">${HINT_TEXT[result.hint]}</p>`}
   <h4>What to do next</h4>
   <ul>${STATE_NEXT_STEPS[result.state].map((step) => html`<li>${withCode(step)}</li>`)}</ul>
 </article>`;
