@@ -229,8 +229,9 @@ function rotated<T>(items: readonly T[], by: number): T[] {
  *
  * A host that rejects with ICMP errors sends them through its rate limit (Linux 6.18, both
  * families: a burst of 6 per destination, then one a second), so ten rejected ports asked at
- * once leave some unanswered for seconds. Once the host has answered one port with an error
- * while others are silent, the check also runs rounds (`RATE_LIMIT_ROUND_MS` apart): one fresh
+ * once leave some unanswered for seconds. Once the host answers a port with an error no sooner
+ * than the last scheduled attempt (so at the pace of a limit, not at once as a host without one
+ * does) while others are silent, the check also runs rounds (`RATE_LIMIT_ROUND_MS` apart): one fresh
  * SYN per silent port, in rotating order, then one to the port whose error came last (the
  * canary, known to answer). The host spends its next error on the first rejected port of the
  * round, so:
@@ -242,7 +243,8 @@ function rotated<T>(items: readonly T[], by: number): T[] {
  *    (an error within `RATE_LIMIT_QUIET_MS`), for at most `RATE_LIMIT_EXTENSION_MS` and never
  *    past `checkDeadlineMs`; those still silent then read filtered with
  *    `hint: 'icmp-rate-limit'`: the verdict rests on silence from a host that rate-limits.
- * A host that sent no error gets no rounds and keeps the deadline exactly. If any port hits a
+ * A host that sent no error, or answered all its errors at once, gets no rounds and keeps the
+ * deadline exactly. If any port hits a
  * local failure, every other attempt is dropped at once and the failure is thrown: a
  * half-answered check is not an answer.
  */
@@ -272,7 +274,13 @@ export const probePorts: Probe = (target, ports, options) =>
     let pastDeadline = false;
     let extensionEnd = Number.POSITIVE_INFINITY;
     let done = false;
-    const firstRoundAt = (options.attempts - 1) * options.attemptSpacingMs + RATE_LIMIT_ROUND_MS;
+    /**
+     * The last scheduled batch leaves here. An error that comes no sooner is a paced one: a host
+     * without a limit (or a RST) answers the first SYN at once, so errors that keep coming
+     * after every port has been asked are the host's limit paying out.
+     */
+    const lastBatchAt = (options.attempts - 1) * options.attemptSpacingMs;
+    let pacedErrorSeen = false;
 
     const later = (ms: number, fn: () => void): void => {
       const timer = setTimeout(() => {
@@ -350,10 +358,11 @@ export const probePorts: Probe = (target, ports, options) =>
       lastErrorAt = performance.now();
       canary = port;
       if (tag !== undefined) clear(tag);
-      if (!roundsRunning && suspects().some((p) => p !== port)) {
+      if (lastErrorAt - checkStarted >= lastBatchAt) pacedErrorSeen = true;
+      if (pacedErrorSeen && !roundsRunning && suspects().some((p) => p !== port)) {
         roundsRunning = true;
-        // The scheduled attempts already send fresh SYNs until the last one has started.
-        later(Math.max(0, firstRoundAt - (performance.now() - checkStarted)), round);
+        // The scheduled attempts already sent fresh SYNs until now: the first round waits one.
+        later(RATE_LIMIT_ROUND_MS, round);
       }
     };
 
@@ -419,7 +428,7 @@ export const probePorts: Probe = (target, ports, options) =>
       const limit = Math.min(options.timeoutMs + RATE_LIMIT_EXTENSION_MS, options.checkDeadlineMs ?? Infinity);
       extensionEnd = checkStarted + limit;
       const stillAnswering = lastErrorAt !== undefined && now - lastErrorAt < RATE_LIMIT_QUIET_MS;
-      if (stillAnswering && limit > options.timeoutMs) {
+      if (pacedErrorSeen && stillAnswering && limit > options.timeoutMs) {
         if (!roundsRunning) {
           roundsRunning = true;
           round();
