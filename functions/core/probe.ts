@@ -244,9 +244,8 @@ function rotated<T>(items: readonly T[], by: number): T[] {
  *    past `checkDeadlineMs`; those still silent then read filtered with
  *    `hint: 'icmp-rate-limit'`: the verdict rests on silence from a host that rate-limits.
  * A host that sent no error, or answered all its errors at once, gets no rounds and keeps the
- * deadline exactly. If any port hits a
- * local failure, every other attempt is dropped at once and the failure is thrown: a
- * half-answered check is not an answer.
+ * deadline exactly. If any port hits a local failure, every other attempt is dropped at once
+ * and the failure is thrown: a half-answered check is not an answer.
  */
 export const probePorts: Probe = (target, ports, options) =>
   new Promise<PortResult[]>((resolve, reject) => {
