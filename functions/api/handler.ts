@@ -73,7 +73,9 @@ export function createHandler(deps: HandlerDeps): Handler {
     const method = (event.requestContext?.http?.method ?? 'GET').toUpperCase();
     const logFields: Record<string, unknown> = { requestId, method };
     let response: HttpResponse;
+    let wantsText = false;
     try {
+      wantsText = prefersText(event);
       const path = event.rawPath ?? '/';
       response = await dispatch(
         {
@@ -81,7 +83,7 @@ export function createHandler(deps: HandlerDeps): Handler {
           deps,
           requestId,
           query: parseQuery(event.rawQueryString),
-          wantsText: prefersText(event),
+          wantsText,
           source: readSource(event),
           remainingMs: () => context.getRemainingTimeInMillis() - RESPONSE_MARGIN_MS,
           logFields,
@@ -90,7 +92,7 @@ export function createHandler(deps: HandlerDeps): Handler {
         path,
       );
     } catch (error) {
-      response = problemResponse(error, requestId, deps.windows);
+      response = problemResponse(error, requestId, deps.windows, wantsText);
       if (response.statusCode >= 500) Object.assign(logFields, describeError(error));
     }
     Object.assign(response.headers, corsHeaders(header(event, 'origin'), deps.config.corsAllowOrigins), {

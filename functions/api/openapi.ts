@@ -52,7 +52,11 @@ const RATE_LIMIT_POLICY = {
   schema: { type: 'string', pattern: '^"[a-z]+";q=\\d+;w=\\d+(, "[a-z]+";q=\\d+;w=\\d+)*$' },
 };
 
-const PROBLEM_CONTENT = { 'application/problem+json': { schema: ref('Problem') } };
+/** Problems are problem+json, or one plain-text paragraph for terminal clients (as `/check` answers them). */
+const PROBLEM_CONTENT = {
+  'application/problem+json': { schema: ref('Problem') },
+  'text/plain': { schema: { type: 'string' } },
+};
 
 function problemResponse(description: string, extraHeaders: Record<string, unknown> = {}): Record<string, unknown> {
   return { description, headers: { ...COMMON_HEADERS, ...extraHeaders }, content: PROBLEM_CONTENT };
@@ -72,24 +76,21 @@ const PAGE_HEADERS = {
   'Referrer-Policy': header('Referrer-Policy'),
 };
 
-/** Methods other than GET and OPTIONS: the route exists but answers 405. */
-const OTHER_METHODS = ['put', 'post', 'delete', 'patch', 'head'] as const;
-
-function pathItem(get: Record<string, unknown>, extraParameters: unknown[] = []): Record<string, unknown> {
-  const refused = Object.fromEntries(
-    OTHER_METHODS.map((method) => [
-      method,
-      {
-        summary: `${method.toUpperCase()} is not supported`,
-        tags: ['errors'],
-        responses: { '405': response('MethodNotAllowed') },
-      },
-    ]),
-  );
+/**
+ * A path's GET and its CORS preflight. Other methods are not operations, so they are not
+ * listed (a generated client would grow methods that always fail); the document's description
+ * says in words that they answer 405.
+ */
+function pathItem(
+  operationId: string,
+  get: Record<string, unknown>,
+  extraParameters: unknown[] = [],
+): Record<string, unknown> {
   return {
     ...(extraParameters.length === 0 ? {} : { parameters: extraParameters }),
-    get,
+    get: { operationId, ...get },
     options: {
+      operationId: `${operationId}Preflight`,
       summary: 'CORS preflight',
       tags: ['cors'],
       parameters: [
@@ -98,7 +99,6 @@ function pathItem(get: Record<string, unknown>, extraParameters: unknown[] = [])
       ],
       responses: { '204': response('Preflight'), '400': response('BadRequest'), '500': response('InternalError') },
     },
-    ...refused,
   };
 }
 
@@ -153,20 +153,22 @@ export function openApiDocument(config: Config): OpenApiDocument {
       description:
         "Every check connects back to the address the request came from (never any other) and reports Nmap's connect-scan states. " +
         `Each port checked counts against the caller's budget: ${config.ratePerMinute} per minute and ${config.ratePerDay} per day (per /64 on IPv6). ` +
-        'Unknown paths answer 404 with `components.responses.NotFound`. Every response carries `Cache-Control: no-store`.',
+        'Unknown paths answer 404 with `components.responses.NotFound`; on a known path, methods other than GET and OPTIONS answer 405 with `components.responses.MethodNotAllowed` and `Allow: GET, OPTIONS`. ' +
+        "Every response carries `Cache-Control: no-store`. No authentication: the API is public, and a check can only ever touch the caller's own address.",
       license: { name: 'MIT', identifier: 'MIT' },
     },
     servers: [{ url: '/', description: 'The API that served this document' }],
+    // Public by design: nothing to authenticate, since a caller can only check itself.
+    security: [],
     tags: [
       { name: 'check', description: 'Port checks on your own address' },
       { name: 'web', description: 'The page, the widget and this document' },
       { name: 'cors', description: 'CORS preflight' },
-      { name: 'errors', description: 'Methods that are refused' },
     ],
     paths: {
       '/check/{port}': pathItem(
+        'checkPort',
         {
-          operationId: 'checkPort',
           tags: ['check'],
           summary: "Check one TCP port on the caller's address",
           parameters: [tokenParameter],
@@ -174,8 +176,7 @@ export function openApiDocument(config: Config): OpenApiDocument {
         },
         [portParameter],
       ),
-      '/check': pathItem({
-        operationId: 'checkPorts',
+      '/check': pathItem('checkPorts', {
         tags: ['check'],
         summary: `Check up to ${config.maxPorts} distinct TCP ports at once`,
         parameters: [
@@ -191,8 +192,7 @@ export function openApiDocument(config: Config): OpenApiDocument {
         ],
         responses: checkResponses(),
       }),
-      '/ip': pathItem({
-        operationId: 'whoami',
+      '/ip': pathItem('whoami', {
         tags: ['check'],
         summary: 'The address the service sees, its family and its reverse-DNS name',
         responses: {
@@ -208,8 +208,7 @@ export function openApiDocument(config: Config): OpenApiDocument {
           '500': response('InternalError'),
         },
       }),
-      '/': pathItem({
-        operationId: 'page',
+      '/': pathItem('page', {
         tags: ['web'],
         summary: 'The human page; with `ports`, it runs a check and renders the verdicts (no JavaScript needed)',
         parameters: [
@@ -240,8 +239,7 @@ export function openApiDocument(config: Config): OpenApiDocument {
           }),
         },
       }),
-      '/widget.js': pathItem({
-        operationId: 'widget',
+      '/widget.js': pathItem('widget', {
         tags: ['web'],
         summary: 'The `<dialback-check>` custom element, an ES module with no dependencies',
         responses: {
@@ -251,19 +249,42 @@ export function openApiDocument(config: Config): OpenApiDocument {
             content: { 'text/javascript': { schema: { type: 'string' } } },
           },
           '400': response('BadRequest'),
-          '404': problemResponse('This deployment was bundled without the widget.'),
+          '404': response('NotFound'),
           '500': response('InternalError'),
         },
       }),
-      '/openapi.json': pathItem({
-        operationId: 'openapi',
+      '/dialback.mjs': pathItem('cli', {
+        tags: ['web'],
+        summary: 'The dialback CLI as one file for Node.js, with no dependencies, already pointed at this API',
+        description:
+          '`curl -sO https://YOUR-API/dialback.mjs && node dialback.mjs 443`: the same CLI as `npm run dialback`, bundled, its default API set to the URL it was fetched from.',
+        responses: {
+          '200': {
+            description: 'The ES module.',
+            headers: COMMON_HEADERS,
+            content: { 'text/javascript': { schema: { type: 'string' } } },
+          },
+          '400': response('BadRequest'),
+          '404': response('NotFound'),
+          '500': response('InternalError'),
+        },
+      }),
+      '/openapi.json': pathItem('openapi', {
         tags: ['web'],
         summary: 'This document',
         responses: {
           '200': {
             description: 'OpenAPI 3.1.',
             headers: COMMON_HEADERS,
-            content: { 'application/json': { schema: { type: 'object', required: ['openapi', 'paths'] } } },
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  required: ['openapi', 'paths'],
+                  properties: { openapi: { type: 'string' }, paths: { type: 'object' } },
+                },
+              },
+            },
           },
           '400': response('BadRequest'),
           '500': response('InternalError'),
@@ -404,8 +425,13 @@ export function openApiDocument(config: Config): OpenApiDocument {
           `A malformed port or list, more than ${config.maxPorts} ports, a query longer than ${MAX_QUERY_LENGTH} characters, a malformed percent-escape, or an unreadable source address.`,
         ),
         Forbidden: problemResponse("The caller's address is not publicly routable (private, loopback, CGNAT, …)."),
-        NotFound: problemResponse('No such path.'),
-        MethodNotAllowed: problemResponse('The path answers GET and OPTIONS only.', { Allow: header('Allow') }),
+        NotFound: problemResponse(
+          'No such path; on `/widget.js` and `/dialback.mjs`, a deployment bundled without them.',
+        ),
+        MethodNotAllowed: problemResponse(
+          'Any method but GET and OPTIONS, on any path in this document (not listed per path, since they are not operations).',
+          { Allow: header('Allow') },
+        ),
         RateLimited: problemResponse('The caller spent its budget; `Retry-After` says when the window reopens.', {
           'Retry-After': header('Retry-After'),
           ...RATE_HEADERS,

@@ -6,8 +6,9 @@ import { renderCheckText } from '../contract/render-text.ts';
 import { type IpResponse, parsePort } from '../contract/wire.ts';
 import { BadRequest, NotFound } from '../core/errors.ts';
 import { callerName } from '../core/reverse-dns.ts';
-import { egressOf, portListParameter, runCheck } from './check.ts';
-import { callerAddress, type Route, type RouteContext } from './context.ts';
+import { SERVED_API_PLACEHOLDER, type WebAssets } from '../web/assets.ts';
+import { egressOf, localNotice, portListParameter, runCheck } from './check.ts';
+import { callerAddress, type Route, type RouteContext, requestBaseUrl } from './context.ts';
 import { decode, type HttpResponse, json, text } from './http.ts';
 import { openApiDocument } from './openapi.ts';
 import { pageRoute } from './page-route.ts';
@@ -16,7 +17,7 @@ import { rateLimitHeaders } from './rate-headers.ts';
 async function check(ctx: RouteContext, ports: readonly number[]): Promise<HttpResponse> {
   const { body, rate } = await runCheck(ctx, ports);
   const headers = rate === undefined ? {} : rateLimitHeaders(rate, ctx.deps.windows);
-  return ctx.wantsText ? text(200, renderCheckText(body), headers) : json(200, body, headers);
+  return ctx.wantsText ? text(200, renderCheckText(body, localNotice(ctx)), headers) : json(200, body, headers);
 }
 
 function portsParameter(ctx: RouteContext): number[] {
@@ -25,6 +26,22 @@ function portsParameter(ctx: RouteContext): number[] {
     throw new BadRequest('Say which ports to check: /check?ports=22,80,443 or /check/443.');
   }
   return ports;
+}
+
+/** Serves one piece of the compiled code as JavaScript; 404 when the deployment was bundled without it. */
+async function script(
+  ctx: RouteContext,
+  what: string,
+  pick: (assets: WebAssets) => string,
+  headers: Record<string, string> = {},
+): Promise<HttpResponse> {
+  const assets = ctx.deps.webAssets === undefined ? undefined : await ctx.deps.webAssets();
+  if (assets === undefined) throw new NotFound(`This deployment was bundled without ${what}.`);
+  return {
+    statusCode: 200,
+    headers: { 'content-type': 'text/javascript; charset=utf-8', ...headers },
+    body: pick(assets),
+  };
 }
 
 /** The routes of DESIGN §3 served by this function. */
@@ -61,15 +78,15 @@ export const ROUTES: readonly Route[] = [
   {
     name: '/widget.js',
     pattern: /^\/widget\.js$/,
-    get: async (ctx) => {
-      const assets = ctx.deps.webAssets === undefined ? undefined : await ctx.deps.webAssets();
-      if (assets === undefined) throw new NotFound('This deployment was bundled without the widget.');
-      return {
-        statusCode: 200,
-        headers: { 'content-type': 'text/javascript; charset=utf-8', 'cross-origin-resource-policy': 'cross-origin' },
-        body: assets.widget,
-      };
-    },
+    get: (ctx) =>
+      script(ctx, 'the widget', (assets) => assets.widget, { 'cross-origin-resource-policy': 'cross-origin' }),
+  },
+  {
+    name: '/dialback.mjs',
+    pattern: /^\/dialback\.mjs$/,
+    // Pointed at this API, so `node dialback.mjs 443` needs no --api.
+    get: (ctx) =>
+      script(ctx, 'the standalone CLI', (assets) => assets.cli.replaceAll(SERVED_API_PLACEHOLDER, requestBaseUrl(ctx))),
   },
   {
     name: '/openapi.json',

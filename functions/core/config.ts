@@ -32,6 +32,11 @@ export interface Config {
   readonly rateLimitKey: string | undefined;
   /** Secrets Manager ARN holding the HMAC key (deployed use). */
   readonly rateLimitKeySecretArn: string | undefined;
+  /**
+   * The URL of a Dialback instance on the Internet (`INTERNET_CHECKER_URL`), offered to callers of a local
+   * server whose check could not be a view from the Internet; `undefined` points them to deploying.
+   */
+  readonly internetCheckerUrl: string | undefined;
 }
 
 /** Thrown when an environment variable holds a value the service cannot run with. */
@@ -122,16 +127,20 @@ function egressAddresses(env: Env): readonly string[] {
   return Object.freeze(list);
 }
 
-function endpoint(env: Env): string | undefined {
-  const raw = text(env, 'DYNAMODB_ENDPOINT');
+function httpUrl(env: Env, name: string): string | undefined {
+  const raw = text(env, name);
   if (raw === undefined) return undefined;
   try {
     const url = new URL(raw);
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('scheme');
   } catch {
-    throw new ConfigError(`DYNAMODB_ENDPOINT must be an http(s) URL, got "${raw}"`);
+    throw new ConfigError(`${name} must be an http(s) URL, got "${raw}"`);
   }
   return raw;
+}
+
+function endpoint(env: Env): string | undefined {
+  return httpUrl(env, 'DYNAMODB_ENDPOINT');
 }
 
 /** Parses and validates the environment once; the result is frozen. */
@@ -171,5 +180,6 @@ export function loadConfig(env: Env): Config {
     egressAddresses: egressAddresses(env),
     rateLimitKey,
     rateLimitKeySecretArn: text(env, 'RATE_LIMIT_KEY_SECRET_ARN'),
+    internetCheckerUrl: httpUrl(env, 'INTERNET_CHECKER_URL')?.replace(/\/+$/, ''),
   });
 }

@@ -11,12 +11,14 @@
  * Any trouble with the table (down, slow, throttled, missing) throws `Unavailable`: the service
  * fails closed and never probes without a counted budget.
  */
+
 import { createHmac } from 'node:crypto';
 import { ConditionalCheckFailedException, type DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import ipaddr from 'ipaddr.js';
 import { RateLimited, Unavailable } from './errors.ts';
 import type { SourceAddress } from './source-address.ts';
 import { COUNTER_ATTRIBUTES } from './table-schema.ts';
+import { formatDuration } from './verdict-text.ts';
 
 /** One fixed window of the policy. */
 export interface RateWindow {
@@ -115,7 +117,7 @@ export function createRateLimiter(deps: RateLimiterDeps): RateLimiter {
       } else {
         const status = { window, remaining: Math.max(0, window.limit - spent.count), resetSeconds };
         throw new RateLimitExceeded(
-          `You have used your ${window.limit} port checks per ${window.name}; ${status.remaining} left. Try again in ${resetSeconds} s.`,
+          `You have used your ${window.limit} port checks per ${window.name}; ${status.remaining} left. Try again in ${formatDuration(resetSeconds)}.`,
           resetSeconds,
           { windows: [status, ...statuses] },
         );

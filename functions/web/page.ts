@@ -5,22 +5,17 @@
  * style are inline under SHA-256 hashes in a `default-src 'none'` Content-Security-Policy.
  */
 import { createHash } from 'node:crypto';
-import {
-  type CheckResponse,
-  PORT_LIST_PATTERN,
-  PORT_STATES,
-  type PortResult,
-  type PortState,
-  type Problem,
-} from '../contract/wire.ts';
+import { type CheckResponse, PORT_LIST_PATTERN, PORT_STATES, type PortResult, type Problem } from '../contract/wire.ts';
 import type { RateStatus, RateWindow } from '../core/rate-limiter.ts';
 import type { SourceAddress } from '../core/source-address.ts';
 import {
   CGNAT_EXPLAINED,
   CHECK_LIMITS,
+  formatDuration,
+  nextStepsFor,
   REASON_MEANING,
+  resultExplanation,
   STATE_MEANING,
-  STATE_NEXT_STEPS,
 } from '../core/verdict-text.ts';
 import { html, rawText, type SafeHtml } from './html.ts';
 import { PAGE_STYLE } from './page-style.ts';
@@ -66,6 +61,8 @@ export interface PageView {
   readonly source: SourceAddress | undefined;
   /** Why the caller's address cannot be checked, when it cannot. */
   readonly addressNotice: string | undefined;
+  /** That a check of this (non-public) address is not a view from the Internet, when it is not. */
+  readonly localNotice: string | undefined;
   readonly reverseDns: string | null;
   readonly portsInput: string;
   readonly maxPorts: number;
@@ -76,8 +73,8 @@ export interface PageView {
   readonly problem: Problem | undefined;
   /** The caller's standing after this request, when it was charged or refused for budget. */
   readonly rate: RateStatus | undefined;
-  /** Where this page was served from, for the copyable curl line. */
-  readonly host: string;
+  /** The URL this page was served from (scheme and host), for the copyable curl line. */
+  readonly baseUrl: string;
   readonly script: string | undefined;
 }
 
@@ -85,39 +82,53 @@ function rtt(result: PortResult): string {
   return result.rttMs === null ? 'no round trip' : `round trip ${result.rttMs.toFixed(1)} ms`;
 }
 
-/** The state's meaning without its leading "state: ", which the heading already says. */
-function meaning(state: PortState): string {
-  const text = STATE_MEANING[state].slice(state.length + 2);
-  return text.charAt(0).toUpperCase() + text.slice(1);
-}
-
 /** Advice text marks commands with backticks; show them as code. */
 function withCode(text: string): SafeHtml {
   return html`${text.split('`').map((part, i) => (i % 2 === 1 ? html`<code>${part}</code>` : part))}`;
 }
 
-function verdict(result: PortResult): SafeHtml {
+/**
+ * One port's card. The advice is the same for every port with the same state and reason, so
+ * only the first such card lists it; the others point to it (`sameAs`).
+ */
+function verdict(result: PortResult, sameAs: PortResult | undefined): SafeHtml {
+  const steps = nextStepsFor(result);
+  const advice =
+    steps.length === 0
+      ? html``
+      : sameAs === undefined
+        ? html`<h4>What to do next</h4>
+  <ul>${steps.map((step) => html`<li>${withCode(step)}</li>`)}</ul>`
+        : html`<p class="meta">What to do next: as for ${sameAs.port}/tcp above.</p>`;
   return html`<article class="card verdict verdict-${result.state}">
   <h3><span class="mono">${result.port}/tcp</span>: <span class="state">${result.state}</span></h3>
-  <p>${meaning(result.state)}</p>
+  <p>${resultExplanation(result)}</p>
   <p class="meta">Reason <code>${result.reason}</code>: ${REASON_MEANING[result.reason]}; ${rtt(result)}.</p>
-  <h4>What to do next</h4>
-  <ul>${STATE_NEXT_STEPS[result.state].map((step) => html`<li>${withCode(step)}</li>`)}</ul>
+  ${advice}
 </article>`;
+}
+
+function verdicts(results: readonly PortResult[]): SafeHtml[] {
+  const first = new Map<string, PortResult>();
+  return results.map((result) => {
+    const key = nextStepsFor(result).join('\n');
+    const earlier = first.get(key);
+    if (earlier === undefined) first.set(key, result);
+    return verdict(result, earlier);
+  });
 }
 
 function resultsSection(view: PageView): SafeHtml {
   if (view.problem !== undefined) {
+    // The detail already says when to try again (the 429's "Try again in 45 s.").
     const { problem } = view;
-    const wait =
-      problem.retryAfterSeconds === undefined ? '' : ` You can check again in ${problem.retryAfterSeconds} s.`;
-    return html`<div class="card problem" role="alert"><h3>${problem.title}</h3><p>${problem.detail}${wait}</p></div>`;
+    return html`<div class="card problem" role="alert"><h3>${problem.title}</h3><p>${problem.detail}</p></div>`;
   }
   const { body } = view;
   if (body === undefined) return html``;
   const open = body.results.filter((r) => r.state === 'open').length;
   return html`<p class="summary"><strong>${open} of ${body.results.length} open</strong> on <span class="mono">${body.ip}</span>, checked from ${body.checkedFrom} with a ${body.timeoutMs} ms deadline per port.</p>
-${body.results.map(verdict)}`;
+${verdicts(body.results)}`;
 }
 
 function budgetText(windows: readonly RateWindow[], rate: RateStatus | undefined): string {
@@ -126,7 +137,8 @@ function budgetText(windows: readonly RateWindow[], rate: RateStatus | undefined
     return `Each port checked counts against your address's budget: ${policy}.`;
   }
   const parts = rate.windows.map(
-    (s) => `${s.remaining} of ${s.window.limit} left this ${s.window.name} (resets in ${s.resetSeconds} s)`,
+    (s) =>
+      `${s.remaining} of ${s.window.limit} left this ${s.window.name} (resets in ${formatDuration(s.resetSeconds)})`,
   );
   return `Rate budget: ${parts.join('; ')}.`;
 }
@@ -140,6 +152,10 @@ export function renderPage(view: PageView): string {
 <p class="meta">IPv${view.source.family} · reverse DNS: ${view.reverseDns ?? 'none'}</p>`;
   const notice =
     view.addressNotice === undefined ? html`` : html`<p class="card problem" role="note">${view.addressNotice}</p>`;
+  const local =
+    view.localNotice === undefined
+      ? html``
+      : html`<p class="card notice" id="local-notice" role="note">${withCode(view.localNotice)}</p>`;
   const script = view.script === undefined ? html`` : html`<script type="module">${rawText(view.script)}</script>`;
   return html`<!doctype html>
 <html lang="en">
@@ -160,6 +176,7 @@ export function renderPage(view: PageView): string {
 <h2 id="you">Your address, as seen from here</h2>
 ${address}
 ${notice}
+${local}
 </section>
 <section aria-labelledby="check-heading">
 <h2 id="check-heading">Check ports</h2>
@@ -188,7 +205,7 @@ ${notice}
 <p>${CGNAT_EXPLAINED}</p>
 </section>
 <footer>
-<p>Also from a terminal: <code>curl -s https://${view.host}/check/22</code>. For developers: the <a href="/openapi.json">OpenAPI document</a> and the embeddable <a href="/widget.js"><code>&lt;dialback-check&gt;</code> widget</a>.</p>
+<p>Also from a terminal: <code>curl -s ${view.baseUrl}/check/22</code>. For developers: the <a href="/openapi.json">OpenAPI document</a> and the embeddable <a href="/widget.js"><code>&lt;dialback-check&gt;</code> widget</a>.</p>
 </footer>
 </main>
 ${script}

@@ -72,6 +72,7 @@ export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp>
         blockedPorts: [],
         key: async () => key,
         webAssets: async () => webAssets,
+        scheme: 'http',
         ...(options.log ? { log: options.log } : {}),
       }),
     );
