@@ -42,7 +42,7 @@ export function startProgress(write: (text: string) => void, label: string, enab
   if (!enabled) return { stop: () => undefined };
   const started = Date.now();
   const draw = (): void => {
-    const seconds = Math.floor((Date.now() - started) / 1000);
+    const seconds = Math.round((Date.now() - started) / 1000);
     write(`\r\x1b[2K${label}…${seconds > 0 ? ` ${seconds} s` : ''}`);
   };
   draw();

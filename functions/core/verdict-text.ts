@@ -42,14 +42,6 @@ export function resultExplanation(result: Pick<PortResult, 'state' | 'reason'>):
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
-/** A short headline per state, for badges and table cells. */
-export const STATE_HEADLINE: Readonly<Record<PortState, string>> = {
-  open: 'Open: a service accepted the connection',
-  closed: 'Closed: your address answered, nothing accepted',
-  filtered: 'Filtered: no answer, or refused on the way',
-  untestable: 'Untestable from this checker',
-};
-
 /** What the reason adds to the state, in words. */
 export const REASON_MEANING: Readonly<Record<PortReason, string>> = {
   'syn-ack': 'the handshake completed',

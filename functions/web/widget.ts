@@ -10,7 +10,7 @@
  */
 import { type CheckResponse, createClient, DialbackError, type Problem } from '../client/dialback-client.ts';
 import { parsePortList } from '../contract/wire.ts';
-import { STATE_HEADLINE } from '../core/verdict-text.ts';
+import { nextStepsFor, resultExplanation } from '../core/verdict-text.ts';
 
 /** `detail` of the `dialback-error` event. */
 export interface WidgetErrorDetail {
@@ -59,6 +59,7 @@ const STYLE = `
 [part~="state-closed"] { color: var(--_closed); }
 [part~="state-filtered"], [part~="state-untestable"] { color: var(--_filtered); }
 [part~="error"] { color: var(--_closed); margin: .5em 0 0; }
+[part~="advice"] { display: block; margin: .15em 0 0; }
 `;
 
 function sheet(): CSSStyleSheet | undefined {
@@ -189,8 +190,11 @@ export class DialbackCheck extends HTMLElement {
         item.append(
           element('span', 'port', `${r.port}/tcp `),
           element('span', `state state-${r.state}`, r.state),
-          element('span', 'meaning', ` — ${STATE_HEADLINE[r.state]}`),
+          element('span', 'meaning', `: ${resultExplanation(r)}`),
         );
+        // The first thing to try, for a port that is not open; the page has the rest.
+        const step = r.state === 'open' ? undefined : nextStepsFor(r)[0];
+        if (step !== undefined) item.append(element('span', 'advice', ` ${step.replaceAll('`', '')}`));
         return item;
       }),
     );
