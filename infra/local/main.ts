@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../../functions/core/config.ts';
-import { type LocalApp, startLocalApp } from './app.ts';
+import { type LocalApp, startLocalApp, startupHint } from './app.ts';
 
 const USAGE = `Usage: npm start -- [--host 127.0.0.1] [--port 8787] [--allow-non-public]
 
@@ -73,8 +73,7 @@ async function main(): Promise<void> {
     return;
   }
   process.stderr.write(
-    `Dialback listening on ${app.url} (targets: ${app.policy}; table: ${app.tableEndpoint ?? 'AWS'})\n` +
-      `Try: curl -s ${app.url}/check/22\n`,
+    `Dialback listening on ${app.url} (targets: ${app.policy}; table: ${app.tableEndpoint ?? 'AWS'})\n${startupHint(app)}\n`,
   );
 }
 

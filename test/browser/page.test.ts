@@ -126,6 +126,31 @@ describe('page in Chromium', () => {
     }
   });
 
+  it("says a local check is not the Internet's view, gives advice once per kind of port, and readable times", async () => {
+    const page = await browser.newPage({ viewport: { width: 960, height: 900 } });
+    const trouble = await watchPage(page);
+    const other = await releasedPort();
+    try {
+      await page.goto(`${app.url}/?ports=${closedPort},${other}`);
+      expect(await page.locator('#local-notice').textContent()).toMatch(
+        /^This is a local check: 127\.0\.0\.1 is not a public address, so this shows what this machine or network sees, not a view from the Internet\. To check from the Internet, deploy Dialback/,
+      );
+      // Two closed ports, one list of advice, and a pointer to it from the second.
+      await expect(page.locator('#results h4', { hasText: 'What to do next' }).count()).resolves.toBe(1);
+      expect(await page.locator('#results').textContent()).toContain(
+        `What to do next: as for ${closedPort}/tcp above.`,
+      );
+      // The footer's curl line is the URL this page came from, scheme included (http locally).
+      expect(await page.locator('footer code').first().textContent()).toBe(`curl -s ${app.url}/check/22`);
+      const budget = (await page.locator('#budget').textContent()) ?? '';
+      expect(budget).toMatch(/left this day \(resets in \d+ h( \d+ min)?\)/);
+      expect(budget).not.toMatch(/\d{3,} s\b/);
+      expect(trouble.errors).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+
   it('received only responses the OpenAPI document describes', () => {
     expect(recorder.count()).toBeGreaterThanOrEqual(6);
   });
