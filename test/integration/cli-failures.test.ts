@@ -7,7 +7,7 @@
  * the API serves, run by plain `node` from an empty directory.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -228,13 +228,15 @@ describe('the standalone CLI served at /dialback.mjs', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  function node(args: string[]): Promise<Ran> {
+  /** Runs `node args…` in the directory; as the unprivileged `nobody` when we are root and `unprivileged`. */
+  function node(args: string[], unprivileged = false): Promise<Ran> {
+    const drop = unprivileged && process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
     return new Promise((resolve) => {
       // A clean environment: no NODE_PATH, no DIALBACK_API; the directory has no node_modules.
       execFile(
         process.execPath,
         args,
-        { cwd: dir, timeout: 30_000, env: { PATH: process.env.PATH ?? '' } },
+        { cwd: dir, timeout: 30_000, env: { PATH: process.env.PATH ?? '' }, ...drop },
         (error, out, err) => {
           resolve({ code: error === null ? 0 : Number(error.code), out, err });
         },
@@ -257,6 +259,17 @@ describe('the standalone CLI served at /dialback.mjs', () => {
     expect(open.out).toContain('This is a local check: 127.0.0.1 is not a public address');
     expect((await node(['dialback.mjs', '--version'])).out).toBe('dialback 0.1.0\n');
     expect((await node(['dialback.mjs', '--help'])).out).toContain(`(now: ${app.url})`);
+  });
+
+  it('listen on a privileged port, unprivileged: a plain message, exit 2', async () => {
+    // The directory and file must be readable by the unprivileged user.
+    await chmod(dir, 0o755);
+    await chmod(path.join(dir, 'dialback.mjs'), 0o644);
+    const ran = await node(['dialback.mjs', 'listen', '80'], true);
+    expect(ran.err).toBe(
+      'dialback: Listening on port 80 needs privileges: only root (or a program allowed CAP_NET_BIND_SERVICE) may listen below 1024. Run it with sudo, e.g. `sudo node dialback.mjs listen 80`.\n',
+    );
+    expect(ran.code).toBe(2);
   });
 
   it('prints one line, not a stack trace, when its API misbehaves', async () => {
