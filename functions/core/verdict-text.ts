@@ -76,7 +76,7 @@ export const CHECK_LIMITS =
 /** What to try next, in the order worth trying, per state. */
 export const STATE_NEXT_STEPS: Readonly<Record<PortState, readonly string[]>> = {
   open: [
-    'Nothing to fix: the service is reachable from the Internet.',
+    'Nothing to fix: the service is reachable from where this check ran.',
     'If it should not be public, close it now: stop the service, or block the port in your firewall or router.',
   ],
   closed: [

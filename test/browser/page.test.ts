@@ -75,6 +75,8 @@ describe('page in Chromium', () => {
       const open = await checkWithKeyboard(page, String(openPort), 1);
       expect(open).toMatch(new RegExp(`${openPort}/tcp: open`, 'i'));
       expect(open).toContain('Nothing to fix');
+      // A check of 127.0.0.1 is not the Internet's view, and must not claim to be.
+      expect(await page.locator('body').textContent()).not.toContain('reachable from the Internet');
       expect(page.url()).toBe(`${app.url}/?ports=${openPort}`);
       expect(await page.locator('#budget').textContent()).toMatch(/Rate budget: 29 of 30 left this minute/);
 
