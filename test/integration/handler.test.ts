@@ -273,7 +273,7 @@ describe('handler: rate limiting', () => {
     expect(refused.statusCode).toBe(429);
     expect(refused.headers['retry-after']).toBe('45');
     expect(refused.headers['ratelimit-policy']).toBe('"minute";q=3;w=60, "day";q=500;w=86400');
-    expect(refused.headers.ratelimit).toBe('"minute";r=1;t=45');
+    expect(refused.headers.ratelimit).toBe('"minute";r=1;t=45, "day";r=498;t=86385');
     expect(problem(refused)).toMatchObject({ retryAfterSeconds: 45 });
     expect(h.probeCalls).toHaveLength(1);
     expect((await call(h, { url: '/check/5' })).statusCode).toBe(200);

@@ -6,7 +6,7 @@ import type { HttpResponse } from '../../functions/api/http.ts';
 import { ROUTES } from '../../functions/api/routes.ts';
 import { loadConfig } from '../../functions/core/config.ts';
 import { createDynamoDbClient } from '../../functions/core/dynamodb-client.ts';
-import { createRateLimiter } from '../../functions/core/rate-limiter.ts';
+import { createRateLimiter, rateWindows } from '../../functions/core/rate-limiter.ts';
 import type { WebAssets } from '../../functions/web/assets.ts';
 import { buildWebAssets } from '../../functions/web/build.ts';
 import { type EmbeddedTable, startEmbeddedTable } from '../../infra/local/embedded-table.ts';
@@ -41,7 +41,7 @@ function handlerWith(options: { endpoint?: string; webAssets?: boolean; probe?: 
     limiter: createRateLimiter({
       client: createDynamoDbClient(config),
       tableName: TABLE,
-      windows: base.windows,
+      windows: rateWindows(config),
       key,
       now: () => FIXED_NOW,
     }),
