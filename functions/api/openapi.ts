@@ -153,8 +153,8 @@ export function openApiDocument(config: Config): OpenApiDocument {
       description:
         "Every check connects back to the address the request came from (never any other) and reports Nmap's connect-scan states. " +
         `Each port checked counts against the caller's budget: ${config.ratePerMinute} per minute and ${config.ratePerDay} per day (per /64 on IPv6). ` +
-        'Unknown paths answer 404 with `components.responses.NotFound`; on a known path, methods other than GET and OPTIONS answer 405 with `components.responses.MethodNotAllowed` and `Allow: GET, OPTIONS`. ' +
-        "Every response carries `Cache-Control: no-store`. No authentication: the API is public, and a check can only ever touch the caller's own address.",
+        'Unknown paths answer 404 (`components.responses.NotFound`); methods other than GET and OPTIONS, 405 (`MethodNotAllowed`). ' +
+        "Every response carries `Cache-Control: no-store`. No authentication: a check only ever touches the caller's own address.",
       license: { name: 'MIT', identifier: 'MIT' },
     },
     servers: [{ url: '/', description: 'The API that served this document' }],
@@ -255,9 +255,7 @@ export function openApiDocument(config: Config): OpenApiDocument {
       }),
       '/dialback.mjs': pathItem('cli', {
         tags: ['web'],
-        summary: 'The dialback CLI as one file for Node.js, with no dependencies, already pointed at this API',
-        description:
-          '`curl -sO https://YOUR-API/dialback.mjs && node dialback.mjs 443`: the same CLI as `npm run dialback`, bundled, its default API set to the URL it was fetched from.',
+        summary: 'The CLI as one file for Node.js, no dependencies, pointed at this API: `node dialback.mjs 443`',
         responses: {
           '200': {
             description: 'The ES module.',
@@ -425,13 +423,8 @@ export function openApiDocument(config: Config): OpenApiDocument {
           `A malformed port or list, more than ${config.maxPorts} ports, a query longer than ${MAX_QUERY_LENGTH} characters, a malformed percent-escape, or an unreadable source address.`,
         ),
         Forbidden: problemResponse("The caller's address is not publicly routable (private, loopback, CGNAT, …)."),
-        NotFound: problemResponse(
-          'No such path; on `/widget.js` and `/dialback.mjs`, a deployment bundled without them.',
-        ),
-        MethodNotAllowed: problemResponse(
-          'Any method but GET and OPTIONS, on any path in this document (not listed per path, since they are not operations).',
-          { Allow: header('Allow') },
-        ),
+        NotFound: problemResponse('No such path, or a deployment bundled without this file.'),
+        MethodNotAllowed: problemResponse('Any method but GET and OPTIONS, on any path.', { Allow: header('Allow') }),
         RateLimited: problemResponse('The caller spent its budget; `Retry-After` says when the window reopens.', {
           'Retry-After': header('Retry-After'),
           ...RATE_HEADERS,

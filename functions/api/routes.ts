@@ -32,16 +32,13 @@ function portsParameter(ctx: RouteContext): number[] {
 async function script(
   ctx: RouteContext,
   what: string,
-  pick: (assets: WebAssets) => string,
+  pick: (assets: WebAssets) => string | undefined | Promise<string | undefined>,
   headers: Record<string, string> = {},
 ): Promise<HttpResponse> {
   const assets = ctx.deps.webAssets === undefined ? undefined : await ctx.deps.webAssets();
-  if (assets === undefined) throw new NotFound(`This deployment was bundled without ${what}.`);
-  return {
-    statusCode: 200,
-    headers: { 'content-type': 'text/javascript; charset=utf-8', ...headers },
-    body: pick(assets),
-  };
+  const body = assets === undefined ? undefined : await pick(assets);
+  if (body === undefined) throw new NotFound(`This deployment was bundled without ${what}.`);
+  return { statusCode: 200, headers: { 'content-type': 'text/javascript; charset=utf-8', ...headers }, body };
 }
 
 /** The routes of DESIGN §3 served by this function. */
@@ -86,7 +83,9 @@ export const ROUTES: readonly Route[] = [
     pattern: /^\/dialback\.mjs$/,
     // Pointed at this API, so `node dialback.mjs 443` needs no --api.
     get: (ctx) =>
-      script(ctx, 'the standalone CLI', (assets) => assets.cli.replaceAll(SERVED_API_PLACEHOLDER, requestBaseUrl(ctx))),
+      script(ctx, 'the standalone CLI', async (assets) =>
+        (await assets.cli())?.replaceAll(SERVED_API_PLACEHOLDER, requestBaseUrl(ctx)),
+      ),
   },
   {
     name: '/openapi.json',

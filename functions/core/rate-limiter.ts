@@ -31,8 +31,8 @@ import {
 import ipaddr from 'ipaddr.js';
 import { RateLimited, Unavailable } from './errors.ts';
 import type { SourceAddress } from './source-address.ts';
-import { formatDuration } from './verdict-text.ts';
 import { COUNTER_ATTRIBUTES } from './table-schema.ts';
+import { formatDuration } from './verdict-text.ts';
 
 /** One fixed window of the policy. */
 export interface RateWindow {

@@ -73,19 +73,36 @@ export const CHECK_LIMITS =
   'One check cannot tell packet loss from a firewall that drops silently: each port is tried several times, ' +
   'but if "filtered" surprises you, check again in a minute.';
 
+/**
+ * The first thing worth trying per state: the first of each list below, and all the widget
+ * shows (so it carries one sentence per state, not every list).
+ */
+// Plain constants, not properties read off an object: esbuild can then drop the lists below
+// from the widget, which uses only these.
+const FIRST_OPEN = 'Nothing to fix: the service is reachable from where this check ran.';
+const FIRST_CLOSED =
+  'Make sure the service is running and listens on all interfaces (0.0.0.0 or ::), not only on 127.0.0.1 or localhost: `ss -ltn` (Linux) or `netstat -an` (Windows, macOS) shows the address it listens on.';
+const FIRST_FILTERED =
+  "Add or fix the port forward in your router: external port → the machine's LAN address and the same port, TCP.";
+const FIRST_STEP: Readonly<Partial<Record<PortState, string>>> = {
+  open: FIRST_OPEN,
+  closed: FIRST_CLOSED,
+  filtered: FIRST_FILTERED,
+};
+
 /** What to try next, in the order worth trying, per state. */
 export const STATE_NEXT_STEPS: Readonly<Record<PortState, readonly string[]>> = {
   open: [
-    'Nothing to fix: the service is reachable from where this check ran.',
+    FIRST_OPEN,
     'If it should not be public, close it now: stop the service, or block the port in your firewall or router.',
   ],
   closed: [
-    'Make sure the service is running and listens on all interfaces (0.0.0.0 or ::), not only on 127.0.0.1 or localhost: `ss -ltn` (Linux) or `netstat -an` (Windows, macOS) shows the address it listens on.',
+    FIRST_CLOSED,
     'Check the host firewall on the machine itself (ufw, firewalld, nftables, Windows Defender Firewall): it may reject the port.',
     "Behind a home router, the forward must point at the right LAN address: the machine's current address (e.g. 192.168.1.20), which can change unless you reserve it in the router's DHCP settings.",
   ],
   filtered: [
-    "Add or fix the port forward in your router: external port → the machine's LAN address and the same port, TCP.",
+    FIRST_FILTERED,
     'Check the host firewall on the machine (ufw, firewalld, nftables, Windows Defender Firewall): it may drop the port silently.',
     'Some ISPs block common server ports (25, 80, 445, sometimes 443) on home lines; try a higher port, or ask your ISP.',
     "If your router's status page shows a WAN (Internet) address different from the one checked here, or one starting with 100.64 to 100.127, you are behind carrier-grade NAT: no forward can work; ask your ISP for a public IPv4 address, or use IPv6.",
@@ -111,6 +128,12 @@ const REASON_NEXT_STEPS: Readonly<Partial<Record<PortReason, readonly string[]>>
     "A firewall rejects the port on purpose (firewalld and many routers reject IPv6 this way): allow the port in the host firewall and the router's IPv6 firewall.",
   ],
 };
+
+/** The first thing to try for one result (the widget's advice); `undefined` when there is none. */
+export function firstStepFor(result: Pick<PortResult, 'state' | 'reason'>): string | undefined {
+  const steps = REASON_NEXT_STEPS[result.reason];
+  return steps === undefined ? FIRST_STEP[result.state] : steps[0];
+}
 
 /** What to try next for one result, in the order worth trying; empty for nothing to do. */
 export function nextStepsFor(result: Pick<PortResult, 'state' | 'reason'>): readonly string[] {

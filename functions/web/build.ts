@@ -4,10 +4,12 @@
  * script, minified, for browsers that support custom elements and ES modules) and the
  * standalone CLI (one ES module for Node with no dependencies, served as `GET /dialback.mjs`).
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { type BuildOptions, build, buildSync, type OutputFile } from 'esbuild';
 import { packageVersion, SERVED_API_CONSTANT, VERSION_CONSTANT } from '../cli/inlined.ts';
-import { type InlinedAssets, SERVED_API_PLACEHOLDER, WEB_ASSETS_CONSTANT, type WebAssets } from './assets.ts';
+import { CLI_FILE, type InlinedAssets, SERVED_API_PLACEHOLDER, WEB_ASSETS_CONSTANT, type WebAssets } from './assets.ts';
 
 const ENTRY_POINTS = {
   widget: new URL('./widget.ts', import.meta.url).pathname,
@@ -49,34 +51,43 @@ function cliOptions(): BuildOptions {
   };
 }
 
-function collect(web: readonly OutputFile[], cli: readonly OutputFile[]): WebAssets {
+function cliText(files: readonly OutputFile[]): string {
+  const text = files[0]?.text;
+  if (text === undefined) throw new Error('esbuild produced no dialback.mjs');
+  return text;
+}
+
+function browserAssets(files: readonly OutputFile[]): InlinedAssets {
   const text = (name: keyof typeof ENTRY_POINTS): string => {
-    const file = web.find((f) => f.path.endsWith(`/${name}.js`));
+    const file = files.find((f) => f.path.endsWith(`/${name}.js`));
     if (file === undefined) throw new Error(`esbuild produced no ${name}.js`);
     return file.text;
   };
-  const cliText = cli[0]?.text;
-  if (cliText === undefined) throw new Error('esbuild produced no dialback.mjs');
-  return Object.freeze({ widget: text('widget'), pageScript: text('pageScript'), cli: cliText });
+  return { widget: text('widget'), pageScript: text('pageScript') };
 }
 
 /** Compiles the widget, the page script and the standalone CLI. */
 export async function buildWebAssets(): Promise<WebAssets> {
   const [web, cli] = await Promise.all([build(OPTIONS), build(cliOptions())]);
-  return collect(web.outputFiles ?? [], cli.outputFiles ?? []);
-}
-
-/** The same, synchronously (for bundler configuration, which is synchronous in CDK). */
-export function buildWebAssetsSync(): WebAssets {
-  return collect(buildSync(OPTIONS).outputFiles ?? [], buildSync(cliOptions()).outputFiles ?? []);
+  const standalone = cliText(cli.outputFiles ?? []);
+  return Object.freeze({ ...browserAssets(web.outputFiles ?? []), cli: async () => standalone });
 }
 
 /**
- * The esbuild `define` entry that inlines the compiled assets into a bundle of the Lambda
+ * The esbuild `define` entry that inlines the compiled browser code into a bundle of the Lambda
  * entry, e.g. CDK `NodejsFunction`'s `bundling: { define: webAssetsDefine() }`.
  */
 export function webAssetsDefine(): Record<string, string> {
-  const { cli, ...browser } = buildWebAssetsSync();
-  const inlined: InlinedAssets = { ...browser, cliGzip: gzipSync(cli, { level: 9 }).toString('base64') };
-  return { [WEB_ASSETS_CONSTANT]: JSON.stringify(inlined) };
+  return { [WEB_ASSETS_CONSTANT]: JSON.stringify(browserAssets(buildSync(OPTIONS).outputFiles ?? [])) };
+}
+
+/**
+ * Compiles the standalone CLI and writes it, gzip-compressed, as `CLI_FILE` in `dir` (the Lambda
+ * bundle's directory, where `bundledWebAssets()` reads it); returns the file's path.
+ */
+export function writeStandaloneCli(dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, CLI_FILE);
+  writeFileSync(file, gzipSync(cliText(buildSync(cliOptions()).outputFiles ?? []), { level: 9 }));
+  return file;
 }

@@ -10,7 +10,7 @@
  */
 import { type CheckResponse, createClient, DialbackError, type Problem } from '../client/dialback-client.ts';
 import { parsePortList } from '../contract/wire.ts';
-import { nextStepsFor, resultExplanation } from '../core/verdict-text.ts';
+import { firstStepFor, resultExplanation } from '../core/verdict-text.ts';
 
 /** `detail` of the `dialback-error` event. */
 export interface WidgetErrorDetail {
@@ -193,7 +193,7 @@ export class DialbackCheck extends HTMLElement {
           element('span', 'meaning', `: ${resultExplanation(r)}`),
         );
         // The first thing to try, for a port that is not open; the page has the rest.
-        const step = r.state === 'open' ? undefined : nextStepsFor(r)[0];
+        const step = r.state === 'open' ? undefined : firstStepFor(r);
         if (step !== undefined) item.append(element('span', 'advice', ` ${step.replaceAll('`', '')}`));
         return item;
       }),

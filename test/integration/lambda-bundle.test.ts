@@ -5,7 +5,7 @@ import { build } from 'esbuild';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Handler } from '../../functions/api/handler.ts';
 import { SERVED_API_PLACEHOLDER } from '../../functions/web/assets.ts';
-import { buildWebAssets, webAssetsDefine } from '../../functions/web/build.ts';
+import { buildWebAssets, webAssetsDefine, writeStandaloneCli } from '../../functions/web/build.ts';
 import { apiEvent, lambdaContext } from '../fixtures/events.ts';
 import { expectDocumented, fromHandler, specFor } from '../support/openapi.ts';
 
@@ -55,6 +55,7 @@ afterAll(async () => {
 describe('Lambda bundle', () => {
   it('serves the widget and the page script that esbuild inlined at bundle time', async () => {
     await mkdir(OUT, { recursive: true });
+    writeStandaloneCli(`${OUT}/with-assets`);
     const handler = await bundle('with-assets', webAssetsDefine());
     const assets = await buildWebAssets();
 
@@ -68,10 +69,10 @@ describe('Lambda bundle', () => {
     const hash = createHash('sha256').update(inline).digest('base64');
     expect(page.headers['content-security-policy']).toContain(`script-src 'sha256-${hash}'`);
 
-    // The CLI is inlined compressed and served whole, pointed at the API's own https URL.
+    // The CLI is a gzip file beside the bundle, served whole, pointed at the API's own https URL.
     const cli = await get(handler, '/dialback.mjs');
     expect(cli.status).toBe(200);
-    expect(cli.body).toBe(assets.cli.replaceAll(SERVED_API_PLACEHOLDER, 'https://api.example.com'));
+    expect(cli.body).toBe((await assets.cli())?.replaceAll(SERVED_API_PLACEHOLDER, 'https://api.example.com'));
   });
 
   it('still serves a working page without them, and 404 for the widget', async () => {
