@@ -141,6 +141,11 @@ describe('widget embedded on another origin', () => {
       await expect(page.locator('#open').locator('[part~="result"]').textContent()).resolves.toContain(
         `${openPort}/tcp open`,
       );
+      // The state once, what it means, and the first thing to try.
+      const closedItem = (await page.locator('#closed').getByRole('listitem').textContent()) ?? '';
+      expect(closedItem).toMatch(new RegExp(`^${closedPort}/tcp closed: Your address answered, but nothing accepted`));
+      expect(closedItem).not.toMatch(/Closed:/);
+      expect(closedItem).toContain('Make sure the service is running and listens on all interfaces');
 
       // A deployment with one endpoint: IPv4 alone, and a short line saying why.
       await expect(page.locator('#open').locator('[part~="diagnosis"]').textContent()).resolves.toBe(

@@ -178,6 +178,27 @@ describe('local server (as npm start runs it)', () => {
     );
   });
 
+  it.each([
+    ['127.0.0.1', 200],
+    ['0.0.0.0', undefined],
+  ])('bound to %s, the start-up hint suggests no URL that answers 403', async (host, status) => {
+    const child = await startLocalChild(['--host', host, '--port', '0']);
+    try {
+      const urls = [...child.output().matchAll(/curl -s (http:\/\/\S+)/g)].map((m) => m[1] ?? '');
+      const real = urls.filter((u) => !u.includes('PUBLIC-ADDRESS'));
+      if (status === undefined) {
+        // Public callers only: no URL on this machine can work, so none is offered.
+        expect(real).toEqual([]);
+        expect(child.output()).toContain("at this machine's public address: curl -s http://PUBLIC-ADDRESS:");
+      } else {
+        expect(real).toHaveLength(1);
+        for (const url of real) expect((await get(url)).status).toBe(status);
+      }
+    } finally {
+      await child.stop();
+    }
+  });
+
   it('fails at start with a message naming a bad setting', async () => {
     await expect(startLocalChild(['--port', '0'], { MAX_PORTS: 'lots' })).rejects.toThrow(
       /MAX_PORTS must be a whole number/,
