@@ -142,7 +142,7 @@ describe('widget embedded on another origin', () => {
         `${openPort}/tcp open`,
       );
       // The state once, what it means, and the first thing to try.
-      const closedItem = (await page.locator('#closed').getByRole('listitem').textContent()) ?? '';
+      const closedItem = (await page.locator('#closed').locator('[part~="result"]').textContent()) ?? '';
       expect(closedItem).toMatch(new RegExp(`^${closedPort}/tcp closed: Your address answered, but nothing accepted`));
       expect(closedItem).not.toMatch(/Closed:/);
       expect(closedItem).toContain('Make sure the service is running and listens on all interfaces');
