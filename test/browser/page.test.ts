@@ -1,10 +1,11 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalApp, startLocalApp } from '../../infra/local/app.ts';
-import { launchChromium, screenshotPath, watchPage } from '../support/browser.ts';
+import { browserSkipReason, launchChromium, screenshotPath, watchPage } from '../support/browser.ts';
 import { specFor, specRecorder } from '../support/openapi.ts';
 import { type Listening, listening, releasedPort } from '../support/ports.ts';
 
+const skip = await browserSkipReason('page tests in Chromium');
 const ENV = { PROBE_TIMEOUT_MS: '1500' };
 const recorder = specRecorder(specFor(ENV));
 let app: LocalApp;
@@ -60,7 +61,7 @@ async function checkWithKeyboard(page: Page, ports: string, expected: number): P
   return (await page.locator('#results').textContent()) ?? '';
 }
 
-describe('page in Chromium', () => {
+describe.runIf(skip === undefined)('page in Chromium', () => {
   it('lets a keyboard-only user check a listening and a closed port and read verdicts and advice', async () => {
     const page = await browser.newPage({ viewport: { width: 960, height: 900 } });
     const trouble = await watchPage(page);

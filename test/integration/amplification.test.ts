@@ -9,16 +9,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONFIG_DEFAULTS } from '../../functions/core/config.ts';
 import { DEFAULT_ATTEMPT_SPACING_MS, probePort } from '../../functions/core/probe.ts';
-import { createHostLink, type HostLink, LAB_REQUIRED, namespaceSupport } from '../support/netns.ts';
+import { createHostLink, type HostLink, labSkipReason } from '../support/netns.ts';
 
 /** The bound SECURITY.md states per filtered port at the defaults. */
 const MAX_SYNS_PER_PORT = 16;
 
-const unsupported = await namespaceSupport();
-if (unsupported !== undefined) {
-  if (LAB_REQUIRED) throw new Error(`amplification test must run under CI but cannot: ${unsupported}`);
-  console.warn(`skipping amplification test: ${unsupported}`);
-}
+const unsupported = await labSkipReason('amplification test');
 
 describe.runIf(unsupported === undefined)('SYNs sent per filtered port', () => {
   let link: HostLink;

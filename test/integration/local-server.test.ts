@@ -7,8 +7,10 @@ import { type LocalApp, startLocalApp } from '../../infra/local/app.ts';
 import { startEmbeddedTable } from '../../infra/local/embedded-table.ts';
 import { getOnce, type SimpleResponse } from '../support/http-client.ts';
 import { startLocalChild } from '../support/local-child.ts';
+import { skipReason } from '../support/requirements.ts';
 
 const exec = promisify(execFile);
+const noPrlimit = await skipReason('out-of-descriptors test', ['prlimit']);
 
 /** A GET from a chosen loopback source address, with chosen headers. */
 function get(url: string, headers: Record<string, string> = {}, localAddress = '127.0.0.1'): Promise<SimpleResponse> {
@@ -129,7 +131,7 @@ describe('local server (as npm start runs it)', () => {
     }
   });
 
-  it('answers 503, not a port state, when it runs out of file descriptors', async () => {
+  it.runIf(noPrlimit === undefined)('answers 503, not a port state, when it runs out of file descriptors', async () => {
     const child = await startLocalChild(['--port', '0']);
     const l = await listen('127.0.0.1');
     try {
