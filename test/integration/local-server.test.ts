@@ -100,12 +100,34 @@ describe('local server (in process)', () => {
 });
 
 describe('local server (as npm start runs it)', () => {
-  it('prints its URL, refuses non-loopback callers when bound elsewhere, and exits 0 on SIGTERM', async () => {
+  it('prints its URL, checks loopback callers when bound to loopback, and exits 0 on SIGTERM', async () => {
     const child = await startLocalChild(['--host', '127.0.0.1', '--port', '0']);
+    const l = await listen('127.0.0.1');
     try {
       expect(child.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       expect(child.output()).toContain('targets: public-and-loopback');
+      expect((await get(`${child.url}/check/${l.port}`)).status).toBe(200);
+      expect(l.peers).toEqual(['127.0.0.1']);
     } finally {
+      await l.close();
+      expect(await child.stop()).toBe(0);
+    }
+  });
+
+  it('bound beyond loopback, refuses a loopback caller with 403 and dials nothing', async () => {
+    // 0.0.0.0 is reachable from the LAN, so the loopback exemption must not apply; the
+    // request itself still arrives over loopback.
+    const child = await startLocalChild(['--host', '0.0.0.0', '--port', '0']);
+    const l = await listen('127.0.0.1');
+    try {
+      expect(child.output()).toContain('targets: public-only');
+      const port = new URL(child.url).port;
+      const reply = await get(`http://127.0.0.1:${port}/check/${l.port}`, { accept: 'application/json' });
+      expect(reply.status).toBe(403);
+      expect(JSON.parse(reply.body).detail).toMatch(/loopback/);
+      expect(l.peers).toEqual([]);
+    } finally {
+      await l.close();
       expect(await child.stop()).toBe(0);
     }
   });
