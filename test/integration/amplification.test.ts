@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONFIG_DEFAULTS } from '../../functions/core/config.ts';
 import { DEFAULT_ATTEMPT_SPACING_MS, probePort } from '../../functions/core/probe.ts';
-import { createHostLink, type HostLink, labSkipReason } from '../support/netns.ts';
+import { counterPackets, createHostLink, type HostLink, labSkipReason } from '../support/netns.ts';
 
 /** The bound SECURITY.md states per filtered port at the defaults. */
 const MAX_SYNS_PER_PORT = 16;
@@ -34,11 +34,6 @@ describe.runIf(unsupported === undefined)('SYNs sent per filtered port', () => {
     await link?.destroy();
   });
 
-  async function synCount(name: string): Promise<number> {
-    const out = await link.exec(['nft', 'list', 'counter', 'inet', 'fw', name]);
-    return Number(/packets (\d+)/.exec(out)?.[1] ?? Number.NaN);
-  }
-
   for (const family of [4, 6] as const) {
     it(`stays within ${MAX_SYNS_PER_PORT} SYNs at the default settings (IPv${family})`, async () => {
       const result = await probePort({ address: family === 4 ? link.v4 : link.v6, family }, 9, {
@@ -49,7 +44,7 @@ describe.runIf(unsupported === undefined)('SYNs sent per filtered port', () => {
       expect(result.state).toBe('filtered');
       // Late retransmissions of already-destroyed sockets would show up here too.
       await new Promise((r) => setTimeout(r, 1500));
-      const syns = await synCount(`syns${family}`);
+      const syns = await counterPackets(link, `syns${family}`);
       console.info(`SYNs sent to one filtered port (IPv${family}): ${syns}`);
       expect(syns).toBeGreaterThanOrEqual(CONFIG_DEFAULTS.probeAttempts);
       expect(syns).toBeLessThanOrEqual(MAX_SYNS_PER_PORT);

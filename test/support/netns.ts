@@ -78,6 +78,12 @@ export interface HostLink {
   destroy(): Promise<void>;
 }
 
+/** Packets counted so far by the named nftables counter in table `inet fw` of `link`'s namespace. */
+export async function counterPackets(link: HostLink, name: string): Promise<number> {
+  const out = await link.exec(['nft', 'list', 'counter', 'inet', 'fw', name]);
+  return Number(/packets (\d+)/.exec(out)?.[1] ?? Number.NaN);
+}
+
 /** A short random suffix for names; interface names are limited to 15 characters. */
 export function uniqueSuffix(): string {
   return randomBytes(3).toString('hex');
