@@ -24,6 +24,25 @@ const MODULES = {
     mutate: ['functions/contract/wire.ts'],
     tests: ['test/unit/ports.test.ts'],
   },
+  config: {
+    mutate: ['functions/core/config.ts'],
+    tests: ['test/unit/config.test.ts'],
+  },
+  'verdict-text': {
+    mutate: ['functions/core/verdict-text.ts'],
+    tests: ['test/unit/both.test.ts', 'test/unit/html.test.ts', 'test/integration/handler.test.ts'],
+  },
+  // The small modules the handler wires: typed errors, the dial-proof token, the log line,
+  // reverse DNS (its failure modes are in faults.test.ts).
+  handler: {
+    mutate: [
+      'functions/core/errors.ts',
+      'functions/core/dial-proof.ts',
+      'functions/core/log.ts',
+      'functions/core/reverse-dns.ts',
+    ],
+    tests: ['test/integration/handler.test.ts', 'test/integration/faults.test.ts'],
+  },
 };
 
 const names = process.env.DIALBACK_MUTATE?.split(',').filter(Boolean) ?? Object.keys(MODULES);

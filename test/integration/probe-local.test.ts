@@ -8,6 +8,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
+import net from 'node:net';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -131,6 +132,44 @@ describe('probe round trips', () => {
 
   it('measures a refused port from its own attempt', async () => {
     expect((await timed(await releasedPort())).state).toBe('closed');
+  });
+});
+
+/**
+ * Probes a loopback peer that reads but never closes its half of the connection (allowHalfOpen),
+ * as a client that never closes would, and counts this process's TCP sockets `waitMs` after the
+ * verdict, minus the peer's own: the probe's socket must have been let go by then.
+ */
+async function probeSocketsLeft(greeting: string | undefined, waitMs: number): Promise<number> {
+  const peers: net.Socket[] = [];
+  const server = net.createServer({ allowHalfOpen: true }, (socket) => {
+    peers.push(socket);
+    socket.resume();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const tcpSockets = (): number => process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length;
+  const before = tcpSockets();
+  try {
+    const port = (server.address() as net.AddressInfo).port;
+    const options = { ...OPTIONS, attempts: 1, ...(greeting === undefined ? {} : { greeting }) };
+    expect((await probePort(LOOPBACK, port, options)).state).toBe('open');
+    await new Promise((r) => setTimeout(r, waitMs));
+    expect(peers).toHaveLength(1);
+    return tcpSockets() - before - peers.length;
+  } finally {
+    // Wait for the handles to go, so the next count starts clean.
+    await Promise.all(peers.map((peer) => new Promise((resolve) => peer.destroy().once('close', resolve))));
+    await new Promise((resolve) => server.close(resolve));
+  }
+}
+
+describe('probe sockets after the verdict', () => {
+  it('closes the socket of an open port at once when there is no proof line to write', async () => {
+    expect(await probeSocketsLeft(undefined, 200)).toBe(0);
+  });
+
+  it('lets go of the socket 2 s after its proof line even when the peer never closes', async () => {
+    expect(await probeSocketsLeft('DIALBACK abcdefghijklmnop\n', 2600)).toBe(0);
   });
 });
 
