@@ -8,6 +8,7 @@ import {
   RateLimitExceeded,
   type RateLimiter,
   type RateWindow,
+  rateWindows,
 } from '../../functions/core/rate-limiter.ts';
 import { parseSourceAddress } from '../../functions/core/source-address.ts';
 import { COUNTER_ATTRIBUTES } from '../../functions/core/table-schema.ts';
@@ -176,7 +177,10 @@ describe('rate limiter against dynalite', () => {
 
   it('fails closed with Unavailable when the table does not exist', async () => {
     const limiter = limiterAt(() => T0, 'no-such-table');
-    await expect(limiter(caller, 1)).rejects.toBeInstanceOf(Unavailable);
+    const error = await limiter(caller, 1).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Unavailable);
+    // The table's own error is kept for the log, never shown to the caller.
+    expect((error as Unavailable).cause).toMatchObject({ name: 'ResourceNotFoundException' });
   });
 
   it('fails closed with Unavailable, in bounded time, when the table never answers', async () => {
@@ -211,5 +215,24 @@ describe('rate limiter against dynalite', () => {
 describe('callerHash', () => {
   it('depends on the key, so the table cannot be reversed without it', () => {
     expect(callerHash(caller, KEY)).not.toBe(callerHash(caller, `${KEY}x`));
+  });
+
+  it('is 32 URL-safe characters', () => {
+    expect(callerHash(caller, KEY)).toMatch(/^[A-Za-z0-9_-]{32}$/);
+  });
+
+  it('keeps /64s apart whose groups would run together without separators', () => {
+    const a = parseSourceAddress('2001:db8:1:23::1');
+    const b = parseSourceAddress('2001:db8:12:3::1');
+    expect(callerHash(a, KEY)).not.toBe(callerHash(b, KEY));
+  });
+});
+
+describe('rateWindows', () => {
+  it('gives the minute window, then the day window, from the configured limits', () => {
+    expect(rateWindows({ ratePerMinute: 30, ratePerDay: 500 })).toEqual([
+      { name: 'minute', seconds: 60, limit: 30 },
+      { name: 'day', seconds: 86_400, limit: 500 },
+    ]);
   });
 });
