@@ -137,8 +137,8 @@ describe('probe round trips', () => {
 
 /**
  * Probes a loopback peer that reads but never closes its half of the connection (allowHalfOpen),
- * as a client that never closes would, and counts this process's TCP sockets `waitMs` after the
- * verdict, minus the peer's own: the probe's socket must have been let go by then.
+ * as a client that never closes would, and returns how many sockets to it this process still
+ * holds `waitMs` after the verdict (ss -p names the owner; a socket the probe let go has none).
  */
 async function probeSocketsLeft(greeting: string | undefined, waitMs: number): Promise<number> {
   const peers: net.Socket[] = [];
@@ -147,18 +147,16 @@ async function probeSocketsLeft(greeting: string | undefined, waitMs: number): P
     socket.resume();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const tcpSockets = (): number => process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length;
-  const before = tcpSockets();
   try {
     const port = (server.address() as net.AddressInfo).port;
     const options = { ...OPTIONS, attempts: 1, ...(greeting === undefined ? {} : { greeting }) };
     expect((await probePort(LOOPBACK, port, options)).state).toBe('open');
     await new Promise((r) => setTimeout(r, waitMs));
     expect(peers).toHaveLength(1);
-    return tcpSockets() - before - peers.length;
+    const { stdout } = await run('ss', ['-Htnp', 'dst', `127.0.0.1:${port}`]);
+    return stdout.split('\n').filter((line) => line.includes(`pid=${process.pid},`)).length;
   } finally {
-    // Wait for the handles to go, so the next count starts clean.
-    await Promise.all(peers.map((peer) => new Promise((resolve) => peer.destroy().once('close', resolve))));
+    for (const peer of peers) peer.destroy();
     await new Promise((resolve) => server.close(resolve));
   }
 }
