@@ -24,6 +24,10 @@ const MODULES = {
     mutate: ['functions/contract/wire.ts'],
     tests: ['test/unit/ports.test.ts'],
   },
+  'secret-key': {
+    mutate: ['functions/core/secret-key.ts'],
+    tests: ['test/integration/secret-key.test.ts'],
+  },
   config: {
     mutate: ['functions/core/config.ts'],
     tests: ['test/unit/config.test.ts'],
