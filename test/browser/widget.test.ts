@@ -5,10 +5,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { CheckResponse } from '../../functions/client/dialback-client.ts';
 import type { WidgetErrorDetail } from '../../functions/web/widget.ts';
 import { type LocalApp, startLocalApp } from '../../infra/local/app.ts';
-import { launchChromium, screenshotPath, watchPage } from '../support/browser.ts';
+import { browserSkipReason, launchChromium, screenshotPath, watchPage } from '../support/browser.ts';
 import { specFor, specRecorder } from '../support/openapi.ts';
 import { type Listening, listening, releasedPort } from '../support/ports.ts';
 
+const skip = await browserSkipReason('widget tests in Chromium');
 /** Two APIs: one with the usual budget, one allowing 2 port checks a minute for the 429. */
 const ENV = { PROBE_TIMEOUT_MS: '1500' };
 const TIGHT_ENV = { PROBE_TIMEOUT_MS: '1500', RATE_LIMIT_PER_MINUTE: '2', MAX_PORTS: '1' };
@@ -110,7 +111,7 @@ async function press(page: Page, id: string): Promise<Recorded> {
   return last;
 }
 
-describe('widget embedded on another origin', () => {
+describe.runIf(skip === undefined)('widget embedded on another origin', () => {
   it('checks through CORS and fires dialback-result with the typed response', async () => {
     const page = await browser.newPage({ viewport: { width: 640, height: 420 } });
     const trouble = await watchPage(page);

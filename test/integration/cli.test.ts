@@ -1,10 +1,14 @@
 import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalApp, startLocalApp } from '../../infra/local/app.ts';
 import { type CliRun, runCaptured } from '../support/cli-run.ts';
 import { specFor, specRecorder } from '../support/openapi.ts';
 import { type Listening, listening, releasedPort } from '../support/ports.ts';
+import { skipReason } from '../support/requirements.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const ENV = { PROBE_TIMEOUT_MS: '1500' };
@@ -150,10 +154,61 @@ describe('dialback CLI', () => {
     expect(err).toContain('--both needs the API by a host name that has both an IPv4 and an IPv6 address');
     expect((await cli(['22', '-4', '-6', '--api', app.url])).err).toContain('at most one of -4, -6 and --both');
   });
+});
 
-  it('-4 forces the connection to the API over IPv4', async () => {
-    const { code, out } = await cli([String(openPort), '-4', '--json', '--api', app.url]);
-    expect(code).toBe(0);
-    expect(JSON.parse(out)).toMatchObject({ family: 4, ip: '127.0.0.1' });
+const noMountNamespace = await skipReason('CLI family tests (a host name on both loopbacks)', ['root', 'unshare']);
+
+/**
+ * -4 and -6 only mean something for an API name with both an IPv4 and an IPv6 address: the CLI
+ * runs in its own mount namespace whose /etc/hosts gives DUAL_NAME both loopbacks, and one
+ * server listens on each, on the same port, so the address the server saw says which family
+ * the CLI chose. Without a flag the CLI takes ::1 (sorted first), so a flag ignored is seen.
+ */
+describe.runIf(noMountNamespace === undefined)('dialback CLI over one family', () => {
+  const DUAL_NAME = 'dialback-dual.test';
+  let v4: LocalApp;
+  let v6: LocalApp;
+  let dir: string;
+
+  beforeAll(async () => {
+    const quiet = { port: 0, allowNonPublic: false, log: () => undefined, env: ENV } as const;
+    // Bounded: a port free on 127.0.0.1 is almost always free on ::1 too.
+    for (let i = 0; i < 5 && v6 === undefined; i++) {
+      v4 = await startLocalApp({ ...quiet, host: '127.0.0.1' });
+      const port = Number(new URL(v4.url).port);
+      try {
+        v6 = await startLocalApp({ ...quiet, host: '::1', port });
+      } catch {
+        await v4.close();
+      }
+    }
+    dir = await mkdtemp(path.join(os.tmpdir(), 'dialback-hosts-'));
+    const hosts = await readFile('/etc/hosts', 'utf8');
+    await writeFile(path.join(dir, 'hosts'), `${hosts}\n::1 ${DUAL_NAME}\n127.0.0.1 ${DUAL_NAME}\n`);
+  });
+
+  afterAll(async () => {
+    await v4?.close();
+    await v6?.close();
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  });
+
+  /** Runs the CLI as a process that resolves DUAL_NAME to both loopbacks; returns its JSON. */
+  function dualCli(flags: string[]): Promise<{ family: number; ip: string }> {
+    const api = `http://${DUAL_NAME}:${new URL(v4.url).port}`;
+    const script = 'mount --bind "$0" /etc/hosts && exec node functions/cli/dialback.mjs "$@"';
+    const args = ['--mount', 'sh', '-c', script, path.join(dir, 'hosts'), String(openPort), ...flags, '--json'];
+    return new Promise((resolve, reject) => {
+      execFile('unshare', [...args, '--api', api], { cwd: ROOT, timeout: 60_000 }, (error, stdout, stderr) => {
+        if (stdout === '') reject(new Error(`the CLI printed nothing: ${error?.message} ${stderr}`));
+        else resolve(JSON.parse(stdout));
+      });
+    });
+  }
+
+  it('-4 forces the connection to the API over IPv4 even when the name resolves to ::1 first', async () => {
+    expect(await dualCli([])).toMatchObject({ family: 6, ip: '::1' });
+    expect(await dualCli(['-4'])).toMatchObject({ family: 4, ip: '127.0.0.1' });
+    expect(await dualCli(['-6'])).toMatchObject({ family: 6, ip: '::1' });
   });
 });

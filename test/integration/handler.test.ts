@@ -432,9 +432,9 @@ describe('handler: representation', () => {
     expect(cards.filter((c) => c.includes(advice)).map((c) => />(\d+)\/tcp</.exec(c)?.[1])).toEqual(['8080']);
   });
 
-  it('looks up reverse DNS for global addresses only', async () => {
+  it('looks up reverse DNS for global addresses only, and answers /ip to any caller', async () => {
     const asked: string[] = [];
-    const h = harness({ policy: 'any' });
+    // The deployed policy (public-only): /ip reports the address and never applies it.
     const withDns = buildHarness({
       endpoint: table.endpoint,
       tableName: table.tableName,
@@ -446,8 +446,10 @@ describe('handler: representation', () => {
     expect(JSON.parse((await call(withDns, { url: '/ip' })).body).reverseDns).toBe('host.example.net');
     expect(JSON.parse((await call(withDns, { url: '/ip', sourceIp: '127.0.0.1' })).body).reverseDns).toBeNull();
     expect(JSON.parse((await call(withDns, { url: '/ip', sourceIp: '198.18.0.2' })).body).reverseDns).toBeNull();
+    const privateCaller = await call(withDns, { url: '/ip', sourceIp: '10.1.2.3' });
+    expect(privateCaller.statusCode).toBe(200);
+    expect(JSON.parse(privateCaller.body)).toMatchObject({ ip: '10.1.2.3', reverseDns: null });
     expect(asked).toEqual([PUBLIC_IP]);
-    expect((await call(h, { url: '/ip', sourceIp: '10.1.2.3' })).statusCode).toBe(200);
   });
 
   it('answers /ip with the address, family and reverse name, and bare text for curl', async () => {
