@@ -65,15 +65,6 @@ describe('verdictForError', () => {
 });
 
 describe('probe local failures', () => {
-  it('throws LocalProbeError (EINVAL), not a state, when the kernel refuses the connect itself', async () => {
-    // A link-local address without a scope: connect() fails locally and no packet is sent.
-    const error = await rejection(probePort({ address: 'fe80::1', family: 6 }, 9, OPTIONS));
-    expect(error.code).toBe('EINVAL');
-    expect(error.name).toBe('LocalProbeError');
-    expect(error.message).toBe('the checker could not open a connection (EINVAL)');
-    expect((error.cause as NodeJS.ErrnoException).code).toBe('EINVAL');
-  });
-
   it('throws LocalProbeError when the socket cannot even be asked to connect', async () => {
     const error = await rejection(probePort(LOOPBACK, 70_000, OPTIONS));
     expect(error.code).toBe('ERR_SOCKET_BAD_PORT');
