@@ -20,8 +20,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
 import { COUNTER_TABLE_SCHEMA } from '../../functions/core/table-schema.ts';
-import { CLI_FILE } from '../../functions/web/assets.ts';
-import { webAssetsDefine, writeStandaloneCli } from '../../functions/web/build.ts';
+import { writeBundledAssets } from '../../functions/web/build.ts';
 import { DEFAULT_EGRESS_ENVIRONMENT, VpcEgress } from './egress.ts';
 import {
   API_ID_SUFFIXES,
@@ -171,8 +170,9 @@ export class DialbackStack extends Stack {
       );
     }
 
-    // Compiled once per synth into the cloud assembly's directory, then copied into the bundle.
-    const standaloneCli = writeStandaloneCli(join(Stage.of(this)?.outdir ?? tmpdir(), 'dialback-cli'));
+    // The served code (widget, page script, standalone CLI), compiled once per synth into the
+    // cloud assembly's directory, then copied beside the bundle (functions/web/assets.ts).
+    const servedFiles = writeBundledAssets(join(Stage.of(this)?.outdir ?? tmpdir(), 'dialback-served'));
     this.api = new NodejsFunction(this, 'ApiFunction', {
       description: 'Dialback: dials back to the caller and reports open, closed or filtered',
       entry: `${REPO_ROOT}functions/api/index.ts`,
@@ -229,15 +229,13 @@ export class DialbackStack extends Stack {
         sourcesContent: false,
         esbuildArgs: LAMBDA_BUNDLE_ARGS,
         metafile: false,
-        // Lambda has no compiler: the widget and the page script are compiled now and
-        // inlined as a constant (functions/web/assets.ts), so GET / and /widget.js work.
-        define: webAssetsDefine(),
-        // The standalone CLI (GET /dialback.mjs) goes beside the bundle as a gzip file, read on
-        // its first request: inlined, its 15 KB would weigh on every cold start.
+        // Lambda has no compiler: the widget, the page script and the standalone CLI are compiled
+        // now and go beside the bundle as gzip files, read on first use (functions/web/assets.ts),
+        // so they weigh nothing on a cold start.
         commandHooks: {
           beforeBundling: () => [],
           beforeInstall: () => [],
-          afterBundling: (_input: string, output: string) => [`cp "${standaloneCli}" "${join(output, CLI_FILE)}"`],
+          afterBundling: (_input: string, output: string) => servedFiles.map((file) => `cp "${file}" "${output}/"`),
         },
       },
     });
