@@ -59,14 +59,17 @@ const ESM_REQUIRE_BANNER =
   "import { createRequire as __dialbackCreateRequire } from 'node:module'; const require = __dialbackCreateRequire(import.meta.url);";
 
 /**
- * esbuild arguments for the function's bundle. Lambda puts the role's credentials in the
- * environment, so the SDK's default credential chain is replaced by the environment provider
- * alone (functions/core/lambda-credentials.ts): SSO, ini files, process, web identity and
- * metadata providers and their STS/SSO clients stay out of the bundle. The path is resolved
- * from the project root, where the bundler runs.
+ * esbuild arguments for the function's bundle: two aliases that keep code Lambda never runs out
+ * of what every cold start parses (paths resolved from the project root, where the bundler runs).
+ * - Lambda puts the role's credentials in the environment, so the SDK's default credential chain
+ *   is replaced by the environment provider alone (functions/core/lambda-credentials.ts): SSO,
+ *   ini files, process, web identity and metadata providers and their STS/SSO clients stay out.
+ * - The SDK loads its event-stream codecs only for streaming operations, which Dialback never
+ *   calls (functions/core/lambda-no-event-streams.ts).
  */
 export const LAMBDA_BUNDLE_ARGS = Object.freeze({
-  '--alias': '@aws-sdk/credential-provider-node=./functions/core/lambda-credentials.ts',
+  '--alias:@aws-sdk/credential-provider-node': './functions/core/lambda-credentials.ts',
+  '--alias:@smithy/core/event-streams': './functions/core/lambda-no-event-streams.ts',
 });
 
 /** Props of the stack: the validated settings plus the usual stack props. */
