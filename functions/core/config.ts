@@ -133,9 +133,10 @@ function egressAddresses(env: Env): readonly string[] {
     .map((a) => a.trim())
     .filter((a) => a !== '');
   for (const item of list) {
-    const [address = '', prefix] = item.split('/');
+    const [address = '', prefix, ...extra] = item.split('/');
     const prefixOk =
-      prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (isIP(address) === 4 ? 32 : 128));
+      extra.length === 0 &&
+      (prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (isIP(address) === 4 ? 32 : 128)));
     if (isIP(address) === 0 || !prefixOk) {
       throw new ConfigError(`EGRESS_ADDRESSES has "${item}", which is not an IP address or CIDR range`);
     }
