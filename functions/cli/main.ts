@@ -13,11 +13,13 @@ import { STATE_NEXT_STEPS } from '../core/verdict-text.ts';
 import { type BothAnswers, bothExitCode, checkBoth, type FamilyAnswer, renderBoth } from './both.ts';
 import { familyFetch } from './family-fetch.ts';
 import { describeListen, listenAndCheck } from './listen.ts';
+import { checkFrom } from './regions.ts';
 
 /** The local server's address; a deployed API is given with `--api` or `DIALBACK_API`. */
 export const DEFAULT_API = 'http://127.0.0.1:8787';
 
 const USAGE = `Usage: dialback PORT... [--api URL] [--json] [-4 | -6 | --both]
+       dialback PORT... --from all|REGION,... [--api URL] [--json] [-4 | -6]
        dialback listen PORT [--api URL] [--json]
        dialback ip [--api URL] [--json]
 
@@ -29,10 +31,13 @@ closed or filtered. PORTs are 1-65535, separated by spaces or commas.
   --api URL    the API to ask (default: $DIALBACK_API, else ${DEFAULT_API})
   -4, -6       connect to the API over IPv4 / IPv6 only (so that family is checked)
   --both       check over IPv4 and over IPv6 and show the two side by side
+  --from all   check from every region the API lists at /regions (or from the regions
+               named, e.g. --from eu-central-1,us-east-1), one column per region
   --json       print JSON instead of the table
   -h, --help   this text
 
-Exit status: 0 every port open (and, for listen, verified), 1 otherwise, 2 error.`;
+Exit status: 0 every port open (and, for listen, verified), 1 otherwise, 2 error
+(with --from: 0 every port open from every region, 2 when any region gave no answer).`;
 
 /** Where output goes; the tests pass their own. */
 export interface CliIo {
@@ -79,7 +84,15 @@ function describeFailure(error: unknown): string {
 
 /** Runs the CLI; resolves with the exit status. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
-  let values: { api?: string; json?: boolean; help?: boolean; both?: boolean; ipv4?: boolean; ipv6?: boolean };
+  let values: {
+    api?: string;
+    json?: boolean;
+    help?: boolean;
+    both?: boolean;
+    ipv4?: boolean;
+    ipv6?: boolean;
+    from?: string;
+  };
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
@@ -91,6 +104,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         both: { type: 'boolean', default: false },
         ipv4: { type: 'boolean', short: '4', default: false },
         ipv6: { type: 'boolean', short: '6', default: false },
+        from: { type: 'string' },
       },
       allowPositionals: true,
       strict: true,
@@ -107,6 +121,20 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     }
     const family = values.ipv4 ? 4 : values.ipv6 ? 6 : undefined;
     const client = createClient({ api, ...(family === undefined ? {} : { fetch: familyFetch(family) }) });
+    if (values.from !== undefined) {
+      if (values.both || positionals[0] === 'listen' || positionals[0] === 'ip') {
+        throw new UsageError('--from checks ports; it does not combine with --both, listen or ip.');
+      }
+      let from: Awaited<ReturnType<typeof checkFrom>>;
+      try {
+        from = await checkFrom(client, values.from, parsePorts(positionals), values.json ?? false);
+      } catch (error) {
+        if (error instanceof RangeError) throw new UsageError(error.message);
+        throw error;
+      }
+      io.out(from.output);
+      return from.code;
+    }
     if (positionals[0] === 'listen') {
       const ports = parsePorts(positionals.slice(1));
       const port = ports[0];

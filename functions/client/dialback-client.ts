@@ -4,9 +4,20 @@
  * returns are typed with the very types the handler builds them from.
  */
 
-import type { CheckResponse, IpResponse, PortReason, PortResult, PortState, Problem } from '../contract/wire.ts';
+import { type RegionChecks, type RegionOutcome, selectRegions } from '../contract/regions.ts';
+import type {
+  CheckResponse,
+  IpResponse,
+  PortReason,
+  PortResult,
+  PortState,
+  Problem,
+  Region,
+  RegionsResponse,
+} from '../contract/wire.ts';
 
-export type { CheckResponse, IpResponse, PortReason, PortResult, PortState, Problem };
+export type { RegionChecks, RegionOutcome } from '../contract/regions.ts';
+export type { CheckResponse, IpResponse, PortReason, PortResult, PortState, Problem, Region, RegionsResponse };
 
 /** Where a caller stands in one rate-limit window, read from the `RateLimit` header. */
 export interface RateStanding {
@@ -45,6 +56,12 @@ export interface CheckOptions extends CallOptions {
   readonly token?: string;
 }
 
+/** Options of a check from several regions. */
+export interface RegionsCheckOptions extends CheckOptions {
+  /** Region names to check from, in this order; every region `/regions` lists when absent. */
+  readonly from?: readonly string[];
+}
+
 /** A failed call: an HTTP error with its problem details, or no answer at all (`status` 0). */
 export class DialbackError extends Error {
   override readonly name = 'DialbackError';
@@ -68,6 +85,15 @@ export interface DialbackClient {
   check(ports: readonly number[], options?: CheckOptions): Promise<Answer<CheckResponse>>;
   /** The address the service sees (`GET /ip`). */
   ip(options?: CallOptions): Promise<Answer<IpResponse>>;
+  /** Where checks can come from (`GET /regions`): every region, the primary first. */
+  regions(options?: CallOptions): Promise<Answer<RegionsResponse>>;
+  /**
+   * Checks `ports` from every region `/regions` lists (or those in `from`), all at once, each
+   * through its own region's API and budget. Resolves with one outcome per region: a region
+   * that fails is an error outcome, never a rejection. Rejects only when `/regions` itself
+   * fails, or `from` names a region that is not listed (`UnknownRegion`).
+   */
+  checkRegions(ports: readonly number[], options?: RegionsCheckOptions): Promise<RegionChecks>;
 }
 
 /** Parses `RateLimit: "minute";r=29;t=41, "day";r=499;t=3600` (draft-ietf-httpapi-ratelimit-headers). */
@@ -143,12 +169,42 @@ export function createClient(options: ClientOptions): DialbackClient {
     return { data: (await response.json()) as T, rateLimit: parseRateLimit(response.headers.get('ratelimit')) };
   };
 
+  const check = (ports: readonly number[], call?: CheckOptions): Promise<Answer<CheckResponse>> => {
+    if (ports.length === 0) return Promise.reject(new RangeError('check() needs at least one port'));
+    const token = call?.token === undefined ? '' : `&token=${encodeURIComponent(call.token)}`;
+    return get<CheckResponse>(`/check?ports=${ports.join(',')}${token}`, call);
+  };
+  const regions = (call?: CallOptions): Promise<Answer<RegionsResponse>> => get<RegionsResponse>('/regions', call);
+
   return {
-    check: (ports, call) => {
-      if (ports.length === 0) return Promise.reject(new RangeError('check() needs at least one port'));
-      const token = call?.token === undefined ? '' : `&token=${encodeURIComponent(call.token)}`;
-      return get<CheckResponse>(`/check?ports=${ports.join(',')}${token}`, call);
-    },
+    check,
     ip: (call) => get<IpResponse>('/ip', call),
+    regions,
+    checkRegions: async (ports, call) => {
+      if (ports.length === 0) throw new RangeError('checkRegions() needs at least one port');
+      const listed = (await regions(call)).data.regions;
+      const chosen = selectRegions(listed, call?.from ?? 'all');
+      const { from: _from, ...checkOptions } = call ?? {};
+      const outcomes = await Promise.all(
+        chosen.map(async (region): Promise<RegionOutcome> => {
+          try {
+            const { data } = await createClient({ ...options, api: region.api }).check(ports, checkOptions);
+            return { region, ok: true, check: data };
+          } catch (error) {
+            return { region, ok: false, error: regionFailure(error) };
+          }
+        }),
+      );
+      return { ports: [...ports], outcomes };
+    },
+  };
+}
+
+function regionFailure(error: unknown): { status: number; message: string; retryAfterSeconds?: number } {
+  if (!(error instanceof DialbackError)) return { status: 0, message: String((error as Error)?.message ?? error) };
+  return {
+    status: error.status,
+    message: error.status === 0 ? error.message : `HTTP ${error.status}: ${error.message}`,
+    ...(error.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: error.retryAfterSeconds }),
   };
 }
