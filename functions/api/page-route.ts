@@ -54,12 +54,13 @@ export async function pageRoute(ctx: RouteContext): Promise<HttpResponse> {
     rate,
     host: ctx.event.headers?.host ?? ctx.event.requestContext?.domainName ?? 'localhost',
     script: assets?.pageScript,
+    regions: deps.config.regions,
   });
   return {
     statusCode: problem?.status ?? 200,
     headers: {
       'content-type': 'text/html; charset=utf-8',
-      'content-security-policy': contentSecurityPolicy(assets?.pageScript, assets),
+      'content-security-policy': contentSecurityPolicy(assets?.pageScript, assets, deps.config.regions),
       'referrer-policy': 'no-referrer',
       ...(outcome?.rate === undefined ? {} : rateLimitHeaders(outcome.rate, deps.windows)),
       ...problem?.headers,

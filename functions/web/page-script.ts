@@ -7,6 +7,8 @@
  * announces them and the advice text exists only once, on the server.
  */
 
+import { startRegionChecks } from './page-regions.ts';
+
 const form = document.querySelector<HTMLFormElement>('#check-form');
 const input = document.querySelector<HTMLInputElement>('#ports');
 const results = document.querySelector<HTMLElement>('#results');
@@ -24,6 +26,8 @@ async function run(ports: string): Promise<void> {
   status.className = 'checking';
   status.textContent = `Checking ${ports}…`;
   results.replaceChildren(status);
+  // On a multi-region primary, the other regions check at the same time (page-regions.ts).
+  const regions = startRegionChecks(ports);
   try {
     const response = await fetch(`/?${query}`, { headers: { accept: 'text/html' } });
     const page = new DOMParser().parseFromString(await response.text(), 'text/html');
@@ -36,8 +40,10 @@ async function run(ports: string): Promise<void> {
         current.replaceChildren(...Array.from(fresh.childNodes, (node) => document.importNode(node, true)));
       }
     }
+    regions?.primary(page);
     history.replaceState(null, '', `/?${query}`);
   } catch {
+    regions?.primaryFailed('the page did not answer with a result');
     const failed = document.createElement('p');
     failed.className = 'problem';
     failed.setAttribute('role', 'alert');

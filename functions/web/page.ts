@@ -12,6 +12,7 @@ import {
   type PortResult,
   type PortState,
   type Problem,
+  type Region,
 } from '../contract/wire.ts';
 import type { RateStatus, RateWindow } from '../core/rate-limiter.ts';
 import type { SourceAddress } from '../core/source-address.ts';
@@ -24,6 +25,7 @@ import {
 } from '../core/verdict-text.ts';
 import { html, rawText, type SafeHtml } from './html.ts';
 import { PAGE_STYLE } from './page-style.ts';
+import { otherRegionOrigins, primaryCheckData, REGIONS_STYLE, regionsSection } from './regions-section.ts';
 
 /** Common services offered as one-click checks. */
 export const PRESETS: ReadonlyArray<{ readonly label: string; readonly ports: string }> = [
@@ -39,12 +41,20 @@ function sha256(text: string): string {
   return `'sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}'`;
 }
 
+const STYLE = PAGE_STYLE + REGIONS_STYLE;
 // Hash exactly what is placed between the tags.
-const STYLE_HASH = sha256(rawText(PAGE_STYLE).value);
+const STYLE_HASH = sha256(rawText(STYLE).value);
 const scriptHashes = new WeakMap<object, string>();
 
-/** The page's policy: nothing but its own hashed inline style and script, and fetches to itself. */
-export function contentSecurityPolicy(script: string | undefined, scriptKey: object | undefined): string {
+/**
+ * The page's policy: nothing but its own hashed inline style and script, and fetches to itself
+ * and to the other regions of its deployment (`regions`, this one first).
+ */
+export function contentSecurityPolicy(
+  script: string | undefined,
+  scriptKey: object | undefined,
+  regions: readonly Region[] = [],
+): string {
   let scriptSrc = "'none'";
   if (script !== undefined && scriptKey !== undefined) {
     scriptSrc = scriptHashes.get(scriptKey) ?? sha256(rawText(script).value);
@@ -54,7 +64,7 @@ export function contentSecurityPolicy(script: string | undefined, scriptKey: obj
     "default-src 'none'",
     `script-src ${scriptSrc}`,
     `style-src ${STYLE_HASH}`,
-    "connect-src 'self'",
+    ["connect-src 'self'", ...otherRegionOrigins(regions)].join(' '),
     "form-action 'self'",
     "base-uri 'none'",
     "frame-ancestors 'none'",
@@ -79,6 +89,8 @@ export interface PageView {
   /** Where this page was served from, for the copyable curl line. */
   readonly host: string;
   readonly script: string | undefined;
+  /** Every region of a multi-region deployment, this one first; empty otherwise. */
+  readonly regions: readonly Region[];
 }
 
 function rtt(result: PortResult): string {
@@ -111,12 +123,12 @@ function resultsSection(view: PageView): SafeHtml {
     const { problem } = view;
     const wait =
       problem.retryAfterSeconds === undefined ? '' : ` You can check again in ${problem.retryAfterSeconds} s.`;
-    return html`<div class="card problem" role="alert"><h3>${problem.title}</h3><p>${problem.detail}${wait}</p></div>`;
+    return html`${primaryCheckData(view.regions, undefined, problem)}<div class="card problem" role="alert"><h3>${problem.title}</h3><p>${problem.detail}${wait}</p></div>`;
   }
   const { body } = view;
   if (body === undefined) return html``;
   const open = body.results.filter((r) => r.state === 'open').length;
-  return html`<p class="summary"><strong>${open} of ${body.results.length} open</strong> on <span class="mono">${body.ip}</span>, checked from ${body.checkedFrom} with a ${body.timeoutMs} ms deadline per port.</p>
+  return html`${primaryCheckData(view.regions, body, undefined)}<p class="summary"><strong>${open} of ${body.results.length} open</strong> on <span class="mono">${body.ip}</span>, checked from ${body.checkedFrom} with a ${body.timeoutMs} ms deadline per port.</p>
 ${body.results.map(verdict)}`;
 }
 
@@ -148,7 +160,7 @@ export function renderPage(view: PageView): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
 <title>Dialback: is my port open?</title>
-<style>${rawText(PAGE_STYLE)}</style>
+<style>${rawText(STYLE)}</style>
 </head>
 <body>
 <main>
@@ -180,6 +192,7 @@ ${notice}
 <div id="results" aria-live="polite">${resultsSection(view)}</div>
 <p id="budget" class="meta">${budgetText(view.windows, view.rate)}</p>
 </section>
+${regionsSection(view.regions)}
 <section aria-labelledby="limits">
 <h2 id="limits">What one check can and cannot tell</h2>
 <p>${CHECK_LIMITS}</p>

@@ -6,11 +6,23 @@
  * `::part()`, and reports through events:
  * - `dialback-result`, `detail`: the `CheckResponse` the API returned;
  * - `dialback-error`, `detail`: `WidgetErrorDetail` (a 429 carries `retryAfterSeconds`).
+ * - `dialback-regions`, `detail`: the `RegionChecks` of a check from every region (below).
  * Both bubble and cross the shadow boundary. `check()` runs a check from script too.
+ *
+ * With the `regions` attribute, the button checks from every region the API lists at
+ * `/regions` at once (`checkRegions()`), and shows one column per region with what it means
+ * when they disagree; a region that does not answer is an error cell in its own column.
  */
-import { type CheckResponse, createClient, DialbackError, type Problem } from '../client/dialback-client.ts';
+import {
+  type CheckResponse,
+  createClient,
+  DialbackError,
+  type Problem,
+  type RegionChecks,
+} from '../client/dialback-client.ts';
 import { parsePortList } from '../contract/wire.ts';
 import { STATE_HEADLINE } from '../core/verdict-text.ts';
+import { regionsView } from './regions-view.ts';
 
 /** `detail` of the `dialback-error` event. */
 export interface WidgetErrorDetail {
@@ -59,6 +71,13 @@ const STYLE = `
 [part~="state-closed"] { color: var(--_closed); }
 [part~="state-filtered"], [part~="state-untestable"] { color: var(--_filtered); }
 [part~="error"] { color: var(--_closed); margin: .5em 0 0; }
+[part~="regions-table"] { border-collapse: collapse; margin: .5em 0 0; }
+[part~="regions-table"] th, [part~="regions-table"] td { border: 1px solid var(--dialback-border, currentColor); padding: .2em .6em; text-align: left; }
+[part~="regions-caption"] { text-align: left; }
+[part~="cell-open"] { color: var(--_open); font-weight: 700; }
+[part~="cell-closed"], [part~="cell-error"] { color: var(--_closed); font-weight: 700; }
+[part~="cell-filtered"], [part~="cell-untestable"] { color: var(--_filtered); font-weight: 700; }
+[part~="diagnoses"] { margin: .5em 0 0; padding-left: 1.2em; }
 `;
 
 function sheet(): CSSStyleSheet | undefined {
@@ -105,6 +124,7 @@ export class DialbackCheck extends HTMLElement {
   readonly #button = element('button', 'button');
   readonly #status = element('p', 'status');
   readonly #results = element('ul', 'results');
+  readonly #regions = element('div', 'regions');
   #busy = false;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -118,16 +138,21 @@ export class DialbackCheck extends HTMLElement {
     this.#status.setAttribute('role', 'status');
     this.#status.setAttribute('aria-live', 'polite');
     this.#button.addEventListener('click', () => {
-      void this.check();
+      void this.#checkAsAsked();
     });
     const container = element('div', 'container');
-    container.append(this.#button, this.#status, this.#results);
+    container.append(this.#button, this.#status, this.#results, this.#regions);
     root.append(container);
   }
 
   connectedCallback(): void {
     this.#label();
-    if (this.hasAttribute('autocheck')) void this.check();
+    if (this.hasAttribute('autocheck')) void this.#checkAsAsked();
+  }
+
+  /** A check from every region with the `regions` attribute, else from the API's own. */
+  #checkAsAsked(): Promise<unknown> {
+    return this.hasAttribute('regions') ? this.checkRegions() : this.check();
   }
 
   disconnectedCallback(): void {
@@ -146,7 +171,38 @@ export class DialbackCheck extends HTMLElement {
   }
 
   /** Runs a check; resolves with the response, or `undefined` after firing `dialback-error`. */
-  async check(): Promise<CheckResponse | undefined> {
+  check(): Promise<CheckResponse | undefined> {
+    return this.#run(
+      (api, ports) =>
+        createClient({ api })
+          .check(ports)
+          .then((answer) => answer.data),
+      (data) => {
+        this.#show(data);
+        this.dispatchEvent(new CustomEvent('dialback-result', { detail: data, bubbles: true, composed: true }));
+      },
+    );
+  }
+
+  /**
+   * Checks from every region the API lists at `/regions`, all at once; resolves with every
+   * region's outcome (fires `dialback-regions`), or `undefined` after firing `dialback-error`
+   * when `/regions` itself could not be read.
+   */
+  checkRegions(): Promise<RegionChecks | undefined> {
+    return this.#run(
+      (api, ports) => createClient({ api }).checkRegions(ports),
+      (checks) => {
+        const answered = checks.outcomes.filter((o) => o.ok).length;
+        this.#status.textContent = `Checked from ${checks.outcomes.length} regions (${answered} answered).`;
+        this.#regions.replaceChildren(regionsView(checks));
+        this.dispatchEvent(new CustomEvent('dialback-regions', { detail: checks, bubbles: true, composed: true }));
+      },
+    );
+  }
+
+  /** One run of `work` on the attributes' ports: the busy state, the status line, the errors. */
+  async #run<T>(work: (api: string, ports: number[]) => Promise<T>, show: (result: T) => void): Promise<T | undefined> {
     if (this.#busy) return undefined;
     const ports = parsePorts(this.getAttribute('ports'));
     if (ports === undefined) {
@@ -162,13 +218,13 @@ export class DialbackCheck extends HTMLElement {
     this.#button.disabled = true;
     this.#button.setAttribute('aria-busy', 'true');
     this.#results.replaceChildren();
+    this.#regions.replaceChildren();
     this.#status.setAttribute('part', 'status');
     this.#status.textContent = `Checking ${ports.join(', ')}…`;
     try {
-      const { data } = await createClient({ api: apiBase(this.getAttribute('api')) }).check(ports);
-      this.#show(data);
-      this.dispatchEvent(new CustomEvent('dialback-result', { detail: data, bubbles: true, composed: true }));
-      return data;
+      const result = await work(apiBase(this.getAttribute('api')), ports);
+      show(result);
+      return result;
     } catch (error) {
       const e = error instanceof DialbackError ? error : new DialbackError(String(error), 0, undefined, undefined);
       this.#fail({ status: e.status, message: e.message, retryAfterSeconds: e.retryAfterSeconds, problem: e.problem });
@@ -225,5 +281,6 @@ declare global {
   interface HTMLElementEventMap {
     'dialback-result': CustomEvent<CheckResponse>;
     'dialback-error': CustomEvent<WidgetErrorDetail>;
+    'dialback-regions': CustomEvent<RegionChecks>;
   }
 }

@@ -1,0 +1,98 @@
+/// <reference lib="dom" />
+/**
+ * The page's checks from the other regions (issue 15). When the page is a multi-region
+ * primary's, its `#regions-section` lists the regions; each check the page script runs here
+ * (the primary's, rendered by the server) is also run from every other region, straight from
+ * the browser to that region's API, and the answers fill one column each with the diagnosis.
+ * The primary's column is read from the check the page already ran, so nothing is spent twice.
+ */
+import { createClient, DialbackError } from '../client/dialback-client.ts';
+import type { RegionFailure, RegionOutcome } from '../contract/regions.ts';
+import { type CheckResponse, type Problem, parsePortList, type Region } from '../contract/wire.ts';
+import { regionsView } from './regions-view.ts';
+
+/** What the page script reports back once the primary's own check is in. */
+export interface RegionRun {
+  /** The primary's answer, read from the page the server rendered for this check. */
+  primary(page: ParentNode): void;
+  /** The primary gave no page at all (network failure, bare 500). */
+  primaryFailed(message: string): void;
+}
+
+function listedRegions(section: HTMLElement | null): Region[] {
+  try {
+    const regions: unknown = JSON.parse(section?.dataset.regions ?? '[]');
+    return Array.isArray(regions) ? (regions as Region[]) : [];
+  } catch {
+    return [];
+  }
+}
+
+function failure(error: unknown): RegionFailure {
+  if (error instanceof DialbackError) {
+    return {
+      status: error.status,
+      message:
+        error.status === 0 ? `no answer from its API (${error.message})` : `HTTP ${error.status}: ${error.message}`,
+    };
+  }
+  return { status: 0, message: String(error) };
+}
+
+/** The primary's outcome from the `#primary-check` data the server put beside its verdicts. */
+function primaryOutcome(region: Region, page: ParentNode): RegionOutcome {
+  const raw = page.querySelector<HTMLElement>('#primary-check')?.dataset.answer;
+  try {
+    const answer = JSON.parse(raw ?? 'null') as { check?: CheckResponse; problem?: Problem } | null;
+    if (answer?.check !== undefined) return { region, ok: true, check: answer.check };
+    if (answer?.problem !== undefined) {
+      return { region, ok: false, error: { status: answer.problem.status, message: answer.problem.detail } };
+    }
+  } catch {
+    // Unreadable data is the same as none.
+  }
+  return { region, ok: false, error: { status: 0, message: 'the page carried no result' } };
+}
+
+/**
+ * Starts the other regions' checks of `ports` now; `undefined` on a page of one region. The
+ * table appears once every region, the primary included, has answered or failed.
+ */
+export function startRegionChecks(ports: string): RegionRun | undefined {
+  const section = document.querySelector<HTMLElement>('#regions-section');
+  const target = section?.querySelector<HTMLElement>('#regions-results');
+  const [primary, ...others] = listedRegions(section ?? null);
+  if (target === null || target === undefined || primary === undefined || others.length === 0) return undefined;
+  let list: number[];
+  try {
+    list = parsePortList(ports, Number.MAX_SAFE_INTEGER);
+  } catch {
+    return undefined;
+  }
+  const status = document.createElement('p');
+  status.className = 'checking';
+  status.textContent = `Checking from ${[primary, ...others].map((r) => r.name).join(', ')}…`;
+  target.setAttribute('aria-busy', 'true');
+  target.replaceChildren(status);
+  const fromOthers = Promise.all(
+    others.map(async (region): Promise<RegionOutcome> => {
+      try {
+        return { region, ok: true, check: (await createClient({ api: region.api }).check(list)).data };
+      } catch (error) {
+        return { region, ok: false, error: failure(error) };
+      }
+    }),
+  );
+  let settle: (outcome: RegionOutcome) => void = () => undefined;
+  const fromPrimary = new Promise<RegionOutcome>((resolve) => {
+    settle = resolve;
+  });
+  void Promise.all([fromPrimary, fromOthers]).then(([own, rest]) => {
+    target.replaceChildren(regionsView({ ports: list, outcomes: [own, ...rest] }));
+    target.removeAttribute('aria-busy');
+  });
+  return {
+    primary: (page) => settle(primaryOutcome(primary, page)),
+    primaryFailed: (message) => settle({ region: primary, ok: false, error: { status: 0, message } }),
+  };
+}
