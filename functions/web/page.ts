@@ -187,12 +187,12 @@ ${notice}
 <ul class="presets">${PRESETS.map((p) => html`<li><a href="/?ports=${p.ports}" data-ports="${p.ports}">${p.label} <span class="mono">${p.ports}</span></a></li>`)}</ul>
 </nav>
 </section>
+${regionsSection(view.regions)}
 <section aria-labelledby="results-heading">
 <h2 id="results-heading">Results</h2>
 <div id="results" aria-live="polite">${resultsSection(view)}</div>
 <p id="budget" class="meta">${budgetText(view.windows, view.rate)}</p>
 </section>
-${regionsSection(view.regions)}
 <section aria-labelledby="limits">
 <h2 id="limits">What one check can and cannot tell</h2>
 <p>${CHECK_LIMITS}</p>

@@ -3,7 +3,7 @@
  * where else checks come from and where the page script (page-regions.ts) puts one column per
  * region, the data that script needs, and the origins the page may fetch from.
  *
- * The primary's own column is the check the page already ran (its verdict cards above): the
+ * The primary's own column is the check the page already ran (its verdict cards): the
  * page carries that check as data, so a multi-region check spends one check per region, never
  * two in the primary. The other columns come from the other regions' APIs, called by the
  * browser directly: nothing on the server crosses a region.
@@ -37,7 +37,7 @@ export function regionsSection(regions: readonly Region[]): SafeHtml {
   const [primary, ...others] = regions;
   return html`<section aria-labelledby="regions-heading" id="regions-section" data-regions="${JSON.stringify(regions)}">
 <h2 id="regions-heading">From every region</h2>
-<p class="meta">The verdicts above come from ${primary?.name}. This service also checks from ${list(others.map((r) => r.name))}: with JavaScript on, every check runs from all ${regions.length} regions at once, one column each, and each region counts the ports against your budget there.</p>
+<p class="meta">The verdicts under Results come from ${primary?.name}. This service also checks from ${list(others.map((r) => r.name))}: with JavaScript on, every check runs from all ${regions.length} regions at once, one column each, and each region counts the ports against your budget there.</p>
 <div id="regions-results" class="regions" aria-live="polite"></div>
 </section>`;
 }

@@ -4,16 +4,38 @@
  * creates and deletes it), and background networking is off so the browser talks to
  * nothing but the loopback servers a test starts.
  */
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 
 /** Where Debian installs Chromium (`.ci/run` installs the package when it is missing). */
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-/** Launches headless Chromium with no sandbox (tests run as root) and no outside traffic. */
-export function launchChromium(): Promise<Browser> {
+/**
+ * Launches headless Chromium with no sandbox (tests run as root) and no outside traffic; with
+ * `namespace`, inside that network namespace (the lab's client), through a one-line wrapper,
+ * since Playwright drives the browser over pipes, which cross namespaces.
+ */
+export async function launchChromium(options: { namespace?: string } = {}): Promise<Browser> {
+  if (options.namespace === undefined) return launch(CHROMIUM_PATH);
+  const dir = await mkdtemp(join(tmpdir(), 'dialback-chromium-'));
+  const wrapper = join(dir, 'chromium');
+  await writeFile(wrapper, `#!/bin/sh\nexec ip netns exec '${options.namespace}' '${CHROMIUM_PATH}' "$@"\n`);
+  await chmod(wrapper, 0o755);
+  try {
+    const browser = await launch(wrapper);
+    browser.on('disconnected', () => void rm(dir, { recursive: true, force: true }));
+    return browser;
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+function launch(executablePath: string): Promise<Browser> {
   return chromium.launch({
-    executablePath: CHROMIUM_PATH,
+    executablePath,
     headless: true,
     args: [
       '--headless',
