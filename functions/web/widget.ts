@@ -72,7 +72,7 @@ const STYLE = `
 [part~="state-filtered"], [part~="state-untestable"] { color: var(--_filtered); }
 [part~="error"] { color: var(--_closed); margin: .5em 0 0; }
 [part~="regions-table"] { border-collapse: collapse; margin: .5em 0 0; }
-[part~="regions-table"] th, [part~="regions-table"] td { border: 1px solid var(--dialback-border, currentColor); padding: .2em .6em; text-align: left; }
+[part~="regions-table"] th, [part~="regions-table"] td { border: 1px solid var(--dialback-border, #999); padding: .2em .6em; text-align: left; }
 [part~="regions-caption"] { text-align: left; }
 [part~="cell-open"] { color: var(--_open); font-weight: 700; }
 [part~="cell-closed"], [part~="cell-error"] { color: var(--_closed); font-weight: 700; }
