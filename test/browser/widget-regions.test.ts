@@ -9,15 +9,16 @@ import type net from 'node:net';
 import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RegionChecks } from '../../functions/client/dialback-client.ts';
-import { formatRegions } from '../../functions/core/config.ts';
-import { type LocalApp, startLocalApp } from '../../infra/local/app.ts';
+import type { LocalApp } from '../../infra/local/app.ts';
 import { launchChromium, screenshotPath, watchPage } from '../support/browser.ts';
+import { type LocalRegions, startLocalRegions } from '../support/local-regions.ts';
 import { specFor, specRecorder } from '../support/openapi.ts';
 import { type Listening, listening, releasedPort } from '../support/ports.ts';
 
 const ENV = { PROBE_TIMEOUT_MS: '1500' };
 const recorder = specRecorder(specFor(ENV));
 
+let regions: LocalRegions;
 let primary: LocalApp;
 let second: LocalApp;
 let deadUrl: string;
@@ -44,16 +45,8 @@ for (const type of ['dialback-regions', 'dialback-result', 'dialback-error']) {
 }`;
 
 beforeAll(async () => {
-  const quiet = { host: '127.0.0.1', allowNonPublic: false, log: () => undefined, observe: recorder.observe } as const;
-  second = await startLocalApp({ ...quiet, port: 0, env: { ...ENV, CHECKED_FROM: 'region-b' } });
-  deadUrl = `http://127.0.0.1:${await releasedPort()}`;
-  const port = await releasedPort();
-  const regions = formatRegions([
-    { name: 'region-a', api: `http://127.0.0.1:${port}` },
-    { name: 'region-b', api: second.url },
-    { name: 'region-c', api: deadUrl },
-  ]);
-  primary = await startLocalApp({ ...quiet, port, env: { ...ENV, CHECKED_FROM: 'region-a', REGIONS: regions } });
+  regions = await startLocalRegions(ENV, recorder.observe);
+  ({ primary, second, deadUrl } = regions);
   listener = await listening();
   openPort = listener.port;
   closedPort = await releasedPort();
@@ -75,8 +68,7 @@ afterAll(async () => {
   await browser?.close();
   await new Promise((resolve) => host?.close(resolve));
   await listener?.close();
-  await primary?.close();
-  await second?.close();
+  await regions?.close();
 });
 
 afterEach(() => {

@@ -9,14 +9,15 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../functions/cli/main.ts';
 import { createClient } from '../../functions/client/dialback-client.ts';
 import { UnknownRegion } from '../../functions/contract/regions.ts';
-import { formatRegions } from '../../functions/core/config.ts';
-import { type LocalApp, startLocalApp } from '../../infra/local/app.ts';
+import type { LocalApp } from '../../infra/local/app.ts';
+import { type LocalRegions, startLocalRegions } from '../support/local-regions.ts';
 import { specFor, specRecorder } from '../support/openapi.ts';
 import { type Listening, listening, releasedPort } from '../support/ports.ts';
 
 const ENV = { PROBE_TIMEOUT_MS: '1500' };
 const recorder = specRecorder(specFor(ENV));
 
+let regions: LocalRegions;
 let primary: LocalApp;
 let second: LocalApp;
 let listener: Listening;
@@ -40,16 +41,8 @@ async function cli(args: string[]): Promise<{ code: number; out: string; err: st
 }
 
 beforeAll(async () => {
-  const quiet = { host: '127.0.0.1', allowNonPublic: false, log: () => undefined, observe: recorder.observe } as const;
-  second = await startLocalApp({ ...quiet, port: 0, env: { ...ENV, CHECKED_FROM: 'region-b' } });
-  deadUrl = `http://127.0.0.1:${await releasedPort()}`;
-  const port = await releasedPort();
-  const regions = formatRegions([
-    { name: 'region-a', api: `http://127.0.0.1:${port}` },
-    { name: 'region-b', api: second.url },
-    { name: 'region-c', api: deadUrl },
-  ]);
-  primary = await startLocalApp({ ...quiet, port, env: { ...ENV, CHECKED_FROM: 'region-a', REGIONS: regions } });
+  regions = await startLocalRegions(ENV, recorder.observe);
+  ({ primary, second, deadUrl } = regions);
   listener = await listening();
   openPort = listener.port;
   closedPort = await releasedPort();
@@ -57,8 +50,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await listener?.close();
-  await primary?.close();
-  await second?.close();
+  await regions?.close();
 });
 
 afterEach(() => {
