@@ -18,15 +18,16 @@ import type { App } from 'aws-cdk-lib';
 import type { DialbackSettings } from './settings.ts';
 import { DialbackStack } from './stack.ts';
 
-/** The stack of a one-region deployment, and the CloudFormation name of every stack. */
+/** The stack of a one-region deployment, and the primary of several: `Dialback`, as it always was. */
 export const STACK_NAME = 'Dialback';
 
 const DESCRIPTION = 'Dialback: external TCP port checker (API, function, counters table, alarms)';
 
 /**
- * The construct ID of a region's stack in a multi-region app (`cdk deploy Dialback-us-east-1`
- * picks one). Every stack keeps the CloudFormation name `Dialback`, unique per region, so a
- * one-region deployment that grows into several updates in place in its own region.
+ * The stack of each other region of a multi-region deployment: its ID and its CloudFormation
+ * name (`cdk deploy Dialback-us-east-1` picks one). The primary keeps `Dialback`, so a
+ * one-region deployment that grows into several updates in place in its region; distinct
+ * names keep each stack's outputs apart in `cdk deploy --outputs-file`, which is keyed by name.
  */
 export function regionStackId(region: string): string {
   return `${STACK_NAME}-${region}`;
@@ -39,11 +40,10 @@ export function buildDeployment(app: App, settings: DialbackSettings): DialbackS
       new DialbackStack(app, STACK_NAME, { env: { region: settings.region }, description: DESCRIPTION, settings }),
     ];
   }
-  const [primary, ...others] = settings.regions;
-  const stackIn = (region: string, otherRegions?: DialbackStack[]): DialbackStack =>
-    new DialbackStack(app, regionStackId(region), {
+  const [primary = settings.region, ...others] = settings.regions;
+  const stackIn = (id: string, region: string, otherRegions?: DialbackStack[]): DialbackStack =>
+    new DialbackStack(app, id, {
       env: { region },
-      stackName: STACK_NAME,
       description: `${DESCRIPTION}, ${region} of ${settings.regions?.join(', ')}`,
       // Only the region differs: each stack is complete and counts its own budget.
       settings: { ...settings, region },
@@ -52,6 +52,6 @@ export function buildDeployment(app: App, settings: DialbackSettings): DialbackS
         ? {}
         : { otherRegions: otherRegions.map((stack) => ({ name: stack.region, api: stack.apiUrl })) }),
     });
-  const secondaries = others.map((region) => stackIn(region));
-  return [stackIn(primary ?? settings.region, secondaries), ...secondaries];
+  const secondaries = others.map((region) => stackIn(regionStackId(region), region));
+  return [stackIn(STACK_NAME, primary, secondaries), ...secondaries];
 }
