@@ -2,7 +2,8 @@
  * `GET /regions` through the real handler (issue 15): a primary lists every region from
  * REGIONS, itself first; any other deployment lists itself alone, by its configured URL or,
  * locally, by the origin the request came in on. Every answer is checked against the OpenAPI
- * document by the harness, and nothing is spent or dialed.
+ * document by the harness, and nothing is spent or dialed. Also the page of a primary: its
+ * regions section, the data its script builds the primary's column from, and its connect-src.
  */
 import { describe, expect, it } from 'vitest';
 import type { HttpResponse } from '../../functions/api/http.ts';
@@ -72,5 +73,39 @@ describe('GET /regions', () => {
   it('answers GET only', async () => {
     const response = await call(harness(PRIMARY), { method: 'POST' });
     expect(response.statusCode).toBe(405);
+  });
+});
+
+describe('the page on a multi-region primary', () => {
+  it('names the other regions, carries its own check for their table, and may connect to their origins only', async () => {
+    const h = harness(PRIMARY);
+    const response = await call(h, { url: '/?ports=443', headers: { accept: 'text/html' } });
+    expect(response.statusCode).toBe(200);
+    expect(response.body).toContain('id="regions-section"');
+    expect(response.body).toContain('This service also checks from us-east-1');
+    const data = /id="primary-check" data-answer="([^"]*)"/.exec(response.body)?.[1] ?? '';
+    const answer = JSON.parse(data.replaceAll('&quot;', '"')) as { check: { checkedFrom: string; results: unknown[] } };
+    expect(answer.check.checkedFrom).toBe('eu-central-1');
+    expect(answer.check.results).toEqual([{ port: 443, state: 'open', reason: 'syn-ack', rttMs: 1.5 }]);
+    expect(h.probeCalls).toHaveLength(1);
+    expect(response.headers['content-security-policy']).toContain(
+      "connect-src 'self' https://u2.execute-api.us-east-1.amazonaws.com;",
+    );
+  });
+
+  it('carries the problem when its own check was refused', async () => {
+    const response = await call(harness(PRIMARY), { url: '/?ports=0', headers: { accept: 'text/html' } });
+    expect(response.statusCode).toBe(400);
+    expect(response.body).toMatch(/id="primary-check" data-answer="\{&quot;problem&quot;:\{/);
+  });
+
+  it('is the one-region page elsewhere: no section, no data, fetches to itself only', async () => {
+    const response = await call(harness({ AWS_REGION: 'us-east-1' }), {
+      url: '/?ports=443',
+      headers: { accept: 'text/html' },
+    });
+    expect(response.body).not.toContain('regions-section');
+    expect(response.body).not.toContain('primary-check');
+    expect(response.headers['content-security-policy']).toContain("connect-src 'self';");
   });
 });
