@@ -55,12 +55,18 @@ export async function pageRoute(ctx: RouteContext): Promise<HttpResponse> {
     host: ctx.event.headers?.host ?? ctx.event.requestContext?.domainName ?? 'localhost',
     script: assets?.pageScript,
     regions: deps.config.regions,
+    regionsScript: assets?.pageRegionsScript,
   });
   return {
     statusCode: problem?.status ?? 200,
     headers: {
       'content-type': 'text/html; charset=utf-8',
-      'content-security-policy': contentSecurityPolicy(assets?.pageScript, assets, deps.config.regions),
+      'content-security-policy': contentSecurityPolicy(
+        assets?.pageScript,
+        assets,
+        deps.config.regions,
+        assets?.pageRegionsScript,
+      ),
       'referrer-policy': 'no-referrer',
       ...(outcome?.rate === undefined ? {} : rateLimitHeaders(outcome.rate, deps.windows)),
       ...problem?.headers,

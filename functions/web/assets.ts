@@ -13,6 +13,8 @@ export interface WebAssets {
   readonly widget: string;
   /** The page's progressive enhancement, inlined into `GET /` under a CSP hash. */
   readonly pageScript: string;
+  /** The other regions' columns (page-regions.ts), inlined beside it on a multi-region primary only. */
+  readonly pageRegionsScript: string;
 }
 
 /** The name of the constant the Lambda bundle defines; `build.ts` produces its value. */

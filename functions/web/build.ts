@@ -9,6 +9,7 @@ import { WEB_ASSETS_CONSTANT, type WebAssets } from './assets.ts';
 const ENTRY_POINTS = {
   widget: new URL('./widget.ts', import.meta.url).pathname,
   pageScript: new URL('./page-script.ts', import.meta.url).pathname,
+  pageRegionsScript: new URL('./page-regions.ts', import.meta.url).pathname,
 } as const;
 
 const OPTIONS: BuildOptions = {
@@ -31,7 +32,11 @@ function collect(files: readonly OutputFile[]): WebAssets {
     if (file === undefined) throw new Error(`esbuild produced no ${name}.js`);
     return file.text;
   };
-  return Object.freeze({ widget: text('widget'), pageScript: text('pageScript') });
+  return Object.freeze({
+    widget: text('widget'),
+    pageScript: text('pageScript'),
+    pageRegionsScript: text('pageRegionsScript'),
+  });
 }
 
 /** Compiles the widget and the page script. */

@@ -1,18 +1,20 @@
 /// <reference lib="dom" />
 /**
- * The page's checks from the other regions (issue 15). When the page is a multi-region
- * primary's, its `#regions-section` lists the regions; each check the page script runs here
- * (the primary's, rendered by the server) is also run from every other region, straight from
- * the browser to that region's API, and the answers fill one column each with the diagnosis.
- * The primary's column is read from the check the page already ran, so nothing is spent twice.
+ * The page's checks from the other regions (issue 15), a script of its own that only a
+ * multi-region primary's page carries. Its `#regions-section` lists the regions; each check
+ * the page script runs (the primary's, rendered by the server; page-events.ts) is also run
+ * from every other region, straight from the browser to that region's API, and the answers
+ * fill one column each with the diagnosis. The primary's column is read from the check the
+ * page already ran, so nothing is spent twice.
  */
 import { createClient, DialbackError } from '../client/dialback-client.ts';
 import type { RegionFailure, RegionOutcome } from '../contract/regions.ts';
 import { type CheckResponse, type Problem, parsePortList, type Region } from '../contract/wire.ts';
+import { CHECK_ANSWERED, CHECK_STARTED, type CheckAnswered, type CheckStarted } from './page-events.ts';
 import { regionsView } from './regions-view.ts';
 
 /** What the page script reports back once the primary's own check is in. */
-export interface RegionRun {
+interface RegionRun {
   /** The primary's answer, read from the page the server rendered for this check. */
   primary(page: ParentNode): void;
   /** The primary gave no page at all (network failure, bare 500). */
@@ -58,7 +60,7 @@ function primaryOutcome(region: Region, page: ParentNode): RegionOutcome {
  * Starts the other regions' checks of `ports` now; `undefined` on a page of one region. The
  * table appears once every region, the primary included, has answered or failed.
  */
-export function startRegionChecks(ports: string): RegionRun | undefined {
+function startRegionChecks(ports: string): RegionRun | undefined {
   const section = document.querySelector<HTMLElement>('#regions-section');
   const target = section?.querySelector<HTMLElement>('#regions-results');
   const [primary, ...others] = listedRegions(section ?? null);
@@ -96,3 +98,14 @@ export function startRegionChecks(ports: string): RegionRun | undefined {
     primaryFailed: (message) => settle({ region: primary, ok: false, error: { status: 0, message } }),
   };
 }
+
+let current: RegionRun | undefined;
+document.addEventListener(CHECK_STARTED, (event) => {
+  current = startRegionChecks((event as CustomEvent<CheckStarted>).detail.ports);
+});
+document.addEventListener(CHECK_ANSWERED, (event) => {
+  const { page } = (event as CustomEvent<CheckAnswered>).detail;
+  if (page === undefined) current?.primaryFailed('the page did not answer with a result');
+  else current?.primary(page);
+  current = undefined;
+});

@@ -7,7 +7,7 @@
  * announces them and the advice text exists only once, on the server.
  */
 
-import { startRegionChecks } from './page-regions.ts';
+import { CHECK_ANSWERED, CHECK_STARTED, type CheckAnswered, type CheckStarted } from './page-events.ts';
 
 const form = document.querySelector<HTMLFormElement>('#check-form');
 const input = document.querySelector<HTMLInputElement>('#ports');
@@ -27,7 +27,10 @@ async function run(ports: string): Promise<void> {
   status.textContent = `Checking ${ports}…`;
   results.replaceChildren(status);
   // On a multi-region primary, the other regions check at the same time (page-regions.ts).
-  const regions = startRegionChecks(ports);
+  const answered = (page: ParentNode | undefined): void => {
+    document.dispatchEvent(new CustomEvent<CheckAnswered>(CHECK_ANSWERED, { detail: { page } }));
+  };
+  document.dispatchEvent(new CustomEvent<CheckStarted>(CHECK_STARTED, { detail: { ports } }));
   try {
     const response = await fetch(`/?${query}`, { headers: { accept: 'text/html' } });
     const page = new DOMParser().parseFromString(await response.text(), 'text/html');
@@ -40,10 +43,10 @@ async function run(ports: string): Promise<void> {
         current.replaceChildren(...Array.from(fresh.childNodes, (node) => document.importNode(node, true)));
       }
     }
-    regions?.primary(page);
+    answered(page);
     history.replaceState(null, '', `/?${query}`);
   } catch {
-    regions?.primaryFailed('the page did not answer with a result');
+    answered(undefined);
     const failed = document.createElement('p');
     failed.className = 'problem';
     failed.setAttribute('role', 'alert');

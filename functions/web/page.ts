@@ -45,20 +45,32 @@ const STYLE = PAGE_STYLE + REGIONS_STYLE;
 // Hash exactly what is placed between the tags.
 const STYLE_HASH = sha256(rawText(STYLE).value);
 const scriptHashes = new WeakMap<object, string>();
+const regionsScriptHashes = new WeakMap<object, string>();
+
+/** The hash of `text` as inlined, computed once per assets object. */
+function cachedHash(cache: WeakMap<object, string>, key: object, text: string): string {
+  const hash = cache.get(key) ?? sha256(rawText(text).value);
+  cache.set(key, hash);
+  return hash;
+}
 
 /**
- * The page's policy: nothing but its own hashed inline style and script, and fetches to itself
- * and to the other regions of its deployment (`regions`, this one first).
+ * The page's policy: nothing but its own hashed inline style and script (and, on a multi-region
+ * primary, its regions script), and fetches to itself and to the other regions of its
+ * deployment (`regions`, this one first).
  */
 export function contentSecurityPolicy(
   script: string | undefined,
   scriptKey: object | undefined,
   regions: readonly Region[] = [],
+  regionsScript: string | undefined = undefined,
 ): string {
   let scriptSrc = "'none'";
   if (script !== undefined && scriptKey !== undefined) {
-    scriptSrc = scriptHashes.get(scriptKey) ?? sha256(rawText(script).value);
-    scriptHashes.set(scriptKey, scriptSrc);
+    scriptSrc = cachedHash(scriptHashes, scriptKey, script);
+    if (regions.length > 1 && regionsScript !== undefined) {
+      scriptSrc += ` ${cachedHash(regionsScriptHashes, scriptKey, regionsScript)}`;
+    }
   }
   return [
     "default-src 'none'",
@@ -91,6 +103,8 @@ export interface PageView {
   readonly script: string | undefined;
   /** Every region of a multi-region deployment, this one first; empty otherwise. */
   readonly regions: readonly Region[];
+  /** The regions script (page-regions.ts), inlined when there are several regions. */
+  readonly regionsScript: string | undefined;
 }
 
 function rtt(result: PortResult): string {
@@ -187,7 +201,7 @@ ${notice}
 <ul class="presets">${PRESETS.map((p) => html`<li><a href="/?ports=${p.ports}" data-ports="${p.ports}">${p.label} <span class="mono">${p.ports}</span></a></li>`)}</ul>
 </nav>
 </section>
-${regionsSection(view.regions)}
+${regionsSection(view.regions, view.script === undefined ? undefined : view.regionsScript)}
 <section aria-labelledby="results-heading">
 <h2 id="results-heading">Results</h2>
 <div id="results" aria-live="polite">${resultsSection(view)}</div>

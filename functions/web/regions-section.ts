@@ -9,7 +9,7 @@
  * browser directly: nothing on the server crosses a region.
  */
 import type { CheckResponse, Problem, Region } from '../contract/wire.ts';
-import { html, type SafeHtml } from './html.ts';
+import { html, rawText, type SafeHtml } from './html.ts';
 
 /** Styles of the regions table, appended to the page's stylesheet. */
 export const REGIONS_STYLE = `
@@ -31,14 +31,19 @@ function list(names: readonly string[]): string {
   return names.length <= 1 ? names.join('') : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
 }
 
-/** The section, on a primary of several regions; nothing otherwise. */
-export function regionsSection(regions: readonly Region[]): SafeHtml {
+/**
+ * The section, on a primary of several regions, with `script` (page-regions.ts, under its own
+ * CSP hash) when the page has JavaScript; nothing on any other page.
+ */
+export function regionsSection(regions: readonly Region[], script: string | undefined): SafeHtml {
   if (regions.length < 2) return html``;
   const [primary, ...others] = regions;
+  const code = script === undefined ? html`` : html`<script type="module">${rawText(script)}</script>`;
   return html`<section aria-labelledby="regions-heading" id="regions-section" data-regions="${JSON.stringify(regions)}">
 <h2 id="regions-heading">From every region</h2>
 <p class="meta">The verdicts under Results come from ${primary?.name}. This service also checks from ${list(others.map((r) => r.name))}: with JavaScript on, every check runs from all ${regions.length} regions at once, one column each, and each region counts the ports against your budget there.</p>
 <div id="regions-results" class="regions" aria-live="polite"></div>
+${code}
 </section>`;
 }
 
