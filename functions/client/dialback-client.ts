@@ -185,19 +185,31 @@ export function createClient(options: ClientOptions): DialbackClient {
       const listed = (await regions(call)).data.regions;
       const chosen = selectRegions(listed, call?.from ?? 'all');
       const { from: _from, ...checkOptions } = call ?? {};
-      const outcomes = await Promise.all(
-        chosen.map(async (region): Promise<RegionOutcome> => {
-          try {
-            const { data } = await createClient({ ...options, api: region.api }).check(ports, checkOptions);
-            return { region, ok: true, check: data };
-          } catch (error) {
-            return { region, ok: false, error: regionFailure(error) };
-          }
-        }),
-      );
-      return { ports: [...ports], outcomes };
+      return { ports: [...ports], outcomes: await checkFromRegions(chosen, ports, options, checkOptions) };
     },
   };
+}
+
+/**
+ * Checks `ports` from each of `regions` at once, each through its own API (`options` says how
+ * to reach them, e.g. which `fetch`). Never rejects: a region that fails is an error outcome.
+ */
+export function checkFromRegions(
+  regions: readonly Region[],
+  ports: readonly number[],
+  options: Omit<ClientOptions, 'api'> = {},
+  call: CheckOptions = {},
+): Promise<RegionOutcome[]> {
+  return Promise.all(
+    regions.map(async (region): Promise<RegionOutcome> => {
+      try {
+        const { data } = await createClient({ ...options, api: region.api }).check(ports, call);
+        return { region, ok: true, check: data };
+      } catch (error) {
+        return { region, ok: false, error: regionFailure(error) };
+      }
+    }),
+  );
 }
 
 function regionFailure(error: unknown): { status: number; message: string; retryAfterSeconds?: number } {

@@ -7,8 +7,8 @@
  * fill one column each with the diagnosis. The primary's column is read from the check the
  * page already ran, so nothing is spent twice.
  */
-import { createClient, DialbackError } from '../client/dialback-client.ts';
-import type { RegionFailure, RegionOutcome } from '../contract/regions.ts';
+import { checkFromRegions } from '../client/dialback-client.ts';
+import type { RegionOutcome } from '../contract/regions.ts';
 import { type CheckResponse, type Problem, parsePortList, type Region } from '../contract/wire.ts';
 import { CHECK_ANSWERED, CHECK_STARTED, type CheckAnswered, type CheckStarted } from './page-events.ts';
 import { regionsView } from './regions-view.ts';
@@ -28,17 +28,6 @@ function listedRegions(section: HTMLElement | null): Region[] {
   } catch {
     return [];
   }
-}
-
-function failure(error: unknown): RegionFailure {
-  if (error instanceof DialbackError) {
-    return {
-      status: error.status,
-      message:
-        error.status === 0 ? `no answer from its API (${error.message})` : `HTTP ${error.status}: ${error.message}`,
-    };
-  }
-  return { status: 0, message: String(error) };
 }
 
 /** The primary's outcome from the `#primary-check` data the server put beside its verdicts. */
@@ -76,15 +65,7 @@ function startRegionChecks(ports: string): RegionRun | undefined {
   status.textContent = `Checking from ${[primary, ...others].map((r) => r.name).join(', ')}…`;
   target.setAttribute('aria-busy', 'true');
   target.replaceChildren(status);
-  const fromOthers = Promise.all(
-    others.map(async (region): Promise<RegionOutcome> => {
-      try {
-        return { region, ok: true, check: (await createClient({ api: region.api }).check(list)).data };
-      } catch (error) {
-        return { region, ok: false, error: failure(error) };
-      }
-    }),
-  );
+  const fromOthers = checkFromRegions(others, list);
   let settle: (outcome: RegionOutcome) => void = () => undefined;
   const fromPrimary = new Promise<RegionOutcome>((resolve) => {
     settle = resolve;
