@@ -90,3 +90,10 @@ document.addEventListener(CHECK_ANSWERED, (event) => {
   else current?.primary(page);
   current = undefined;
 });
+
+// A page the server rendered with a check (`/?ports=…` opened directly, or reloaded) gets its
+// other columns too, as a check from the form would.
+const rendered = new URLSearchParams(location.search).get('ports');
+if (rendered !== null && document.querySelector('#primary-check') !== null) {
+  startRegionChecks(rendered)?.primary(document);
+}

@@ -140,6 +140,21 @@ describe.runIf(skip === undefined)('two regions that disagree', () => {
     }
   });
 
+  it('the page opened at /?ports= (rendered by the server) fills the other regions’ columns too', async () => {
+    if (browser === undefined) throw new Error('no browser');
+    const page = await browser.newPage();
+    try {
+      await page.goto(`${twoRegions.url}/?ports=${NOT_FROM_B}`);
+      await page.locator('#regions-results table').waitFor({ timeout: 30_000 });
+      expect(await tableOf(page)).toEqual([
+        ['Port', 'lab-a', 'lab-b'],
+        [`${NOT_FROM_B}/tcp`, 'open', 'filtered'],
+      ]);
+    } finally {
+      await page.close();
+    }
+  });
+
   it('the page gives a region that does not answer an error cell, and only that region', async () => {
     const { page, violations } = await checkOnPage(withSilent, String(NOT_FROM_B));
     try {
