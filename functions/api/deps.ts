@@ -21,9 +21,13 @@ export interface HostingOptions {
   readonly blockedPorts: readonly number[];
   /** Yields the HMAC key for caller hashes. */
   readonly key: () => Promise<string>;
+  /** Warm the table client beside the first key read (a cold Lambda; see rate-limiter.ts). */
+  readonly warmUpTable?: boolean;
   readonly log?: Log;
   /** The compiled browser code; see `functions/web/assets.ts` for how each host gets it. */
   readonly webAssets?: () => Promise<WebAssets>;
+  /** How callers reach this API; `https` unless said otherwise. */
+  readonly scheme?: 'http' | 'https';
 }
 
 /** Builds the production dependencies. */
@@ -39,6 +43,7 @@ export function createDeps(config: Config, hosting: HostingOptions): HandlerDeps
       windows,
       key: hosting.key,
       now,
+      warmUp: hosting.warmUpTable === true,
     }),
     reverseDns: createReverseDns({ timeoutMs: REVERSE_DNS_TIMEOUT_MS }),
     log: hosting.log ?? createLog(),
@@ -47,5 +52,6 @@ export function createDeps(config: Config, hosting: HostingOptions): HandlerDeps
     windows,
     attemptSpacingMs: DEFAULT_ATTEMPT_SPACING_MS,
     ...(hosting.webAssets === undefined ? {} : { webAssets: hosting.webAssets }),
+    ...(hosting.scheme === undefined ? {} : { scheme: hosting.scheme }),
   };
 }

@@ -4,10 +4,17 @@
  * (config limits, the state and reason lists), and the test suite validates every response
  * it receives against it, so the document cannot drift from the handler.
  */
-import { MAX_PORT_LIST_LENGTH, PORT_LIST_PATTERN, PORT_PATTERN, PORT_REASONS, PORT_STATES } from '../contract/wire.ts';
+import {
+  MAX_PORT_LIST_LENGTH,
+  PORT_LIST_PATTERN,
+  PORT_PATTERN,
+  PORT_REASONS,
+  PORT_STATES,
+  type PortHint,
+} from '../contract/wire.ts';
 import type { Config } from '../core/config.ts';
 import { TOKEN_PATTERN } from '../core/dial-proof.ts';
-import { REASON_MEANING, STATE_MEANING } from '../core/verdict-text.ts';
+import { HINT_TEXT, REASON_MEANING, STATE_MEANING } from '../core/verdict-text.ts';
 import { MAX_QUERY_LENGTH } from './http.ts';
 
 /** An OpenAPI document: plain JSON. */
@@ -16,6 +23,7 @@ export type OpenApiDocument = Readonly<Record<string, unknown>>;
 // The wire contract's lists, complete by type there: a new state or reason is a compile error.
 const STATES = PORT_STATES;
 const REASONS = PORT_REASONS;
+const HINTS = Object.keys(HINT_TEXT) as PortHint[];
 
 const ref = (name: string): { $ref: string } => ({ $ref: `#/components/schemas/${name}` });
 const header = (name: string): { $ref: string } => ({ $ref: `#/components/headers/${name}` });
@@ -52,7 +60,11 @@ const RATE_LIMIT_POLICY = {
   schema: { type: 'string', pattern: '^"[a-z]+";q=\\d+;w=\\d+(, "[a-z]+";q=\\d+;w=\\d+)*$' },
 };
 
-const PROBLEM_CONTENT = { 'application/problem+json': { schema: ref('Problem') } };
+/** Problems are problem+json, or one plain-text paragraph for terminal clients (as `/check` answers them). */
+const PROBLEM_CONTENT = {
+  'application/problem+json': { schema: ref('Problem') },
+  'text/plain': { schema: { type: 'string' } },
+};
 
 function problemResponse(description: string, extraHeaders: Record<string, unknown> = {}): Record<string, unknown> {
   return { description, headers: { ...COMMON_HEADERS, ...extraHeaders }, content: PROBLEM_CONTENT };
@@ -72,24 +84,66 @@ const PAGE_HEADERS = {
   'Referrer-Policy': header('Referrer-Policy'),
 };
 
-/** Methods other than GET and OPTIONS: the route exists but answers 405. */
-const OTHER_METHODS = ['put', 'post', 'delete', 'patch', 'head'] as const;
+/**
+ * HEAD as RFC 9110 has it: the GET's status and headers, no body. `responses` names what may
+ * differ from the GET (the checks' HEAD neither charges nor probes); otherwise the GET's own.
+ */
+function headOperation(
+  operationId: string,
+  get: Record<string, unknown>,
+  responses?: Record<string, unknown>,
+): Record<string, unknown> {
+  return {
+    operationId: `${operationId}Head`,
+    summary: `As GET ${operationId}, without a body`,
+    tags: get.tags,
+    ...(get.parameters === undefined ? {} : { parameters: get.parameters }),
+    // Marked for `withoutBodies`, which resolves the GET's responses once the components exist.
+    responses: responses ?? { [HEAD_OF]: get.responses },
+  };
+}
 
-function pathItem(get: Record<string, unknown>, extraParameters: unknown[] = []): Record<string, unknown> {
-  const refused = Object.fromEntries(
-    OTHER_METHODS.map((method) => [
-      method,
-      {
-        summary: `${method.toUpperCase()} is not supported`,
-        tags: ['errors'],
-        responses: { '405': response('MethodNotAllowed') },
-      },
-    ]),
-  );
+const HEAD_OF = 'x-head-of-get';
+
+type Json = Record<string, unknown>;
+
+/** Rewrites every HEAD operation's responses as the GET's with their `content` removed. */
+function withoutBodies(doc: Json): void {
+  const components = doc.components as Json;
+  const resolve = (value: unknown): Json => {
+    const ref = (value as { $ref?: string }).$ref;
+    return ref === undefined ? (value as Json) : ((components.responses as Json)[ref.split('/').pop() ?? ''] as Json);
+  };
+  for (const item of Object.values(doc.paths as Json)) {
+    const head = (item as Json).head as Json;
+    const responses = head.responses as Json;
+    const of = (responses[HEAD_OF] as Json | undefined) ?? responses;
+    head.responses = Object.fromEntries(
+      Object.entries(of).map(([status, value]) => {
+        const { content: _dropped, ...bodiless } = resolve(value);
+        return [status, bodiless];
+      }),
+    );
+  }
+}
+
+/**
+ * A path's GET, its HEAD and its CORS preflight. Other methods are not operations, so they are
+ * not listed (a generated client would grow methods that always fail); the document's
+ * description says in words that they answer 405.
+ */
+function pathItem(
+  operationId: string,
+  get: Record<string, unknown>,
+  extraParameters: unknown[] = [],
+  headResponses?: Record<string, unknown>,
+): Record<string, unknown> {
   return {
     ...(extraParameters.length === 0 ? {} : { parameters: extraParameters }),
-    get,
+    get: { operationId, ...get },
+    head: headOperation(operationId, get, headResponses),
     options: {
+      operationId: `${operationId}Preflight`,
       summary: 'CORS preflight',
       tags: ['cors'],
       parameters: [
@@ -98,7 +152,23 @@ function pathItem(get: Record<string, unknown>, extraParameters: unknown[] = [])
       ],
       responses: { '204': response('Preflight'), '400': response('BadRequest'), '500': response('InternalError') },
     },
-    ...refused,
+  };
+}
+
+/**
+ * HEAD on a check route: refused as the GET would be, but never charged or probed, because a
+ * HEAD must be safe to send (link checkers, `curl -I`). So no 429 and no rate headers.
+ */
+function checkHeadResponses(): Record<string, unknown> {
+  return {
+    '200': {
+      description:
+        'The request is valid and a GET would run this check now (its budget permitting). Nothing was probed or charged; no body.',
+      headers: COMMON_HEADERS,
+    },
+    '400': response('BadRequest'),
+    '403': response('Forbidden'),
+    '500': response('InternalError'),
   };
 }
 
@@ -153,48 +223,55 @@ export function openApiDocument(config: Config): OpenApiDocument {
       description:
         "Every check connects back to the address the request came from (never any other) and reports Nmap's connect-scan states. " +
         `Each port checked counts against the caller's budget: ${config.ratePerMinute} per minute and ${config.ratePerDay} per day (per /64 on IPv6). ` +
-        'Unknown paths answer 404 with `components.responses.NotFound`. Every response carries `Cache-Control: no-store`.',
+        'Unknown paths answer 404 (`components.responses.NotFound`); methods other than GET, HEAD and OPTIONS, 405 (`MethodNotAllowed`). ' +
+        "HEAD is answered wherever GET is, with the GET's status and headers and no body; on `/check` and on the page with `ports`, HEAD validates the request but neither probes nor charges the budget. " +
+        "Every response carries `Cache-Control: no-store`. No authentication: a check only ever touches the caller's own address.",
       license: { name: 'MIT', identifier: 'MIT' },
     },
     servers: [{ url: '/', description: 'The API that served this document' }],
+    // Public by design: nothing to authenticate, since a caller can only check itself.
+    security: [],
     tags: [
       { name: 'check', description: 'Port checks on your own address' },
       { name: 'web', description: 'The page, the widget and this document' },
       { name: 'cors', description: 'CORS preflight' },
-      { name: 'errors', description: 'Methods that are refused' },
     ],
     paths: {
       '/check/{port}': pathItem(
+        'checkPort',
         {
-          operationId: 'checkPort',
           tags: ['check'],
           summary: "Check one TCP port on the caller's address",
           parameters: [tokenParameter],
           responses: checkResponses(),
         },
         [portParameter],
+        checkHeadResponses(),
       ),
-      '/check': pathItem({
-        operationId: 'checkPorts',
+      '/check': pathItem(
+        'checkPorts',
+        {
+          tags: ['check'],
+          summary: `Check up to ${config.maxPorts} distinct TCP ports at once`,
+          parameters: [
+            {
+              name: 'ports',
+              in: 'query',
+              required: true,
+              description: `Comma-separated ports, given once; duplicates count once; at most ${config.maxPorts} distinct.`,
+              schema: { type: 'string', pattern: `^${PORT_LIST_PATTERN}$`, maxLength: MAX_PORT_LIST_LENGTH },
+              example: '22,80,443',
+            },
+            tokenParameter,
+          ],
+          responses: checkResponses(),
+        },
+        [],
+        checkHeadResponses(),
+      ),
+      '/ip': pathItem('whoami', {
         tags: ['check'],
-        summary: `Check up to ${config.maxPorts} distinct TCP ports at once`,
-        parameters: [
-          {
-            name: 'ports',
-            in: 'query',
-            required: true,
-            description: `Comma-separated ports, given once; duplicates count once; at most ${config.maxPorts} distinct.`,
-            schema: { type: 'string', pattern: `^${PORT_LIST_PATTERN}$`, maxLength: MAX_PORT_LIST_LENGTH },
-            example: '22,80,443',
-          },
-          tokenParameter,
-        ],
-        responses: checkResponses(),
-      }),
-      '/ip': pathItem({
-        operationId: 'whoami',
-        tags: ['check'],
-        summary: 'The address the service sees, its family and its reverse-DNS name',
+        summary: "The address the service sees, its family, its reverse-DNS name and this deployment's endpoints",
         responses: {
           '200': {
             description: 'JSON by default; the bare address as text for terminal clients.',
@@ -208,8 +285,7 @@ export function openApiDocument(config: Config): OpenApiDocument {
           '500': response('InternalError'),
         },
       }),
-      '/': pathItem({
-        operationId: 'page',
+      '/': pathItem('page', {
         tags: ['web'],
         summary: 'The human page; with `ports`, it runs a check and renders the verdicts (no JavaScript needed)',
         parameters: [
@@ -240,8 +316,7 @@ export function openApiDocument(config: Config): OpenApiDocument {
           }),
         },
       }),
-      '/widget.js': pathItem({
-        operationId: 'widget',
+      '/widget.js': pathItem('widget', {
         tags: ['web'],
         summary: 'The `<dialback-check>` custom element, an ES module with no dependencies',
         responses: {
@@ -251,26 +326,46 @@ export function openApiDocument(config: Config): OpenApiDocument {
             content: { 'text/javascript': { schema: { type: 'string' } } },
           },
           '400': response('BadRequest'),
-          '404': problemResponse('This deployment was bundled without the widget.'),
+          '404': response('NotFound'),
           '500': response('InternalError'),
         },
       }),
-      '/openapi.json': pathItem({
-        operationId: 'openapi',
+      '/dialback.mjs': pathItem('cli', {
+        tags: ['web'],
+        summary: 'The CLI as one file for Node.js, no dependencies, pointed at this API: `node dialback.mjs 443`',
+        responses: {
+          '200': {
+            description: 'The ES module.',
+            headers: COMMON_HEADERS,
+            content: { 'text/javascript': { schema: { type: 'string' } } },
+          },
+          '400': response('BadRequest'),
+          '404': response('NotFound'),
+          '500': response('InternalError'),
+        },
+      }),
+      '/openapi.json': pathItem('openapi', {
         tags: ['web'],
         summary: 'This document',
         responses: {
           '200': {
             description: 'OpenAPI 3.1.',
             headers: COMMON_HEADERS,
-            content: { 'application/json': { schema: { type: 'object', required: ['openapi', 'paths'] } } },
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  required: ['openapi', 'paths'],
+                  properties: { openapi: { type: 'string' }, paths: { type: 'object' } },
+                },
+              },
+            },
           },
           '400': response('BadRequest'),
           '500': response('InternalError'),
         },
       }),
-      '/regions': pathItem({
-        operationId: 'regions',
+      '/regions': pathItem('regions', {
         tags: ['check'],
         summary: 'Where checks can come from: every region of this deployment and its API',
         description:
@@ -314,6 +409,11 @@ export function openApiDocument(config: Config): OpenApiDocument {
               minimum: 0,
               description: 'Round trip of the answering attempt; null without an answer.',
             },
+            hint: {
+              type: 'string',
+              enum: HINTS,
+              description: `Present only when the verdict deserves a second look. ${HINTS.map((h) => `\`${h}\`: ${HINT_TEXT[h]}`).join(' ')}`,
+            },
           },
         },
         Egress: {
@@ -356,7 +456,7 @@ export function openApiDocument(config: Config): OpenApiDocument {
         IpResponse: {
           type: 'object',
           additionalProperties: false,
-          required: ['ip', 'family', 'reverseDns', 'egress'],
+          required: ['ip', 'family', 'reverseDns', 'egress', 'endpoints'],
           properties: {
             ip: { type: 'string' },
             family: { type: 'integer', enum: [4, 6] },
@@ -365,6 +465,21 @@ export function openApiDocument(config: Config): OpenApiDocument {
               description: 'PTR name of a global address; null when none, on timeout, or for non-global addresses.',
             },
             egress: ref('Egress'),
+            endpoints: ref('Endpoints'),
+          },
+        },
+        Endpoints: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['ipv4', 'dualStack'],
+          description:
+            "This deployment's base URLs per family (no trailing slash), null where there is none. A check through `ipv4` always dials IPv4; through `dualStack` it dials the family the caller arrived over. A caller that reaches `dualStack` over IPv4 has no (preferred) IPv6.",
+          properties: {
+            ipv4: { type: ['string', 'null'], description: 'The IPv4-only endpoint.' },
+            dualStack: {
+              type: ['string', 'null'],
+              description: 'The dual-stack endpoint; null when this deployment cannot dial IPv6 (default egress mode).',
+            },
           },
         },
         RegionsResponse: {
@@ -423,7 +538,7 @@ export function openApiDocument(config: Config): OpenApiDocument {
         RateLimitIfChecked: { required: false, ...RATE_LIMIT },
         RateLimitPolicyIfChecked: { required: false, ...RATE_LIMIT_POLICY },
         'Retry-After': { required: true, description: 'Seconds to wait.', schema: { type: 'integer', minimum: 0 } },
-        Allow: { required: true, schema: { type: 'string', const: 'GET, OPTIONS' } },
+        Allow: { required: true, schema: { type: 'string', const: 'GET, HEAD, OPTIONS' } },
         'Content-Security-Policy': {
           required: true,
           description: "`default-src 'none'` with the page's own inline style and script allowed by SHA-256 hash.",
@@ -444,8 +559,10 @@ export function openApiDocument(config: Config): OpenApiDocument {
           `A malformed port or list, more than ${config.maxPorts} ports, a query longer than ${MAX_QUERY_LENGTH} characters, a malformed percent-escape, or an unreadable source address.`,
         ),
         Forbidden: problemResponse("The caller's address is not publicly routable (private, loopback, CGNAT, …)."),
-        NotFound: problemResponse('No such path.'),
-        MethodNotAllowed: problemResponse('The path answers GET and OPTIONS only.', { Allow: header('Allow') }),
+        NotFound: problemResponse('No such path, or a deployment bundled without this file.'),
+        MethodNotAllowed: problemResponse('Any method but GET, HEAD and OPTIONS, on any path.', {
+          Allow: header('Allow'),
+        }),
         RateLimited: problemResponse('The caller spent its budget; `Retry-After` says when the window reopens.', {
           'Retry-After': header('Retry-After'),
           ...RATE_HEADERS,
@@ -469,6 +586,7 @@ export function openApiDocument(config: Config): OpenApiDocument {
       },
     },
   };
+  withoutBodies(doc as Json);
   cache.set(config, doc);
   return doc;
 }

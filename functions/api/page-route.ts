@@ -3,13 +3,14 @@
  * `/check`), maps a refusal to its problem, and hands the view (`functions/web/page.ts`) what to
  * show. The page answers with the problem's status and headers, as `/check` would.
  */
+import { endpointOrigins } from '../contract/families.ts';
 import { ServiceError } from '../core/errors.ts';
 import { RateLimitExceeded, type RateStatus } from '../core/rate-limiter.ts';
 import { callerName } from '../core/reverse-dns.ts';
 import { assertDialable, type SourceAddress } from '../core/source-address.ts';
 import { contentSecurityPolicy, renderPage } from '../web/page.ts';
-import { type CheckOutcome, portListParameter, runCheck } from './check.ts';
-import { callerAddress, type RouteContext } from './context.ts';
+import { type CheckOutcome, localNotice, portListParameter, runCheck, validateCheck } from './check.ts';
+import { callerAddress, type RouteContext, requestBaseUrl } from './context.ts';
 import type { HttpResponse } from './http.ts';
 import { knownProblem, type ProblemAnswer } from './problem.ts';
 import { rateLimitHeaders } from './rate-headers.ts';
@@ -32,8 +33,11 @@ export async function pageRoute(ctx: RouteContext): Promise<HttpResponse> {
   let rate: RateStatus | undefined;
   if (values !== undefined) {
     try {
-      outcome = await runCheck(ctx, portListParameter(ctx) ?? []);
-      rate = outcome.rate;
+      const ports = portListParameter(ctx) ?? [];
+      // HEAD renders the page as it is before a check: validated, never charged or probed.
+      if (ctx.head) validateCheck(ctx);
+      else outcome = await runCheck(ctx, ports);
+      rate = outcome?.rate;
     } catch (error) {
       problem = knownProblem(error, ctx.requestId, deps.windows);
       if (problem === undefined) throw error;
@@ -45,6 +49,7 @@ export async function pageRoute(ctx: RouteContext): Promise<HttpResponse> {
   const body = renderPage({
     source,
     addressNotice,
+    localNotice: addressNotice === undefined ? localNotice(ctx) : undefined,
     reverseDns,
     portsInput: values?.[0] ?? '',
     maxPorts: deps.config.maxPorts,
@@ -52,8 +57,9 @@ export async function pageRoute(ctx: RouteContext): Promise<HttpResponse> {
     body: outcome?.body,
     problem: problem?.problem,
     rate,
-    host: ctx.event.headers?.host ?? ctx.event.requestContext?.domainName ?? 'localhost',
+    baseUrl: requestBaseUrl(ctx),
     script: assets?.pageScript,
+    endpoints: deps.config.endpoints,
     regions: deps.config.regions,
     regionsScript: assets?.pageRegionsScript,
   });
@@ -64,6 +70,7 @@ export async function pageRoute(ctx: RouteContext): Promise<HttpResponse> {
       'content-security-policy': contentSecurityPolicy(
         assets?.pageScript,
         assets,
+        endpointOrigins(deps.config.endpoints),
         deps.config.regions,
         assets?.pageRegionsScript,
       ),

@@ -6,8 +6,9 @@ import { renderCheckText } from '../contract/render-text.ts';
 import { type IpResponse, parsePort } from '../contract/wire.ts';
 import { BadRequest, NotFound } from '../core/errors.ts';
 import { callerName } from '../core/reverse-dns.ts';
-import { egressOf, portListParameter, runCheck } from './check.ts';
-import { callerAddress, type Route, type RouteContext } from './context.ts';
+import { SERVED_API_PLACEHOLDER, type WebAssets } from '../web/assets.ts';
+import { egressOf, localNotice, portListParameter, runCheck, validateCheck } from './check.ts';
+import { callerAddress, type Route, type RouteContext, requestBaseUrl } from './context.ts';
 import { decode, type HttpResponse, json, text } from './http.ts';
 import { openApiDocument } from './openapi.ts';
 import { pageRoute } from './page-route.ts';
@@ -15,9 +16,16 @@ import { rateLimitHeaders } from './rate-headers.ts';
 import { regionsRoute } from './regions-route.ts';
 
 async function check(ctx: RouteContext, ports: readonly number[]): Promise<HttpResponse> {
+  if (ctx.head) {
+    // HEAD must be safe: it is refused as the GET would be (400, 403), but nothing is charged
+    // or dialed, so a 200 means "a GET would run this check" (README, OpenAPI `head`).
+    validateCheck(ctx);
+    // Only the GET's content type matters: the pipeline sends HEAD answers without a body.
+    return ctx.wantsText ? text(200, '') : json(200, null);
+  }
   const { body, rate } = await runCheck(ctx, ports);
   const headers = rate === undefined ? {} : rateLimitHeaders(rate, ctx.deps.windows);
-  return ctx.wantsText ? text(200, renderCheckText(body), headers) : json(200, body, headers);
+  return ctx.wantsText ? text(200, renderCheckText(body, localNotice(ctx)), headers) : json(200, body, headers);
 }
 
 function portsParameter(ctx: RouteContext): number[] {
@@ -26,6 +34,19 @@ function portsParameter(ctx: RouteContext): number[] {
     throw new BadRequest('Say which ports to check: /check?ports=22,80,443 or /check/443.');
   }
   return ports;
+}
+
+/** Serves one piece of the compiled code as JavaScript; 404 when the deployment was bundled without it. */
+async function script(
+  ctx: RouteContext,
+  what: string,
+  pick: (assets: WebAssets) => string | undefined | Promise<string | undefined>,
+  headers: Record<string, string> = {},
+): Promise<HttpResponse> {
+  const assets = ctx.deps.webAssets === undefined ? undefined : await ctx.deps.webAssets();
+  const body = assets === undefined ? undefined : await pick(assets);
+  if (body === undefined) throw new NotFound(`This deployment was bundled without ${what}.`);
+  return { statusCode: 200, headers: { 'content-type': 'text/javascript; charset=utf-8', ...headers }, body };
 }
 
 /** The routes of DESIGN §3 served by this function. */
@@ -50,6 +71,7 @@ export const ROUTES: readonly Route[] = [
         family: source.family,
         reverseDns: await callerName(ctx.deps.reverseDns, source),
         egress: egressOf(ctx.deps.config),
+        endpoints: ctx.deps.config.endpoints,
       };
       return ctx.wantsText ? text(200, `${body.ip}\n`) : json(200, body);
     },
@@ -62,15 +84,17 @@ export const ROUTES: readonly Route[] = [
   {
     name: '/widget.js',
     pattern: /^\/widget\.js$/,
-    get: async (ctx) => {
-      const assets = ctx.deps.webAssets === undefined ? undefined : await ctx.deps.webAssets();
-      if (assets === undefined) throw new NotFound('This deployment was bundled without the widget.');
-      return {
-        statusCode: 200,
-        headers: { 'content-type': 'text/javascript; charset=utf-8', 'cross-origin-resource-policy': 'cross-origin' },
-        body: assets.widget,
-      };
-    },
+    get: (ctx) =>
+      script(ctx, 'the widget', (assets) => assets.widget, { 'cross-origin-resource-policy': 'cross-origin' }),
+  },
+  {
+    name: '/dialback.mjs',
+    pattern: /^\/dialback\.mjs$/,
+    // Pointed at this API, so `node dialback.mjs 443` needs no --api.
+    get: (ctx) =>
+      script(ctx, 'the standalone CLI', async (assets) =>
+        (await assets.cli())?.replaceAll(SERVED_API_PLACEHOLDER, requestBaseUrl(ctx)),
+      ),
   },
   {
     name: '/openapi.json',

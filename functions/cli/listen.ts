@@ -8,6 +8,7 @@
 import net from 'node:net';
 import type { CheckResponse, DialbackClient, PortResult } from '../client/dialback-client.ts';
 import { newToken, proofLine } from '../core/dial-proof.ts';
+import { CliFailure } from './explain.ts';
 
 /** How `listen` ended. */
 export type ListenOutcome =
@@ -24,14 +25,20 @@ export interface ListenOptions {
 /** Longest a proof line can be; anything longer is not ours. */
 const MAX_LINE = 128;
 
-interface ProofListener {
+/** A listener waiting for its dial-proof line. */
+export interface ProofListener {
+  /** The port it listens on (the one asked for, or the one picked for 0). */
+  readonly port: number;
   readonly verified: () => boolean;
   readonly whenVerified: (ms: number) => Promise<boolean>;
   readonly close: () => Promise<void>;
 }
 
-/** Listens on `port` on every interface (IPv6 and IPv4 where the machine has them). */
-async function listenForProof(port: number, expected: string): Promise<ProofListener> {
+/**
+ * Listens on `port` (0: any free one) on every interface (IPv6 and IPv4 where the machine has
+ * them) until `expected`, the proof line, arrives. Also used by the smoke test.
+ */
+export async function listenForProof(port: number, expected: string): Promise<ProofListener> {
   let verified = false;
   const waiters = new Set<() => void>();
   const sockets = new Set<net.Socket>();
@@ -68,6 +75,7 @@ async function listenForProof(port: number, expected: string): Promise<ProofList
     await bind({ port, host: '0.0.0.0' });
   }
   return {
+    port: (server.address() as net.AddressInfo).port,
     verified: () => verified,
     whenVerified: (ms) =>
       verified
@@ -109,7 +117,9 @@ export async function listenAndCheck(
   try {
     listener = await listenForProof(port, proofLine(token));
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EACCES') throw privileged(port);
+    if (code !== 'EADDRINUSE') throw error;
     const { data } = await client.check([port]);
     return { kind: 'in-use', check: data, result: onlyResult(data) };
   }
@@ -123,14 +133,24 @@ export async function listenAndCheck(
   }
 }
 
+function privileged(port: number): CliFailure {
+  return new CliFailure(
+    'privileged-port',
+    'Port needs privileges',
+    port < 1024
+      ? `Listening on port ${port} needs privileges: only root (or a program allowed CAP_NET_BIND_SERVICE) may listen below 1024. Run it with sudo, e.g. \`sudo node dialback.mjs listen ${port}\`.`
+      : `This machine does not allow listening on port ${port} (EACCES): a security policy forbids it.`,
+  );
+}
+
 /** The one-line verdict of `listen`, for people. */
 export function describeListen(outcome: ListenOutcome, port: number): string {
   const { result } = outcome;
   if (outcome.kind === 'in-use') {
-    return `Port ${port} is already in use on this machine, so it was checked directly (no proof possible): ${port}/tcp ${result.state}.`;
+    return `Port ${port} is already in use on this machine, so dialback could not listen on it and checked it directly: ${port}/tcp ${result.state}, with no proof the connection reached this machine. Stop the program using the port and run listen again to verify.`;
   }
   if (result.state !== 'open') {
-    return `${port}/tcp ${result.state}: a listener was running on this machine and nothing from the Internet reached it.`;
+    return `${port}/tcp ${result.state}: dialback was listening on this machine and nothing from where the check ran reached it.`;
   }
   return outcome.verified
     ? `${port}/tcp open, verified: the connection reached this machine.`

@@ -29,15 +29,22 @@ export function regionsJson(checks: RegionChecks): Record<string, unknown> {
   };
 }
 
-/** Runs the fan-out; resolves with what to print and the exit status. */
+/**
+ * Runs the fan-out through `client` (its fetch, deadlines included, reaches every region);
+ * resolves with what to print and the exit status. `describeFailure` words a region's failure.
+ */
 export async function checkFrom(
   client: DialbackClient,
   from: string,
   ports: readonly number[],
   json: boolean,
+  describeFailure?: (error: unknown, api: string) => string,
 ): Promise<{ output: string; code: number }> {
   const chosen = parseFrom(from);
-  const checks = await client.checkRegions(ports, chosen === 'all' ? {} : { from: chosen });
+  const checks = await client.checkRegions(ports, {
+    ...(chosen === 'all' ? {} : { from: chosen }),
+    ...(describeFailure === undefined ? {} : { describeFailure }),
+  });
   return {
     output: json ? `${JSON.stringify(regionsJson(checks), null, 2)}\n` : renderRegionsText(checks),
     code: regionsExitCode(checks),

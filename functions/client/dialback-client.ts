@@ -5,15 +5,16 @@
  */
 
 import { type RegionChecks, type RegionOutcome, selectRegions } from '../contract/regions.ts';
-import type {
-  CheckResponse,
-  IpResponse,
-  PortReason,
-  PortResult,
-  PortState,
-  Problem,
-  Region,
-  RegionsResponse,
+import {
+  type CheckResponse,
+  type IpResponse,
+  PORT_STATES,
+  type PortReason,
+  type PortResult,
+  type PortState,
+  type Problem,
+  type Region,
+  type RegionsResponse,
 } from '../contract/wire.ts';
 
 export type { RegionChecks, RegionOutcome } from '../contract/regions.ts';
@@ -60,11 +61,13 @@ export interface CheckOptions extends CallOptions {
 export interface RegionsCheckOptions extends CheckOptions {
   /** Region names to check from, in this order; every region `/regions` lists when absent. */
   readonly from?: readonly string[];
+  /** How to word a region's failure (the CLI's own explanations); the error's message when absent. */
+  readonly describeFailure?: (error: unknown, api: string) => string;
 }
 
 /** A failed call: an HTTP error with its problem details, or no answer at all (`status` 0). */
 export class DialbackError extends Error {
-  override readonly name = 'DialbackError';
+  override readonly name: string = 'DialbackError';
   constructor(
     message: string,
     /** HTTP status, or 0 when no response arrived (network failure, CORS refusal, abort). */
@@ -77,6 +80,14 @@ export class DialbackError extends Error {
   ) {
     super(message, options);
   }
+}
+
+/**
+ * The URL answered, but not like a Dialback API: HTML, text that is not JSON, JSON of another
+ * shape, or an error without problem details. Usually a wrong `api` URL.
+ */
+export class NotDialbackError extends DialbackError {
+  override readonly name: string = 'NotDialbackError';
 }
 
 /** The client's calls. */
@@ -132,7 +143,60 @@ function isProblem(value: unknown): value is Problem {
   return typeof v.title === 'string' && typeof v.status === 'number' && typeof v.detail === 'string';
 }
 
-async function failure(response: Response): Promise<DialbackError> {
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null;
+
+function isEgress(value: unknown): boolean {
+  return isObject(value) && typeof value.fixed === 'boolean' && Array.isArray(value.addresses);
+}
+
+/** Enough of `CheckResponse` to render it: a wrong URL's JSON must not crash the caller later. */
+export function isCheckResponse(value: unknown): value is CheckResponse {
+  return (
+    isObject(value) &&
+    typeof value.ip === 'string' &&
+    (value.family === 4 || value.family === 6) &&
+    typeof value.checkedFrom === 'string' &&
+    typeof value.timeoutMs === 'number' &&
+    isEgress(value.egress) &&
+    Array.isArray(value.results) &&
+    value.results.every(
+      (r: unknown) =>
+        isObject(r) &&
+        typeof r.port === 'number' &&
+        (PORT_STATES as readonly unknown[]).includes(r.state) &&
+        typeof r.reason === 'string' &&
+        (r.rttMs === null || typeof r.rttMs === 'number'),
+    )
+  );
+}
+
+/** Enough of `IpResponse` to show it. */
+export function isIpResponse(value: unknown): value is IpResponse {
+  return (
+    isObject(value) &&
+    typeof value.ip === 'string' &&
+    (value.family === 4 || value.family === 6) &&
+    (value.reverseDns === null || typeof value.reverseDns === 'string') &&
+    isEgress(value.egress)
+  );
+}
+
+/** Enough of `RegionsResponse` to fan out: a name and an API URL per region, at least one. */
+export function isRegionsResponse(value: unknown): value is RegionsResponse {
+  return (
+    isObject(value) &&
+    Array.isArray(value.regions) &&
+    value.regions.length > 0 &&
+    value.regions.every((r: unknown) => isObject(r) && typeof r.name === 'string' && typeof r.api === 'string')
+  );
+}
+
+function describeBody(response: Response): string {
+  const type = response.headers.get('content-type')?.split(';')[0]?.trim();
+  return `HTTP ${response.status}${type ? `, ${type}` : ''}`;
+}
+
+async function failure(response: Response, url: string): Promise<DialbackError> {
   let problem: Problem | undefined;
   try {
     const body: unknown = await response.json();
@@ -141,8 +205,12 @@ async function failure(response: Response): Promise<DialbackError> {
     // A proxy's HTML error page, or an empty body: keep the status alone.
   }
   const retryAfterSeconds = parseRetryAfter(response.headers.get('retry-after')) ?? problem?.retryAfterSeconds;
-  const message = problem?.detail ?? `The Dialback API answered HTTP ${response.status}.`;
-  return new DialbackError(message, response.status, problem, retryAfterSeconds);
+  if (problem === undefined) {
+    // Every error of a Dialback API carries problem details; a bare one came from something else.
+    const message = `${url} answered ${describeBody(response)} without problem details.`;
+    return new NotDialbackError(message, response.status, undefined, retryAfterSeconds);
+  }
+  return new DialbackError(problem.detail, response.status, problem, retryAfterSeconds);
 }
 
 /** Builds a client for one API base URL. */
@@ -150,10 +218,15 @@ export function createClient(options: ClientOptions): DialbackClient {
   const base = options.api.replace(/\/+$/, '');
   const doFetch = options.fetch ?? ((input, init) => fetch(input, init));
 
-  const get = async <T>(path: string, call: CallOptions | undefined): Promise<Answer<T>> => {
+  const get = async <T>(
+    path: string,
+    call: CallOptions | undefined,
+    valid: (body: unknown) => body is T,
+  ): Promise<Answer<T>> => {
+    const url = `${base}${path}`;
     let response: Response;
     try {
-      response = await doFetch(`${base}${path}`, {
+      response = await doFetch(url, {
         headers: { accept: 'application/json' },
         ...(call?.signal === undefined ? {} : { signal: call.signal }),
       });
@@ -165,40 +238,57 @@ export function createClient(options: ClientOptions): DialbackClient {
         cause: error,
       });
     }
-    if (!response.ok) throw await failure(response);
-    return { data: (await response.json()) as T, rateLimit: parseRateLimit(response.headers.get('ratelimit')) };
+    if (!response.ok) throw await failure(response, url);
+    let body: unknown;
+    try {
+      body = await response.json();
+    } catch {
+      body = undefined;
+    }
+    if (!valid(body)) {
+      throw new NotDialbackError(
+        `${url} answered ${describeBody(response)}, not a Dialback API response.`,
+        response.status,
+        undefined,
+        undefined,
+      );
+    }
+    return { data: body, rateLimit: parseRateLimit(response.headers.get('ratelimit')) };
   };
 
   const check = (ports: readonly number[], call?: CheckOptions): Promise<Answer<CheckResponse>> => {
     if (ports.length === 0) return Promise.reject(new RangeError('check() needs at least one port'));
     const token = call?.token === undefined ? '' : `&token=${encodeURIComponent(call.token)}`;
-    return get<CheckResponse>(`/check?ports=${ports.join(',')}${token}`, call);
+    return get(`/check?ports=${ports.join(',')}${token}`, call, isCheckResponse);
   };
-  const regions = (call?: CallOptions): Promise<Answer<RegionsResponse>> => get<RegionsResponse>('/regions', call);
+  const regions = (call?: CallOptions): Promise<Answer<RegionsResponse>> => get('/regions', call, isRegionsResponse);
 
   return {
     check,
-    ip: (call) => get<IpResponse>('/ip', call),
+    ip: (call) => get('/ip', call, isIpResponse),
     regions,
     checkRegions: async (ports, call) => {
       if (ports.length === 0) throw new RangeError('checkRegions() needs at least one port');
       const listed = (await regions(call)).data.regions;
       const chosen = selectRegions(listed, call?.from ?? 'all');
-      const { from: _from, ...checkOptions } = call ?? {};
-      return { ports: [...ports], outcomes: await checkFromRegions(chosen, ports, options, checkOptions) };
+      const { from: _from, describeFailure, ...checkOptions } = call ?? {};
+      const outcomes = await checkFromRegions(chosen, ports, options, checkOptions, describeFailure);
+      return { ports: [...ports], outcomes };
     },
   };
 }
 
 /**
  * Checks `ports` from each of `regions` at once, each through its own API (`options` says how
- * to reach them, e.g. which `fetch`). Never rejects: a region that fails is an error outcome.
+ * to reach them, e.g. which `fetch`). Never rejects: a region that fails is an error outcome,
+ * worded by `describeFailure` when given.
  */
 export function checkFromRegions(
   regions: readonly Region[],
   ports: readonly number[],
   options: Omit<ClientOptions, 'api'> = {},
   call: CheckOptions = {},
+  describeFailure?: (error: unknown, api: string) => string,
 ): Promise<RegionOutcome[]> {
   return Promise.all(
     regions.map(async (region): Promise<RegionOutcome> => {
@@ -206,7 +296,9 @@ export function checkFromRegions(
         const { data } = await createClient({ ...options, api: region.api }).check(ports, call);
         return { region, ok: true, check: data };
       } catch (error) {
-        return { region, ok: false, error: regionFailure(error) };
+        const failure = regionFailure(error);
+        const message = describeFailure === undefined ? failure.message : describeFailure(error, region.api);
+        return { region, ok: false, error: { ...failure, message } };
       }
     }),
   );
@@ -216,7 +308,11 @@ function regionFailure(error: unknown): { status: number; message: string; retry
   if (!(error instanceof DialbackError)) return { status: 0, message: String((error as Error)?.message ?? error) };
   return {
     status: error.status,
-    message: error.status === 0 ? error.message : `HTTP ${error.status}: ${error.message}`,
+    // A NotDialbackError's message already names the URL and the status.
+    message:
+      error.status === 0 || error instanceof NotDialbackError
+        ? error.message
+        : `HTTP ${error.status}: ${error.message}`,
     ...(error.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: error.retryAfterSeconds }),
   };
 }

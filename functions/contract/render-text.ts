@@ -2,7 +2,7 @@
  * Plain-text renderings for terminal clients, aligned like Nmap's port table so that people
  * who know `nmap` read it at a glance and scripts can `awk` it.
  */
-import { STATE_MEANING } from '../core/verdict-text.ts';
+import { hintLines, resultMeaning } from '../core/verdict-text.ts';
 import { type CheckResponse, PORT_STATES, type PortResult, type PortState } from './wire.ts';
 
 /** The legend lists states in this order, whatever order the ports came in. */
@@ -16,8 +16,11 @@ function rtt(result: PortResult): string {
   return result.rttMs === null ? '-' : `${result.rttMs.toFixed(1)} ms`;
 }
 
-/** The check as an Nmap-style table, followed by what each state seen means. */
-export function renderCheckText(check: CheckResponse): string {
+/**
+ * The check as an Nmap-style table, followed by what each state seen means (per reason where
+ * the reason changes the meaning), and `notice` (e.g. that a local check is not the Internet's view).
+ */
+export function renderCheckText(check: CheckResponse, notice?: string): string {
   const rows = check.results.map((r) => [`${r.port}/tcp`, r.state, r.reason, rtt(r)] as const);
   const header = ['PORT', 'STATE', 'REASON', 'RTT'] as const;
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]?.length ?? 0)) + 2);
@@ -26,8 +29,9 @@ export function renderCheckText(check: CheckResponse): string {
       .map((cell, i) => (i === cells.length - 1 ? cell : pad(cell, widths[i] ?? 0)))
       .join('')
       .trimEnd();
-  const seen = new Set(check.results.map((r) => r.state));
-  const legend = STATE_ORDER.filter((state) => seen.has(state));
+  const ordered = [...check.results].sort((a, b) => STATE_ORDER.indexOf(a.state) - STATE_ORDER.indexOf(b.state));
+  const legend = [...new Set(ordered.map(resultMeaning))];
+  const hints = hintLines(check.results);
   return [
     `Dialback: ${check.ip} checked from ${check.checkedFrom} (timeout ${check.timeoutMs} ms)`,
     ...(check.egress.fixed
@@ -37,7 +41,9 @@ export function renderCheckText(check: CheckResponse): string {
     line(header),
     ...rows.map(line),
     '',
-    ...legend.map((state) => STATE_MEANING[state]),
+    ...(hints.length > 0 ? [...hints, ''] : []),
+    ...legend,
+    ...(notice === undefined ? [] : ['', notice]),
     '',
   ].join('\n');
 }

@@ -9,10 +9,12 @@
  * are refused rather than guessed at (never glued: `22 80` is not 2280), so what is probed is
  * always exactly what the caller wrote.
  */
-import { BadRequest } from '../core/errors.ts';
-import type { PortReason, PortResult, PortState } from '../core/probe.ts';
 
-export type { PortReason, PortResult, PortState };
+import type { Endpoints } from '../core/config.ts';
+import { BadRequest } from '../core/errors.ts';
+import type { PortHint, PortReason, PortResult, PortState } from '../core/probe.ts';
+
+export type { Endpoints, PortHint, PortReason, PortResult, PortState };
 
 /** Every port state, in the order documents list them. */
 export const PORT_STATES = ['open', 'closed', 'filtered', 'untestable'] as const satisfies readonly PortState[];
@@ -68,6 +70,8 @@ export interface IpResponse {
   /** The PTR name of the address, or `null` when it has none or the lookup timed out. */
   readonly reverseDns: string | null;
   readonly egress: Egress;
+  /** Which endpoints this deployment has: the page and the widget check each family through its own. */
+  readonly endpoints: Endpoints;
 }
 
 /** RFC 9457 problem details, as every error is answered. */

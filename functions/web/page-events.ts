@@ -8,7 +8,7 @@
 /** A check of `ports` has started. */
 export const CHECK_STARTED = 'dialback:check-started';
 
-/** The check's page arrived (`page`), or none did (`page` is `undefined`). */
+/** The check's answer arrived (`page`), or none did (`page` is `undefined`). */
 export const CHECK_ANSWERED = 'dialback:check-answered';
 
 /** `detail` of `CHECK_STARTED`. */
@@ -18,5 +18,8 @@ export interface CheckStarted {
 
 /** `detail` of `CHECK_ANSWERED`. */
 export interface CheckAnswered {
+  /** Where the check's `#primary-check` data is: the server's page, or one made from its IPv4 check. */
   readonly page: ParentNode | undefined;
+  /** Why there is no page, when the page script knows better than "no result". */
+  readonly failure?: string;
 }

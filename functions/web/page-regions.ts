@@ -85,8 +85,8 @@ document.addEventListener(CHECK_STARTED, (event) => {
   current = startRegionChecks((event as CustomEvent<CheckStarted>).detail.ports);
 });
 document.addEventListener(CHECK_ANSWERED, (event) => {
-  const { page } = (event as CustomEvent<CheckAnswered>).detail;
-  if (page === undefined) current?.primaryFailed('the page did not answer with a result');
+  const { page, failure } = (event as CustomEvent<CheckAnswered>).detail;
+  if (page === undefined) current?.primaryFailed(failure ?? 'the page did not answer with a result');
   else current?.primary(page);
   current = undefined;
 });

@@ -5,27 +5,22 @@
  * style are inline under SHA-256 hashes in a `default-src 'none'` Content-Security-Policy.
  */
 import { createHash } from 'node:crypto';
+import { NO_DUAL_STACK_ENDPOINT } from '../contract/families.ts';
 import {
   type CheckResponse,
+  type Endpoints,
   PORT_LIST_PATTERN,
   PORT_STATES,
-  type PortResult,
-  type PortState,
   type Problem,
   type Region,
 } from '../contract/wire.ts';
 import type { RateStatus, RateWindow } from '../core/rate-limiter.ts';
 import type { SourceAddress } from '../core/source-address.ts';
-import {
-  CGNAT_EXPLAINED,
-  CHECK_LIMITS,
-  REASON_MEANING,
-  STATE_MEANING,
-  STATE_NEXT_STEPS,
-} from '../core/verdict-text.ts';
+import { CGNAT_EXPLAINED, CHECK_LIMITS, formatDuration, STATE_MEANING } from '../core/verdict-text.ts';
 import { html, rawText, type SafeHtml } from './html.ts';
 import { PAGE_STYLE } from './page-style.ts';
 import { otherRegionOrigins, primaryCheckData, REGIONS_STYLE, regionsSection } from './regions-section.ts';
+import { verdicts, withCode } from './verdict-view.ts';
 
 /** Common services offered as one-click checks. */
 export const PRESETS: ReadonlyArray<{ readonly label: string; readonly ports: string }> = [
@@ -56,12 +51,14 @@ function cachedHash(cache: WeakMap<object, string>, key: object, text: string): 
 
 /**
  * The page's policy: nothing but its own hashed inline style and script (and, on a multi-region
- * primary, its regions script), and fetches to itself and to the other regions of its
- * deployment (`regions`, this one first).
+ * primary, its regions script), and fetches to itself, to the deployment's endpoints (`connect`,
+ * origins, where the two families are checked) and to the other regions of its deployment
+ * (`regions`, this one first).
  */
 export function contentSecurityPolicy(
   script: string | undefined,
   scriptKey: object | undefined,
+  connect: readonly string[] = [],
   regions: readonly Region[] = [],
   regionsScript: string | undefined = undefined,
 ): string {
@@ -76,7 +73,7 @@ export function contentSecurityPolicy(
     "default-src 'none'",
     `script-src ${scriptSrc}`,
     `style-src ${STYLE_HASH}`,
-    ["connect-src 'self'", ...otherRegionOrigins(regions)].join(' '),
+    ["connect-src 'self'", ...new Set([...connect, ...otherRegionOrigins(regions)])].join(' '),
     "form-action 'self'",
     "base-uri 'none'",
     "frame-ancestors 'none'",
@@ -88,6 +85,8 @@ export interface PageView {
   readonly source: SourceAddress | undefined;
   /** Why the caller's address cannot be checked, when it cannot. */
   readonly addressNotice: string | undefined;
+  /** That a check of this (non-public) address is not a view from the Internet, when it is not. */
+  readonly localNotice: string | undefined;
   readonly reverseDns: string | null;
   readonly portsInput: string;
   readonly maxPorts: number;
@@ -98,52 +97,28 @@ export interface PageView {
   readonly problem: Problem | undefined;
   /** The caller's standing after this request, when it was charged or refused for budget. */
   readonly rate: RateStatus | undefined;
-  /** Where this page was served from, for the copyable curl line. */
-  readonly host: string;
+  /** The URL this page was served from (scheme and host), for the copyable curl line. */
+  readonly baseUrl: string;
   readonly script: string | undefined;
+  /** The deployment's endpoints: with both, the page script checks IPv4 and IPv6 side by side. */
+  readonly endpoints: Endpoints;
   /** Every region of a multi-region deployment, this one first; empty otherwise. */
   readonly regions: readonly Region[];
   /** The regions script (page-regions.ts), inlined when there are several regions. */
   readonly regionsScript: string | undefined;
 }
 
-function rtt(result: PortResult): string {
-  return result.rttMs === null ? 'no round trip' : `round trip ${result.rttMs.toFixed(1)} ms`;
-}
-
-/** The state's meaning without its leading "state: ", which the heading already says. */
-function meaning(state: PortState): string {
-  const text = STATE_MEANING[state].slice(state.length + 2);
-  return text.charAt(0).toUpperCase() + text.slice(1);
-}
-
-/** Advice text marks commands with backticks; show them as code. */
-function withCode(text: string): SafeHtml {
-  return html`${text.split('`').map((part, i) => (i % 2 === 1 ? html`<code>${part}</code>` : part))}`;
-}
-
-function verdict(result: PortResult): SafeHtml {
-  return html`<article class="card verdict verdict-${result.state}">
-  <h3><span class="mono">${result.port}/tcp</span>: <span class="state">${result.state}</span></h3>
-  <p>${meaning(result.state)}</p>
-  <p class="meta">Reason <code>${result.reason}</code>: ${REASON_MEANING[result.reason]}; ${rtt(result)}.</p>
-  <h4>What to do next</h4>
-  <ul>${STATE_NEXT_STEPS[result.state].map((step) => html`<li>${withCode(step)}</li>`)}</ul>
-</article>`;
-}
-
 function resultsSection(view: PageView): SafeHtml {
   if (view.problem !== undefined) {
+    // The detail already says when to try again (the 429's "Try again in 45 s.").
     const { problem } = view;
-    const wait =
-      problem.retryAfterSeconds === undefined ? '' : ` You can check again in ${problem.retryAfterSeconds} s.`;
-    return html`${primaryCheckData(view.regions, undefined, problem)}<div class="card problem" role="alert"><h3>${problem.title}</h3><p>${problem.detail}${wait}</p></div>`;
+    return html`${primaryCheckData(view.regions, undefined, problem)}<div class="card problem" role="alert"><h3>${problem.title}</h3><p>${problem.detail}</p></div>`;
   }
   const { body } = view;
   if (body === undefined) return html``;
   const open = body.results.filter((r) => r.state === 'open').length;
   return html`${primaryCheckData(view.regions, body, undefined)}<p class="summary"><strong>${open} of ${body.results.length} open</strong> on <span class="mono">${body.ip}</span>, checked from ${body.checkedFrom} with a ${body.timeoutMs} ms deadline per port.</p>
-${body.results.map(verdict)}`;
+${verdicts(body.results)}`;
 }
 
 function budgetText(windows: readonly RateWindow[], rate: RateStatus | undefined): string {
@@ -152,7 +127,8 @@ function budgetText(windows: readonly RateWindow[], rate: RateStatus | undefined
     return `Each port checked counts against your address's budget: ${policy}.`;
   }
   const parts = rate.windows.map(
-    (s) => `${s.remaining} of ${s.window.limit} left this ${s.window.name} (resets in ${s.resetSeconds} s)`,
+    (s) =>
+      `${s.remaining} of ${s.window.limit} left this ${s.window.name} (resets in ${formatDuration(s.resetSeconds)})`,
   );
   return `Rate budget: ${parts.join('; ')}.`;
 }
@@ -166,6 +142,18 @@ export function renderPage(view: PageView): string {
 <p class="meta">IPv${view.source.family} · reverse DNS: ${view.reverseDns ?? 'none'}</p>`;
   const notice =
     view.addressNotice === undefined ? html`` : html`<p class="card problem" role="note">${view.addressNotice}</p>`;
+  const { ipv4, dualStack } = view.endpoints;
+  // One endpoint: IPv4 alone, and why. Both: the script fills in the other family's address.
+  const families =
+    ipv4 !== null && dualStack === null
+      ? html`<p class="meta" id="families">${NO_DUAL_STACK_ENDPOINT}</p>`
+      : ipv4 !== null && dualStack !== null
+        ? html`<p class="meta" id="families" data-ipv4="${ipv4}" data-dual-stack="${dualStack}">Both families are checked: IPv4 through ${ipv4}, IPv6 through ${dualStack}.</p>`
+        : html``;
+  const local =
+    view.localNotice === undefined
+      ? html``
+      : html`<p class="card notice" id="local-notice" role="note">${withCode(view.localNotice)}</p>`;
   const script = view.script === undefined ? html`` : html`<script type="module">${rawText(view.script)}</script>`;
   return html`<!doctype html>
 <html lang="en">
@@ -185,7 +173,9 @@ export function renderPage(view: PageView): string {
 <section class="card" aria-labelledby="you">
 <h2 id="you">Your address, as seen from here</h2>
 ${address}
+${families}
 ${notice}
+${local}
 </section>
 <section aria-labelledby="check-heading">
 <h2 id="check-heading">Check ports</h2>
@@ -215,7 +205,7 @@ ${regionsSection(view.regions, view.script === undefined ? undefined : view.regi
 <p>${CGNAT_EXPLAINED}</p>
 </section>
 <footer>
-<p>Also from a terminal: <code>curl -s https://${view.host}/check/22</code>. For developers: the <a href="/openapi.json">OpenAPI document</a> and the embeddable <a href="/widget.js"><code>&lt;dialback-check&gt;</code> widget</a>.</p>
+<p>Also from a terminal: <code>curl -s ${view.baseUrl}/check/22</code>. For developers: the <a href="/openapi.json">OpenAPI document</a> and the embeddable <a href="/widget.js"><code>&lt;dialback-check&gt;</code> widget</a>.</p>
 </footer>
 </main>
 ${script}

@@ -51,7 +51,7 @@ export function regionsView(checks: RegionChecks): HTMLElement {
   const notes = regionDiagnoses(checks);
   if (notes.length > 0) {
     const list = node('ul', 'diagnoses');
-    for (const note of notes) list.append(node('li', 'diagnosis', note));
+    for (const note of notes) list.append(node('li', 'region-diagnosis', note));
     view.append(list);
   }
   return view;

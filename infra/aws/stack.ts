@@ -4,8 +4,10 @@
  * the HTTP APIs in front of it (public-api.ts: IPv4-only, plus dual-stack with `egress=vpc`),
  * alarms, outputs. Everything is pinned to one region, the region checks dial out from.
  */
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Stage, Validations } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, type IMetric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { AttributeType, BillingMode, Table } from 'aws-cdk-lib/aws-dynamodb';
@@ -19,7 +21,8 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
 import { formatRegions, REGIONS_VARIABLE, type RegionApi } from '../../functions/core/config.ts';
 import { COUNTER_TABLE_SCHEMA } from '../../functions/core/table-schema.ts';
-import { webAssetsDefine } from '../../functions/web/build.ts';
+import { CLI_FILE } from '../../functions/web/assets.ts';
+import { webAssetsDefine, writeStandaloneCli } from '../../functions/web/build.ts';
 import { DEFAULT_EGRESS_ENVIRONMENT, VpcEgress } from './egress.ts';
 import {
   API_ID_SUFFIXES,
@@ -35,7 +38,7 @@ const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /**
  * What one request may spend besides the probe itself: the first read of the key (bounded at
- * 2 s in secret-key.ts), the limiter's table conversation (2 s in rate-limiter.ts) and the
+ * 2 s in secret-key.ts), then the limiter's table conversation (2 s in rate-limiter.ts) and the
  * response margin the handler keeps (0.5 s), rounded up.
  */
 const REQUEST_OVERHEAD_MS = 5000;
@@ -56,6 +59,17 @@ const LATENCY_ALARM_MARGIN_MS = 1500;
  */
 const ESM_REQUIRE_BANNER =
   "import { createRequire as __dialbackCreateRequire } from 'node:module'; const require = __dialbackCreateRequire(import.meta.url);";
+
+/**
+ * esbuild arguments for the function's bundle. Lambda puts the role's credentials in the
+ * environment, so the SDK's default credential chain is replaced by the environment provider
+ * alone (functions/core/lambda-credentials.ts): SSO, ini files, process, web identity and
+ * metadata providers and their STS/SSO clients stay out of the bundle. The path is resolved
+ * from the project root, where the bundler runs.
+ */
+export const LAMBDA_BUNDLE_ARGS = Object.freeze({
+  '--alias': '@aws-sdk/credential-provider-node=./functions/core/lambda-credentials.ts',
+});
 
 /** Props of the stack: the validated settings plus the usual stack props. */
 export interface DialbackStackProps extends StackProps {
@@ -153,7 +167,7 @@ export class DialbackStack extends Stack {
         resources: [functionLogs.logGroupArn],
       }),
     );
-    // The limiter's only table call is one conditional UpdateItem per window.
+    // The limiter's only table call: one conditional UpdateItem per check, both windows at once.
     table.grant(role, 'dynamodb:UpdateItem');
     role.addToPolicy(new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [key.secretArn] }));
 
@@ -167,6 +181,8 @@ export class DialbackStack extends Stack {
       );
     }
 
+    // Compiled once per synth into the cloud assembly's directory, then copied into the bundle.
+    const standaloneCli = writeStandaloneCli(join(Stage.of(this)?.outdir ?? tmpdir(), 'dialback-cli'));
     this.api = new NodejsFunction(this, 'ApiFunction', {
       description: 'Dialback: dials back to the caller and reports open, closed or filtered',
       entry: `${REPO_ROOT}functions/api/index.ts`,
@@ -199,7 +215,8 @@ export class DialbackStack extends Stack {
         // IPV6_EGRESS and EGRESS_ADDRESSES. Outside a VPC a Lambda has no IPv6 route: an IPv6
         // caller is answered "untestable" instead of a false "filtered", and the source is not fixed.
         ...(egress?.functionEnvironment() ?? DEFAULT_EGRESS_ENVIRONMENT),
-        NODE_OPTIONS: '--enable-source-maps',
+        // No NODE_OPTIONS=--enable-source-maps: Node would read and parse the map at every
+        // cold start (npm run bench -- handler measures it). Names survive minification instead.
       },
       bundling: {
         // Bundled locally by the esbuild devDependency: synth needs no Docker.
@@ -213,13 +230,25 @@ export class DialbackStack extends Stack {
         bundleAwsSDK: true,
         externalModules: [],
         minify: true,
+        // Stack traces stay readable without a source map at run time: function and class names
+        // are kept through minification, and the map is still written beside the bundle in the
+        // asset (never loaded by Lambda) to turn a logged `index.mjs:line:column` back into source.
+        keepNames: true,
         sourceMap: true,
         sourceMapMode: SourceMapMode.EXTERNAL,
         sourcesContent: false,
+        esbuildArgs: LAMBDA_BUNDLE_ARGS,
         metafile: false,
         // Lambda has no compiler: the widget and the page script are compiled now and
         // inlined as a constant (functions/web/assets.ts), so GET / and /widget.js work.
         define: webAssetsDefine(),
+        // The standalone CLI (GET /dialback.mjs) goes beside the bundle as a gzip file, read on
+        // its first request: inlined, its 15 KB would weigh on every cold start.
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          afterBundling: (_input: string, output: string) => [`cp "${standaloneCli}" "${join(output, CLI_FILE)}"`],
+        },
       },
     });
     egress?.attach(this.api);

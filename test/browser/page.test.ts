@@ -75,6 +75,8 @@ describe('page in Chromium', () => {
       const open = await checkWithKeyboard(page, String(openPort), 1);
       expect(open).toMatch(new RegExp(`${openPort}/tcp: open`, 'i'));
       expect(open).toContain('Nothing to fix');
+      // A check of 127.0.0.1 is not the Internet's view, and must not claim to be.
+      expect(await page.locator('body').textContent()).not.toContain('reachable from the Internet');
       expect(page.url()).toBe(`${app.url}/?ports=${openPort}`);
       expect(await page.locator('#budget').textContent()).toMatch(/Rate budget: 29 of 30 left this minute/);
 
@@ -123,6 +125,32 @@ describe('page in Chromium', () => {
       expect(await page.getByLabel(/Ports to check/).inputValue()).toBe(`${closedPort},${openPort}`);
     } finally {
       await context.close();
+    }
+  });
+
+  it("says a local check is not the Internet's view, gives advice once per kind of port, and readable times", async () => {
+    const page = await browser.newPage({ viewport: { width: 960, height: 900 } });
+    const trouble = await watchPage(page);
+    const other = await releasedPort();
+    try {
+      await page.goto(`${app.url}/?ports=${closedPort},${other}`);
+      expect(await page.locator('#local-notice').textContent()).toMatch(
+        /^This is a local check: 127\.0\.0\.1 is not a public address, so this shows what this machine or network sees, not a view from the Internet\. To check from the Internet, deploy Dialback/,
+      );
+      // Two closed ports, one list of advice, and a pointer to it from the second.
+      await expect(page.locator('#results h4', { hasText: 'What to do next' }).count()).resolves.toBe(1);
+      expect(await page.locator('#results').textContent()).toContain(
+        `What to do next: as for ${closedPort}/tcp above.`,
+      );
+      // The footer's curl line is the URL this page came from, scheme included (http locally).
+      expect(await page.locator('footer code').first().textContent()).toBe(`curl -s ${app.url}/check/22`);
+      const budget = (await page.locator('#budget').textContent()) ?? '';
+      // Whatever the time of day: "23 h 5 min", "51 min 41 s" or "9 s", never "8746 s".
+      expect(budget).toMatch(/left this day \(resets in (\d+ h( \d+ min)?|\d+ min( \d+ s)?|\d{1,2} s)\)/);
+      expect(budget).not.toMatch(/\d{3,} s\b/);
+      expect(trouble.errors).toEqual([]);
+    } finally {
+      await page.close();
     }
   });
 

@@ -92,7 +92,7 @@ describe('<dialback-check regions> in Chromium', () => {
         [`${openPort}/tcp`, 'open', 'open', 'error'],
         [`${closedPort}/tcp`, 'closed', 'closed', 'error'],
       ]);
-      expect(await widget.locator('[part~="diagnosis"]').allTextContents()).toEqual([
+      expect(await widget.locator('[part~="region-diagnosis"]').allTextContents()).toEqual([
         expect.stringMatching(/^region-c: no answer \(Could not reach the Dialback API/),
       ]);
       const events = (await page.evaluate('window.__events')) as Array<{ type: string; detail: RegionChecks }>;

@@ -138,8 +138,18 @@ describe('widget embedded on another origin', () => {
       await expect(page.locator('#closed').getByRole('status').textContent()).resolves.toBe(
         '0 of 1 open on 127.0.0.1.',
       );
-      await expect(page.locator('#open').getByRole('listitem').textContent()).resolves.toContain(
+      await expect(page.locator('#open').locator('[part~="result"]').textContent()).resolves.toContain(
         `${openPort}/tcp open`,
+      );
+      // The state once, what it means, and the first thing to try.
+      const closedItem = (await page.locator('#closed').locator('[part~="result"]').textContent()) ?? '';
+      expect(closedItem).toMatch(new RegExp(`^${closedPort}/tcp closed: Your address answered, but nothing accepted`));
+      expect(closedItem).not.toMatch(/Closed:/);
+      expect(closedItem).toContain('Make sure the service is running and listens on all interfaces');
+
+      // A deployment with one endpoint: IPv4 alone, and a short line saying why.
+      await expect(page.locator('#open').locator('[part~="diagnosis"]').textContent()).resolves.toBe(
+        'IPv6 not checked: this service has no IPv6 endpoint.',
       );
 
       // Themed from outside through a custom property and ::part().

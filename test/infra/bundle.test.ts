@@ -4,13 +4,14 @@
  * function, and invoke it with payload-v2 events against a real dynalite. Only the Secrets
  * Manager endpoint is a stub (there is none here); the SDK client in the bundle is real.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Handler } from '../../functions/api/handler.ts';
+import { SERVED_API_PLACEHOLDER } from '../../functions/web/assets.ts';
 import { buildWebAssets } from '../../functions/web/build.ts';
 import { apiEvent, lambdaContext } from '../fixtures/events.ts';
 import { type BundleHarness, bundleEnvironment, HARNESS, startBundleHarness } from '../support/bundle-harness.ts';
@@ -24,6 +25,7 @@ const PUBLIC_CALLER = '203.0.114.7';
 const RATE_PER_DAY = 40;
 
 let outdir: string;
+let bundleFile: string;
 let harness: BundleHarness;
 let handler: Handler;
 /** The same bundle, imported a second time with the environment `-c egress=vpc` gives it. */
@@ -40,7 +42,8 @@ beforeAll(async () => {
   unguard = guardOutboundConnections(dialed);
   // The bundle reads its config at module scope: the environment must be in place before the import.
   Object.assign(process.env, harness.processEnv);
-  const bundleUrl = pathToFileURL(join(synthesized.bundleDir, 'index.mjs')).href;
+  bundleFile = join(synthesized.bundleDir, 'index.mjs');
+  const bundleUrl = pathToFileURL(bundleFile).href;
   const bundle = (await import(bundleUrl)) as { handler: Handler };
   handler = bundle.handler;
   // The code does not depend on the egress mode, only the environment does: take the vpc
@@ -72,6 +75,28 @@ describe('the synthesized function bundle', () => {
     expect(Object.keys(harness.functionEnv)).not.toContain('RATE_LIMIT_KEY');
   });
 
+  it('stays under 300 KB with the environment as its only credential provider', async () => {
+    const code = await readFile(bundleFile, 'utf8');
+    expect(code.length).toBeLessThanOrEqual(300 * 1024);
+    // Markers of the default chain's other links: SSO, ini profiles, credential_process, web
+    // identity, container metadata. Lambda gives credentials in the environment. (Instance
+    // metadata's address stays: @smithy/core's "auto" defaults mode can ask it for the region.)
+    const markers = [
+      'sso_start_url',
+      'credential_process',
+      'AWS_WEB_IDENTITY_TOKEN_FILE',
+      'AWS_CONTAINER_CREDENTIALS_FULL_URI',
+    ];
+    expect(markers.filter((marker) => code.includes(marker))).toEqual([]);
+    expect(code.includes('AWS_SECRET_ACCESS_KEY')).toBe(true);
+  });
+
+  it('keeps function names through minification, so stack traces read without a source map', async () => {
+    const code = await readFile(bundleFile, 'utf8');
+    const names = ['createRateLimiter', 'probePorts', 'createHandler'];
+    expect(names.filter((name) => !code.includes(`"${name}"`))).toEqual([]);
+  });
+
   it('serves the page, the widget compiled at synth time, and the OpenAPI document', async () => {
     const assets = await buildWebAssets();
     const widget = await handler(apiEvent({ url: '/widget.js' }), lambdaContext());
@@ -80,6 +105,10 @@ describe('the synthesized function bundle', () => {
     const page = await handler(apiEvent({ url: '/', headers: { accept: 'text/html' } }), lambdaContext());
     expect(page.statusCode).toBe(200);
     expect(page.body).toContain(assets.pageScript);
+    // The standalone CLI is a file beside the bundle (not in it), pointed at the API's own URL.
+    const cli = await handler(apiEvent({ url: '/dialback.mjs' }), lambdaContext());
+    expect(cli.statusCode).toBe(200);
+    expect(cli.body).toBe((await assets.cli())?.replaceAll(SERVED_API_PLACEHOLDER, 'https://api.example.com'));
     const openapi = await handler(apiEvent({ url: '/openapi.json' }), lambdaContext());
     expect(openapi.statusCode).toBe(200);
     expect(JSON.parse(openapi.body).openapi).toMatch(/^3\.1/);

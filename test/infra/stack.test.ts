@@ -153,7 +153,6 @@ describe('the stack', () => {
       CORS_ALLOW_ORIGINS: '*',
       RATE_LIMIT_KEY_SECRET_ARN: { Ref: logicalId(template, 'AWS::SecretsManager::Secret') },
       IPV6_EGRESS: 'false',
-      NODE_OPTIONS: '--enable-source-maps',
       API_URL_IPV4: { 'Fn::GetAtt': [logicalId(template, 'AWS::ApiGatewayV2::Api'), 'ApiEndpoint'] },
     });
     // toEqual above already shuts out any other variable; a literal key is the one worth naming.

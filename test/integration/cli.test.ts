@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../functions/cli/main.ts';
 import { type LocalApp, startLocalApp } from '../../infra/local/app.ts';
+import { type CliRun, runCaptured } from '../support/cli-run.ts';
 import { specFor, specRecorder } from '../support/openapi.ts';
 import { type Listening, listening, releasedPort } from '../support/ports.ts';
 
@@ -19,23 +19,7 @@ let openPort: number;
 let closedPort: number;
 
 /** Runs the CLI in-process against a real server; returns its exit status and output. */
-async function cli(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await runCli(args, {
-    out: (t) => {
-      out += t;
-    },
-    err: (t) => {
-      err += t;
-    },
-    env,
-  });
-  return { code, out, err };
-}
+const cli = (args: string[], env: Record<string, string> = {}): Promise<CliRun> => runCaptured(args, { env });
 
 beforeAll(async () => {
   const quiet = { host: '127.0.0.1', port: 0, allowNonPublic: false, log: () => undefined } as const;
@@ -70,7 +54,7 @@ describe('dialback CLI', () => {
     const { code, out } = await cli([`${openPort},${closedPort}`, '--api', app.url]);
     expect(code).toBe(1);
     expect(out).toMatch(new RegExp(`^${closedPort}/tcp\\s+closed\\s+conn-refused`, 'm'));
-    expect(out).toContain('What to try for closed ports:');
+    expect(out).toContain(`What to try for closed port ${closedPort}:`);
     expect(out).toContain('not only on 127.0.0.1');
   });
 
@@ -103,7 +87,9 @@ describe('dialback CLI', () => {
     const nobody = `http://127.0.0.1:${closedPort}`;
     const { code, err } = await cli(['22', '--api', nobody]);
     expect(code).toBe(2);
-    expect(err).toBe(`dialback: Could not reach the Dialback API at ${nobody} (ECONNREFUSED).\n`);
+    expect(err).toBe(
+      `dialback: Nothing is listening at ${nobody} (connection refused). Is the server running? Start it with \`npm start\`, or give another API with --api.\n`,
+    );
   });
 
   it('exits 2 on 429 and says how long to wait', async () => {
@@ -112,8 +98,10 @@ describe('dialback CLI', () => {
     for (let i = 0; i < 3 && result.code !== 2; i++) result = await cli([String(openPort), '--api', tight.url]);
     expect(result.code).toBe(2);
     expect(result.out).toBe('');
-    expect(result.err).toMatch(/^dialback: rate limit reached: .* \(wait (\d+) s before trying again\)\n$/);
-    const wait = Number(/wait (\d+) s/.exec(result.err)?.[1]);
+    // The wait is said once, in the API's words.
+    expect(result.err).toMatch(/^dialback: Rate limit reached: .*\. Try again in (\d+) s\.\n$/);
+    expect(result.err.match(/\d+ s\b/g)).toHaveLength(1);
+    const wait = Number(/again in (\d+) s/.exec(result.err)?.[1]);
     expect(wait).toBeGreaterThanOrEqual(1);
     expect(wait).toBeLessThanOrEqual(60);
   });
@@ -142,10 +130,12 @@ describe('dialback CLI', () => {
     expect(JSON.parse(json.out)).toMatchObject({ listen: { port, inUse: false, verified: true } });
   });
 
-  it('listen: says so and checks directly when the port is already in use', async () => {
+  it('listen: says so, checks directly, and exits 1 when the port is already in use (nothing was proven)', async () => {
     const { code, out } = await cli(['listen', String(openPort), '--api', app.url]);
-    expect(code).toBe(0);
-    expect(out).toContain(`Port ${openPort} is already in use on this machine, so it was checked directly`);
+    expect(code).toBe(1);
+    expect(out).toContain(
+      `Port ${openPort} is already in use on this machine, so dialback could not listen on it and checked it directly: ${openPort}/tcp open, with no proof`,
+    );
   });
 
   it('listen: takes exactly one port', async () => {
@@ -157,7 +147,7 @@ describe('dialback CLI', () => {
   it('--both: refuses an API given by IP literal, which cannot be reached over both families', async () => {
     const { code, err } = await cli(['22', '--both', '--api', app.url]);
     expect(code).toBe(2);
-    expect(err).toContain('--both needs the API by a host name');
+    expect(err).toContain('--both needs the API by a host name that has both an IPv4 and an IPv6 address');
     expect((await cli(['22', '-4', '-6', '--api', app.url])).err).toContain('at most one of -4, -6 and --both');
   });
 

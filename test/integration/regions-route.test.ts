@@ -77,7 +77,7 @@ describe('GET /regions', () => {
 });
 
 describe('the page on a multi-region primary', () => {
-  it('names the other regions, carries its own check for their table, and may connect to their origins only', async () => {
+  it('names the other regions, carries its own check for their table, and may connect to its endpoints and their origins only', async () => {
     const h = harness(PRIMARY);
     const response = await call(h, { url: '/?ports=443', headers: { accept: 'text/html' } });
     expect(response.statusCode).toBe(200);
@@ -88,8 +88,9 @@ describe('the page on a multi-region primary', () => {
     expect(answer.check.checkedFrom).toBe('eu-central-1');
     expect(answer.check.results).toEqual([{ port: 443, state: 'open', reason: 'syn-ack', rttMs: 1.5 }]);
     expect(h.probeCalls).toHaveLength(1);
+    // Its own IPv4 endpoint (where the page checks IPv4 beside IPv6), then the other region.
     expect(response.headers['content-security-policy']).toContain(
-      "connect-src 'self' https://u2.execute-api.us-east-1.amazonaws.com;",
+      "connect-src 'self' https://p1.execute-api.eu-central-1.amazonaws.com https://u2.execute-api.us-east-1.amazonaws.com;",
     );
   });
 

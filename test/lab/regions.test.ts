@@ -124,7 +124,7 @@ describe.runIf(skip === undefined)('two regions that disagree', () => {
         [`${EVERYWHERE}/tcp`, 'open', 'open'],
         [`${NOT_FROM_B}/tcp`, 'open', 'filtered'],
       ]);
-      expect(await page.locator('#regions-results .diagnosis').allTextContents()).toEqual([
+      expect(await page.locator('#regions-results .region-diagnosis').allTextContents()).toEqual([
         expect.stringMatching(
           new RegExp(
             `^${NOT_FROM_B}/tcp open from lab-a, filtered from lab-b: something on the path blocks that region`,
@@ -162,7 +162,7 @@ describe.runIf(skip === undefined)('two regions that disagree', () => {
         ['Port', 'lab-a', 'lab-b', 'lab-c'],
         [`${NOT_FROM_B}/tcp`, 'open', 'filtered', 'error'],
       ]);
-      const notes = await page.locator('#regions-results .diagnosis').allTextContents();
+      const notes = await page.locator('#regions-results .region-diagnosis').allTextContents();
       expect(notes).toEqual([
         expect.stringMatching(new RegExp(`^${NOT_FROM_B}/tcp open from lab-a, filtered from lab-b:`)),
         expect.stringMatching(/^lab-c: no answer \(Could not reach the Dialback API at http:\/\/[\d.]+:8799/),
