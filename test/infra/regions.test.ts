@@ -189,7 +189,11 @@ describe('one region', () => {
 
   it('is the same stack whether named by region or as a one-item regions list', () => {
     const [viaList] = synth({ regions: 'eu-central-1' });
-    expect(Template.fromStack(viaList as DialbackStack).toJSON()).toEqual(Template.fromStack(single).toJSON());
+    // With bundling skipped, CDK hashes the bundling command, whose afterBundling hook names the
+    // standalone CLI's path in this synth's own output directory: only the code's key differs.
+    const template = (stack: DialbackStack): string =>
+      JSON.stringify(Template.fromStack(stack).toJSON()).replace(/"S3Key":"[0-9a-f]{64}\.zip"/g, '"S3Key":"…"');
+    expect(template(viaList as DialbackStack)).toEqual(template(single));
   });
 });
 
