@@ -111,7 +111,7 @@ describe.runIf(skip === undefined)('two regions that disagree', () => {
     const { code, out } = await cli([`${EVERYWHERE},${NOT_FROM_B}`, '--from', 'all', '--api', withSilent.url]);
     expect(out).toMatch(new RegExp(`^${EVERYWHERE}/tcp\\s+open\\s+open\\s+error$`, 'm'));
     expect(out).toMatch(new RegExp(`^${NOT_FROM_B}/tcp\\s+open\\s+filtered\\s+error$`, 'm'));
-    expect(out).toContain('lab-c: no answer (Could not reach the Dialback API');
+    expect(out).toContain('lab-c: no answer (Nothing is listening at ');
     expect(out).toContain(`${NOT_FROM_B}/tcp open from lab-a, filtered from lab-b`);
     expect(code).toBe(2);
   });
