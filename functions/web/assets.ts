@@ -1,5 +1,5 @@
 /**
- * The code the function serves: the browser code (`widget.ts`, `page-script.ts`, the typed
+ * The code the function serves: the browser code (`widget.ts`, `page-script.ts`, `page-regions.ts`, the typed
  * client) and the standalone CLI, TypeScript compiled by esbuild. It reaches the handler in one of two ways:
  * - locally (`npm start`, tests), `build.ts` compiles it once at start-up;
  * - in Lambda there is no compiler, so `writeBundledAssets()` (build.ts) compiles it at bundle
@@ -19,6 +19,8 @@ export interface WebAssets {
   readonly widget: string;
   /** The page's progressive enhancement, inlined into `GET /` under a CSP hash. */
   readonly pageScript: string;
+  /** The other regions' columns (page-regions.ts), inlined beside it on a multi-region primary only. */
+  readonly pageRegionsScript: string;
   /**
    * `GET /dialback.mjs`: the CLI as one file for Node with no dependencies. The API it asks by
    * default is `SERVED_API_PLACEHOLDER`, which the route replaces with its own URL. Loaded on

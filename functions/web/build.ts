@@ -14,6 +14,7 @@ import { CLI_FILE, type InlinedAssets, SERVED_API_PLACEHOLDER, WEB_ASSETS_FILE, 
 const ENTRY_POINTS = {
   widget: new URL('./widget.ts', import.meta.url).pathname,
   pageScript: new URL('./page-script.ts', import.meta.url).pathname,
+  pageRegionsScript: new URL('./page-regions.ts', import.meta.url).pathname,
 } as const;
 
 const OPTIONS: BuildOptions = {
@@ -63,7 +64,11 @@ function browserAssets(files: readonly OutputFile[]): InlinedAssets {
     if (file === undefined) throw new Error(`esbuild produced no ${name}.js`);
     return file.text;
   };
-  return { widget: text('widget'), pageScript: text('pageScript') };
+  return {
+    widget: text('widget'),
+    pageScript: text('pageScript'),
+    pageRegionsScript: text('pageRegionsScript'),
+  };
 }
 
 /** Compiles the widget, the page script and the standalone CLI. */

@@ -8,13 +8,15 @@
  *   with the diagnosis `dialback --both` gives, rendered by the same view code as the server's;
  * - otherwise the same request is made in the background and the server-rendered results
  *   replace the old ones in place.
- * Either way the `aria-live` region announces the new results.
+ * Either way the `aria-live` region announces the new results, and each check is announced to
+ * the regions script of a multi-region primary (page-regions.ts) through page-events.ts.
  */
 
 import { createClient } from '../client/dialback-client.ts';
 import { checkFamilies, type FamiliesView, type FamilyView, ipv6Address } from '../client/families.ts';
 import { ABSENCE_REASON } from '../contract/families.ts';
-import { parsePortList } from '../contract/wire.ts';
+import { type CheckResponse, type Problem, parsePortList } from '../contract/wire.ts';
+import { CHECK_ANSWERED, CHECK_STARTED, type CheckAnswered, type CheckStarted } from './page-events.ts';
 import { familiesResults } from './verdict-view.ts';
 
 const form = document.querySelector<HTMLFormElement>('#check-form');
@@ -51,15 +53,32 @@ function budgetLine(view: FamiliesView): string {
   return parts.length === 0 ? '' : `Rate budget (each family has its own): ${parts.join('; ')}.`;
 }
 
-/** Both families through the two endpoints, side by side. */
-async function runBoth(ports: string, both: { ipv4: string; dualStack: string }): Promise<void> {
-  if (results === null) return;
+/**
+ * This region's answer for the regions script, as the server's `#primary-check` data would carry
+ * it: regions are named by their IPv4-only APIs, so this region's column is the IPv4 check.
+ */
+function primaryAnswer(v4: FamilyView): CheckAnswered {
+  let answer: { check: CheckResponse } | { problem: Problem };
+  if (v4.kind === 'checked') answer = { check: v4.check };
+  else if (v4.kind === 'failed' && v4.error.problem !== undefined) answer = { problem: v4.error.problem };
+  else return { page: undefined, failure: v4.kind === 'failed' ? v4.error.message : v4.reason };
+  const data = document.createElement('div');
+  data.id = 'primary-check';
+  data.dataset.answer = JSON.stringify(answer);
+  const page = document.createElement('div');
+  page.append(data);
+  return { page };
+}
+
+/** Both families through the two endpoints, side by side; what the regions script needs of it. */
+async function runBoth(ports: string, both: { ipv4: string; dualStack: string }): Promise<CheckAnswered> {
   const list = parsePortList(ports, Number.MAX_SAFE_INTEGER);
   const view = await checkFamilies(both, list, location.origin);
-  results.replaceChildren(...nodes(familiesResults(view, list).value));
+  results?.replaceChildren(...nodes(familiesResults(view, list).value));
   const budget = document.querySelector('#budget');
   const line = budgetLine(view);
   if (budget !== null && line !== '') budget.textContent = line;
+  return primaryAnswer(view.v4);
 }
 
 /** Fills in both addresses: the page itself only knows the one it arrived over. */
@@ -85,10 +104,15 @@ async function run(ports: string): Promise<void> {
   status.className = 'checking';
   status.textContent = `Checking ${ports}…`;
   results.replaceChildren(status);
+  // On a multi-region primary, the other regions check at the same time (page-regions.ts).
+  const answered = (detail: CheckAnswered): void => {
+    document.dispatchEvent(new CustomEvent<CheckAnswered>(CHECK_ANSWERED, { detail }));
+  };
+  document.dispatchEvent(new CustomEvent<CheckStarted>(CHECK_STARTED, { detail: { ports } }));
   try {
     if (endpoints !== undefined) {
       // The URL keeps no ?ports= here: reloading it would make the server check one family again.
-      await runBoth(ports, endpoints);
+      answered(await runBoth(ports, endpoints));
       return;
     }
     const response = await fetch(`/?${query}`, { headers: { accept: 'text/html' } });
@@ -102,8 +126,10 @@ async function run(ports: string): Promise<void> {
         current.replaceChildren(...Array.from(fresh.childNodes, (node) => document.importNode(node, true)));
       }
     }
+    answered({ page });
     history.replaceState(null, '', `/?${query}`);
   } catch {
+    answered({ page: undefined });
     const failed = document.createElement('p');
     failed.className = 'problem';
     failed.setAttribute('role', 'alert');

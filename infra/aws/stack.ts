@@ -19,6 +19,7 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
+import { formatRegions, REGIONS_VARIABLE, type RegionApi } from '../../functions/core/config.ts';
 import { COUNTER_TABLE_SCHEMA } from '../../functions/core/table-schema.ts';
 import { writeBundledAssets } from '../../functions/web/build.ts';
 import { DEFAULT_EGRESS_ENVIRONMENT, VpcEgress } from './egress.ts';
@@ -76,6 +77,13 @@ export const LAMBDA_BUNDLE_ARGS = Object.freeze({
 export interface DialbackStackProps extends StackProps {
   /** The deploy-time settings (`readSettings` in settings.ts validates and defaults them). */
   readonly settings: DialbackSettings;
+  /**
+   * The other regions of a multi-region deployment, given to the primary only (regions.ts):
+   * its function lists them after itself at `GET /regions`. Their URLs are tokens of the other
+   * stacks, which CDK turns into cross-region references.
+   * @default - none: `/regions` lists this stack alone
+   */
+  readonly otherRegions?: readonly RegionApi[];
 }
 
 /**
@@ -106,6 +114,8 @@ function alarmTopic(stack: Stack, email: string): Topic {
 export class DialbackStack extends Stack {
   /** The function that dials back; exposed for tests. */
   readonly api: NodejsFunction;
+  /** Base URL of the IPv4-only API, the one every deployment has: what `/regions` names. */
+  readonly apiUrl: string;
 
   constructor(scope: Construct, id: string, props: DialbackStackProps) {
     super(scope, id, props);
@@ -249,12 +259,21 @@ export class DialbackStack extends Stack {
     // serves one IPv4-only API, so every caller, dual-stack browsers included, gets a real IPv4
     // check; `vpc` adds a dual-stack API on the same function, through which a caller with IPv6
     // arrives over IPv6, so a page can check both families side by side.
-    const apis: PublicApi[] = [publicApi(this, 'ipv4', this.api, settings, retention)];
+    const ipv4Api = publicApi(this, 'ipv4', this.api, settings, retention);
+    const apis: PublicApi[] = [ipv4Api];
     if (egress !== undefined) apis.push(publicApi(this, 'dualStack', this.api, settings, retention));
     // The function learns both base URLs so `/ip` can name them. It references the APIs, never
     // the reverse (an API resource does not name its integration's function; the integrations,
     // routes and permissions reference both), so the template has no reference cycle.
     for (const api of apis) this.api.addEnvironment(API_URL_VARIABLES[api.kind], api.httpApi.apiEndpoint);
+    this.apiUrl = ipv4Api.httpApi.apiEndpoint;
+    // The primary of several regions lists them all, itself first (functions/core/config.ts parses it).
+    if (props.otherRegions !== undefined) {
+      this.api.addEnvironment(
+        REGIONS_VARIABLE,
+        formatRegions([{ name: this.region, api: this.apiUrl }, ...props.otherRegions]),
+      );
+    }
 
     // Alarms. A 503 from a sick table is a 5xx, so the 5xx alarm also catches the limiter failing closed.
     const topic = settings.alarmEmail === undefined ? undefined : alarmTopic(this, settings.alarmEmail);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../functions/core/config.ts';
+import { ConfigError, formatRegions, loadConfig } from '../../functions/core/config.ts';
 
 describe('loadConfig', () => {
   it('applies the defaults of DESIGN §5', () => {
@@ -272,5 +272,42 @@ describe('loadConfig bounds and messages', () => {
     }
     expect(thrown).toBeInstanceOf(ConfigError);
     expect((thrown as Error).name).toBe('ConfigError');
+  });
+});
+
+describe('loadConfig: REGIONS (issue 15)', () => {
+  it('lists no regions unless told', () => {
+    expect(loadConfig({}).regions).toEqual([]);
+  });
+
+  it('reads name=url pairs, this region first, as base URLs', () => {
+    const regions = [
+      { name: 'eu-central-1', api: 'https://a1.execute-api.eu-central-1.amazonaws.com' },
+      { name: 'us-east-1', api: 'https://b2.execute-api.us-east-1.amazonaws.com' },
+    ];
+    const config = loadConfig({ AWS_REGION: 'eu-central-1', REGIONS: `${formatRegions(regions)}/` });
+    expect(config.regions).toEqual(regions);
+    expect(Object.isFrozen(config.regions)).toBe(true);
+    expect(
+      loadConfig({ CHECKED_FROM: 'lab-a', REGIONS: ' lab-a = http://198.18.1.1:8787 ,lab-b=http://198.18.2.1:8787' })
+        .regions,
+    ).toEqual([
+      { name: 'lab-a', api: 'http://198.18.1.1:8787' },
+      { name: 'lab-b', api: 'http://198.18.2.1:8787' },
+    ]);
+  });
+
+  it.each([
+    [{ REGIONS: 'local' }, /REGIONS has "local"; write each region as name=/],
+    [{ REGIONS: '=http://a.example' }, /REGIONS has "=http:\/\/a.example"/],
+    [{ REGIONS: 'Local=http://a.example' }, /REGIONS has "Local=/],
+    [{ REGIONS: 'local=ftp://a.example' }, /REGIONS \(local\) must be an http\(s\) URL/],
+    [{ REGIONS: 'local=https://a.example?x=1' }, /REGIONS \(local\) must be a base URL/],
+    [{ REGIONS: 'local=' }, /REGIONS \(local\) must be an http\(s\) URL, got ""/],
+    [{ REGIONS: 'local=http://a.example,local=http://b.example' }, /REGIONS names local twice/],
+    [{ REGIONS: 'us-east-1=http://a.example,local=http://b.example' }, /must list this region \(local\) first/],
+  ])('fails on %j with a message naming REGIONS', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(message);
   });
 });
