@@ -89,7 +89,7 @@ export class LocalProbeError extends Error {
  */
 export const DEFAULT_ATTEMPT_SPACING_MS = 250;
 
-/** How long a dial-proof line may take to be written before the socket is cut. */
+/** How long a dial-proof socket may live after the handshake, whatever the peer does. */
 const GREETING_TIMEOUT_MS = 2000;
 
 type Verdict = Pick<PortResult, 'state' | 'reason'>;
@@ -156,10 +156,13 @@ export function probePort(target: ProbeTarget, port: number, options: ProbeOptio
       socket.once('connect', () => {
         const rttMs = rounded(performance.now() - started);
         if (options.greeting !== undefined && !settled) {
-          // The winner writes its one line and closes on its own; a bound keeps a peer that
-          // never reads from holding the socket.
+          // The winner writes its one line and closes on its own, under a fixed deadline (a
+          // plain timer: an idle timer is reset by every byte a trickling peer sends). The
+          // probe listens to nothing, so the first byte received ends the socket at once.
           sockets.delete(socket);
-          socket.setTimeout(GREETING_TIMEOUT_MS, () => socket.destroy());
+          const deadline = setTimeout(() => socket.destroy(), GREETING_TIMEOUT_MS);
+          socket.once('close', () => clearTimeout(deadline));
+          socket.once('data', () => socket.destroy());
           socket.on('error', () => socket.destroy());
           socket.end(options.greeting);
         }
