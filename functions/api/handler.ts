@@ -3,10 +3,18 @@
  * problem+json in one place, add the headers every response carries, and log one line.
  */
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import { BadRequest, MethodNotAllowed, NotFound } from '../core/errors.ts';
+import { BadRequest, MethodNotAllowed, NotAcceptable, NotFound } from '../core/errors.ts';
 import { parseSourceAddress, type SourceAddress } from '../core/source-address.ts';
 import type { HandlerDeps, Route, RouteContext } from './context.ts';
-import { corsHeaders, type HttpResponse, header, parseQuery, prefersText, preflightHeaders } from './http.ts';
+import {
+  acceptsAny,
+  corsHeaders,
+  type HttpResponse,
+  header,
+  parseQuery,
+  prefersText,
+  preflightHeaders,
+} from './http.ts';
 import { describeError, problemResponse } from './problem.ts';
 import { ROUTES } from './routes.ts';
 
@@ -61,6 +69,12 @@ async function dispatch(ctx: Omit<RouteContext, 'params'>, method: string, path:
   }
   if (method !== 'GET') {
     throw new MethodNotAllowed(`${found.route.name} answers GET only.`, ALLOWED);
+  }
+  // Refused before the route runs, so a check the caller cannot read is never spent.
+  if (!acceptsAny(ctx.event, found.route.produces)) {
+    throw new NotAcceptable(
+      `${found.route.name} answers ${found.route.produces.join(' or ')}, and the Accept header refuses all of them (q=0).`,
+    );
   }
   return found.route.get({ ...ctx, params: found.params });
 }

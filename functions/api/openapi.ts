@@ -86,9 +86,11 @@ function pathItem(get: Record<string, unknown>, extraParameters: unknown[] = [])
       },
     ]),
   );
+  // Any GET whose every media type the Accept header refuses (q=0) answers 406.
+  const responses = { ...(get.responses as Record<string, unknown>), '406': response('NotAcceptable') };
   return {
     ...(extraParameters.length === 0 ? {} : { parameters: extraParameters }),
-    get,
+    get: { ...get, responses },
     options: {
       summary: 'CORS preflight',
       tags: ['cors'],
@@ -406,6 +408,9 @@ export function openApiDocument(config: Config): OpenApiDocument {
         Forbidden: problemResponse("The caller's address is not publicly routable (private, loopback, CGNAT, …)."),
         NotFound: problemResponse('No such path.'),
         MethodNotAllowed: problemResponse('The path answers GET and OPTIONS only.', { Allow: header('Allow') }),
+        NotAcceptable: problemResponse(
+          'The `Accept` header refuses (q=0) every media type the path answers in. A header that only leaves a type unmentioned is disregarded.',
+        ),
         RateLimited: problemResponse('The caller spent its budget; `Retry-After` says when the window reopens.', {
           'Retry-After': header('Retry-After'),
           ...RATE_HEADERS,

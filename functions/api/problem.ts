@@ -9,6 +9,7 @@ import {
   BadRequest,
   Forbidden,
   MethodNotAllowed,
+  NotAcceptable,
   NotFound,
   RateLimited,
   ServiceError,
@@ -27,6 +28,7 @@ function statusOf(error: ServiceError): number {
   if (error instanceof Forbidden) return 403;
   if (error instanceof NotFound) return 404;
   if (error instanceof MethodNotAllowed) return 405;
+  if (error instanceof NotAcceptable) return 406;
   if (error instanceof RateLimited) return 429;
   if (error instanceof Unavailable) return 503;
   return 500;

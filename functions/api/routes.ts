@@ -8,7 +8,7 @@ import { BadRequest, NotFound } from '../core/errors.ts';
 import { callerName } from '../core/reverse-dns.ts';
 import { egressOf, portListParameter, runCheck } from './check.ts';
 import { callerAddress, type Route, type RouteContext } from './context.ts';
-import { decode, type HttpResponse, json, text } from './http.ts';
+import { decodePath, type HttpResponse, json, text } from './http.ts';
 import { openApiDocument } from './openapi.ts';
 import { pageRoute } from './page-route.ts';
 import { rateLimitHeaders } from './rate-headers.ts';
@@ -27,21 +27,27 @@ function portsParameter(ctx: RouteContext): number[] {
   return ports;
 }
 
+/** What `/check` and `/ip` answer in: JSON, or plain text for terminals. */
+const JSON_OR_TEXT = ['application/json', 'text/plain'] as const;
+
 /** The routes of DESIGN §3 served by this function. */
 export const ROUTES: readonly Route[] = [
   {
     name: '/check/{port}',
     pattern: /^\/check\/([^/]*)$/,
-    get: (ctx) => check(ctx, [parsePort(decode(ctx.params[0] ?? ''))]),
+    produces: JSON_OR_TEXT,
+    get: (ctx) => check(ctx, [parsePort(decodePath(ctx.params[0] ?? ''))]),
   },
   {
     name: '/check',
     pattern: /^\/check$/,
+    produces: JSON_OR_TEXT,
     get: (ctx) => check(ctx, portsParameter(ctx)),
   },
   {
     name: '/ip',
     pattern: /^\/ip$/,
+    produces: JSON_OR_TEXT,
     get: async (ctx) => {
       const source = callerAddress(ctx);
       const body: IpResponse = {
@@ -56,11 +62,13 @@ export const ROUTES: readonly Route[] = [
   {
     name: '/',
     pattern: /^\/$/,
+    produces: ['text/html'],
     get: pageRoute,
   },
   {
     name: '/widget.js',
     pattern: /^\/widget\.js$/,
+    produces: ['text/javascript'],
     get: async (ctx) => {
       const assets = ctx.deps.webAssets === undefined ? undefined : await ctx.deps.webAssets();
       if (assets === undefined) throw new NotFound('This deployment was bundled without the widget.');
@@ -74,6 +82,7 @@ export const ROUTES: readonly Route[] = [
   {
     name: '/openapi.json',
     pattern: /^\/openapi\.json$/,
+    produces: ['application/json'],
     get: async (ctx) => json(200, openApiDocument(ctx.deps.config)),
   },
 ];

@@ -46,6 +46,13 @@ export class MethodNotAllowed extends ServiceError {
   }
 }
 
+/** The Accept header refuses (q=0) every media type the route can answer in. */
+export class NotAcceptable extends ServiceError {
+  override readonly name = 'NotAcceptable';
+  readonly kind = 'not-acceptable';
+  readonly title = 'Not acceptable';
+}
+
 /** The caller spent its budget; `retryAfterSeconds` says when the tightest window reopens. */
 export class RateLimited extends ServiceError {
   override readonly name = 'RateLimited';
