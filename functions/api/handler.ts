@@ -8,12 +8,12 @@ import { parseSourceAddress, type SourceAddress } from '../core/source-address.t
 import type { HandlerDeps, Route, RouteContext } from './context.ts';
 import {
   acceptsAny,
-  corsHeaders,
   type HttpResponse,
   header,
   parseQuery,
   prefersText,
   preflightHeaders,
+  withCommonHeaders,
 } from './http.ts';
 import { describeError, problemResponse } from './problem.ts';
 import { ROUTES } from './routes.ts';
@@ -107,10 +107,7 @@ export function createHandler(deps: HandlerDeps): Handler {
       response = problemResponse(error, requestId, deps.windows);
       if (response.statusCode >= 500) Object.assign(logFields, describeError(error));
     }
-    Object.assign(response.headers, corsHeaders(header(event, 'origin'), deps.config.corsAllowOrigins), {
-      'cache-control': 'no-store',
-      'x-content-type-options': 'nosniff',
-    });
+    withCommonHeaders(response, header(event, 'origin'), deps.config.corsAllowOrigins);
     deps.log(response.statusCode >= 500 ? 'error' : 'info', 'request', {
       ...logFields,
       status: response.statusCode,

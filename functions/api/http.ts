@@ -126,6 +126,19 @@ export function corsHeaders(origin: string | undefined, allowOrigins: readonly s
   return headers;
 }
 
+/** Adds the headers every response carries (CORS, `no-store`, `nosniff`) to `response`. */
+export function withCommonHeaders(
+  response: HttpResponse,
+  origin: string | undefined,
+  allowOrigins: readonly string[],
+): HttpResponse {
+  Object.assign(response.headers, corsHeaders(origin, allowOrigins), {
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+  });
+  return response;
+}
+
 /** Headers of a successful CORS preflight (the allowed methods and request headers). */
 export function preflightHeaders(requestedHeaders: string | undefined): Record<string, string> {
   // Echo only well-formed header names; anything else falls back to the ones the API reads.

@@ -11,6 +11,7 @@ import {
   MethodNotAllowed,
   NotAcceptable,
   NotFound,
+  ProtocolRefused,
   RateLimited,
   ServiceError,
   Unavailable,
@@ -31,6 +32,7 @@ function statusOf(error: ServiceError): number {
   if (error instanceof NotAcceptable) return 406;
   if (error instanceof RateLimited) return 429;
   if (error instanceof Unavailable) return 503;
+  if (error instanceof ProtocolRefused) return error.status;
   return 500;
 }
 

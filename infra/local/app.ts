@@ -84,7 +84,12 @@ export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp>
             observe(event, response);
             return response;
           };
-    const server = await startLocalServer({ handler, host: options.host, port: options.port });
+    const server = await startLocalServer({
+      handler,
+      host: options.host,
+      port: options.port,
+      corsAllowOrigins: config.corsAllowOrigins,
+    });
     return {
       url: server.url,
       port: server.port,
