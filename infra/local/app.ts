@@ -15,6 +15,9 @@ import { buildWebAssets } from '../../functions/web/build.ts';
 import { type EmbeddedTable, startEmbeddedTable } from './embedded-table.ts';
 import { startLocalServer } from './server.ts';
 
+/** How often the embedded table deletes expired counters; a minute window lives two minutes. */
+const LOCAL_SWEEP_EVERY_MS = 60_000;
+
 /** Options of the local app, as the command line gives them. */
 export interface LocalAppOptions {
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -55,7 +58,8 @@ export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp>
   const given = options.env.DYNAMODB_ENDPOINT?.trim();
   if (given === undefined || given === '') {
     const tableName = options.env.TABLE_NAME?.trim() || 'dialback-rate-limits';
-    table = await startEmbeddedTable(tableName);
+    // dynalite has no TTL: sweep expired counters so memory stays flat under new callers.
+    table = await startEmbeddedTable(tableName, { sweepEveryMs: LOCAL_SWEEP_EVERY_MS });
   }
   try {
     const config = loadConfig({
