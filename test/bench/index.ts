@@ -18,6 +18,8 @@ const SECTIONS: ReadonlyArray<() => Promise<Section>> = [
   () => import('./service-load.ts'),
   () => import('./handler-cost.ts'),
   () => import('./lab.ts'),
+  () => import('./reverse-dns.ts'),
+  () => import('./local-table.ts'),
 ];
 
 async function main(): Promise<void> {
