@@ -16,6 +16,8 @@ import { toApiGatewayEvent } from './event.ts';
 
 /** API Gateway's own limit on a request, mirrored locally. */
 const REQUEST_TIMEOUT_MS = 29_000;
+/** How long a client may take to send its whole request (past API Gateway's own limit). */
+const WHOLE_REQUEST_TIMEOUT_MS = REQUEST_TIMEOUT_MS + 1000;
 /** How long a client may take to send its request headers. */
 const HEADERS_TIMEOUT_MS = 10_000;
 /** Largest body read; GET bodies are ignored by the API but must not exhaust memory. */
@@ -87,7 +89,7 @@ function protocolRefusal(code: string | undefined, headersTimeoutMs: number): Pr
     case 'ERR_HTTP_REQUEST_TIMEOUT':
       return new ProtocolRefused(
         408,
-        `The request's headers did not arrive within ${headersTimeoutMs / 1000} s, so the connection was closed.`,
+        `The request did not arrive in time (its headers within ${headersTimeoutMs / 1000} s, all of it within ${WHOLE_REQUEST_TIMEOUT_MS / 1000} s), so the connection was closed.`,
       );
     case 'HPE_HEADER_OVERFLOW':
       return new ProtocolRefused(431, 'The request headers are larger than this server reads.');
@@ -120,7 +122,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   const headersTimeoutMs = options.headersTimeoutMs ?? HEADERS_TIMEOUT_MS;
   const server = http.createServer(
     {
-      requestTimeout: REQUEST_TIMEOUT_MS + 1000,
+      requestTimeout: WHOLE_REQUEST_TIMEOUT_MS,
       headersTimeout: headersTimeoutMs,
       // Node enforces both timeouts only when it sweeps its connections, every 30 s by
       // default: a slow-header client held a connection ~40 s under a 10 s bound.
