@@ -11,7 +11,7 @@ import { parseToken, proofLine } from '../core/dial-proof.ts';
 import { BadRequest, Unavailable } from '../core/errors.ts';
 import type { PortResult } from '../core/probe.ts';
 import type { RateStatus } from '../core/rate-limiter.ts';
-import { assertDialable } from '../core/source-address.ts';
+import { assertDialable, type SourceAddress } from '../core/source-address.ts';
 import { callerAddress, type RouteContext } from './context.ts';
 
 /** The shortest per-port deadline worth running; below it the answer would be a guess. */
@@ -53,12 +53,21 @@ function countStates(results: readonly PortResult[]): Record<string, number> {
   return counts;
 }
 
+/**
+ * Everything a check refuses before it spends anything: an unreadable or non-dialable caller
+ * (400, 403) and a malformed token (400). `HEAD` stops here, so its status is the GET's
+ * wherever the GET's status does not depend on the budget or the probe.
+ */
+export function validateCheck(ctx: Omit<RouteContext, 'params'>): { source: SourceAddress; token: string | undefined } {
+  const source = callerAddress(ctx);
+  assertDialable(source, ctx.deps.policy);
+  return { source, token: tokenParameter(ctx) };
+}
+
 /** Checks `ports` on the caller's own address; throws the service's typed errors. */
 export async function runCheck(ctx: Omit<RouteContext, 'params'>, ports: readonly number[]): Promise<CheckOutcome> {
   const { deps } = ctx;
-  const source = callerAddress(ctx);
-  assertDialable(source, deps.policy);
-  const token = tokenParameter(ctx);
+  const { source, token } = validateCheck(ctx);
   ctx.logFields.ports = ports.length;
   let timeoutMs = deps.config.probeTimeoutMs;
   let results: PortResult[];

@@ -9,10 +9,12 @@
  * are refused rather than guessed at (never glued: `22 80` is not 2280), so what is probed is
  * always exactly what the caller wrote.
  */
+
+import type { Endpoints } from '../core/config.ts';
 import { BadRequest } from '../core/errors.ts';
 import type { PortReason, PortResult, PortState } from '../core/probe.ts';
 
-export type { PortReason, PortResult, PortState };
+export type { Endpoints, PortReason, PortResult, PortState };
 
 /** Every port state, in the order documents list them. */
 export const PORT_STATES = ['open', 'closed', 'filtered', 'untestable'] as const satisfies readonly PortState[];
@@ -71,6 +73,8 @@ export interface IpResponse {
    */
   readonly reverseDns: string | null;
   readonly egress: Egress;
+  /** Which endpoints this deployment has: the page and the widget check each family through its own. */
+  readonly endpoints: Endpoints;
 }
 
 /** RFC 9457 problem details, as every error is answered. */

@@ -40,8 +40,11 @@ export interface LocalServerOptions {
   readonly host: string;
   /** 0 picks a free port. */
   readonly port: number;
-  /** CORS allow-list for the answers the adapter gives itself (the config's). */
-  readonly corsAllowOrigins: readonly string[];
+  /**
+   * CORS allow-list for the answers the adapter gives itself (the config's); read when one is
+   * given, because the local app builds its config after it knows the ports it listens on.
+   */
+  readonly corsAllowOrigins: () => readonly string[];
   /** Bound on receiving a request's headers; default 10 s. */
   readonly headersTimeoutMs?: number;
 }
@@ -102,7 +105,7 @@ async function serve(options: LocalServerOptions, req: http.IncomingMessage, res
   const body = await readBody(req);
   if (body === undefined) {
     const tooLarge = new ProtocolRefused(413, `Requests carry at most ${MAX_BODY_BYTES} bytes.`);
-    const response = refusal(tooLarge, req.headers.origin, options.corsAllowOrigins);
+    const response = refusal(tooLarge, req.headers.origin, options.corsAllowOrigins());
     res.writeHead(response.statusCode, { ...response.headers, connection: 'close' });
     res.end(response.body);
     return;
@@ -143,12 +146,12 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       socket.destroy();
       return;
     }
-    writeRaw(socket, refusal(protocolRefusal(error.code, headersTimeoutMs), undefined, options.corsAllowOrigins));
+    writeRaw(socket, refusal(protocolRefusal(error.code, headersTimeoutMs), undefined, options.corsAllowOrigins()));
   });
   server.on('connect', (req: http.IncomingMessage, socket: Duplex) => {
     socket.on('error', () => socket.destroy());
     const notTunnel = new ProtocolRefused(501, 'CONNECT is not implemented: Dialback is not a proxy.');
-    writeRaw(socket, refusal(notTunnel, req.headers.origin, options.corsAllowOrigins));
+    writeRaw(socket, refusal(notTunnel, req.headers.origin, options.corsAllowOrigins()));
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -192,8 +192,8 @@ describe('handler: bad input is refused before anything is probed', () => {
     ['an unknown route', { url: '/nope' }, 404, /no "\/nope"/],
     ['a trailing slash', { url: '/ip/' }, 404, /no/],
     ['a nested path', { url: '/check/80/81' }, 404, /no/],
-    ['POST', { url: '/check/80', method: 'POST' }, 405, /GET only/],
-    ['DELETE', { url: '/ip', method: 'DELETE' }, 405, /GET only/],
+    ['POST', { url: '/check/80', method: 'POST' }, 405, /GET and HEAD only/],
+    ['DELETE', { url: '/ip', method: 'DELETE' }, 405, /GET and HEAD only/],
     ['a loopback caller in deployed mode', { url: '/check/80', sourceIp: '127.0.0.1' }, 403, /loopback/],
     ['a private caller in deployed mode', { url: '/check/80', sourceIp: '192.168.0.10' }, 403, /private/],
     ['a CGNAT caller', { url: '/check/80', sourceIp: '100.64.3.4' }, 403, /carrier-grade NAT/],
@@ -211,13 +211,60 @@ describe('handler: bad input is refused before anything is probed', () => {
 
   it('names the allowed methods on 405', async () => {
     const response = await call(harness(), { url: '/check/80', method: 'PUT' });
-    expect(response.headers.allow).toBe('GET, OPTIONS');
+    expect(response.headers.allow).toBe('GET, HEAD, OPTIONS');
   });
 
   it('does not echo an unbounded path back', async () => {
     const response = await call(harness(), { url: `/${'a'.repeat(5000)}` });
     expect(response.statusCode).toBe(404);
     expect(response.body.length).toBeLessThan(500);
+  });
+});
+
+describe('handler: HEAD', () => {
+  it.each(['/', '/ip', '/openapi.json'])('answers HEAD %s with the GET status and headers and no body', async (url) => {
+    const h = harness();
+    const get = await call(h, { url });
+    const head = await call(h, { url, method: 'HEAD' });
+    expect(get.body).not.toBe('');
+    expect(head.statusCode).toBe(get.statusCode);
+    expect(head.body).toBe('');
+    // The page's CSP and every other header are the GET's.
+    expect(Object.keys(head.headers).sort()).toEqual(Object.keys(get.headers).sort());
+    expect(head.headers['content-type']).toBe(get.headers['content-type']);
+  });
+
+  it('answers HEAD on a check without probing or charging the budget', async () => {
+    const h = harness();
+    for (const url of ['/check/443', '/check?ports=22,80', '/?ports=22']) {
+      const head = await call(h, { url, method: 'HEAD' });
+      expect(head.statusCode).toBe(200);
+      expect(head.body).toBe('');
+      expect(head.headers.ratelimit).toBeUndefined();
+    }
+    expect(h.probeCalls).toEqual([]);
+    // The first GET still has the whole minute's budget: HEAD spent nothing.
+    const get = await call(h, { url: '/check/443' });
+    expect(get.headers.ratelimit).toMatch(/^"minute";r=29;/);
+  });
+
+  it.each([
+    ['/check/0', '8.8.8.8', 400],
+    ['/check?ports=22,,80', '8.8.8.8', 400],
+    ['/check/80?token=short', '8.8.8.8', 400],
+    ['/check/80', '10.0.0.1', 403],
+    ['/?ports=0', '8.8.8.8', 400],
+    ['/?ports=22', '10.0.0.1', 403],
+    ['/nowhere', '8.8.8.8', 404],
+  ])('refuses HEAD %s from %s as the GET would (%i), without a body', async (url, sourceIp, status) => {
+    const h = harness();
+    const get = await call(h, { url, sourceIp });
+    const head = await call(h, { url, sourceIp, method: 'HEAD' });
+    expect(get.statusCode).toBe(status);
+    expect(head.statusCode).toBe(status);
+    expect(head.body).toBe('');
+    expect(head.headers['content-type']).toBe(get.headers['content-type']);
+    expect(h.probeCalls).toEqual([]);
   });
 });
 
@@ -232,7 +279,7 @@ describe('handler: rate limiting', () => {
     expect(refused.statusCode).toBe(429);
     expect(refused.headers['retry-after']).toBe('45');
     expect(refused.headers['ratelimit-policy']).toBe('"minute";q=3;w=60, "day";q=500;w=86400');
-    expect(refused.headers.ratelimit).toBe('"minute";r=1;t=45');
+    expect(refused.headers.ratelimit).toBe('"minute";r=1;t=45, "day";r=498;t=86385');
     expect(problem(refused)).toMatchObject({ retryAfterSeconds: 45 });
     expect(h.probeCalls).toHaveLength(1);
     expect((await call(h, { url: '/check/5' })).statusCode).toBe(200);
@@ -332,9 +379,21 @@ describe('handler: representation', () => {
       family: 6,
       reverseDns: null,
       egress: { fixed: false, addresses: [], ipv6: true },
+      endpoints: { ipv4: null, dualStack: null },
     });
     const text = await call(h, { url: '/ip', headers: { 'user-agent': 'curl/8.5.0' } });
     expect(text.body).toBe(`${PUBLIC_IP}\n`);
+  });
+
+  it.each([
+    [{ API_URL_IPV4: 'https://v4.example/' }, { ipv4: 'https://v4.example', dualStack: null }],
+    [
+      { API_URL_IPV4: 'https://v4.example', API_URL_DUAL_STACK: 'https://ds.example/prod' },
+      { ipv4: 'https://v4.example', dualStack: 'https://ds.example/prod' },
+    ],
+  ])('says in /ip which endpoints exist (%j)', async (env, endpoints) => {
+    const h = harness({ env });
+    expect(JSON.parse((await call(h, { url: '/ip' })).body).endpoints).toEqual(endpoints);
   });
 });
 
@@ -381,6 +440,22 @@ describe('handler: CORS and caching', () => {
     const other = await call(h, { url: '/ip', headers: { origin: 'https://evil.example' } });
     expect(other.headers['access-control-allow-origin']).toBeUndefined();
     expect(other.headers.vary).toBe('Origin');
+  });
+
+  it("always admits the deployment's own endpoints, whose page checks through the other", async () => {
+    const h = harness({
+      env: {
+        CORS_ALLOW_ORIGINS: 'https://ok.example',
+        API_URL_IPV4: 'https://v4.example/prod',
+        API_URL_DUAL_STACK: 'https://ds.example',
+      },
+    });
+    for (const origin of ['https://v4.example', 'https://ds.example', 'https://ok.example']) {
+      const response = await call(h, { url: '/ip', headers: { origin } });
+      expect(response.headers['access-control-allow-origin']).toBe(origin);
+    }
+    const other = await call(h, { url: '/ip', headers: { origin: 'https://evil.example' } });
+    expect(other.headers['access-control-allow-origin']).toBeUndefined();
   });
 });
 

@@ -84,7 +84,7 @@ beforeAll(async () => {
     handler: createHandler(deps),
     host: '127.0.0.1',
     port: 0,
-    corsAllowOrigins: deps.config.corsAllowOrigins,
+    corsAllowOrigins: () => deps.config.corsAllowOrigins,
     headersTimeoutMs: HEADERS_TIMEOUT_MS,
   });
 });
