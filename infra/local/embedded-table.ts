@@ -8,6 +8,7 @@
  * TTL attribute (the schema's `expiresAt`) is past, whatever else their shape; the local server
  * runs it every minute. Tests leave it off: their clocks are not the wall clock.
  */
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import {
   type AttributeValue,
@@ -115,11 +116,34 @@ export async function createCounterTable(endpoint: string, tableName: string): P
   }
 }
 
+type IteratorClass = { prototype: { close(): Promise<void>; return?: () => Promise<void> } };
+
+/**
+ * dynalite (4.0) ends each Scan's level iterator with `iterator.return()`, which abstract-level
+ * iterators do not have (theirs is `close()`), so every scan left its iterator open, and the
+ * in-memory store kept the snapshot it had read: a sweep kept memory growing with each caller
+ * even as it deleted their counters (BENCHMARKS.md, *Local table memory*). This gives those
+ * iterators the method dynalite calls. Local only: nothing here is in the Lambda bundle.
+ */
+function letDynaliteCloseIterators(): void {
+  const fromDynalite = createRequire(createRequire(import.meta.url).resolve('dynalite'));
+  const level = createRequire(fromDynalite.resolve('memory-level'))('abstract-level') as Record<string, IteratorClass>;
+  for (const name of ['AbstractIterator', 'AbstractKeyIterator', 'AbstractValueIterator']) {
+    const proto = level[name]?.prototype;
+    if (proto !== undefined && proto.return === undefined) {
+      proto.return = function (this: { close(): Promise<void> }) {
+        return this.close();
+      };
+    }
+  }
+}
+
 /** Starts dynalite on 127.0.0.1 and creates `tableName` in it. */
 export async function startEmbeddedTable(
   tableName: string,
   options: EmbeddedTableOptions = {},
 ): Promise<EmbeddedTable> {
+  letDynaliteCloseIterators();
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
