@@ -159,28 +159,35 @@ export async function startEmbeddedTable(
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
   const sweep = (table = tableName): Promise<number> => sweepExpired(sweeper, table, Math.floor(now() / 1000));
-  let sweeping = false;
+  let sweeping: Promise<void> | undefined;
   const timer =
     options.sweepEveryMs === undefined
       ? undefined
       : setInterval(() => {
-          // One sweep at a time; a failed one (the server stopping) is retried next time.
-          if (sweeping) return;
-          sweeping = true;
-          sweep()
-            .catch(() => undefined)
-            .finally(() => {
-              sweeping = false;
-            });
+          // One sweep at a time; a failed one is retried next time.
+          sweeping ??= sweep().then(
+            () => {
+              sweeping = undefined;
+            },
+            () => {
+              sweeping = undefined;
+            },
+          );
         }, options.sweepEveryMs).unref();
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     clearInterval(timer);
-    closing ??= new Promise<void>((resolve) => {
-      // Keep-alive connections from SDK clients would hold a graceful close open.
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }).then(() => sweeper.destroy());
+    // A scan still running when dynalite's store closes throws inside dynalite, uncaught.
+    closing ??= Promise.resolve(sweeping)
+      .then(
+        () =>
+          new Promise<void>((resolve) => {
+            // Keep-alive connections from SDK clients would hold a graceful close open.
+            server.close(() => resolve());
+            server.closeAllConnections();
+          }),
+      )
+      .then(() => sweeper.destroy());
     return closing;
   };
   try {
