@@ -83,6 +83,8 @@ export async function runCheck(ctx: Omit<RouteContext, 'params'>, ports: readonl
     }
     results = await deps.probe(source, ports, {
       timeoutMs,
+      // A host that rate-limits its ICMP errors may be asked past timeoutMs, never past this.
+      checkDeadlineMs: ctx.remainingMs(),
       attempts: deps.config.probeAttempts,
       attemptSpacingMs: deps.attemptSpacingMs,
       blockedPorts: deps.blockedPorts,

@@ -4,10 +4,17 @@
  * (config limits, the state and reason lists), and the test suite validates every response
  * it receives against it, so the document cannot drift from the handler.
  */
-import { MAX_PORT_LIST_LENGTH, PORT_LIST_PATTERN, PORT_PATTERN, PORT_REASONS, PORT_STATES } from '../contract/wire.ts';
+import {
+  MAX_PORT_LIST_LENGTH,
+  PORT_LIST_PATTERN,
+  PORT_PATTERN,
+  PORT_REASONS,
+  PORT_STATES,
+  type PortHint,
+} from '../contract/wire.ts';
 import type { Config } from '../core/config.ts';
 import { TOKEN_PATTERN } from '../core/dial-proof.ts';
-import { REASON_MEANING, STATE_MEANING } from '../core/verdict-text.ts';
+import { HINT_TEXT, REASON_MEANING, STATE_MEANING } from '../core/verdict-text.ts';
 import { MAX_QUERY_LENGTH } from './http.ts';
 
 /** An OpenAPI document: plain JSON. */
@@ -16,6 +23,7 @@ export type OpenApiDocument = Readonly<Record<string, unknown>>;
 // The wire contract's lists, complete by type there: a new state or reason is a compile error.
 const STATES = PORT_STATES;
 const REASONS = PORT_REASONS;
+const HINTS = Object.keys(HINT_TEXT) as PortHint[];
 
 const ref = (name: string): { $ref: string } => ({ $ref: `#/components/schemas/${name}` });
 const header = (name: string): { $ref: string } => ({ $ref: `#/components/headers/${name}` });
@@ -366,6 +374,11 @@ export function openApiDocument(config: Config): OpenApiDocument {
               type: ['number', 'null'],
               minimum: 0,
               description: 'Round trip of the answering attempt; null without an answer.',
+            },
+            hint: {
+              type: 'string',
+              enum: HINTS,
+              description: `Present only when the verdict deserves a second look. ${HINTS.map((h) => `\`${h}\`: ${HINT_TEXT[h]}`).join(' ')}`,
             },
           },
         },

@@ -2,7 +2,7 @@
  * Plain-text renderings for terminal clients, aligned like Nmap's port table so that people
  * who know `nmap` read it at a glance and scripts can `awk` it.
  */
-import { STATE_MEANING } from '../core/verdict-text.ts';
+import { hintLines, STATE_MEANING } from '../core/verdict-text.ts';
 import { type CheckResponse, PORT_STATES, type PortResult, type PortState } from './wire.ts';
 
 /** The legend lists states in this order, whatever order the ports came in. */
@@ -28,6 +28,7 @@ export function renderCheckText(check: CheckResponse): string {
       .trimEnd();
   const seen = new Set(check.results.map((r) => r.state));
   const legend = STATE_ORDER.filter((state) => seen.has(state));
+  const hints = hintLines(check.results);
   return [
     `Dialback: ${check.ip} checked from ${check.checkedFrom} (timeout ${check.timeoutMs} ms)`,
     ...(check.egress.fixed
@@ -37,6 +38,7 @@ export function renderCheckText(check: CheckResponse): string {
     line(header),
     ...rows.map(line),
     '',
+    ...(hints.length > 0 ? [...hints, ''] : []),
     ...legend.map((state) => STATE_MEANING[state]),
     '',
   ].join('\n');

@@ -12,9 +12,9 @@
 
 import type { Endpoints } from '../core/config.ts';
 import { BadRequest } from '../core/errors.ts';
-import type { PortReason, PortResult, PortState } from '../core/probe.ts';
+import type { PortHint, PortReason, PortResult, PortState } from '../core/probe.ts';
 
-export type { Endpoints, PortReason, PortResult, PortState };
+export type { Endpoints, PortHint, PortReason, PortResult, PortState };
 
 /** Every port state, in the order documents list them. */
 export const PORT_STATES = ['open', 'closed', 'filtered', 'untestable'] as const satisfies readonly PortState[];

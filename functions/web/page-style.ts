@@ -61,6 +61,7 @@ button:disabled { opacity: .6; cursor: progress; }
 .verdict-filtered .state, .verdict-untestable .state { color: var(--filtered); }
 .problem { border-left: 6px solid var(--closed); }
 .meta { color: var(--muted); font-size: .9rem; }
+.recheck { border-left: 3px solid var(--filtered); padding-left: .6rem; }
 .checking { font-style: italic; }
 .families-table { border-collapse: collapse; margin: .6rem 0; }
 .families-table th, .families-table td { text-align: left; padding: .3rem 1.2rem .3rem 0; border-bottom: 1px solid var(--line); }

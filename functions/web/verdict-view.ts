@@ -5,7 +5,7 @@
  */
 import type { FamiliesView, FamilyView } from '../client/families.ts';
 import type { PortResult, PortState } from '../contract/wire.ts';
-import { REASON_MEANING, STATE_MEANING, STATE_NEXT_STEPS } from '../core/verdict-text.ts';
+import { HINT_TEXT, REASON_MEANING, STATE_MEANING, STATE_NEXT_STEPS } from '../core/verdict-text.ts';
 import { html, type SafeHtml } from './html.ts';
 
 function rtt(result: PortResult): string {
@@ -29,6 +29,7 @@ export function verdict(result: PortResult): SafeHtml {
   <h3><span class="mono">${result.port}/tcp</span>: <span class="state">${result.state}</span></h3>
   <p>${meaning(result.state)}</p>
   <p class="meta">Reason <code>${result.reason}</code>: ${REASON_MEANING[result.reason]}; ${rtt(result)}.</p>
+  ${result.hint === undefined ? '' : html`<p class="recheck" role="note">${HINT_TEXT[result.hint]}</p>`}
   <h4>What to do next</h4>
   <ul>${STATE_NEXT_STEPS[result.state].map((step) => html`<li>${withCode(step)}</li>`)}</ul>
 </article>`;

@@ -42,7 +42,12 @@ describe('handler: checks', () => {
       results: [{ port: 443, state: 'open', reason: 'syn-ack', rttMs: 1.5 }],
     });
     expect(h.probeCalls).toEqual([
-      { target: expect.objectContaining({ address: PUBLIC_IP, family: 4 }), ports: [443], timeoutMs: 3000 },
+      {
+        target: expect.objectContaining({ address: PUBLIC_IP, family: 4 }),
+        ports: [443],
+        timeoutMs: 3000,
+        checkDeadlineMs: expect.any(Number),
+      },
     ]);
     expect(response.headers['ratelimit-policy']).toBe('"minute";q=30;w=60, "day";q=500;w=86400');
     expect(response.headers.ratelimit).toMatch(/^"minute";r=29;t=\d+, "day";r=499;t=\d+$/);
@@ -86,6 +91,17 @@ describe('handler: checks', () => {
     const response = await call(h, { url: '/check/80' }, 2000);
     expect(response.statusCode).toBe(200);
     expect(h.probeCalls[0]?.timeoutMs).toBeLessThanOrEqual(1500);
+  });
+
+  it("lets a check of a rate-limiting host run past the port deadline, never past the Lambda's", async () => {
+    const h = harness();
+    const response = await call(h, { url: '/check/80' }, 10_000);
+    expect(response.statusCode).toBe(200);
+    const [probeCall] = h.probeCalls;
+    expect(probeCall?.timeoutMs).toBe(3000);
+    expect(probeCall?.checkDeadlineMs).toBeGreaterThan(3000);
+    // The handler keeps its response margin back from the Lambda's remaining time.
+    expect(probeCall?.checkDeadlineMs).toBeLessThanOrEqual(9500);
   });
 
   it('answers 503 without probing when too little time is left', async () => {
@@ -351,6 +367,34 @@ describe('handler: representation', () => {
       expect(response.headers['content-type']).toBe('application/json; charset=utf-8');
       expect(JSON.parse(response.body).results[0].state).toBe('open');
     }
+  });
+
+  it('says to check a port again on its own when its silence may be a rate-limited reject', async () => {
+    const h = harness({
+      probe: async (_target, ports) =>
+        ports.map((port) =>
+          port === 8080
+            ? { port, state: 'filtered', reason: 'no-response', rttMs: null, hint: 'icmp-rate-limit' }
+            : { port, state: 'closed', reason: 'conn-refused', rttMs: 0.4 },
+        ),
+    });
+    const advice = 'Check this port again on its own.';
+    // JSON: the hint rides on the port (the harness checks it against the OpenAPI document).
+    const json = await call(h, { url: '/check?ports=8079,8080' });
+    expect(JSON.parse(json.body).results).toEqual([
+      { port: 8079, state: 'closed', reason: 'conn-refused', rttMs: 0.4 },
+      { port: 8080, state: 'filtered', reason: 'no-response', rttMs: null, hint: 'icmp-rate-limit' },
+    ]);
+    // curl and the CLI: one line under the table, naming the port.
+    const text = await call(h, { url: '/check?ports=8079,8080', headers: { 'user-agent': 'curl/8.5.0' } });
+    expect(text.body).toMatch(/^8080\/tcp\s+filtered\s+no-response\s+-$/m);
+    const notes = text.body.split('\n').filter((l) => l.includes(advice));
+    expect(notes).toHaveLength(1);
+    expect(notes[0]).toMatch(/^8080\/tcp: .*ICMP errors/);
+    // The page: on the port's card only.
+    const page = await call(h, { url: '/?ports=8079,8080', headers: { accept: 'text/html' } });
+    const cards = page.body.split('<article').slice(1);
+    expect(cards.filter((c) => c.includes(advice)).map((c) => />(\d+)\/tcp</.exec(c)?.[1])).toEqual(['8080']);
   });
 
   it('looks up reverse DNS for global addresses only', async () => {

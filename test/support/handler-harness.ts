@@ -20,6 +20,7 @@ export interface ProbeCall {
   readonly target: ProbeTarget;
   readonly ports: readonly number[];
   readonly timeoutMs: number;
+  readonly checkDeadlineMs: number | undefined;
 }
 
 /** A handler plus what it did. */
@@ -64,7 +65,12 @@ export function buildHarness(options: HarnessOptions): Harness {
   const deps: HandlerDeps = {
     ...base,
     probe: async (target, ports, probeOptions) => {
-      probeCalls.push({ target, ports: [...ports], timeoutMs: probeOptions.timeoutMs });
+      probeCalls.push({
+        target,
+        ports: [...ports],
+        timeoutMs: probeOptions.timeoutMs,
+        checkDeadlineMs: probeOptions.checkDeadlineMs,
+      });
       return answer(target, ports, probeOptions);
     },
     reverseDns: options.reverseDns ?? (async () => null),
