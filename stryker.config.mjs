@@ -54,7 +54,7 @@ const MODULES = {
   },
   'reverse-dns': {
     mutate: ['functions/core/reverse-dns.ts'],
-    tests: ['test/integration/reverse-dns.test.ts'],
+    tests: ['test/integration/reverse-dns.test.ts', 'test/integration/reverse-dns-lookup.test.ts'],
   },
 };
 

@@ -67,6 +67,8 @@ export interface RouteContext {
 export interface Route {
   readonly name: string;
   readonly pattern: RegExp;
+  /** The media types its GET can answer in; an Accept header refusing all of them gets 406. */
+  readonly produces: readonly string[];
   readonly get: (ctx: RouteContext) => Promise<HttpResponse>;
 }
 

@@ -4,10 +4,18 @@
  */
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { endpointOrigins } from '../contract/families.ts';
-import { BadRequest, MethodNotAllowed, NotFound } from '../core/errors.ts';
+import { BadRequest, MethodNotAllowed, NotAcceptable, NotFound } from '../core/errors.ts';
 import { parseSourceAddress, type SourceAddress } from '../core/source-address.ts';
 import type { HandlerDeps, Route, RouteContext } from './context.ts';
-import { corsHeaders, type HttpResponse, header, parseQuery, prefersText, preflightHeaders } from './http.ts';
+import {
+  acceptsAny,
+  type HttpResponse,
+  header,
+  parseQuery,
+  prefersText,
+  preflightHeaders,
+  withCommonHeaders,
+} from './http.ts';
 import { describeError, problemResponse } from './problem.ts';
 import { ROUTES } from './routes.ts';
 
@@ -64,6 +72,12 @@ async function dispatch(ctx: Omit<RouteContext, 'params'>, method: string, path:
   if (method !== 'GET' && method !== 'HEAD') {
     throw new MethodNotAllowed(`${found.route.name} answers GET and HEAD only.`, ALLOWED);
   }
+  // Refused before the route runs, so a check the caller cannot read is never spent.
+  if (!acceptsAny(ctx.event, found.route.produces)) {
+    throw new NotAcceptable(
+      `${found.route.name} answers ${found.route.produces.join(' or ')}, and the Accept header refuses all of them (q=0).`,
+    );
+  }
   return found.route.get({ ...ctx, params: found.params });
 }
 
@@ -104,10 +118,7 @@ export function createHandler(deps: HandlerDeps): Handler {
     }
     // HEAD gets the GET's status and headers; the body (page, problem or document) is dropped.
     if (method === 'HEAD') response.body = '';
-    Object.assign(response.headers, corsHeaders(header(event, 'origin'), allowOrigins), {
-      'cache-control': 'no-store',
-      'x-content-type-options': 'nosniff',
-    });
+    withCommonHeaders(response, header(event, 'origin'), allowOrigins);
     deps.log(response.statusCode >= 500 ? 'error' : 'info', 'request', {
       ...logFields,
       status: response.statusCode,

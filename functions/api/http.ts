@@ -42,10 +42,15 @@ export function parseQuery(raw: string | undefined): Map<string, string[]> {
   return query;
 }
 
-/** Percent-decodes a URL component (`+` is a space in queries); malformed escapes are a 400. */
+/** Percent-decodes a query component (`+` is a space there); malformed escapes are a 400. */
 export function decode(component: string): string {
+  return decodePath(component.replace(/\+/g, ' '));
+}
+
+/** Percent-decodes a path segment, where `+` is itself; malformed escapes are a 400. */
+export function decodePath(segment: string): string {
   try {
-    return decodeURIComponent(component.replace(/\+/g, ' '));
+    return decodeURIComponent(segment);
   } catch {
     throw new BadRequest('The URL has a malformed percent-escape (like %zz or a cut-off UTF-8 sequence).');
   }
@@ -58,7 +63,10 @@ export function header(event: APIGatewayProxyEventV2, name: string): string | un
 
 const TERMINAL_CLIENTS = /^(curl|wget|httpie|xh|powershell)\//i;
 
-/** The q-value `accept` gives `type`, from its most specific matching range; -1 if none matches. */
+/**
+ * The q-value `accept` gives `type`, from its most specific matching range; -1 if none matches.
+ * 0 means "not acceptable" (RFC 9110 §12.4.2), which is not the same as unmentioned.
+ */
 function quality(accept: string, type: string): number {
   const major = type.slice(0, type.indexOf('/'));
   let specificity = 0;
@@ -82,11 +90,27 @@ function quality(accept: string, type: string): number {
 export function prefersText(event: APIGatewayProxyEventV2): boolean {
   const accept = header(event, 'accept')?.trim();
   if (accept !== undefined && accept !== '' && accept !== '*/*') {
-    const text = quality(accept, 'text/plain');
-    const json = Math.max(quality(accept, 'application/json'), quality(accept, 'application/problem+json'));
+    // A refused type (q=0) ranks below one the header does not mention at all.
+    const rank = (type: string): number => {
+      const q = quality(accept, type);
+      return q === 0 ? -2 : q;
+    };
+    const text = rank('text/plain');
+    const json = rank('application/json');
     if (text !== json) return text > json;
   }
   return TERMINAL_CLIENTS.test(header(event, 'user-agent') ?? '');
+}
+
+/**
+ * Whether the Accept header leaves at least one of `types` acceptable. Only an explicit q=0
+ * refuses a type: a header that merely does not mention one is disregarded, as RFC 9110 allows,
+ * so a client asking for `application/xml` still gets JSON rather than a 406.
+ */
+export function acceptsAny(event: APIGatewayProxyEventV2, types: readonly string[]): boolean {
+  const accept = header(event, 'accept')?.trim();
+  if (accept === undefined || accept === '') return true;
+  return types.some((type) => quality(accept, type) !== 0);
 }
 
 /** CORS headers for a response to `origin` under the configured allow-list. */
@@ -100,6 +124,19 @@ export function corsHeaders(origin: string | undefined, allowOrigins: readonly s
     headers['access-control-expose-headers'] = EXPOSED_HEADERS;
   }
   return headers;
+}
+
+/** Adds the headers every response carries (CORS, `no-store`, `nosniff`) to `response`. */
+export function withCommonHeaders(
+  response: HttpResponse,
+  origin: string | undefined,
+  allowOrigins: readonly string[],
+): HttpResponse {
+  Object.assign(response.headers, corsHeaders(origin, allowOrigins), {
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+  });
+  return response;
 }
 
 /** Headers of a successful CORS preflight (the allowed methods and request headers). */

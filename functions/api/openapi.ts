@@ -138,10 +138,15 @@ function pathItem(
   extraParameters: unknown[] = [],
   headResponses?: Record<string, unknown>,
 ): Record<string, unknown> {
+  // Any GET whose every media type the Accept header refuses (q=0) answers 406.
+  const withNotAcceptable = {
+    ...get,
+    responses: { ...(get.responses as Record<string, unknown>), '406': response('NotAcceptable') },
+  };
   return {
     ...(extraParameters.length === 0 ? {} : { parameters: extraParameters }),
-    get: { operationId, ...get },
-    head: headOperation(operationId, get, headResponses),
+    get: { operationId, ...withNotAcceptable },
+    head: headOperation(operationId, withNotAcceptable, headResponses),
     options: {
       operationId: `${operationId}Preflight`,
       summary: 'CORS preflight',
@@ -563,6 +568,9 @@ export function openApiDocument(config: Config): OpenApiDocument {
         MethodNotAllowed: problemResponse('Any method but GET, HEAD and OPTIONS, on any path.', {
           Allow: header('Allow'),
         }),
+        NotAcceptable: problemResponse(
+          'The `Accept` header refuses (q=0) every media type the path answers in. A header that only leaves a type unmentioned is disregarded.',
+        ),
         RateLimited: problemResponse('The caller spent its budget; `Retry-After` says when the window reopens.', {
           'Retry-After': header('Retry-After'),
           ...RATE_HEADERS,

@@ -9,7 +9,9 @@ import {
   BadRequest,
   Forbidden,
   MethodNotAllowed,
+  NotAcceptable,
   NotFound,
+  ProtocolRefused,
   RateLimited,
   ServiceError,
   Unavailable,
@@ -27,8 +29,10 @@ function statusOf(error: ServiceError): number {
   if (error instanceof Forbidden) return 403;
   if (error instanceof NotFound) return 404;
   if (error instanceof MethodNotAllowed) return 405;
+  if (error instanceof NotAcceptable) return 406;
   if (error instanceof RateLimited) return 429;
   if (error instanceof Unavailable) return 503;
+  if (error instanceof ProtocolRefused) return error.status;
   return 500;
 }
 

@@ -9,7 +9,7 @@ import { callerName } from '../core/reverse-dns.ts';
 import { SERVED_API_PLACEHOLDER, type WebAssets } from '../web/assets.ts';
 import { egressOf, localNotice, portListParameter, runCheck, validateCheck } from './check.ts';
 import { callerAddress, type Route, type RouteContext, requestBaseUrl } from './context.ts';
-import { decode, type HttpResponse, json, text } from './http.ts';
+import { decodePath, type HttpResponse, json, text } from './http.ts';
 import { openApiDocument } from './openapi.ts';
 import { pageRoute } from './page-route.ts';
 import { rateLimitHeaders } from './rate-headers.ts';
@@ -49,21 +49,27 @@ async function script(
   return { statusCode: 200, headers: { 'content-type': 'text/javascript; charset=utf-8', ...headers }, body };
 }
 
+/** What `/check` and `/ip` answer in: JSON, or plain text for terminals. */
+const JSON_OR_TEXT = ['application/json', 'text/plain'] as const;
+
 /** The routes of DESIGN §3 served by this function. */
 export const ROUTES: readonly Route[] = [
   {
     name: '/check/{port}',
     pattern: /^\/check\/([^/]*)$/,
-    get: (ctx) => check(ctx, [parsePort(decode(ctx.params[0] ?? ''))]),
+    produces: JSON_OR_TEXT,
+    get: (ctx) => check(ctx, [parsePort(decodePath(ctx.params[0] ?? ''))]),
   },
   {
     name: '/check',
     pattern: /^\/check$/,
+    produces: JSON_OR_TEXT,
     get: (ctx) => check(ctx, portsParameter(ctx)),
   },
   {
     name: '/ip',
     pattern: /^\/ip$/,
+    produces: JSON_OR_TEXT,
     get: async (ctx) => {
       const source = callerAddress(ctx);
       const body: IpResponse = {
@@ -79,17 +85,20 @@ export const ROUTES: readonly Route[] = [
   {
     name: '/',
     pattern: /^\/$/,
+    produces: ['text/html'],
     get: pageRoute,
   },
   {
     name: '/widget.js',
     pattern: /^\/widget\.js$/,
+    produces: ['text/javascript'],
     get: (ctx) =>
       script(ctx, 'the widget', (assets) => assets.widget, { 'cross-origin-resource-policy': 'cross-origin' }),
   },
   {
     name: '/dialback.mjs',
     pattern: /^\/dialback\.mjs$/,
+    produces: ['text/javascript'],
     // Pointed at this API, so `node dialback.mjs 443` needs no --api.
     get: (ctx) =>
       script(ctx, 'the standalone CLI', async (assets) =>
@@ -99,11 +108,13 @@ export const ROUTES: readonly Route[] = [
   {
     name: '/openapi.json',
     pattern: /^\/openapi\.json$/,
+    produces: ['application/json'],
     get: async (ctx) => json(200, openApiDocument(ctx.deps.config)),
   },
   {
     name: '/regions',
     pattern: /^\/regions$/,
+    produces: ['application/json'],
     get: regionsRoute,
   },
 ];

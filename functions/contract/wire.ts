@@ -67,7 +67,10 @@ export interface CheckResponse {
 export interface IpResponse {
   readonly ip: string;
   readonly family: 4 | 6;
-  /** The PTR name of the address, or `null` when it has none or the lookup timed out. */
+  /**
+   * The PTR name of the address, or `null` when it has none, the lookup timed out, or the
+   * caller has used its few fresh lookups a minute (answers are reused for 5 minutes).
+   */
   readonly reverseDns: string | null;
   readonly egress: Egress;
   /** Which endpoints this deployment has: the page and the widget check each family through its own. */

@@ -46,6 +46,39 @@ export class MethodNotAllowed extends ServiceError {
   }
 }
 
+/** The Accept header refuses (q=0) every media type the route can answer in. */
+export class NotAcceptable extends ServiceError {
+  override readonly name = 'NotAcceptable';
+  readonly kind = 'not-acceptable';
+  readonly title = 'Not acceptable';
+}
+
+/** HTTP-level refusals, by status, as the hosting adapter answers them. */
+const PROTOCOL_REFUSALS = {
+  400: { kind: 'malformed-request', title: 'Malformed request' },
+  408: { kind: 'request-timeout', title: 'Request timeout' },
+  413: { kind: 'too-large', title: 'Payload too large' },
+  431: { kind: 'headers-too-large', title: 'Request header fields too large' },
+  501: { kind: 'not-implemented', title: 'Not implemented' },
+} as const;
+
+/**
+ * A request refused by the HTTP layer before any route sees it: too large, too slow, malformed,
+ * or a method the server does not implement (the local adapter; API Gateway does this itself).
+ */
+export class ProtocolRefused extends ServiceError {
+  override readonly name = 'ProtocolRefused';
+  readonly kind: string;
+  readonly title: string;
+  constructor(
+    readonly status: keyof typeof PROTOCOL_REFUSALS,
+    message: string,
+  ) {
+    super(message);
+    ({ kind: this.kind, title: this.title } = PROTOCOL_REFUSALS[status]);
+  }
+}
+
 /** The caller spent its budget; `retryAfterSeconds` says when the tightest window reopens. */
 export class RateLimited extends ServiceError {
   override readonly name = 'RateLimited';

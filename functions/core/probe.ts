@@ -108,7 +108,7 @@ export class LocalProbeError extends Error {
  */
 export const DEFAULT_ATTEMPT_SPACING_MS = 250;
 
-/** How long a dial-proof line may take to be written before the socket is cut. */
+/** How long a dial-proof socket may live after the handshake, whatever the peer does. */
 const GREETING_TIMEOUT_MS = 2000;
 
 type Verdict = Pick<PortResult, 'state' | 'reason'>;
@@ -384,11 +384,15 @@ export const probePorts: Probe = (target, ports, options) =>
         const { verdict, rttMs } = outcome;
         if (outcome.socket !== undefined) {
           if (options.greeting !== undefined && !done && !results.has(port)) {
-            // The winner writes its one line and closes on its own; a bound keeps a peer that
-            // never reads from holding the socket.
-            outcome.socket.setTimeout(GREETING_TIMEOUT_MS, () => outcome.socket?.destroy());
-            outcome.socket.on('error', () => outcome.socket?.destroy());
-            outcome.socket.end(options.greeting);
+            // The winner writes its one line and closes on its own, under a fixed deadline (a
+            // plain timer: an idle timer is reset by every byte a trickling peer sends). The
+            // probe listens to nothing, so the first byte received ends the socket at once.
+            const winner = outcome.socket;
+            const deadline = setTimeout(() => winner.destroy(), GREETING_TIMEOUT_MS);
+            winner.once('close', () => clearTimeout(deadline));
+            winner.once('data', () => winner.destroy());
+            winner.on('error', () => winner.destroy());
+            winner.end(options.greeting);
           } else {
             outcome.socket.destroy();
           }

@@ -35,8 +35,8 @@ export function parseSourceAddress(raw: string | undefined): SourceAddress {
   let parsed: ipaddr.IPv4 | ipaddr.IPv6;
   if (ipaddr.IPv4.isValidFourPartDecimal(text)) {
     parsed = ipaddr.IPv4.parse(text);
-  } else if (/^[0-9A-Fa-f:.]+$/.test(text) && text.includes(':') && ipaddr.IPv6.isValid(text)) {
-    parsed = ipaddr.IPv6.parse(text);
+  } else if (/^[0-9A-Fa-f:.]+$/.test(text) && text.includes(':')) {
+    parsed = parseIPv6(text);
     if (parsed.isIPv4MappedAddress()) parsed = parsed.toIPv4Address();
   } else {
     throw unparsable();
@@ -48,7 +48,31 @@ export function parseSourceAddress(raw: string | undefined): SourceAddress {
   };
 }
 
+/**
+ * Parses IPv6 text, writing a trailing dotted quad as two hex groups first. ipaddr.js reads
+ * `::a.b.c.d` (IPv4-compatible) as `::ffff:a.b.c.d` (IPv4-mapped), which would unwrap it to
+ * the IPv4 address inside; in hex it is parsed as the ::/96 address it is.
+ */
+function parseIPv6(text: string): ipaddr.IPv6 {
+  const quad = /^(.*:)(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  let hex = text;
+  if (quad?.[1] !== undefined && quad[2] !== undefined) {
+    if (!ipaddr.IPv4.isValidFourPartDecimal(quad[2])) throw unparsable();
+    const [a = 0, b = 0, c = 0, d = 0] = ipaddr.IPv4.parse(quad[2]).octets;
+    hex = `${quad[1]}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  if (!/^[0-9A-Fa-f:]+$/.test(hex) || !ipaddr.IPv6.isValid(hex)) throw unparsable();
+  return ipaddr.IPv6.parse(hex);
+}
+
+/** `::/96` but `::` and `::1`: IPv4-compatible IPv6, deprecated (RFC 4291 §2.5.5.1) and never routed. */
+function isIPv4Compatible(addr: ipaddr.IPv6): boolean {
+  const parts = addr.parts;
+  return parts.slice(0, 6).every((p) => p === 0) && ((parts[6] ?? 0) !== 0 || (parts[7] ?? 0) > 1);
+}
+
 function rangeOf(addr: ipaddr.IPv4 | ipaddr.IPv6): string {
+  if (addr.kind() === 'ipv6' && isIPv4Compatible(addr as ipaddr.IPv6)) return 'ipv4Compatible';
   const range = addr.range();
   // ipaddr.js calls every unlisted IPv6 address "unicast"; only 2000::/3 is allocated as
   // global unicast, so anything outside it is not a real Internet host.
@@ -74,6 +98,8 @@ const WHY: Readonly<Record<string, string>> = {
   broadcast: 'it is a broadcast address, not one host.',
   unspecified: 'it is the unspecified address, not a host.',
   reserved: 'it is in a reserved or documentation range, which is not routed on the Internet.',
+  ipv4Compatible:
+    'it is an IPv4-compatible IPv6 address (::a.b.c.d), deprecated since 2006 and not routed on the Internet. Connect over IPv4 or with your real IPv6 address.',
   benchmarking: 'it is in a benchmarking range, which is not routed on the Internet.',
 };
 
@@ -81,9 +107,12 @@ const WHY: Readonly<Record<string, string>> = {
  * Refuses a target the policy does not allow, with a 403 whose detail says why. Global
  * unicast always passes; `public-and-loopback` adds loopback (the local server on 127.0.0.1);
  * `any` is for lab tests on non-routable addresses and is never set by the deployed stack.
+ * IPv4-compatible `::a.b.c.d` passes no policy.
  */
 export function assertDialable(source: SourceAddress, policy: TargetPolicy): void {
-  if (source.range === 'unicast' || policy === 'any') return;
+  // IPv4-compatible addresses are refused even under `any`: a kernel with a SIT tunnel would
+  // send the packet to the IPv4 address inside, which is not the caller.
+  if (source.range === 'unicast' || (policy === 'any' && source.range !== 'ipv4Compatible')) return;
   if (policy === 'public-and-loopback' && source.range === 'loopback') return;
   const why =
     WHY[source.range] ?? `it is in a special-purpose range (${source.range}) that is not routed on the Internet.`;

@@ -15,6 +15,9 @@ import { buildWebAssets } from '../../functions/web/build.ts';
 import { type EmbeddedTable, startEmbeddedTable } from './embedded-table.ts';
 import { type LocalServer, startLocalServer } from './server.ts';
 
+/** How often the embedded table deletes expired counters; a minute window lives two minutes. */
+const LOCAL_SWEEP_EVERY_MS = 60_000;
+
 /** Options of the local app, as the command line gives them. */
 export interface LocalAppOptions {
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -76,13 +79,15 @@ const PAIR_ATTEMPTS = 5;
  */
 async function listenPair(
   handler: Handler,
+  corsAllowOrigins: () => readonly string[],
   options: Pick<LocalAppOptions, 'host' | 'ipv6Host' | 'port'>,
 ): Promise<[LocalServer, ...LocalServer[]]> {
   for (let attempt = 1; ; attempt++) {
-    const first = await startLocalServer({ handler, host: options.host, port: options.port });
+    const first = await startLocalServer({ handler, corsAllowOrigins, host: options.host, port: options.port });
     if (options.ipv6Host === undefined) return [first];
     try {
-      return [first, await startLocalServer({ handler, host: options.ipv6Host, port: first.port })];
+      const second = await startLocalServer({ handler, corsAllowOrigins, host: options.ipv6Host, port: first.port });
+      return [first, second];
     } catch (error) {
       await first.close();
       const taken = (error as NodeJS.ErrnoException).code === 'EADDRINUSE';
@@ -97,7 +102,8 @@ export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp>
   const given = options.env.DYNAMODB_ENDPOINT?.trim();
   if (given === undefined || given === '') {
     const tableName = options.env.TABLE_NAME?.trim() || 'dialback-rate-limits';
-    table = await startEmbeddedTable(tableName);
+    // dynalite has no TTL: sweep expired counters so memory stays flat under new callers.
+    table = await startEmbeddedTable(tableName, { sweepEveryMs: LOCAL_SWEEP_EVERY_MS });
   }
   const servers: LocalServer[] = [];
   try {
@@ -108,7 +114,9 @@ export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp>
       if (handler === undefined) throw new Error('the handler is not built yet');
       return handler(event, context);
     };
-    const pair = await listenPair(late, options);
+    // No CORS on the adapter's own refusals until the configuration says which origins.
+    let corsAllowOrigins: readonly string[] = [];
+    const pair = await listenPair(late, () => corsAllowOrigins, options);
     servers.push(...pair);
     const [first] = pair;
     const dualStack = options.ipv6Host === undefined ? undefined : dualStackUrl(options.ipv6Host, first.port);
@@ -118,6 +126,7 @@ export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp>
       API_URL_IPV4: options.env.API_URL_IPV4 ?? (isIP(options.host) === 4 ? first.url : undefined),
       API_URL_DUAL_STACK: options.env.API_URL_DUAL_STACK ?? dualStack,
     });
+    corsAllowOrigins = config.corsAllowOrigins;
     const key = config.rateLimitKey ?? randomBytes(32).toString('base64url');
     const policy = localPolicy(options.host, options.allowNonPublic);
     // No bundler runs locally, so the browser code is compiled here, once, before serving.

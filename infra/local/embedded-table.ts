@@ -2,9 +2,23 @@
  * An embedded DynamoDB-compatible server (dynalite, in memory) on an ephemeral loopback port,
  * with the counters table created from the one shared schema. The local server and the
  * integration tests both use it, so the limiter always runs against a real DynamoDB API.
+ *
+ * dynalite implements no TTL, so a long-running local server would keep every counter of every
+ * caller it ever saw. `sweep` does what DynamoDB's TTL sweeper does: it deletes the items whose
+ * TTL attribute (the schema's `expiresAt`) is past, whatever else their shape; the local server
+ * runs it every minute. Tests leave it off: their clocks are not the wall clock.
  */
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
+import {
+  type AttributeValue,
+  ConditionalCheckFailedException,
+  CreateTableCommand,
+  DeleteItemCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  ScanCommand,
+} from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { createDynamoDbClient } from '../../functions/core/dynamodb-client.ts';
 import { COUNTER_TABLE_SCHEMA } from '../../functions/core/table-schema.ts';
@@ -14,8 +28,70 @@ export interface EmbeddedTable {
   /** `http://127.0.0.1:PORT`, for `DYNAMODB_ENDPOINT`. */
   readonly endpoint: string;
   readonly port: number;
+  /**
+   * Deletes the items of `tableName` (default: the table it was started with) whose TTL
+   * attribute is before now; resolves with how many it deleted.
+   */
+  sweep(tableName?: string): Promise<number>;
   /** Stops the server and drops its data; safe to call twice. */
   close(): Promise<void>;
+}
+
+/** Options of `startEmbeddedTable`. */
+export interface EmbeddedTableOptions {
+  /** 0 picks a free port. */
+  readonly port?: number;
+  /** Sweep expired items this often; off when absent. */
+  readonly sweepEveryMs?: number;
+  /** The clock TTL is read against, epoch milliseconds (benches simulate days). */
+  readonly now?: () => number;
+}
+
+/**
+ * Deletes every item of `tableName` whose TTL attribute is before `nowSeconds`. The key names
+ * come from the table itself, so this holds for any item shape; each delete is conditional on
+ * the item still being expired, so a counter renewed meanwhile survives.
+ */
+async function sweepExpired(client: DynamoDBClient, tableName: string, nowSeconds: number): Promise<number> {
+  const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+  const keys = (Table?.KeySchema ?? []).flatMap((k) => (k.AttributeName === undefined ? [] : [k.AttributeName]));
+  const names = Object.fromEntries([
+    ['#ttl', COUNTER_TABLE_SCHEMA.timeToLiveAttribute],
+    ...keys.map((name, i) => [`#k${i}`, name]),
+  ]);
+  const expired = { ':now': { N: String(nowSeconds) } };
+  let deleted = 0;
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await client.send(
+      new ScanCommand({
+        TableName: tableName,
+        FilterExpression: '#ttl < :now',
+        ProjectionExpression: keys.map((_, i) => `#k${i}`).join(', '),
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: expired,
+        ExclusiveStartKey: start,
+      }),
+    );
+    for (const key of page.Items ?? []) {
+      try {
+        await client.send(
+          new DeleteItemCommand({
+            TableName: tableName,
+            Key: key,
+            ConditionExpression: '#ttl < :now',
+            ExpressionAttributeNames: { '#ttl': COUNTER_TABLE_SCHEMA.timeToLiveAttribute },
+            ExpressionAttributeValues: expired,
+          }),
+        );
+        deleted += 1;
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      }
+    }
+    start = page.LastEvaluatedKey;
+  } while (start !== undefined);
+  return deleted;
 }
 
 /** Creates the counters table on `endpoint` (dynalite does not implement TTL; it is not needed in memory). */
@@ -40,22 +116,78 @@ export async function createCounterTable(endpoint: string, tableName: string): P
   }
 }
 
-/** Starts dynalite on 127.0.0.1 (optionally a fixed port) and creates `tableName` in it. */
-export async function startEmbeddedTable(tableName: string, port = 0): Promise<EmbeddedTable> {
+type IteratorClass = { prototype: { close(): Promise<void>; return?: () => Promise<void> } };
+
+/**
+ * dynalite (4.0) ends each Scan's level iterator with `iterator.return()`, which abstract-level
+ * iterators do not have (theirs is `close()`), so every scan left its iterator open, and the
+ * in-memory store kept the snapshot it had read: a sweep kept memory growing with each caller
+ * even as it deleted their counters (BENCHMARKS.md, *Local table memory*). This gives those
+ * iterators the method dynalite calls. Local only: nothing here is in the Lambda bundle.
+ */
+function letDynaliteCloseIterators(): void {
+  const fromDynalite = createRequire(createRequire(import.meta.url).resolve('dynalite'));
+  const level = createRequire(fromDynalite.resolve('memory-level'))('abstract-level') as Record<string, IteratorClass>;
+  for (const name of ['AbstractIterator', 'AbstractKeyIterator', 'AbstractValueIterator']) {
+    const proto = level[name]?.prototype;
+    if (proto !== undefined && proto.return === undefined) {
+      proto.return = function (this: { close(): Promise<void> }) {
+        return this.close();
+      };
+    }
+  }
+}
+
+/** Starts dynalite on 127.0.0.1 and creates `tableName` in it. */
+export async function startEmbeddedTable(
+  tableName: string,
+  options: EmbeddedTableOptions = {},
+): Promise<EmbeddedTable> {
+  letDynaliteCloseIterators();
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
   });
   const bound = (server.address() as AddressInfo).port;
   const endpoint = `http://127.0.0.1:${bound}`;
+  const now = options.now ?? Date.now;
+  // A patient client of its own: a sweep of a large table must not hit the limiter's timeouts.
+  const sweeper = new DynamoDBClient({
+    region: 'us-east-1',
+    endpoint,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  const sweep = (table = tableName): Promise<number> => sweepExpired(sweeper, table, Math.floor(now() / 1000));
+  let sweeping: Promise<void> | undefined;
+  const timer =
+    options.sweepEveryMs === undefined
+      ? undefined
+      : setInterval(() => {
+          // One sweep at a time; a failed one is retried next time.
+          sweeping ??= sweep().then(
+            () => {
+              sweeping = undefined;
+            },
+            () => {
+              sweeping = undefined;
+            },
+          );
+        }, options.sweepEveryMs).unref();
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
-    closing ??= new Promise<void>((resolve) => {
-      // Keep-alive connections from SDK clients would hold a graceful close open.
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
+    clearInterval(timer);
+    // A scan still running when dynalite's store closes throws inside dynalite, uncaught.
+    closing ??= Promise.resolve(sweeping)
+      .then(
+        () =>
+          new Promise<void>((resolve) => {
+            // Keep-alive connections from SDK clients would hold a graceful close open.
+            server.close(() => resolve());
+            server.closeAllConnections();
+          }),
+      )
+      .then(() => sweeper.destroy());
     return closing;
   };
   try {
@@ -64,5 +196,5 @@ export async function startEmbeddedTable(tableName: string, port = 0): Promise<E
     await close();
     throw error;
   }
-  return { endpoint, port: bound, close };
+  return { endpoint, port: bound, sweep, close };
 }

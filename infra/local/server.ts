@@ -1,15 +1,25 @@
 /**
  * The localhost adapter: a Node HTTP server that hands each request to the Lambda handler as
- * a payload-v2 event and writes back what it returns, as API Gateway would.
+ * a payload-v2 event and writes back what it returns, as API Gateway would. What API Gateway
+ * refuses before the function runs (too large, too slow, malformed, an unknown method or
+ * CONNECT) is answered here, as problem+json with the headers every response carries.
  */
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Handler } from '../../functions/api/handler.ts';
+import { type HttpResponse, withCommonHeaders } from '../../functions/api/http.ts';
+import { problemResponse } from '../../functions/api/problem.ts';
+import { ProtocolRefused } from '../../functions/core/errors.ts';
 import { toApiGatewayEvent } from './event.ts';
 
 /** API Gateway's own limit on a request, mirrored locally. */
 const REQUEST_TIMEOUT_MS = 29_000;
+/** How long a client may take to send its whole request (past API Gateway's own limit). */
+const WHOLE_REQUEST_TIMEOUT_MS = REQUEST_TIMEOUT_MS + 1000;
+/** How long a client may take to send its request headers. */
+const HEADERS_TIMEOUT_MS = 10_000;
 /** Largest body read; GET bodies are ignored by the API but must not exhaust memory. */
 const MAX_BODY_BYTES = 64 * 1024;
 /** Beyond this a too-large body is not even drained. */
@@ -30,6 +40,13 @@ export interface LocalServerOptions {
   readonly host: string;
   /** 0 picks a free port. */
   readonly port: number;
+  /**
+   * CORS allow-list for the answers the adapter gives itself (the config's); read when one is
+   * given, because the local app builds its config after it knows the ports it listens on.
+   */
+  readonly corsAllowOrigins: () => readonly string[];
+  /** Bound on receiving a request's headers; default 10 s. */
+  readonly headersTimeoutMs?: number;
 }
 
 /**
@@ -50,24 +67,50 @@ function readBody(req: http.IncomingMessage): Promise<Buffer | undefined> {
   });
 }
 
-async function serve(handler: Handler, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+/** The adapter's own refusal, as the handler would have answered it. */
+function refusal(error: ProtocolRefused, origin: string | undefined, allowOrigins: readonly string[]): HttpResponse {
+  const response = problemResponse(error, randomUUID(), []);
+  return withCommonHeaders(response, origin, allowOrigins);
+}
+
+/** Writes `response` on a socket Node's HTTP server has given up on, then closes it. */
+function writeRaw(socket: Duplex, response: HttpResponse): void {
+  const head = [
+    `HTTP/1.1 ${response.statusCode} ${http.STATUS_CODES[response.statusCode] ?? ''}`,
+    ...Object.entries(response.headers).map(([name, value]) => `${name}: ${value}`),
+    `content-length: ${Buffer.byteLength(response.body)}`,
+    'connection: close',
+  ];
+  socket.end(`${head.join('\r\n')}\r\n\r\n${response.body}`);
+}
+
+/** What Node's parser (llhttp) or its timers refused, in words for the caller. */
+function protocolRefusal(code: string | undefined, headersTimeoutMs: number): ProtocolRefused {
+  switch (code) {
+    case 'HPE_INVALID_METHOD':
+      return new ProtocolRefused(501, 'This server does not implement that method; Dialback answers GET.');
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return new ProtocolRefused(
+        408,
+        `The request did not arrive in time (its headers within ${headersTimeoutMs / 1000} s, all of it within ${WHOLE_REQUEST_TIMEOUT_MS / 1000} s), so the connection was closed.`,
+      );
+    case 'HPE_HEADER_OVERFLOW':
+      return new ProtocolRefused(431, 'The request headers are larger than this server reads.');
+    default:
+      return new ProtocolRefused(400, 'The request is malformed HTTP/1.1, so it was not read.');
+  }
+}
+
+async function serve(options: LocalServerOptions, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
   const body = await readBody(req);
   if (body === undefined) {
-    res.writeHead(413, {
-      'content-type': 'application/problem+json',
-      'cache-control': 'no-store',
-      connection: 'close',
-    });
-    res.end(
-      JSON.stringify({
-        type: 'urn:dialback:problem:too-large',
-        title: 'Payload too large',
-        status: 413,
-        detail: `Requests carry at most ${MAX_BODY_BYTES} bytes.`,
-      }),
-    );
+    const tooLarge = new ProtocolRefused(413, `Requests carry at most ${MAX_BODY_BYTES} bytes.`);
+    const response = refusal(tooLarge, req.headers.origin, options.corsAllowOrigins());
+    res.writeHead(response.statusCode, { ...response.headers, connection: 'close' });
+    res.end(response.body);
     return;
   }
+  const { handler } = options;
   const deadline = Date.now() + REQUEST_TIMEOUT_MS;
   const result = await handler(toApiGatewayEvent(req, body), {
     awsRequestId: randomUUID(),
@@ -79,16 +122,37 @@ async function serve(handler: Handler, req: http.IncomingMessage, res: http.Serv
 
 /** Starts the adapter; resolves once it listens. */
 export async function startLocalServer(options: LocalServerOptions): Promise<LocalServer> {
+  const headersTimeoutMs = options.headersTimeoutMs ?? HEADERS_TIMEOUT_MS;
   const server = http.createServer(
-    { requestTimeout: REQUEST_TIMEOUT_MS + 1000, headersTimeout: 10_000, keepAliveTimeout: 5000 },
+    {
+      requestTimeout: WHOLE_REQUEST_TIMEOUT_MS,
+      headersTimeout: headersTimeoutMs,
+      // Node enforces both timeouts only when it sweeps its connections, every 30 s by
+      // default: a slow-header client held a connection ~40 s under a 10 s bound.
+      connectionsCheckingInterval: Math.min(1000, headersTimeoutMs / 4),
+      keepAliveTimeout: 5000,
+    },
     (req, res) => {
-      serve(options.handler, req, res).catch(() => {
+      serve(options, req, res).catch(() => {
         // The handler maps its own failures; this is only a broken socket or adapter bug.
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain', 'cache-control': 'no-store' });
         res.end();
       });
     },
   );
+  // Without these, Node answers a parse error with a bare 400 and drops a CONNECT unanswered.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+    if (error.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    writeRaw(socket, refusal(protocolRefusal(error.code, headersTimeoutMs), undefined, options.corsAllowOrigins()));
+  });
+  server.on('connect', (req: http.IncomingMessage, socket: Duplex) => {
+    socket.on('error', () => socket.destroy());
+    const notTunnel = new ProtocolRefused(501, 'CONNECT is not implemented: Dialback is not a proxy.');
+    writeRaw(socket, refusal(notTunnel, req.headers.origin, options.corsAllowOrigins()));
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => {

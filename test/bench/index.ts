@@ -19,6 +19,8 @@ const SECTIONS: ReadonlyArray<() => Promise<Section>> = [
   () => import('./handler-cost.ts'),
   () => import('./limiter-cost.ts'),
   () => import('./lab.ts'),
+  () => import('./reverse-dns.ts'),
+  () => import('./local-table.ts'),
 ];
 
 async function main(): Promise<void> {

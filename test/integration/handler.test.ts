@@ -238,6 +238,16 @@ describe('handler: bad input is refused before anything is probed', () => {
     ['an empty port', { url: '/check/' }, 400, /not a TCP port/],
     ['a malformed escape', { url: '/check/%zz' }, 400, /percent-escape/],
     ['a cut-off UTF-8 escape', { url: '/check/%D9' }, 400, /percent-escape/],
+    // A "+" is a space only in a query; in a path it is itself, and shown as itself.
+    ['a plus sign in the path', { url: '/check/+80' }, 400, /^"\+80" is not a TCP port/],
+    ['an Accept header refusing everything', { url: '/check/80', headers: { accept: '*/*;q=0' } }, 406, /Accept/],
+    [
+      'an Accept header refusing both JSON and text',
+      { url: '/ip', headers: { accept: 'application/json;q=0, text/plain;q=0, application/problem+json' } },
+      406,
+      /Accept/,
+    ],
+    ['a page request refusing HTML', { url: '/?ports=80', headers: { accept: 'text/html;q=0' } }, 406, /Accept/],
     ['no ports parameter', { url: '/check' }, 400, /Say which ports/],
     ['an empty ports list', { url: '/check?ports=' }, 400, /empty/],
     ['a repeated ports parameter', { url: '/check?ports=22&ports=80' }, 400, /once/],
@@ -388,6 +398,12 @@ describe('handler: representation', () => {
     ['Mozilla/5.0', 'text/plain', 'text'],
     ['python-requests/2.31', 'text/plain;q=0.5, application/json', 'json'],
     ['python-requests/2.31', 'application/json;q=0.2, text/plain', 'text'],
+    // q=0 means "not this" (RFC 9110 §12.4.2), not "this, last".
+    ['curl/8.5.0', 'text/plain;q=0', 'json'],
+    ['curl/8.5.0', 'text/*;q=0, */*', 'json'],
+    ['curl/8.5.0', 'text/plain;q=0.000', 'json'],
+    ['Mozilla/5.0', 'application/json;q=0', 'text'],
+    ['Mozilla/5.0', 'application/json;q=0, */*;q=0.1', 'text'],
   ])('UA %s with Accept %s gets %s', async (ua, accept, kind) => {
     const response = await call(harness(), {
       url: '/check/443',

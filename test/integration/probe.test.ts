@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { LocalProbeError, type ProbeOptions, probePort, probePorts } from '../../functions/core/probe.ts';
@@ -162,5 +163,94 @@ describe('probe dial proof', () => {
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }
+  });
+});
+
+/** Open file descriptors of this process. */
+function openFds(): number {
+  return readdirSync('/proc/self/fd').length;
+}
+
+/**
+ * How many of this process's file descriptors are IPv4 TCP sockets connected to `port` on a
+ * peer: the kernel's connection table (/proc/net/tcp) names each socket's inode, and
+ * /proc/self/fd names ours. Counting these, not all descriptors, keeps the test's view exact.
+ */
+function socketsTo(port: number): number {
+  const ours = new Set<string>();
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      const inode = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`))?.[1];
+      if (inode !== undefined) ours.add(inode);
+    } catch {
+      // The descriptor closed while being read (readdir's own, for one).
+    }
+  }
+  const remote = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  return readFileSync('/proc/net/tcp', 'utf8')
+    .split('\n')
+    .slice(1)
+    .map((line) => line.trim().split(/\s+/))
+    .filter((fields) => fields[2]?.endsWith(remote) && ours.has(fields[9] ?? '')).length;
+}
+
+/**
+ * A peer that accepts and then holds the connection open its own way, never reading and never
+ * closing (half-open allowed, so the checker's FIN does not close it): `trickle` sends one byte
+ * every 100 ms, which reset the old idle timer forever; `silent` sends nothing.
+ */
+async function holdingPeer(
+  mode: 'trickle' | 'silent',
+): Promise<{ port: number; accepted: () => number; close: () => Promise<void> }> {
+  const timers = new Set<NodeJS.Timeout>();
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) => {
+    sockets.add(socket);
+    socket.on('error', () => undefined);
+    if (mode === 'trickle') {
+      let sent = 0;
+      const timer = setInterval(() => {
+        // Bounded: 200 bytes (20 s) at most, whatever happens.
+        if (sent++ >= 200 || socket.destroyed) clearInterval(timer);
+        else socket.write('x');
+      }, 100);
+      timers.add(timer);
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    accepted: () => sockets.size,
+    close: () => {
+      for (const timer of timers) clearInterval(timer);
+      for (const socket of sockets) socket.destroy();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+describe('probe dial proof against a peer that holds the connection (issue 16, finding 1)', () => {
+  it.each([
+    'trickle',
+    'silent',
+  ] as const)('cuts a %s peer by its fixed deadline and returns to the baseline of open files', async (mode) => {
+    const peer = await holdingPeer(mode);
+    const baseline = openFds();
+    try {
+      const result = await probePort(LOOPBACK, peer.port, {
+        ...OPTIONS,
+        attempts: 1,
+        greeting: 'DIALBACK abcdefghijklmnop\n',
+      });
+      expect(result.state).toBe('open');
+      await vi.waitFor(() => expect(peer.accepted()).toBe(1), { timeout: 2000, interval: 10 });
+      // The checker's socket is open until the deadline (2 s) at most; a trickling peer once
+      // reset an idle timer with every byte and kept it for hours.
+      if (mode === 'silent') expect(socketsTo(peer.port)).toBe(1);
+      await vi.waitFor(() => expect(socketsTo(peer.port)).toBe(0), { timeout: 6000, interval: 50 });
+    } finally {
+      await peer.close();
+    }
+    await vi.waitFor(() => expect(openFds()).toBeLessThanOrEqual(baseline), { timeout: 2000, interval: 50 });
   });
 });

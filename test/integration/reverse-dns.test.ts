@@ -1,11 +1,16 @@
 /**
- * The bounded PTR lookup against a real DNS server on loopback (test/support/fake-dns.ts):
- * a name when it answers, `null` for SERVFAIL or silence, and no question at all for callers
- * whose addresses a PTR means nothing for.
+ * Reverse-DNS lookups bounded per caller (issue 16, finding 4): `/ip` and `/` once asked the
+ * resolver on every request, so one client could spend the stage throttle on uncached PTR
+ * lookups. The real lookup runs against a DNS server on loopback (test/support/fake-dns.ts),
+ * which counts the questions that reach it. The callers are global addresses because only
+ * those are looked up; none is dialed, and every question goes to the loopback server.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { callerName, createReverseDns } from '../../functions/core/reverse-dns.ts';
+import { createHandler, type Handler } from '../../functions/api/handler.ts';
+import { createReverseDns, DEFAULT_LOOKUP_BOUNDS } from '../../functions/core/reverse-dns.ts';
+import { apiEvent, lambdaContext } from '../fixtures/events.ts';
 import { type FakeDns, startFakeDns } from '../support/fake-dns.ts';
+import { testDeps } from '../support/handler-deps.ts';
 
 let dns: FakeDns;
 beforeAll(async () => {
@@ -15,86 +20,56 @@ afterAll(async () => {
   await dns?.close();
 });
 
-// Documentation address: the question only ever goes to the loopback test server.
-const ADDRESS = '192.0.2.10';
+function handler(): Handler {
+  return createHandler(testDeps({}, { reverseDns: createReverseDns({ timeoutMs: 800, servers: [dns.server] }) }));
+}
 
-describe('createReverseDns', () => {
-  it('answers the PTR name the server gives, without a trailing dot', async () => {
-    dns.mode = 'answer';
-    dns.ptrName = 'gameserver.example.net.';
-    const before = dns.queries();
-    expect(await createReverseDns({ timeoutMs: 2000, servers: [dns.server] })(ADDRESS)).toBe('gameserver.example.net');
-    expect(dns.queries()).toBe(before + 1);
+/** Runs `requests` and returns how many PTR questions reached the resolver meanwhile. */
+async function questionsFor(requests: () => Promise<unknown>): Promise<number> {
+  const before = dns.queries();
+  await requests();
+  return dns.queries() - before;
+}
+
+async function get(h: Handler, url: string, sourceIp: string): Promise<Record<string, unknown> | string> {
+  const response = await h(apiEvent({ url, sourceIp }), lambdaContext());
+  expect(response.statusCode).toBe(200);
+  return url === '/ip' ? (JSON.parse(response.body) as Record<string, unknown>) : response.body;
+}
+
+describe('reverse DNS per caller', () => {
+  it('asks once for a caller that repeats /ip, and keeps answering with the name', async () => {
+    const h = handler();
+    const asked = await questionsFor(async () => {
+      for (let i = 0; i < 50; i++)
+        expect(await get(h, '/ip', '9.9.9.9')).toMatchObject({ reverseDns: 'host.example.net' });
+    });
+    expect(asked).toBe(1);
   });
 
-  it('answers null, after asking once, when the server answers SERVFAIL', async () => {
-    dns.mode = 'servfail';
-    const before = dns.queries();
-    expect(await createReverseDns({ timeoutMs: 2000, servers: [dns.server] })(ADDRESS)).toBeNull();
-    expect(dns.queries()).toBe(before + 1);
+  it('asks once for 50 concurrent requests of one caller, to / and /ip alike', async () => {
+    const h = handler();
+    const asked = await questionsFor(() =>
+      Promise.all(Array.from({ length: 50 }, (_, i) => get(h, i % 2 === 0 ? '/' : '/ip', '9.9.9.10'))),
+    );
+    expect(asked).toBe(1);
   });
 
-  it('answers null when the server never answers, and is usable again afterwards', async () => {
-    const lookup = createReverseDns({ timeoutMs: 200, servers: [dns.server] });
-    dns.mode = 'blackhole';
-    const before = dns.queries();
-    expect(await lookup(ADDRESS)).toBeNull();
-    expect(dns.queries()).toBeGreaterThan(before);
-    dns.mode = 'answer';
-    dns.ptrName = 'back.example.net';
-    expect(await lookup(ADDRESS)).toBe('back.example.net');
+  it(`asks at most ${DEFAULT_LOOKUP_BOUNDS.lookupsPerWindow} times a minute for one IPv6 /64 rotating its addresses`, async () => {
+    const h = handler();
+    const asked = await questionsFor(async () => {
+      for (let i = 1; i <= 50; i++) await get(h, '/ip', `2001:4860:1:2::${i.toString(16)}`);
+    });
+    expect(asked).toBe(DEFAULT_LOOKUP_BOUNDS.lookupsPerWindow);
   });
 
-  // "One try": a silent server is asked once, even when the bound is longer than the
-  // resolver's own default retry interval (c-ares would otherwise ask again after 2 s).
-  it('asks a silent server once, however long the bound', async () => {
-    dns.mode = 'blackhole';
-    const before = dns.queries();
-    expect(await createReverseDns({ timeoutMs: 2500, servers: [dns.server] })(ADDRESS)).toBeNull();
-    expect(dns.queries()).toBe(before + 1);
-  });
-
-  it('leaves no timer behind once it has answered', async () => {
-    dns.mode = 'answer';
-    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
-    const before = timers();
-    expect(await createReverseDns({ timeoutMs: 5000, servers: [dns.server] })(ADDRESS)).not.toBeNull();
-    expect(timers()).toBe(before);
-  });
-
-  it('answers null for a text that is not an address, without failing', async () => {
-    dns.mode = 'answer';
-    expect(await createReverseDns({ timeoutMs: 500, servers: [dns.server] })('not-an-address')).toBeNull();
-  });
-});
-
-describe('callerName', () => {
-  function recording(): { lookup: (address: string) => Promise<string | null>; asked: string[] } {
-    const asked: string[] = [];
-    return {
-      asked,
-      lookup: async (address) => {
-        asked.push(address);
-        return 'host.example.net';
-      },
-    };
-  }
-
-  it('looks up global unicast addresses', async () => {
-    const { lookup, asked } = recording();
-    expect(await callerName(lookup, { address: '9.9.9.9', range: 'unicast' })).toBe('host.example.net');
-    expect(asked).toEqual(['9.9.9.9']);
-  });
-
-  it.each([
-    'loopback',
-    'private',
-    'benchmarking',
-    'linkLocal',
-    'uniqueLocal',
-  ])('never asks for a %s address', async (range) => {
-    const { lookup, asked } = recording();
-    expect(await callerName(lookup, { address: '10.0.0.1', range })).toBeNull();
-    expect(asked).toEqual([]);
+  it('keeps one caller from spending another caller’s lookups', async () => {
+    const h = handler();
+    for (let i = 1; i <= 20; i++) await get(h, '/ip', `2001:4860:1:3::${i.toString(16)}`);
+    const asked = await questionsFor(async () => {
+      expect(await get(h, '/ip', '9.9.9.11')).toMatchObject({ reverseDns: 'host.example.net' });
+      expect(await get(h, '/ip', '2001:4860:1:4::1')).toMatchObject({ reverseDns: 'host.example.net' });
+    });
+    expect(asked).toBe(2);
   });
 });

@@ -109,3 +109,39 @@ describe('assertDialable in local modes', () => {
     expect(() => assertDialable(parseSourceAddress('198.18.0.2'), 'any')).not.toThrow();
   });
 });
+
+describe('IPv4-compatible IPv6 (::a.b.c.d, deprecated by RFC 4291; issue 16, finding 2)', () => {
+  // However it is written, it is one IPv6 address in ::/96, not the IPv4 address inside it.
+  const forms = [
+    '::8.8.8.8',
+    '::808:808',
+    '0:0:0:0:0:0:8.8.8.8',
+    '0:0:0:0:0:0:808:808',
+    '::0:8.8.8.8',
+    '0::8.8.8.8',
+    '::0.0.8.8',
+    '::1.2.3.4',
+    '[::8.8.8.8]:443',
+    '::0808:0808',
+  ];
+
+  it.each(forms)('reads %j as IPv6, never as the IPv4 address inside it', (raw) => {
+    const source = parseSourceAddress(raw);
+    expect(source.family).toBe(6);
+    expect(source.range).toBe('ipv4Compatible');
+  });
+
+  it.each(forms)('refuses %j under every policy, naming why', (raw) => {
+    const source = parseSourceAddress(raw);
+    for (const policy of ['public-only', 'public-and-loopback', 'any'] as const) {
+      expect(() => assertDialable(source, policy)).toThrow(/IPv4-compatible/);
+    }
+  });
+
+  it('still reads :: and ::1 as unspecified and loopback, and ::ffff:a.b.c.d as IPv4', () => {
+    expect(parseSourceAddress('::').range).toBe('unspecified');
+    expect(parseSourceAddress('::1').range).toBe('loopback');
+    expect(parseSourceAddress('::ffff:8.8.8.8')).toMatchObject({ address: '8.8.8.8', family: 4 });
+    expect(parseSourceAddress('0:0:0:0:0:ffff:8.8.8.8')).toMatchObject({ address: '8.8.8.8', family: 4 });
+  });
+});
