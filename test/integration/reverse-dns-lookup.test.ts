@@ -42,7 +42,8 @@ describe('createReverseDns', () => {
     expect(dns.queries()).toBeGreaterThan(before);
     dns.mode = 'answer';
     dns.ptrName = 'back.example.net';
-    expect(await lookup(ADDRESS)).toBe('back.example.net');
+    // Another caller: an answer (null included) is reused for its address for a while (issue 16).
+    expect(await lookup('192.0.2.77')).toBe('back.example.net');
   });
 
   // "One try": a silent server is asked once, even when the bound is longer than the
