@@ -20,6 +20,7 @@
  * 14 measured per silent port on this project's machines; SECURITY.md states the bound.
  */
 import net from 'node:net';
+import { errorCode, probeAll } from './probe-all.ts';
 
 /** Nmap's port states, plus `untestable` for ports the checker itself cannot reach. */
 export type PortState = 'open' | 'closed' | 'filtered' | 'untestable';
@@ -115,11 +116,6 @@ export function verdictForError(code: string | undefined): Verdict | undefined {
   return code === undefined ? undefined : REMOTE_ERRORS[code];
 }
 
-function errorCode(error: unknown): string | undefined {
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  return typeof code === 'string' ? code : undefined;
-}
-
 function rounded(ms: number): number {
   return Math.round(ms * 10) / 10;
 }
@@ -207,22 +203,5 @@ export function probePort(target: ProbeTarget, port: number, options: ProbeOptio
  * Probes all `ports` concurrently. If any port hits a local failure, every other attempt is
  * dropped at once and the failure is thrown: a half-answered check is not an answer.
  */
-export const probePorts: Probe = async (target, ports, options) => {
-  const controller = new AbortController();
-  const outer = options.signal;
-  const forward = (): void => controller.abort();
-  outer?.addEventListener('abort', forward, { once: true });
-  if (outer?.aborted) controller.abort();
-  try {
-    return await Promise.all(
-      ports.map((port) =>
-        probePort(target, port, { ...options, signal: controller.signal }).catch((error: unknown) => {
-          controller.abort();
-          throw error;
-        }),
-      ),
-    );
-  } finally {
-    outer?.removeEventListener('abort', forward);
-  }
-};
+export const probePorts: Probe = (target, ports, options) =>
+  probeAll(ports, options.signal, (port, signal) => probePort(target, port, { ...options, signal }));
