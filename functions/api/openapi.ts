@@ -7,7 +7,7 @@
 import { MAX_PORT_LIST_LENGTH, PORT_LIST_PATTERN, PORT_PATTERN, PORT_REASONS, PORT_STATES } from '../contract/wire.ts';
 import type { Config } from '../core/config.ts';
 import { TOKEN_PATTERN } from '../core/dial-proof.ts';
-import { REASON_MEANING, STATE_MEANING } from '../core/verdict-text.ts';
+import { REASON_MEANING, STATE_MEANING, UDP_REASON_MEANING, UDP_STATE_MEANING } from '../core/verdict-text.ts';
 import { MAX_QUERY_LENGTH } from './http.ts';
 
 /** An OpenAPI document: plain JSON. */
@@ -174,18 +174,46 @@ export function openApiDocument(config: Config): OpenApiDocument {
         },
         [portParameter],
       ),
+      '/check/udp/{port}': pathItem(
+        {
+          operationId: 'checkUdpPort',
+          tags: ['check'],
+          summary: "Check one UDP port on the caller's address",
+          description:
+            'Sends the port a small protocol request (DNS, NTP, QUIC, OpenVPN, STUN, Minecraft Bedrock, Source A2S; an empty datagram elsewhere), retried until an answer, an ICMP error or the deadline. With `token`, the datagram carries the dial-proof line instead (`dialback listen --udp`).',
+          parameters: [tokenParameter],
+          responses: checkResponses(),
+        },
+        [
+          {
+            ...portParameter,
+            description: 'A UDP port, 1–65535, plain ASCII decimal without leading zeros.',
+            example: '51820',
+          },
+        ],
+      ),
       '/check': pathItem({
         operationId: 'checkPorts',
         tags: ['check'],
-        summary: `Check up to ${config.maxPorts} distinct TCP ports at once`,
+        summary: `Check up to ${config.maxPorts} distinct ports at once, TCP (\`ports\`) and UDP (\`udp\`)`,
+        description:
+          'Give `ports`, `udp` or both; together they name at most the per-request maximum. Results list the TCP ports first.',
         parameters: [
           {
             name: 'ports',
             in: 'query',
-            required: true,
-            description: `Comma-separated ports, given once; duplicates count once; at most ${config.maxPorts} distinct.`,
+            required: false,
+            description: `Comma-separated TCP ports, given once; duplicates count once; at most ${config.maxPorts} distinct (with \`udp\`).`,
             schema: { type: 'string', pattern: `^${PORT_LIST_PATTERN}$`, maxLength: MAX_PORT_LIST_LENGTH },
             example: '22,80,443',
+          },
+          {
+            name: 'udp',
+            in: 'query',
+            required: false,
+            description: `Comma-separated UDP ports, in the same grammar as \`ports\`; at most ${config.maxPorts} distinct (with \`ports\`).`,
+            schema: { type: 'string', pattern: `^${PORT_LIST_PATTERN}$`, maxLength: MAX_PORT_LIST_LENGTH },
+            example: '53,51820',
           },
           tokenParameter,
         ],
@@ -275,12 +303,17 @@ export function openApiDocument(config: Config): OpenApiDocument {
         PortState: {
           type: 'string',
           enum: STATES,
-          description: STATES.map((s) => STATE_MEANING[s]).join(' '),
+          description: STATES.map((s) =>
+            s in STATE_MEANING ? STATE_MEANING[s as keyof typeof STATE_MEANING] : `UDP ${UDP_STATE_MEANING[s]}`,
+          ).join(' '),
         },
         PortReason: {
           type: 'string',
           enum: REASONS,
-          description: REASONS.map((r) => `\`${r}\`: ${REASON_MEANING[r]}.`).join(' '),
+          description: REASONS.map(
+            (r) =>
+              `\`${r}\`: ${r in REASON_MEANING ? REASON_MEANING[r as keyof typeof REASON_MEANING] : UDP_REASON_MEANING[r as keyof typeof UDP_REASON_MEANING]}.`,
+          ).join(' '),
         },
         PortResult: {
           type: 'object',
@@ -288,6 +321,11 @@ export function openApiDocument(config: Config): OpenApiDocument {
           required: ['port', 'state', 'reason', 'rttMs'],
           properties: {
             port: { type: 'integer', minimum: 1, maximum: 65535 },
+            protocol: {
+              const: 'udp',
+              description:
+                'Present on UDP results only; a result without it is TCP. UDP states follow `nmap -sU`: `open` (a datagram came back), `closed` (ICMP port-unreachable), `filtered` (another ICMP error), `open|filtered` (silence after retries).',
+            },
             state: ref('PortState'),
             reason: ref('PortReason'),
             rttMs: {

@@ -6,25 +6,31 @@ import { renderCheckText } from '../contract/render-text.ts';
 import { type IpResponse, parsePort } from '../contract/wire.ts';
 import { BadRequest, NotFound } from '../core/errors.ts';
 import { callerName } from '../core/reverse-dns.ts';
-import { egressOf, portListParameter, runCheck } from './check.ts';
+import { egressOf, portListParameter, runCheck, udpListParameter } from './check.ts';
 import { callerAddress, type Route, type RouteContext } from './context.ts';
 import { decode, type HttpResponse, json, text } from './http.ts';
 import { openApiDocument } from './openapi.ts';
 import { pageRoute } from './page-route.ts';
 import { rateLimitHeaders } from './rate-headers.ts';
 
-async function check(ctx: RouteContext, ports: readonly number[]): Promise<HttpResponse> {
-  const { body, rate } = await runCheck(ctx, ports);
+async function check(
+  ctx: RouteContext,
+  ports: readonly number[],
+  udpPorts: readonly number[] = [],
+): Promise<HttpResponse> {
+  const { body, rate } = await runCheck(ctx, ports, udpPorts);
   const headers = rate === undefined ? {} : rateLimitHeaders(rate, ctx.deps.windows);
   return ctx.wantsText ? text(200, renderCheckText(body), headers) : json(200, body, headers);
 }
 
-function portsParameter(ctx: RouteContext): number[] {
-  const ports = portListParameter(ctx);
-  if (ports === undefined) {
-    throw new BadRequest('Say which ports to check: /check?ports=22,80,443 or /check/443.');
+/** `ports` (TCP) and `udp` (UDP) of `/check`; at least one of them. */
+function portsParameters(ctx: RouteContext): { tcp: number[]; udp: number[] } {
+  const tcp = portListParameter(ctx);
+  const udp = udpListParameter(ctx, tcp?.length ?? 0);
+  if (tcp === undefined && udp === undefined) {
+    throw new BadRequest('Say which ports to check: /check?ports=22,80,443, /check?udp=53,51820 or /check/443.');
   }
-  return ports;
+  return { tcp: tcp ?? [], udp: udp ?? [] };
 }
 
 /** The routes of DESIGN §3 served by this function. */
@@ -35,9 +41,17 @@ export const ROUTES: readonly Route[] = [
     get: (ctx) => check(ctx, [parsePort(decode(ctx.params[0] ?? ''))]),
   },
   {
+    name: '/check/udp/{port}',
+    pattern: /^\/check\/udp\/([^/]*)$/,
+    get: (ctx) => check(ctx, [], [parsePort(decode(ctx.params[0] ?? ''), 'udp')]),
+  },
+  {
     name: '/check',
     pattern: /^\/check$/,
-    get: (ctx) => check(ctx, portsParameter(ctx)),
+    get: (ctx) => {
+      const { tcp, udp } = portsParameters(ctx);
+      return check(ctx, tcp, udp);
+    },
   },
   {
     name: '/ip',

@@ -8,8 +8,8 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createClient, DialbackError } from '../client/dialback-client.ts';
 import { renderCheckText } from '../contract/render-text.ts';
-import { type PortState, parsePortList } from '../contract/wire.ts';
-import { STATE_NEXT_STEPS } from '../core/verdict-text.ts';
+import { type PortResult, parsePortList, protocolOf } from '../contract/wire.ts';
+import { nextStepsOf } from '../core/verdict-text.ts';
 import { type BothAnswers, bothExitCode, checkBoth, type FamilyAnswer, renderBoth } from './both.ts';
 import { familyFetch } from './family-fetch.ts';
 import { describeListen, listenAndCheck } from './listen.ts';
@@ -53,11 +53,16 @@ function parsePorts(args: readonly string[]): number[] {
   }
 }
 
-function nextSteps(states: readonly PortState[]): string {
+function nextSteps(results: readonly PortResult[]): string {
   const lines: string[] = [];
-  for (const state of new Set(states)) {
-    if (state === 'open') continue;
-    lines.push(`What to try for ${state} ports:`, ...STATE_NEXT_STEPS[state].map((s) => `  - ${s}`), '');
+  const seen = new Set<string>();
+  for (const result of results) {
+    const protocol = protocolOf(result);
+    const key = `${protocol} ${result.state}`;
+    if (result.state === 'open' || seen.has(key)) continue;
+    seen.add(key);
+    const what = protocol === 'udp' ? `UDP ports that read ${result.state}` : `${result.state} ports`;
+    lines.push(`What to try for ${what}:`, ...nextStepsOf(result).map((s) => `  - ${s}`), '');
   }
   return lines.join('\n');
 }
@@ -145,7 +150,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     }
     const { data } = await client.check(parsePorts(positionals));
     const states = data.results.map((r) => r.state);
-    io.out(values.json ? `${JSON.stringify(data, null, 2)}\n` : `${renderCheckText(data)}${nextSteps(states)}`);
+    io.out(values.json ? `${JSON.stringify(data, null, 2)}\n` : `${renderCheckText(data)}${nextSteps(data.results)}`);
     return states.every((s) => s === 'open') ? 0 : 1;
   } catch (error) {
     if (error instanceof UsageError || (error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {

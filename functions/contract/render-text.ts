@@ -2,8 +2,8 @@
  * Plain-text renderings for terminal clients, aligned like Nmap's port table so that people
  * who know `nmap` read it at a glance and scripts can `awk` it.
  */
-import { STATE_MEANING } from '../core/verdict-text.ts';
-import { type CheckResponse, PORT_STATES, type PortResult, type PortState } from './wire.ts';
+import { meaningOf } from '../core/verdict-text.ts';
+import { type CheckResponse, PORT_STATES, type PortResult, type PortState, protocolOf } from './wire.ts';
 
 /** The legend lists states in this order, whatever order the ports came in. */
 const STATE_ORDER: readonly PortState[] = PORT_STATES;
@@ -18,7 +18,7 @@ function rtt(result: PortResult): string {
 
 /** The check as an Nmap-style table, followed by what each state seen means. */
 export function renderCheckText(check: CheckResponse): string {
-  const rows = check.results.map((r) => [`${r.port}/tcp`, r.state, r.reason, rtt(r)] as const);
+  const rows = check.results.map((r) => [`${r.port}/${protocolOf(r)}`, r.state, r.reason, rtt(r)] as const);
   const header = ['PORT', 'STATE', 'REASON', 'RTT'] as const;
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]?.length ?? 0)) + 2);
   const line = (cells: readonly string[]): string =>
@@ -26,8 +26,13 @@ export function renderCheckText(check: CheckResponse): string {
       .map((cell, i) => (i === cells.length - 1 ? cell : pad(cell, widths[i] ?? 0)))
       .join('')
       .trimEnd();
-  const seen = new Set(check.results.map((r) => r.state));
-  const legend = STATE_ORDER.filter((state) => seen.has(state));
+  // One legend line per protocol and state seen: TCP's first, then UDP's, each in state order.
+  const legend = (['tcp', 'udp'] as const).flatMap((protocol) =>
+    STATE_ORDER.flatMap((state) => {
+      const first = check.results.find((r) => r.state === state && protocolOf(r) === protocol);
+      return first === undefined ? [] : [meaningOf(first)];
+    }),
+  );
   return [
     `Dialback: ${check.ip} checked from ${check.checkedFrom} (timeout ${check.timeoutMs} ms)`,
     ...(check.egress.fixed
@@ -37,7 +42,7 @@ export function renderCheckText(check: CheckResponse): string {
     line(header),
     ...rows.map(line),
     '',
-    ...legend.map((state) => STATE_MEANING[state]),
+    ...legend,
     '',
   ].join('\n');
 }

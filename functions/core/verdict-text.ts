@@ -4,6 +4,7 @@
  * not for network engineers: plain words, one concrete step per line.
  */
 import type { PortReason, PortResult, PortState } from './probe.ts';
+import type { UdpPortReason, UdpPortResult, UdpPortState } from './udp-probe.ts';
 
 /** One line per state: what it means. */
 export const STATE_MEANING: Readonly<Record<PortState, string>> = {
@@ -51,7 +52,7 @@ export const CGNAT_EXPLAINED =
 
 /** The limits of any single check, said honestly. */
 export const CHECK_LIMITS =
-  'This checks TCP only: UDP services (many game servers, WireGuard, DNS) cannot be tested this way. ' +
+  'A UDP service may stay silent to a stranger (WireGuard always does), so a UDP port can read "open|filtered": `dialback listen --udp PORT` settles it. ' +
   'One check cannot tell packet loss from a firewall that drops silently: each port is tried several times, ' +
   'but if "filtered" surprises you, check again in a minute.';
 
@@ -85,8 +86,8 @@ export const STATE_NEXT_STEPS: Readonly<Record<PortState, readonly string[]>> = 
  */
 export function familyDifference(
   port: number,
-  v4: Pick<PortResult, 'state' | 'reason'>,
-  v6: Pick<PortResult, 'state' | 'reason'>,
+  v4: Pick<PortResult | UdpPortResult, 'state' | 'reason'>,
+  v6: Pick<PortResult | UdpPortResult, 'state' | 'reason'>,
 ): string | undefined {
   if (v4.state === v6.state && v4.reason === v6.reason) return undefined;
   const head = `${port}/tcp ${v4.state} over IPv4, ${v6.state} over IPv6`;
@@ -104,4 +105,86 @@ export function familyDifference(
     return `${head}: over IPv4 the router's forward points at a device with nothing listening, or a firewall rejects it.`;
   }
   return `${head}.`;
+}
+
+/** One line per UDP state: what it means. UDP has no handshake, so the words differ from TCP's. */
+export const UDP_STATE_MEANING: Readonly<Record<UdpPortState, string>> = {
+  open: 'open: a UDP service answered; it is reachable from where this check ran.',
+  closed:
+    'closed: your address answered with ICMP port-unreachable: nothing listens on that UDP port, or a firewall rejects it (nmap -sU says "closed" too).',
+  filtered:
+    'filtered: a firewall or router answered that the port is prohibited (an ICMP error other than port-unreachable).',
+  'open|filtered':
+    'open|filtered: nothing answered, after every retry. A UDP service stays silent to a packet it does not understand (WireGuard always does), so this is a silent service or a firewall that drops; nmap -sU cannot tell either. `dialback listen --udp PORT` settles it.',
+  untestable: STATE_MEANING.untestable,
+};
+
+/** A short headline per UDP state, for badges and table cells. */
+export const UDP_STATE_HEADLINE: Readonly<Record<UdpPortState, string>> = {
+  open: 'Open: a UDP service answered',
+  closed: 'Closed: your address said nothing listens',
+  filtered: 'Filtered: a firewall said no',
+  'open|filtered': 'Open or filtered: no answer (normal for many UDP services)',
+  untestable: STATE_HEADLINE.untestable,
+};
+
+/** What a UDP reason adds to the state, in words. */
+export const UDP_REASON_MEANING: Readonly<Record<UdpPortReason, string>> = {
+  'udp-response': 'a UDP datagram came back from the port',
+  'port-unreach': 'your address answered with ICMP port-unreachable',
+  'admin-prohibited': 'a firewall answered with ICMP administratively prohibited',
+  'net-unreach': REASON_MEANING['net-unreach'],
+  'proto-unreach': REASON_MEANING['proto-unreach'],
+  'dest-unreach': REASON_MEANING['dest-unreach'],
+  'no-response': 'no datagram and no ICMP error came back, after retries',
+  'blocked-at-source': REASON_MEANING['blocked-at-source'],
+  'no-ipv6-egress': REASON_MEANING['no-ipv6-egress'],
+};
+
+/** What to try next for a UDP port, per state. */
+export const UDP_NEXT_STEPS: Readonly<Record<UdpPortState, readonly string[]>> = {
+  open: [
+    'Nothing to fix: the UDP service is reachable from the Internet.',
+    'If it should not be public, stop the service or block the port in your firewall or router.',
+  ],
+  closed: [
+    'Make sure the service is running and listens on all interfaces (0.0.0.0 or ::): `ss -lun` (Linux) or `netstat -an -p udp` shows the address it listens on.',
+    'Check the host firewall on the machine itself: a `reject` rule reads the same as nothing listening.',
+    "Behind a home router, the forward must point at the machine's current LAN address, for UDP (not only TCP).",
+  ],
+  filtered: [
+    'A firewall answered that the port is prohibited: allow the UDP port in the host firewall (ufw, firewalld, nftables, Windows Defender Firewall) or the router.',
+  ],
+  'open|filtered': [
+    'Many UDP services never answer a stranger (WireGuard, most VPNs and some game servers): for them this is the best any outside check can say.',
+    'To settle it, run `dialback listen --udp PORT` on the machine while the service is stopped: it proves whether a datagram from the Internet reaches this machine.',
+    "If nothing arrives: add or fix the router's port forward for UDP (external port → the machine's LAN address and the same port), and allow the UDP port in the host firewall.",
+    'If your router shows a different WAN address from the one here, you are likely behind carrier-grade NAT (see below).',
+  ],
+  untestable: STATE_NEXT_STEPS.untestable,
+};
+
+/** The meaning line of a result's state, in its protocol's words. */
+export function meaningOf(result: PortResult | UdpPortResult): string {
+  return 'protocol' in result ? UDP_STATE_MEANING[result.state] : STATE_MEANING[result.state];
+}
+
+/** The headline of a result's state, in its protocol's words. */
+export function headlineOf(result: PortResult | UdpPortResult): string {
+  return 'protocol' in result ? UDP_STATE_HEADLINE[result.state] : STATE_HEADLINE[result.state];
+}
+
+/** What a result's reason means, in its protocol's words. */
+export function reasonMeaningOf(result: PortResult | UdpPortResult): string {
+  return 'protocol' in result ? UDP_REASON_MEANING[result.reason] : REASON_MEANING[result.reason];
+}
+
+/** What to try next for a result, in its protocol's words. */
+export function nextStepsOf(result: PortResult | UdpPortResult): readonly string[] {
+  return 'protocol' in result ? UDP_NEXT_STEPS[result.state] : STATE_NEXT_STEPS[result.state];
+}
+
+/** A state as a CSS class name: `open|filtered` becomes `open-filtered`. */
+export function stateClass(state: PortState | UdpPortState): string {
+  return state.replace('|', '-');
 }

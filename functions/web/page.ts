@@ -5,25 +5,24 @@
  * style are inline under SHA-256 hashes in a `default-src 'none'` Content-Security-Policy.
  */
 import { createHash } from 'node:crypto';
-import {
-  type CheckResponse,
-  PORT_LIST_PATTERN,
-  PORT_STATES,
-  type PortResult,
-  type PortState,
-  type Problem,
-} from '../contract/wire.ts';
+import { type CheckResponse, PORT_LIST_PATTERN, type PortResult, type Problem, protocolOf } from '../contract/wire.ts';
 import type { RateStatus, RateWindow } from '../core/rate-limiter.ts';
 import type { SourceAddress } from '../core/source-address.ts';
 import {
   CGNAT_EXPLAINED,
   CHECK_LIMITS,
-  REASON_MEANING,
+  meaningOf,
+  nextStepsOf,
+  reasonMeaningOf,
   STATE_MEANING,
-  STATE_NEXT_STEPS,
+  stateClass,
+  UDP_STATE_MEANING,
 } from '../core/verdict-text.ts';
 import { html, rawText, type SafeHtml } from './html.ts';
 import { PAGE_STYLE } from './page-style.ts';
+
+/** The TCP states, as the page's legend lists them (UDP's own state follows them). */
+const TCP_STATES = ['open', 'closed', 'filtered', 'untestable'] as const;
 
 /** Common services offered as one-click checks. */
 export const PRESETS: ReadonlyArray<{ readonly label: string; readonly ports: string }> = [
@@ -86,8 +85,8 @@ function rtt(result: PortResult): string {
 }
 
 /** The state's meaning without its leading "state: ", which the heading already says. */
-function meaning(state: PortState): string {
-  const text = STATE_MEANING[state].slice(state.length + 2);
+function meaning(result: PortResult): string {
+  const text = meaningOf(result).slice(result.state.length + 2);
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
@@ -97,12 +96,12 @@ function withCode(text: string): SafeHtml {
 }
 
 function verdict(result: PortResult): SafeHtml {
-  return html`<article class="card verdict verdict-${result.state}">
-  <h3><span class="mono">${result.port}/tcp</span>: <span class="state">${result.state}</span></h3>
-  <p>${meaning(result.state)}</p>
-  <p class="meta">Reason <code>${result.reason}</code>: ${REASON_MEANING[result.reason]}; ${rtt(result)}.</p>
+  return html`<article class="card verdict verdict-${stateClass(result.state)}">
+  <h3><span class="mono">${result.port}/${protocolOf(result)}</span>: <span class="state">${result.state}</span></h3>
+  <p>${meaning(result)}</p>
+  <p class="meta">Reason <code>${result.reason}</code>: ${reasonMeaningOf(result)}; ${rtt(result)}.</p>
   <h4>What to do next</h4>
-  <ul>${STATE_NEXT_STEPS[result.state].map((step) => html`<li>${withCode(step)}</li>`)}</ul>
+  <ul>${nextStepsOf(result).map((step) => html`<li>${withCode(step)}</li>`)}</ul>
 </article>`;
 }
 
@@ -183,7 +182,7 @@ ${notice}
 <section aria-labelledby="limits">
 <h2 id="limits">What one check can and cannot tell</h2>
 <p>${CHECK_LIMITS}</p>
-<ul>${PORT_STATES.map((s) => html`<li>${STATE_MEANING[s]}</li>`)}</ul>
+<ul>${TCP_STATES.map((s) => html`<li>${STATE_MEANING[s]}</li>`)}<li>UDP ${UDP_STATE_MEANING['open|filtered']}</li></ul>
 <h3>Is it carrier-grade NAT?</h3>
 <p>${CGNAT_EXPLAINED}</p>
 </section>

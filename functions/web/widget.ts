@@ -9,8 +9,8 @@
  * Both bubble and cross the shadow boundary. `check()` runs a check from script too.
  */
 import { type CheckResponse, createClient, DialbackError, type Problem } from '../client/dialback-client.ts';
-import { parsePortList } from '../contract/wire.ts';
-import { STATE_HEADLINE } from '../core/verdict-text.ts';
+import { parsePortList, protocolOf } from '../contract/wire.ts';
+import { headlineOf, stateClass } from '../core/verdict-text.ts';
 
 /** `detail` of the `dialback-error` event. */
 export interface WidgetErrorDetail {
@@ -57,7 +57,7 @@ const STYLE = `
 [part~="state"] { font-weight: 700; }
 [part~="state-open"] { color: var(--_open); }
 [part~="state-closed"] { color: var(--_closed); }
-[part~="state-filtered"], [part~="state-untestable"] { color: var(--_filtered); }
+[part~="state-filtered"], [part~="state-open-filtered"], [part~="state-untestable"] { color: var(--_filtered); }
 [part~="error"] { color: var(--_closed); margin: .5em 0 0; }
 `;
 
@@ -185,11 +185,11 @@ export class DialbackCheck extends HTMLElement {
     this.#status.textContent = `${open} of ${data.results.length} open on ${data.ip}.`;
     this.#results.replaceChildren(
       ...data.results.map((r) => {
-        const item = element('li', `result result-${r.state}`);
+        const item = element('li', `result result-${stateClass(r.state)}`);
         item.append(
-          element('span', 'port', `${r.port}/tcp `),
-          element('span', `state state-${r.state}`, r.state),
-          element('span', 'meaning', ` — ${STATE_HEADLINE[r.state]}`),
+          element('span', 'port', `${r.port}/${protocolOf(r)} `),
+          element('span', `state state-${stateClass(r.state)}`, r.state),
+          element('span', 'meaning', ` — ${headlineOf(r)}`),
         );
         return item;
       }),
