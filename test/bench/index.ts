@@ -18,6 +18,7 @@ const SECTIONS: ReadonlyArray<() => Promise<Section>> = [
   () => import('./service-load.ts'),
   () => import('./handler-cost.ts'),
   () => import('./lab.ts'),
+  () => import('./udp-lab.ts'),
 ];
 
 async function main(): Promise<void> {

@@ -61,7 +61,7 @@ function same(got: { state: string; reason: string } | undefined, want: Verdict)
   return got?.state === want.state && got.reason === want.reason;
 }
 
-function quantile(sorted: readonly number[], q: number): number {
+export function quantile(sorted: readonly number[], q: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? Number.NaN;
 }
@@ -77,7 +77,7 @@ function summary(f: Figures): { rate: string; times: string; syns: string } {
   };
 }
 
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array(items.length);
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -197,7 +197,7 @@ async function multiPort(
   return [dialback, { outcomes: nmap, syns: nmapSyns, ports: rows.length * rounds }];
 }
 
-function repeat<T>(items: readonly T[], times: number): T[] {
+export function repeat<T>(items: readonly T[], times: number): T[] {
   return Array.from({ length: times }, () => items).flat();
 }
 
