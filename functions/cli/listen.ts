@@ -7,7 +7,9 @@
  */
 import net from 'node:net';
 import type { CheckResponse, DialbackClient, PortResult } from '../client/dialback-client.ts';
+import { protocolOf } from '../contract/wire.ts';
 import { newToken, proofLine } from '../core/dial-proof.ts';
+import { listenForUdpProof } from './listen-udp.ts';
 
 /** How `listen` ended. */
 export type ListenOutcome =
@@ -19,6 +21,8 @@ export type ListenOutcome =
 export interface ListenOptions {
   /** How long to wait for the token after the API says open (it is written right after the handshake). */
   readonly proofWaitMs?: number;
+  /** Listen on and check the UDP port (`listen --udp`); see listen-udp.ts. */
+  readonly udp?: boolean;
 }
 
 /** Longest a proof line can be; anything longer is not ours. */
@@ -105,18 +109,24 @@ export async function listenAndCheck(
   options: ListenOptions = {},
 ): Promise<ListenOutcome> {
   const token = newToken();
-  let listener: ProofListener;
+  const udp = options.udp === true;
+  const check = (withToken: boolean) =>
+    client.check(udp ? [] : [port], { ...(udp ? { udp: [port] } : {}), ...(withToken ? { token } : {}) });
+  let listener: Pick<ProofListener, 'whenVerified' | 'close'>;
   try {
-    listener = await listenForProof(port, proofLine(token));
+    listener = udp ? await listenForUdpProof(port, proofLine(token)) : await listenForProof(port, proofLine(token));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
-    const { data } = await client.check([port]);
+    const { data } = await check(false);
     return { kind: 'in-use', check: data, result: onlyResult(data) };
   }
   try {
-    const { data } = await client.check([port], { token });
+    const { data } = await check(true);
     const result = onlyResult(data);
-    const verified = result.state === 'open' ? await listener.whenVerified(options.proofWaitMs ?? 2000) : false;
+    // Over UDP the token arriving is the proof, whatever the probe read: the listener's answer
+    // can be lost on the way back while the datagram did arrive.
+    const wait = options.proofWaitMs ?? 2000;
+    const verified = udp || result.state === 'open' ? await listener.whenVerified(wait) : false;
     return { kind: 'checked', check: data, result, verified };
   } finally {
     await listener.close();
@@ -126,13 +136,31 @@ export async function listenAndCheck(
 /** The one-line verdict of `listen`, for people. */
 export function describeListen(outcome: ListenOutcome, port: number): string {
   const { result } = outcome;
+  const protocol = protocolOf(result);
   if (outcome.kind === 'in-use') {
-    return `Port ${port} is already in use on this machine, so it was checked directly (no proof possible): ${port}/tcp ${result.state}.`;
+    return `Port ${port} is already in use on this machine, so it was checked directly (no proof possible): ${port}/${protocol} ${result.state}.`;
   }
+  if (protocol === 'udp') return describeUdpListen(outcome.verified, result, port);
   if (result.state !== 'open') {
     return `${port}/tcp ${result.state}: a listener was running on this machine and nothing from the Internet reached it.`;
   }
   return outcome.verified
     ? `${port}/tcp open, verified: the connection reached this machine.`
     : `${port}/tcp open, not verified: something answered, but not this machine's listener (a router, another host or a proxy in front of it).`;
+}
+
+function describeUdpListen(verified: boolean, result: PortResult, port: number): string {
+  if (verified) {
+    return `${port}/udp verified: a datagram from the Internet reached this machine, so the port is forwarded to it.`;
+  }
+  if (result.state === 'open') {
+    return `${port}/udp open, not verified: something answered, but not this machine's listener (a router, another host or a proxy in front of it).`;
+  }
+  return `${port}/udp ${result.state}, not verified: a listener was running on this machine and no datagram from the Internet reached it.`;
+}
+
+/** Whether `listen` succeeded: the exit status 0 case. */
+export function listenSucceeded(outcome: ListenOutcome): boolean {
+  if (outcome.kind === 'in-use') return outcome.result.state === 'open';
+  return outcome.verified && (protocolOf(outcome.result) === 'udp' || outcome.result.state === 'open');
 }

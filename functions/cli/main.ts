@@ -12,13 +12,13 @@ import { type PortResult, parsePortList, protocolOf } from '../contract/wire.ts'
 import { nextStepsOf } from '../core/verdict-text.ts';
 import { type BothAnswers, bothExitCode, checkBoth, type FamilyAnswer, renderBoth } from './both.ts';
 import { familyFetch } from './family-fetch.ts';
-import { describeListen, listenAndCheck } from './listen.ts';
+import { describeListen, listenAndCheck, listenSucceeded } from './listen.ts';
 
 /** The local server's address; a deployed API is given with `--api` or `DIALBACK_API`. */
 export const DEFAULT_API = 'http://127.0.0.1:8787';
 
-const USAGE = `Usage: dialback PORT... [--api URL] [--json] [-4 | -6 | --both]
-       dialback listen PORT [--api URL] [--json]
+const USAGE = `Usage: dialback PORT... [--udp] [--api URL] [--json] [-4 | -6 | --both]
+       dialback listen PORT [--udp] [--api URL] [--json]
        dialback ip [--api URL] [--json]
 
 Asks a Dialback API to dial back to your address and reports each TCP port as open,
@@ -26,6 +26,8 @@ closed or filtered. PORTs are 1-65535, separated by spaces or commas.
 
   listen PORT  listen on PORT on all interfaces, have the API check it with a one-time
                token, and say whether the connection really reached this machine
+  --udp        check (or listen on) UDP ports instead of TCP: open|filtered means no
+               answer, which is normal for many UDP services; listen --udp settles it
   --api URL    the API to ask (default: $DIALBACK_API, else ${DEFAULT_API})
   -4, -6       connect to the API over IPv4 / IPv6 only (so that family is checked)
   --both       check over IPv4 and over IPv6 and show the two side by side
@@ -84,7 +86,15 @@ function describeFailure(error: unknown): string {
 
 /** Runs the CLI; resolves with the exit status. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
-  let values: { api?: string; json?: boolean; help?: boolean; both?: boolean; ipv4?: boolean; ipv6?: boolean };
+  let values: {
+    api?: string;
+    json?: boolean;
+    help?: boolean;
+    both?: boolean;
+    ipv4?: boolean;
+    ipv6?: boolean;
+    udp?: boolean;
+  };
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
@@ -96,6 +106,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         both: { type: 'boolean', default: false },
         ipv4: { type: 'boolean', short: '4', default: false },
         ipv6: { type: 'boolean', short: '6', default: false },
+        udp: { type: 'boolean', default: false },
       },
       allowPositionals: true,
       strict: true,
@@ -116,7 +127,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       const ports = parsePorts(positionals.slice(1));
       const port = ports[0];
       if (port === undefined || ports.length > 1) throw new UsageError('"dialback listen" takes exactly one port.');
-      const outcome = await listenAndCheck(client, port);
+      const outcome = await listenAndCheck(client, port, { udp: values.udp === true });
       const verified = outcome.kind === 'checked' && outcome.verified;
       io.out(
         values.json
@@ -124,7 +135,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
           : `${renderCheckText(outcome.check)}${describeListen(outcome, port)}\n`,
       );
       // A port already in use was checked like any other: open is success, there is just no proof.
-      return outcome.result.state === 'open' && (verified || outcome.kind === 'in-use') ? 0 : 1;
+      return listenSucceeded(outcome) ? 0 : 1;
+    }
+    if (values.both && values.udp) {
+      throw new UsageError('--both compares TCP ports; check UDP over each family with -4 and -6.');
     }
     if (values.both) {
       if (isIP(new URL(api).hostname.replace(/^\[|\]$/g, '')) !== 0) {
@@ -148,7 +162,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       );
       return 0;
     }
-    const { data } = await client.check(parsePorts(positionals));
+    const ports = parsePorts(positionals);
+    const { data } = await (values.udp ? client.check([], { udp: ports }) : client.check(ports));
     const states = data.results.map((r) => r.state);
     io.out(values.json ? `${JSON.stringify(data, null, 2)}\n` : `${renderCheckText(data)}${nextSteps(data.results)}`);
     return states.every((s) => s === 'open') ? 0 : 1;

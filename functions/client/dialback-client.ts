@@ -43,6 +43,8 @@ export interface CheckOptions extends CallOptions {
    * `DIALBACK <token>` after the handshake, so a listener can tell the connection reached it.
    */
   readonly token?: string;
+  /** UDP ports to check as well (`udp=`); the TCP `ports` may then be empty. */
+  readonly udp?: readonly number[];
 }
 
 /** A failed call: an HTTP error with its problem details, or no answer at all (`status` 0). */
@@ -64,7 +66,7 @@ export class DialbackError extends Error {
 
 /** The client's calls. */
 export interface DialbackClient {
-  /** Checks one or more ports on the caller's own address (`GET /check?ports=`). */
+  /** Checks one or more ports on the caller's own address (`GET /check?ports=`, with `udp=` for UDP). */
   check(ports: readonly number[], options?: CheckOptions): Promise<Answer<CheckResponse>>;
   /** The address the service sees (`GET /ip`). */
   ip(options?: CallOptions): Promise<Answer<IpResponse>>;
@@ -145,9 +147,16 @@ export function createClient(options: ClientOptions): DialbackClient {
 
   return {
     check: (ports, call) => {
-      if (ports.length === 0) return Promise.reject(new RangeError('check() needs at least one port'));
-      const token = call?.token === undefined ? '' : `&token=${encodeURIComponent(call.token)}`;
-      return get<CheckResponse>(`/check?ports=${ports.join(',')}${token}`, call);
+      const udp = call?.udp ?? [];
+      if (ports.length === 0 && udp.length === 0) {
+        return Promise.reject(new RangeError('check() needs at least one port'));
+      }
+      const query = [
+        ...(ports.length === 0 ? [] : [`ports=${ports.join(',')}`]),
+        ...(udp.length === 0 ? [] : [`udp=${udp.join(',')}`]),
+        ...(call?.token === undefined ? [] : [`token=${encodeURIComponent(call.token)}`]),
+      ];
+      return get<CheckResponse>(`/check?${query.join('&')}`, call);
     },
     ip: (call) => get<IpResponse>('/ip', call),
   };

@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../functions/cli/main.ts';
 import { type LocalApp, startLocalApp } from '../../infra/local/app.ts';
+import { runCliCaptured } from '../support/cli-run.ts';
 import { specFor, specRecorder } from '../support/openapi.ts';
 import { type Listening, listening, releasedPort } from '../support/ports.ts';
 
@@ -19,23 +19,7 @@ let openPort: number;
 let closedPort: number;
 
 /** Runs the CLI in-process against a real server; returns its exit status and output. */
-async function cli(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await runCli(args, {
-    out: (t) => {
-      out += t;
-    },
-    err: (t) => {
-      err += t;
-    },
-    env,
-  });
-  return { code, out, err };
-}
+const cli = runCliCaptured;
 
 beforeAll(async () => {
   const quiet = { host: '127.0.0.1', port: 0, allowNonPublic: false, log: () => undefined } as const;

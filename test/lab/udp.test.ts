@@ -9,11 +9,20 @@ import type { PortResult } from '../../functions/contract/wire.ts';
 import { CONFIG_DEFAULTS } from '../../functions/core/config.ts';
 import { DEFAULT_ATTEMPT_SPACING_MS } from '../../functions/core/probe.ts';
 import { DEFAULT_UDP_DATAGRAMS, udpSendSchedule } from '../../functions/core/udp-probe.ts';
-import { callDialback, checkResults, LAB_SERVER_ENV, readCounter, runProbeTrials } from '../support/lab/dialback.ts';
+import {
+  callDialback,
+  checkResults,
+  LAB_SERVER_ENV,
+  readCounter,
+  runCliIn,
+  runProbeTrials,
+} from '../support/lab/dialback.ts';
 import {
   DATAGRAM_COUNTER,
+  LISTEN_UDP_PORT,
   type NmapUdpRun,
   nmapUdpScan,
+  REDIRECTED_UDP_PORT,
   startUdpLab,
   UDP_ROWS,
   type UdpLab,
@@ -111,5 +120,35 @@ describe.runIf(skip === undefined)('UDP lab: Dialback over HTTP and nmap -sU aga
         }
       });
     }
+
+    it(`listen --udp verifies that the probe's datagram reached this machine, and reads open (IPv${family})`, async () => {
+      const server = lab.servers.get(family);
+      const { code, out } = await runCliIn(lab.pair.client, [
+        'listen',
+        String(LISTEN_UDP_PORT),
+        '--udp',
+        '--api',
+        server?.url ?? '',
+      ]);
+      expect(out).toMatch(new RegExp(`^${LISTEN_UDP_PORT}/udp\\s+open\\s+udp-response`, 'm'));
+      expect(out).toContain(`${LISTEN_UDP_PORT}/udp verified: a datagram from the Internet reached this machine`);
+      expect(code).toBe(0);
+    });
+
+    it(`listen --udp says not verified when another service answers for the port (IPv${family})`, async () => {
+      const server = lab.servers.get(family);
+      const { code, out } = await runCliIn(lab.pair.client, [
+        'listen',
+        String(REDIRECTED_UDP_PORT),
+        '--udp',
+        '--api',
+        server?.url ?? '',
+      ]);
+      expect(out).toMatch(new RegExp(`^${REDIRECTED_UDP_PORT}/udp\\s+open\\s+udp-response`, 'm'));
+      expect(out).toContain(
+        `${REDIRECTED_UDP_PORT}/udp open, not verified: something answered, but not this machine's listener`,
+      );
+      expect(code).toBe(1);
+    });
   }
 });

@@ -98,3 +98,11 @@ export const LAB_SERVER_ENV: Readonly<Record<string, string>> = {
   MAX_PORTS: '20',
   PROBE_TIMEOUT_MS: '1500',
 };
+
+/** Runs the `dialback` CLI (`functions/cli/main.ts`) in `side`; gives its exit status and output (stdout and stderr). */
+export async function runCliIn(side: LabSide, args: readonly string[]): Promise<{ code: number; out: string }> {
+  const quoted = [...NODE_TS, `${REPO_ROOT}functions/cli/main.ts`, ...args].map((a) => `'${a}'`).join(' ');
+  const out = await side.exec(['sh', '-c', `cd '${REPO_ROOT}' && ${quoted} 2>&1; echo "exit=$?"`], undefined, 60_000);
+  const code = Number(/exit=(\d+)\s*$/.exec(out)?.[1] ?? -1);
+  return { code, out: out.replace(/exit=\d+\s*$/, '') };
+}

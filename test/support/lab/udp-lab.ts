@@ -64,6 +64,11 @@ export const UDP_ROWS: readonly UdpRow[] = [
   },
 ];
 
+/** Free in the client: `dialback listen --udp` binds it. */
+export const LISTEN_UDP_PORT = 20_120;
+/** `listen --udp` binds it too, but the client's NAT hands the checker's datagrams to the answering service. */
+export const REDIRECTED_UDP_PORT = 20_121;
+
 /** Where every probed UDP port lies, for the checker's counter and loss. */
 const PROBED = '{ 53, 20100-20199 }';
 
@@ -90,6 +95,10 @@ export function udpClientRuleset(lossPercent = 0): string {
 ${loss}  chain input {
     type filter hook input priority 0; policy accept;
 ${lines.join('\n')}
+  }
+  chain divert {
+    type nat hook prerouting priority -100;
+    udp dport ${REDIRECTED_UDP_PORT} redirect to :${UDP_ROWS.find((r) => r.service === 'echo')?.port}
   }
 }`;
 }
