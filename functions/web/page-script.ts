@@ -9,20 +9,25 @@
 
 const form = document.querySelector<HTMLFormElement>('#check-form');
 const input = document.querySelector<HTMLInputElement>('#ports');
+const udpInput = document.querySelector<HTMLInputElement>('#udp');
 const results = document.querySelector<HTMLElement>('#results');
 const button = form?.querySelector<HTMLButtonElement>('button[type="submit"]');
 
 /** Regions the server re-renders after a check. */
 const REGIONS = ['#results', '#budget'] as const;
 
-async function run(ports: string): Promise<void> {
+/** Checks the TCP `ports` and the `udp` ports (either may be empty), as the form would. */
+async function run(ports: string, udp = ''): Promise<void> {
   if (results === null || button === null || button === undefined) return;
-  const query = `ports=${encodeURIComponent(ports)}`;
+  const query = [
+    ...(ports === '' && udp !== '' ? [] : [`ports=${encodeURIComponent(ports)}`]),
+    ...(udp === '' ? [] : [`udp=${encodeURIComponent(udp)}`]),
+  ].join('&');
   button.disabled = true;
   results.setAttribute('aria-busy', 'true');
   const status = document.createElement('p');
   status.className = 'checking';
-  status.textContent = `Checking ${ports}…`;
+  status.textContent = `Checking ${[ports, udp === '' ? '' : `UDP ${udp}`].filter((p) => p !== '').join(', ')}…`;
   results.replaceChildren(status);
   try {
     const response = await fetch(`/?${query}`, { headers: { accept: 'text/html' } });
@@ -52,7 +57,7 @@ async function run(ports: string): Promise<void> {
 form?.addEventListener('submit', (event) => {
   if (input === null || !form.checkValidity()) return;
   event.preventDefault();
-  void run(input.value);
+  void run(input.value, udpInput?.value ?? '');
 });
 
 for (const preset of document.querySelectorAll<HTMLAnchorElement>('a[data-ports]')) {
@@ -61,6 +66,18 @@ for (const preset of document.querySelectorAll<HTMLAnchorElement>('a[data-ports]
     if (ports === undefined || input === null) return;
     event.preventDefault();
     input.value = ports;
+    if (udpInput !== null) udpInput.value = '';
     void run(ports);
+  });
+}
+
+for (const preset of document.querySelectorAll<HTMLAnchorElement>('a[data-udp]')) {
+  preset.addEventListener('click', (event) => {
+    const udp = preset.dataset.udp;
+    if (udp === undefined || input === null || udpInput === null) return;
+    event.preventDefault();
+    input.value = '';
+    udpInput.value = udp;
+    void run('', udp);
   });
 }

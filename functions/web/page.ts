@@ -24,6 +24,13 @@ import { PAGE_STYLE } from './page-style.ts';
 /** The TCP states, as the page's legend lists them (UDP's own state follows them). */
 const TCP_STATES = ['open', 'closed', 'filtered', 'untestable'] as const;
 
+/** Common UDP services offered as one-click checks (each has a payload its servers answer, or, like WireGuard, none). */
+export const UDP_PRESETS: ReadonlyArray<{ readonly label: string; readonly ports: string }> = [
+  { label: 'WireGuard', ports: '51820' },
+  { label: 'Minecraft Bedrock', ports: '19132' },
+  { label: 'Source game server', ports: '27015' },
+];
+
 /** Common services offered as one-click checks. */
 export const PRESETS: ReadonlyArray<{ readonly label: string; readonly ports: string }> = [
   { label: 'SSH', ports: '22' },
@@ -67,6 +74,8 @@ export interface PageView {
   readonly addressNotice: string | undefined;
   readonly reverseDns: string | null;
   readonly portsInput: string;
+  /** What the UDP box held (`udp=`), shown back as typed. */
+  readonly udpInput?: string;
   readonly maxPorts: number;
   readonly windows: readonly RateWindow[];
   /** The check's answer, when one ran. */
@@ -153,7 +162,7 @@ export function renderPage(view: PageView): string {
 <main>
 <header>
 <h1>Dialback: is my port open?</h1>
-<p class="lede">This service connects back to the address your request came from and tells you, in Nmap's words, whether a TCP port is open, closed or filtered from the Internet. It never probes any other address and keeps no results.</p>
+<p class="lede">This service connects back to the address your request came from and tells you, in Nmap's words, whether a TCP or UDP port is open, closed or filtered from the Internet. It never probes any other address and keeps no results.</p>
 </header>
 <section class="card" aria-labelledby="you">
 <h2 id="you">Your address, as seen from here</h2>
@@ -165,13 +174,16 @@ ${notice}
 <form id="check-form" method="get" action="/">
 <label for="ports">Ports to check (up to ${view.maxPorts}, separated by commas)</label>
 <div class="row">
-<input type="text" id="ports" name="ports" value="${view.portsInput}" required inputmode="numeric" autocomplete="off" spellcheck="false" pattern="${PORT_LIST_PATTERN}" placeholder="e.g. 22,80,443" aria-describedby="ports-hint">
+<input type="text" id="ports" name="ports" value="${view.portsInput}" inputmode="numeric" autocomplete="off" spellcheck="false" pattern="${PORT_LIST_PATTERN}" placeholder="e.g. 22,80,443" aria-describedby="ports-hint">
 <button type="submit">Check</button>
 </div>
-<p class="hint" id="ports-hint">Whole numbers from 1 to 65535. Each port counts against your rate budget.</p>
+<p class="hint" id="ports-hint">TCP. Whole numbers from 1 to 65535. Each port counts against your rate budget.</p>
+<label for="udp">UDP ports (optional: WireGuard, game servers, DNS)</label>
+<input type="text" id="udp" name="udp" value="${view.udpInput ?? ''}" inputmode="numeric" autocomplete="off" spellcheck="false" pattern="${PORT_LIST_PATTERN}" placeholder="e.g. 51820" aria-describedby="udp-hint">
+<p class="hint" id="udp-hint">Many UDP services never answer a stranger, so a UDP port can read open|filtered: run <code>dialback listen --udp PORT</code> on the machine to settle it.</p>
 </form>
 <nav aria-label="Common services">
-<ul class="presets">${PRESETS.map((p) => html`<li><a href="/?ports=${p.ports}" data-ports="${p.ports}">${p.label} <span class="mono">${p.ports}</span></a></li>`)}</ul>
+<ul class="presets">${PRESETS.map((p) => html`<li><a href="/?ports=${p.ports}" data-ports="${p.ports}">${p.label} <span class="mono">${p.ports}</span></a></li>`)}${UDP_PRESETS.map((p) => html`<li><a href="/?udp=${p.ports}" data-udp="${p.ports}">${p.label} <span class="mono">${p.ports}/udp</span></a></li>`)}</ul>
 </nav>
 </section>
 <section aria-labelledby="results-heading">

@@ -1,7 +1,8 @@
 /// <reference lib="dom" />
 /**
  * `<dialback-check ports="25565" api="https://…">`: an embeddable port check for onboarding
- * flows ("is your server reachable on 25565?"). Served as an ES module at `GET /widget.js`;
+ * flows ("is your server reachable on 25565?"); `udp="19132"` checks UDP ports, alone or beside
+ * `ports`. Served as an ES module at `GET /widget.js`;
  * no dependencies. It renders into shadow DOM, is themed through CSS custom properties and
  * `::part()`, and reports through events:
  * - `dialback-result`, `detail`: the `CheckResponse` the API returned;
@@ -100,7 +101,7 @@ function apiBase(attribute: string | null): string {
 
 /** The custom element. */
 export class DialbackCheck extends HTMLElement {
-  static readonly observedAttributes = ['ports', 'label'];
+  static readonly observedAttributes = ['ports', 'udp', 'label'];
 
   readonly #button = element('button', 'button');
   readonly #status = element('p', 'status');
@@ -138,21 +139,37 @@ export class DialbackCheck extends HTMLElement {
     this.#label();
   }
 
+  /** The TCP and UDP ports asked for; `undefined` when neither is given or one is malformed. */
+  #asked(): { tcp: number[]; udp: number[] } | undefined {
+    const tcp = parsePorts(this.getAttribute('ports'));
+    const udp = parsePorts(this.getAttribute('udp'));
+    const malformed =
+      (this.hasAttribute('ports') && tcp === undefined) || (this.hasAttribute('udp') && udp === undefined);
+    if (malformed || (tcp === undefined && udp === undefined)) return undefined;
+    return { tcp: tcp ?? [], udp: udp ?? [] };
+  }
+
+  /** The ports as people read them: `22, 51820/udp`. */
+  #names(asked: { tcp: number[]; udp: number[] }): string[] {
+    return [...asked.tcp.map(String), ...asked.udp.map((p) => `${p}/udp`)];
+  }
+
   #label(): void {
-    const ports = parsePorts(this.getAttribute('ports'));
+    const asked = this.#asked();
     const own = this.getAttribute('label');
+    const names = asked === undefined ? [] : this.#names(asked);
     this.#button.textContent =
-      own ?? (ports === undefined ? 'Check ports' : `Check port${ports.length > 1 ? 's' : ''} ${ports.join(', ')}`);
+      own ?? (names.length === 0 ? 'Check ports' : `Check port${names.length > 1 ? 's' : ''} ${names.join(', ')}`);
   }
 
   /** Runs a check; resolves with the response, or `undefined` after firing `dialback-error`. */
   async check(): Promise<CheckResponse | undefined> {
     if (this.#busy) return undefined;
-    const ports = parsePorts(this.getAttribute('ports'));
-    if (ports === undefined) {
+    const asked = this.#asked();
+    if (asked === undefined) {
       this.#fail({
         status: -1,
-        message: 'Set ports="…" to one or more ports from 1 to 65535, separated by commas.',
+        message: 'Set ports="…" (TCP) or udp="…" to one or more ports from 1 to 65535, separated by commas.',
         retryAfterSeconds: undefined,
         problem: undefined,
       });
@@ -163,9 +180,11 @@ export class DialbackCheck extends HTMLElement {
     this.#button.setAttribute('aria-busy', 'true');
     this.#results.replaceChildren();
     this.#status.setAttribute('part', 'status');
-    this.#status.textContent = `Checking ${ports.join(', ')}…`;
+    this.#status.textContent = `Checking ${this.#names(asked).join(', ')}…`;
     try {
-      const { data } = await createClient({ api: apiBase(this.getAttribute('api')) }).check(ports);
+      const { data } = await createClient({ api: apiBase(this.getAttribute('api')) }).check(asked.tcp, {
+        udp: asked.udp,
+      });
       this.#show(data);
       this.dispatchEvent(new CustomEvent('dialback-result', { detail: data, bubbles: true, composed: true }));
       return data;
