@@ -1,5 +1,7 @@
+import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { MAX_UDP_PAYLOAD_BYTES, payloadFor, UDP_PAYLOADS } from '../../functions/core/udp-payloads.ts';
+import { DEFAULT_UDP_DATAGRAMS } from '../../functions/core/udp-probe.ts';
 
 /** Reads a DNS name at `offset`; returns the dotted name and the offset after it. */
 function dnsName(bytes: Buffer, offset: number): { name: string; next: number } {
@@ -74,5 +76,16 @@ describe('udp payloads', () => {
   it('sends any other port an empty datagram, and nothing larger than the QUIC one anywhere', () => {
     expect(payloadFor(51820).bytes.length).toBe(0);
     expect(MAX_UDP_PAYLOAD_BYTES).toBe(1200);
+  });
+});
+
+describe('SECURITY.md', () => {
+  it('matches the byte table in SECURITY.md', async () => {
+    const text = await readFile(new URL('../../SECURITY.md', import.meta.url), 'utf8');
+    for (const [port, payload] of UDP_PAYLOADS) {
+      const size = payload.bytes.length;
+      expect(text).toContain(`| ${port} | ${payload.name} | ${size} | ${size * DEFAULT_UDP_DATAGRAMS} |`);
+    }
+    expect(DEFAULT_UDP_DATAGRAMS).toBe(8);
   });
 });
