@@ -107,6 +107,12 @@ export function familyDifference(
   return `${head}.`;
 }
 
+/*
+ * The UDP tables below are written out in full rather than borrowing TCP's entries: a property
+ * read at module level counts as a side effect to esbuild, which would then keep every table
+ * in the widget's bundle (measured: it doubled).
+ */
+
 /** One line per UDP state: what it means. UDP has no handshake, so the words differ from TCP's. */
 export const UDP_STATE_MEANING: Readonly<Record<UdpPortState, string>> = {
   open: 'open: a UDP service answered; it is reachable from where this check ran.',
@@ -116,7 +122,8 @@ export const UDP_STATE_MEANING: Readonly<Record<UdpPortState, string>> = {
     'filtered: a firewall or router answered that the port is prohibited (an ICMP error other than port-unreachable).',
   'open|filtered':
     'open|filtered: nothing answered, after every retry. A UDP service stays silent to a packet it does not understand (WireGuard always does), so this is a silent service or a firewall that drops; nmap -sU cannot tell either. `dialback listen --udp PORT` settles it.',
-  untestable: STATE_MEANING.untestable,
+  untestable:
+    'untestable: this checker cannot send to it: the cloud provider blocks the port, or this deployment has no IPv6 egress (try over IPv4).',
 };
 
 /** A short headline per UDP state, for badges and table cells. */
@@ -125,7 +132,7 @@ export const UDP_STATE_HEADLINE: Readonly<Record<UdpPortState, string>> = {
   closed: 'Closed: your address said nothing listens',
   filtered: 'Filtered: a firewall said no',
   'open|filtered': 'Open or filtered: no answer (normal for many UDP services)',
-  untestable: STATE_HEADLINE.untestable,
+  untestable: 'Untestable from this checker',
 };
 
 /** What a UDP reason adds to the state, in words. */
@@ -133,12 +140,12 @@ export const UDP_REASON_MEANING: Readonly<Record<UdpPortReason, string>> = {
   'udp-response': 'a UDP datagram came back from the port',
   'port-unreach': 'your address answered with ICMP port-unreachable',
   'admin-prohibited': 'a firewall answered with ICMP administratively prohibited',
-  'net-unreach': REASON_MEANING['net-unreach'],
-  'proto-unreach': REASON_MEANING['proto-unreach'],
-  'dest-unreach': REASON_MEANING['dest-unreach'],
+  'net-unreach': 'a router answered with ICMP network-unreachable',
+  'proto-unreach': 'your address answered with ICMP protocol-unreachable',
+  'dest-unreach': 'the path answered with another ICMP destination-unreachable',
   'no-response': 'no datagram and no ICMP error came back, after retries',
-  'blocked-at-source': REASON_MEANING['blocked-at-source'],
-  'no-ipv6-egress': REASON_MEANING['no-ipv6-egress'],
+  'blocked-at-source': 'the checker may not send to this port, so nothing was sent',
+  'no-ipv6-egress': 'this deployment cannot send IPv6, so nothing was sent (and nothing counted)',
 };
 
 /** What to try next for a UDP port, per state. */
@@ -161,7 +168,10 @@ export const UDP_NEXT_STEPS: Readonly<Record<UdpPortState, readonly string[]>> =
     "If nothing arrives: add or fix the router's port forward for UDP (external port → the machine's LAN address and the same port), and allow the UDP port in the host firewall.",
     'If your router shows a different WAN address from the one here, you are likely behind carrier-grade NAT (see below).',
   ],
-  untestable: STATE_NEXT_STEPS.untestable,
+  untestable: [
+    'Over IPv6 on a deployment without IPv6 egress: check over IPv4 instead, or use a deployment that can send IPv6.',
+    'A port the cloud provider blocks: test it from another network.',
+  ],
 };
 
 /** The meaning line of a result's state, in its protocol's words. */
