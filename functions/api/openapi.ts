@@ -239,14 +239,23 @@ export function openApiDocument(config: Config): OpenApiDocument {
       '/': pathItem({
         operationId: 'page',
         tags: ['web'],
-        summary: 'The human page; with `ports`, it runs a check and renders the verdicts (no JavaScript needed)',
+        summary:
+          'The human page; with `ports` and/or `udp`, it runs a check and renders the verdicts (no JavaScript needed)',
         parameters: [
           {
             name: 'ports',
             in: 'query',
             required: false,
-            description: 'As for `/check`: ports separated by single commas, no spaces.',
-            schema: { type: 'string', pattern: `^${PORT_LIST_PATTERN}$`, maxLength: MAX_PORT_LIST_LENGTH },
+            description:
+              'As for `/check`: TCP ports separated by single commas, no spaces. Empty beside a non-empty `udp` (the form sends both boxes) means none.',
+            schema: { type: 'string', pattern: `^(?:${PORT_LIST_PATTERN})?$`, maxLength: MAX_PORT_LIST_LENGTH },
+          },
+          {
+            name: 'udp',
+            in: 'query',
+            required: false,
+            description: 'As for `/check`: UDP ports. Empty beside `ports` means none.',
+            schema: { type: 'string', pattern: `^(?:${PORT_LIST_PATTERN})?$`, maxLength: MAX_PORT_LIST_LENGTH },
           },
           tokenParameter,
         ],

@@ -113,6 +113,24 @@ describe('handler: UDP checks', () => {
     expect(h.probeCalls).toEqual([]);
   });
 
+  it('runs the page form: an empty box beside a filled one means none, both empty is a 400 page', async () => {
+    const h = harness();
+    const udpOnly = await call(h, { url: '/?ports=&udp=51820', headers: { accept: 'text/html' } });
+    expect(udpOnly.statusCode).toBe(200);
+    expect(udpOnly.body).toContain('51820/udp');
+    const tcpOnly = await call(h, { url: '/?ports=22&udp=', headers: { accept: 'text/html' } });
+    expect(tcpOnly.statusCode).toBe(200);
+    expect(tcpOnly.body).toContain('22/tcp');
+    expect(h.probeCalls.map((c) => [c.protocol ?? 'tcp', c.ports])).toEqual([
+      ['udp', [51820]],
+      ['tcp', [22]],
+    ]);
+    const neither = await call(h, { url: '/?ports=&udp=', headers: { accept: 'text/html' } });
+    expect(neither.statusCode).toBe(400);
+    expect(neither.body).toContain('The ports list is empty');
+    expect(h.probeCalls).toHaveLength(2);
+  });
+
   it('refuses non-public callers with 403 before any UDP is sent', async () => {
     const h = harness();
     const response = await call(h, { url: '/check/udp/53', sourceIp: '192.168.1.10' });
