@@ -10,7 +10,7 @@ import type { Config } from '../core/config.ts';
 import { parseToken, proofLine } from '../core/dial-proof.ts';
 import { BadRequest, Unavailable } from '../core/errors.ts';
 import type { RateStatus } from '../core/rate-limiter.ts';
-import { assertDialable } from '../core/source-address.ts';
+import { assertDialable, type SourceAddress } from '../core/source-address.ts';
 import { DEFAULT_UDP_DATAGRAMS } from '../core/udp-probe.ts';
 import { callerAddress, type RouteContext } from './context.ts';
 
@@ -72,6 +72,18 @@ function countStates(results: readonly PortResult[]): Record<string, number> {
 }
 
 /**
+/**
+ * Everything a check refuses before it spends anything: an unreadable or non-dialable caller
+ * (400, 403) and a malformed token (400). `HEAD` stops here, so its status is the GET's
+ * wherever the GET's status does not depend on the budget or the probe.
+ */
+export function validateCheck(ctx: Omit<RouteContext, 'params'>): { source: SourceAddress; token: string | undefined } {
+  const source = callerAddress(ctx);
+  assertDialable(source, ctx.deps.policy);
+  return { source, token: tokenParameter(ctx) };
+}
+
+/**
  * Checks `ports` (TCP) and `udpPorts` on the caller's own address; throws the service's typed
  * errors. Every port of either protocol is one probe against the caller's budget. Results list
  * the TCP ports first, then the UDP ones.
@@ -82,9 +94,7 @@ export async function runCheck(
   udpPorts: readonly number[] = [],
 ): Promise<CheckOutcome> {
   const { deps } = ctx;
-  const source = callerAddress(ctx);
-  assertDialable(source, deps.policy);
-  const token = tokenParameter(ctx);
+  const { source, token } = validateCheck(ctx);
   ctx.logFields.ports = ports.length + udpPorts.length;
   if (udpPorts.length > 0) ctx.logFields.udpPorts = udpPorts.length;
   let timeoutMs = deps.config.probeTimeoutMs;
@@ -111,6 +121,8 @@ export async function runCheck(
         ? []
         : deps.probe(source, ports, {
             timeoutMs,
+            // A host that rate-limits its ICMP errors may be asked past timeoutMs, never past this.
+            checkDeadlineMs: ctx.remainingMs(),
             attempts: deps.config.probeAttempts,
             attemptSpacingMs: deps.attemptSpacingMs,
             blockedPorts: deps.blockedPorts,

@@ -53,6 +53,11 @@ export interface RouteContext {
    * read, kept rather than thrown so the page can still render. `callerAddress` throws it.
    */
   readonly source: SourceAddress | BadRequest;
+  /**
+   * A HEAD request: the route answers as for GET (the pipeline drops the body), except that a
+   * check is validated but neither charged nor probed, since HEAD must be safe to send.
+   */
+  readonly head: boolean;
   /** Milliseconds left before the response must be on its way. */
   readonly remainingMs: () => number;
   /** Fields the route adds to the request's log line. */

@@ -22,6 +22,8 @@ export interface HostingOptions {
   readonly blockedPorts: readonly number[];
   /** Yields the HMAC key for caller hashes. */
   readonly key: () => Promise<string>;
+  /** Warm the table client beside the first key read (a cold Lambda; see rate-limiter.ts). */
+  readonly warmUpTable?: boolean;
   readonly log?: Log;
   /** The compiled browser code; see `functions/web/assets.ts` for how each host gets it. */
   readonly webAssets?: () => Promise<WebAssets>;
@@ -41,6 +43,7 @@ export function createDeps(config: Config, hosting: HostingOptions): HandlerDeps
       windows,
       key: hosting.key,
       now,
+      warmUp: hosting.warmUpTable === true,
     }),
     reverseDns: createReverseDns({ timeoutMs: REVERSE_DNS_TIMEOUT_MS }),
     log: hosting.log ?? createLog(),

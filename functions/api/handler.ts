@@ -3,6 +3,7 @@
  * problem+json in one place, add the headers every response carries, and log one line.
  */
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import { endpointOrigins } from '../contract/families.ts';
 import { BadRequest, MethodNotAllowed, NotFound } from '../core/errors.ts';
 import { parseSourceAddress, type SourceAddress } from '../core/source-address.ts';
 import type { HandlerDeps, Route, RouteContext } from './context.ts';
@@ -21,7 +22,8 @@ export type Handler = (
 /** Time kept back from the Lambda's deadline to write the response and the log line. */
 const RESPONSE_MARGIN_MS = 500;
 
-const ALLOWED = ['GET', 'OPTIONS'] as const;
+/** HEAD is answered wherever GET is (RFC 9110 §9.3.2): the GET's status and headers, no body. */
+const ALLOWED = ['GET', 'HEAD', 'OPTIONS'] as const;
 
 /** Reads the caller's address once; a failure is kept for the route to throw or show. */
 function readSource(event: APIGatewayProxyEventV2): SourceAddress | BadRequest {
@@ -59,14 +61,18 @@ async function dispatch(ctx: Omit<RouteContext, 'params'>, method: string, path:
       body: '',
     };
   }
-  if (method !== 'GET') {
-    throw new MethodNotAllowed(`${found.route.name} answers GET only.`, ALLOWED);
+  if (method !== 'GET' && method !== 'HEAD') {
+    throw new MethodNotAllowed(`${found.route.name} answers GET and HEAD only.`, ALLOWED);
   }
   return found.route.get({ ...ctx, params: found.params });
 }
 
 /** Builds the handler once per container from its dependencies. */
 export function createHandler(deps: HandlerDeps): Handler {
+  // The deployment's own endpoints always pass CORS: the page served by one checks through the other.
+  const { corsAllowOrigins, endpoints } = deps.config;
+  const allowOrigins =
+    corsAllowOrigins[0] === '*' ? corsAllowOrigins : [...new Set([...corsAllowOrigins, ...endpointOrigins(endpoints)])];
   return async (event, context) => {
     const started = performance.now();
     const requestId = event.requestContext?.requestId ?? context.awsRequestId;
@@ -83,6 +89,7 @@ export function createHandler(deps: HandlerDeps): Handler {
           query: parseQuery(event.rawQueryString),
           wantsText: prefersText(event),
           source: readSource(event),
+          head: method === 'HEAD',
           remainingMs: () => context.getRemainingTimeInMillis() - RESPONSE_MARGIN_MS,
           logFields,
         },
@@ -93,7 +100,9 @@ export function createHandler(deps: HandlerDeps): Handler {
       response = problemResponse(error, requestId, deps.windows);
       if (response.statusCode >= 500) Object.assign(logFields, describeError(error));
     }
-    Object.assign(response.headers, corsHeaders(header(event, 'origin'), deps.config.corsAllowOrigins), {
+    // HEAD gets the GET's status and headers; the body (page, problem or document) is dropped.
+    if (method === 'HEAD') response.body = '';
+    Object.assign(response.headers, corsHeaders(header(event, 'origin'), allowOrigins), {
       'cache-control': 'no-store',
       'x-content-type-options': 'nosniff',
     });

@@ -24,6 +24,8 @@ export const handler = createHandler(
     policy: 'public-only',
     blockedPorts: [25],
     key: secretKeyLoader(secretArn, config.region),
+    // The key read is a network round trip on a cold start; the table's first call rides beside it.
+    warmUpTable: true,
     ...(webAssets === undefined ? {} : { webAssets: async () => webAssets }),
   }),
 );

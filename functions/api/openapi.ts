@@ -4,10 +4,23 @@
  * (config limits, the state and reason lists), and the test suite validates every response
  * it receives against it, so the document cannot drift from the handler.
  */
-import { MAX_PORT_LIST_LENGTH, PORT_LIST_PATTERN, PORT_PATTERN, PORT_REASONS, PORT_STATES } from '../contract/wire.ts';
+import {
+  MAX_PORT_LIST_LENGTH,
+  PORT_LIST_PATTERN,
+  PORT_PATTERN,
+  PORT_REASONS,
+  PORT_STATES,
+  type PortHint,
+} from '../contract/wire.ts';
 import type { Config } from '../core/config.ts';
 import { TOKEN_PATTERN } from '../core/dial-proof.ts';
-import { REASON_MEANING, STATE_MEANING, UDP_REASON_MEANING, UDP_STATE_MEANING } from '../core/verdict-text.ts';
+import {
+  HINT_TEXT,
+  REASON_MEANING,
+  STATE_MEANING,
+  UDP_REASON_MEANING,
+  UDP_STATE_MEANING,
+} from '../core/verdict-text.ts';
 import { MAX_QUERY_LENGTH } from './http.ts';
 
 /** An OpenAPI document: plain JSON. */
@@ -16,6 +29,7 @@ export type OpenApiDocument = Readonly<Record<string, unknown>>;
 // The wire contract's lists, complete by type there: a new state or reason is a compile error.
 const STATES = PORT_STATES;
 const REASONS = PORT_REASONS;
+const HINTS = Object.keys(HINT_TEXT) as PortHint[];
 
 const ref = (name: string): { $ref: string } => ({ $ref: `#/components/schemas/${name}` });
 const header = (name: string): { $ref: string } => ({ $ref: `#/components/headers/${name}` });
@@ -72,10 +86,53 @@ const PAGE_HEADERS = {
   'Referrer-Policy': header('Referrer-Policy'),
 };
 
-/** Methods other than GET and OPTIONS: the route exists but answers 405. */
-const OTHER_METHODS = ['put', 'post', 'delete', 'patch', 'head'] as const;
+/** Methods other than GET, HEAD and OPTIONS: the route exists but answers 405. */
+const OTHER_METHODS = ['put', 'post', 'delete', 'patch'] as const;
 
-function pathItem(get: Record<string, unknown>, extraParameters: unknown[] = []): Record<string, unknown> {
+/**
+ * HEAD as RFC 9110 has it: the GET's status and headers, no body. `responses` names what may
+ * differ from the GET (the checks' HEAD neither charges nor probes); otherwise the GET's own.
+ */
+function headOperation(get: Record<string, unknown>, responses?: Record<string, unknown>): Record<string, unknown> {
+  return {
+    operationId: `${String(get.operationId)}Head`,
+    summary: `As GET ${String(get.operationId)}, without a body`,
+    tags: get.tags,
+    ...(get.parameters === undefined ? {} : { parameters: get.parameters }),
+    // Marked for `withoutBodies`, which resolves the GET's responses once the components exist.
+    responses: responses ?? { [HEAD_OF]: get.responses },
+  };
+}
+
+const HEAD_OF = 'x-head-of-get';
+
+type Json = Record<string, unknown>;
+
+/** Rewrites every HEAD operation's responses as the GET's with their `content` removed. */
+function withoutBodies(doc: Json): void {
+  const components = doc.components as Json;
+  const resolve = (value: unknown): Json => {
+    const ref = (value as { $ref?: string }).$ref;
+    return ref === undefined ? (value as Json) : ((components.responses as Json)[ref.split('/').pop() ?? ''] as Json);
+  };
+  for (const item of Object.values(doc.paths as Json)) {
+    const head = (item as Json).head as Json;
+    const responses = head.responses as Json;
+    const of = (responses[HEAD_OF] as Json | undefined) ?? responses;
+    head.responses = Object.fromEntries(
+      Object.entries(of).map(([status, value]) => {
+        const { content: _dropped, ...bodiless } = resolve(value);
+        return [status, bodiless];
+      }),
+    );
+  }
+}
+
+function pathItem(
+  get: Record<string, unknown>,
+  extraParameters: unknown[] = [],
+  headResponses?: Record<string, unknown>,
+): Record<string, unknown> {
   const refused = Object.fromEntries(
     OTHER_METHODS.map((method) => [
       method,
@@ -89,6 +146,7 @@ function pathItem(get: Record<string, unknown>, extraParameters: unknown[] = [])
   return {
     ...(extraParameters.length === 0 ? {} : { parameters: extraParameters }),
     get,
+    head: headOperation(get, headResponses),
     options: {
       summary: 'CORS preflight',
       tags: ['cors'],
@@ -99,6 +157,23 @@ function pathItem(get: Record<string, unknown>, extraParameters: unknown[] = [])
       responses: { '204': response('Preflight'), '400': response('BadRequest'), '500': response('InternalError') },
     },
     ...refused,
+  };
+}
+
+/**
+ * HEAD on a check route: refused as the GET would be, but never charged or probed, because a
+ * HEAD must be safe to send (link checkers, `curl -I`). So no 429 and no rate headers.
+ */
+function checkHeadResponses(): Record<string, unknown> {
+  return {
+    '200': {
+      description:
+        'The request is valid and a GET would run this check now (its budget permitting). Nothing was probed or charged; no body.',
+      headers: COMMON_HEADERS,
+    },
+    '400': response('BadRequest'),
+    '403': response('Forbidden'),
+    '500': response('InternalError'),
   };
 }
 
@@ -153,7 +228,8 @@ export function openApiDocument(config: Config): OpenApiDocument {
       description:
         "Every check connects back to the address the request came from (never any other) and reports Nmap's connect-scan states. " +
         `Each port checked counts against the caller's budget: ${config.ratePerMinute} per minute and ${config.ratePerDay} per day (per /64 on IPv6). ` +
-        'Unknown paths answer 404 with `components.responses.NotFound`. Every response carries `Cache-Control: no-store`.',
+        'Unknown paths answer 404 with `components.responses.NotFound`. Every response carries `Cache-Control: no-store`. ' +
+        "HEAD is answered wherever GET is, with the GET's status and headers and no body; on `/check` and on the page with `ports` or `udp`, HEAD validates the request but neither probes nor charges the budget.",
       license: { name: 'MIT', identifier: 'MIT' },
     },
     servers: [{ url: '/', description: 'The API that served this document' }],
@@ -173,6 +249,7 @@ export function openApiDocument(config: Config): OpenApiDocument {
           responses: checkResponses(),
         },
         [portParameter],
+        checkHeadResponses(),
       ),
       '/check/udp/{port}': pathItem(
         {
@@ -191,38 +268,43 @@ export function openApiDocument(config: Config): OpenApiDocument {
             example: '51820',
           },
         ],
+        checkHeadResponses(),
       ),
-      '/check': pathItem({
-        operationId: 'checkPorts',
-        tags: ['check'],
-        summary: `Check up to ${config.maxPorts} distinct ports at once, TCP (\`ports\`) and UDP (\`udp\`)`,
-        description:
-          'Give `ports`, `udp` or both; together they name at most the per-request maximum. Results list the TCP ports first.',
-        parameters: [
-          {
-            name: 'ports',
-            in: 'query',
-            required: false,
-            description: `Comma-separated TCP ports, given once; duplicates count once; at most ${config.maxPorts} distinct (with \`udp\`).`,
-            schema: { type: 'string', pattern: `^${PORT_LIST_PATTERN}$`, maxLength: MAX_PORT_LIST_LENGTH },
-            example: '22,80,443',
-          },
-          {
-            name: 'udp',
-            in: 'query',
-            required: false,
-            description: `Comma-separated UDP ports, in the same grammar as \`ports\`; at most ${config.maxPorts} distinct (with \`ports\`).`,
-            schema: { type: 'string', pattern: `^${PORT_LIST_PATTERN}$`, maxLength: MAX_PORT_LIST_LENGTH },
-            example: '53,51820',
-          },
-          tokenParameter,
-        ],
-        responses: checkResponses(),
-      }),
+      '/check': pathItem(
+        {
+          operationId: 'checkPorts',
+          tags: ['check'],
+          summary: `Check up to ${config.maxPorts} distinct ports at once, TCP (\`ports\`) and UDP (\`udp\`)`,
+          description:
+            'Give `ports`, `udp` or both; together they name at most the per-request maximum. Results list the TCP ports first.',
+          parameters: [
+            {
+              name: 'ports',
+              in: 'query',
+              required: false,
+              description: `Comma-separated TCP ports, given once; duplicates count once; at most ${config.maxPorts} distinct (with \`udp\`).`,
+              schema: { type: 'string', pattern: `^${PORT_LIST_PATTERN}$`, maxLength: MAX_PORT_LIST_LENGTH },
+              example: '22,80,443',
+            },
+            {
+              name: 'udp',
+              in: 'query',
+              required: false,
+              description: `Comma-separated UDP ports, in the same grammar as \`ports\`; at most ${config.maxPorts} distinct (with \`ports\`).`,
+              schema: { type: 'string', pattern: `^${PORT_LIST_PATTERN}$`, maxLength: MAX_PORT_LIST_LENGTH },
+              example: '53,51820',
+            },
+            tokenParameter,
+          ],
+          responses: checkResponses(),
+        },
+        [],
+        checkHeadResponses(),
+      ),
       '/ip': pathItem({
         operationId: 'whoami',
         tags: ['check'],
-        summary: 'The address the service sees, its family and its reverse-DNS name',
+        summary: "The address the service sees, its family, its reverse-DNS name and this deployment's endpoints",
         responses: {
           '200': {
             description: 'JSON by default; the bare address as text for terminal clients.',
@@ -342,6 +424,11 @@ export function openApiDocument(config: Config): OpenApiDocument {
               minimum: 0,
               description: 'Round trip of the answering attempt; null without an answer.',
             },
+            hint: {
+              type: 'string',
+              enum: HINTS,
+              description: `Present only when the verdict deserves a second look. ${HINTS.map((h) => `\`${h}\`: ${HINT_TEXT[h]}`).join(' ')}`,
+            },
           },
         },
         Egress: {
@@ -384,7 +471,7 @@ export function openApiDocument(config: Config): OpenApiDocument {
         IpResponse: {
           type: 'object',
           additionalProperties: false,
-          required: ['ip', 'family', 'reverseDns', 'egress'],
+          required: ['ip', 'family', 'reverseDns', 'egress', 'endpoints'],
           properties: {
             ip: { type: 'string' },
             family: { type: 'integer', enum: [4, 6] },
@@ -393,6 +480,21 @@ export function openApiDocument(config: Config): OpenApiDocument {
               description: 'PTR name of a global address; null when none, on timeout, or for non-global addresses.',
             },
             egress: ref('Egress'),
+            endpoints: ref('Endpoints'),
+          },
+        },
+        Endpoints: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['ipv4', 'dualStack'],
+          description:
+            "This deployment's base URLs per family (no trailing slash), null where there is none. A check through `ipv4` always dials IPv4; through `dualStack` it dials the family the caller arrived over. A caller that reaches `dualStack` over IPv4 has no (preferred) IPv6.",
+          properties: {
+            ipv4: { type: ['string', 'null'], description: 'The IPv4-only endpoint.' },
+            dualStack: {
+              type: ['string', 'null'],
+              description: 'The dual-stack endpoint; null when this deployment cannot dial IPv6 (default egress mode).',
+            },
           },
         },
         Problem: {
@@ -430,7 +532,7 @@ export function openApiDocument(config: Config): OpenApiDocument {
         RateLimitIfChecked: { required: false, ...RATE_LIMIT },
         RateLimitPolicyIfChecked: { required: false, ...RATE_LIMIT_POLICY },
         'Retry-After': { required: true, description: 'Seconds to wait.', schema: { type: 'integer', minimum: 0 } },
-        Allow: { required: true, schema: { type: 'string', const: 'GET, OPTIONS' } },
+        Allow: { required: true, schema: { type: 'string', const: 'GET, HEAD, OPTIONS' } },
         'Content-Security-Policy': {
           required: true,
           description: "`default-src 'none'` with the page's own inline style and script allowed by SHA-256 hash.",
@@ -452,7 +554,7 @@ export function openApiDocument(config: Config): OpenApiDocument {
         ),
         Forbidden: problemResponse("The caller's address is not publicly routable (private, loopback, CGNAT, …)."),
         NotFound: problemResponse('No such path.'),
-        MethodNotAllowed: problemResponse('The path answers GET and OPTIONS only.', { Allow: header('Allow') }),
+        MethodNotAllowed: problemResponse('The path answers GET, HEAD and OPTIONS only.', { Allow: header('Allow') }),
         RateLimited: problemResponse('The caller spent its budget; `Retry-After` says when the window reopens.', {
           'Retry-After': header('Retry-After'),
           ...RATE_HEADERS,
@@ -476,6 +578,7 @@ export function openApiDocument(config: Config): OpenApiDocument {
       },
     },
   };
+  withoutBodies(doc as Json);
   cache.set(config, doc);
   return doc;
 }

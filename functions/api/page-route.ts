@@ -3,12 +3,13 @@
  * `/check`), maps a refusal to its problem, and hands the view (`functions/web/page.ts`) what to
  * show. The page answers with the problem's status and headers, as `/check` would.
  */
+import { endpointOrigins } from '../contract/families.ts';
 import { ServiceError } from '../core/errors.ts';
 import { RateLimitExceeded, type RateStatus } from '../core/rate-limiter.ts';
 import { callerName } from '../core/reverse-dns.ts';
 import { assertDialable, type SourceAddress } from '../core/source-address.ts';
 import { contentSecurityPolicy, renderPage } from '../web/page.ts';
-import { type CheckOutcome, portListParameter, runCheck, udpListParameter } from './check.ts';
+import { type CheckOutcome, portListParameter, runCheck, udpListParameter, validateCheck } from './check.ts';
 import { callerAddress, type RouteContext } from './context.ts';
 import type { HttpResponse } from './http.ts';
 import { knownProblem, type ProblemAnswer } from './problem.ts';
@@ -39,8 +40,11 @@ export async function pageRoute(ctx: RouteContext): Promise<HttpResponse> {
     try {
       const asked = onlyUdp ? withoutParameter(ctx, 'ports') : onlyTcp ? withoutParameter(ctx, 'udp') : ctx;
       const tcp = portListParameter(asked);
-      outcome = await runCheck(ctx, tcp ?? [], udpListParameter(asked, tcp?.length ?? 0) ?? []);
-      rate = outcome.rate;
+      const udp = udpListParameter(asked, tcp?.length ?? 0);
+      // HEAD renders the page as it is before a check: validated, never charged or probed.
+      if (ctx.head) validateCheck(ctx);
+      else outcome = await runCheck(ctx, tcp ?? [], udp ?? []);
+      rate = outcome?.rate;
     } catch (error) {
       problem = knownProblem(error, ctx.requestId, deps.windows);
       if (problem === undefined) throw error;
@@ -62,12 +66,17 @@ export async function pageRoute(ctx: RouteContext): Promise<HttpResponse> {
     rate,
     host: ctx.event.headers?.host ?? ctx.event.requestContext?.domainName ?? 'localhost',
     script: assets?.pageScript,
+    endpoints: deps.config.endpoints,
   });
   return {
     statusCode: problem?.status ?? 200,
     headers: {
       'content-type': 'text/html; charset=utf-8',
-      'content-security-policy': contentSecurityPolicy(assets?.pageScript, assets),
+      'content-security-policy': contentSecurityPolicy(
+        assets?.pageScript,
+        assets,
+        endpointOrigins(deps.config.endpoints),
+      ),
       'referrer-policy': 'no-referrer',
       ...(outcome?.rate === undefined ? {} : rateLimitHeaders(outcome.rate, deps.windows)),
       ...problem?.headers,

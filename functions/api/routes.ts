@@ -6,7 +6,7 @@ import { renderCheckText } from '../contract/render-text.ts';
 import { type IpResponse, parsePort } from '../contract/wire.ts';
 import { BadRequest, NotFound } from '../core/errors.ts';
 import { callerName } from '../core/reverse-dns.ts';
-import { egressOf, portListParameter, runCheck, udpListParameter } from './check.ts';
+import { egressOf, portListParameter, runCheck, udpListParameter, validateCheck } from './check.ts';
 import { callerAddress, type Route, type RouteContext } from './context.ts';
 import { decode, type HttpResponse, json, text } from './http.ts';
 import { openApiDocument } from './openapi.ts';
@@ -18,6 +18,13 @@ async function check(
   ports: readonly number[],
   udpPorts: readonly number[] = [],
 ): Promise<HttpResponse> {
+  if (ctx.head) {
+    // HEAD must be safe: it is refused as the GET would be (400, 403), but nothing is charged
+    // or dialed, so a 200 means "a GET would run this check" (README, OpenAPI `head`).
+    validateCheck(ctx);
+    // Only the GET's content type matters: the pipeline sends HEAD answers without a body.
+    return ctx.wantsText ? text(200, '') : json(200, null);
+  }
   const { body, rate } = await runCheck(ctx, ports, udpPorts);
   const headers = rate === undefined ? {} : rateLimitHeaders(rate, ctx.deps.windows);
   return ctx.wantsText ? text(200, renderCheckText(body), headers) : json(200, body, headers);
@@ -63,6 +70,7 @@ export const ROUTES: readonly Route[] = [
         family: source.family,
         reverseDns: await callerName(ctx.deps.reverseDns, source),
         egress: egressOf(ctx.deps.config),
+        endpoints: ctx.deps.config.endpoints,
       };
       return ctx.wantsText ? text(200, `${body.ip}\n`) : json(200, body);
     },

@@ -4,7 +4,7 @@
  */
 import type { Answer, CheckResponse, DialbackClient } from '../client/dialback-client.ts';
 import { DialbackError } from '../client/dialback-client.ts';
-import { familyDifference } from '../core/verdict-text.ts';
+import { diagnose, wrongFamily } from '../contract/families.ts';
 
 /** One family's answer, or why there is none. */
 export type FamilyAnswer =
@@ -20,11 +20,9 @@ export interface BothAnswers {
 async function settle(call: Promise<Answer<CheckResponse>>, family: 4 | 6): Promise<FamilyAnswer> {
   try {
     const check = (await call).data;
-    if (check.family !== family) {
-      // A proxy or an IPv4-only endpoint: the check dialed the other family, so it says nothing here.
-      return { ok: false, error: new Error(`the API saw this request over IPv${check.family}`) };
-    }
-    return { ok: true, check };
+    // A proxy or an IPv4-only endpoint: the check dialed the other family, so it says nothing here.
+    const wrong = wrongFamily(check, family);
+    return wrong === undefined ? { ok: true, check } : { ok: false, error: new Error(wrong) };
   } catch (error) {
     return { ok: false, error: error as Error };
   }
@@ -67,14 +65,7 @@ export function renderBoth(answers: BothAnswers, ports: readonly number[]): stri
     if (!answer.ok)
       notes.push(`IPv${family}: the API could not be reached over IPv${family} (${answer.error.message}).`);
   }
-  if (answers.v4.ok && answers.v6.ok) {
-    for (const port of ports) {
-      const a = answers.v4.check.results.find((r) => r.port === port);
-      const b = answers.v6.check.results.find((r) => r.port === port);
-      const difference = a && b ? familyDifference(port, a, b) : undefined;
-      if (difference !== undefined) notes.push(difference);
-    }
-  }
+  if (answers.v4.ok && answers.v6.ok) notes.push(...diagnose(answers.v4.check, answers.v6.check, ports));
   return `${[...lines, '', ...notes].join('\n').trimEnd()}\n`;
 }
 

@@ -28,14 +28,20 @@ export interface ListenOptions {
 /** Longest a proof line can be; anything longer is not ours. */
 const MAX_LINE = 128;
 
-interface ProofListener {
+/** A listener waiting for its dial-proof line. */
+export interface ProofListener {
+  /** The port it listens on (the one asked for, or the one picked for 0). */
+  readonly port: number;
   readonly verified: () => boolean;
   readonly whenVerified: (ms: number) => Promise<boolean>;
   readonly close: () => Promise<void>;
 }
 
-/** Listens on `port` on every interface (IPv6 and IPv4 where the machine has them). */
-async function listenForProof(port: number, expected: string): Promise<ProofListener> {
+/**
+ * Listens on `port` (0: any free one) on every interface (IPv6 and IPv4 where the machine has
+ * them) until `expected`, the proof line, arrives. Also used by the smoke test.
+ */
+export async function listenForProof(port: number, expected: string): Promise<ProofListener> {
   let verified = false;
   const waiters = new Set<() => void>();
   const sockets = new Set<net.Socket>();
@@ -72,6 +78,7 @@ async function listenForProof(port: number, expected: string): Promise<ProofList
     await bind({ port, host: '0.0.0.0' });
   }
   return {
+    port: (server.address() as net.AddressInfo).port,
     verified: () => verified,
     whenVerified: (ms) =>
       verified

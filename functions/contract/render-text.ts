@@ -2,7 +2,7 @@
  * Plain-text renderings for terminal clients, aligned like Nmap's port table so that people
  * who know `nmap` read it at a glance and scripts can `awk` it.
  */
-import { meaningOf } from '../core/verdict-text.ts';
+import { hintLines, meaningOf } from '../core/verdict-text.ts';
 import { type CheckResponse, PORT_STATES, type PortResult, type PortState, protocolOf } from './wire.ts';
 
 /** The legend lists states in this order, whatever order the ports came in. */
@@ -33,6 +33,7 @@ export function renderCheckText(check: CheckResponse): string {
       return first === undefined ? [] : [meaningOf(first)];
     }),
   );
+  const hints = hintLines(check.results);
   return [
     `Dialback: ${check.ip} checked from ${check.checkedFrom} (timeout ${check.timeoutMs} ms)`,
     ...(check.egress.fixed
@@ -42,6 +43,7 @@ export function renderCheckText(check: CheckResponse): string {
     line(header),
     ...rows.map(line),
     '',
+    ...(hints.length > 0 ? [...hints, ''] : []),
     ...legend,
     '',
   ].join('\n');

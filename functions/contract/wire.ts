@@ -9,15 +9,26 @@
  * are refused rather than guessed at (never glued: `22 80` is not 2280), so what is probed is
  * always exactly what the caller wrote.
  */
+import type { Endpoints } from '../core/config.ts';
 import { BadRequest } from '../core/errors.ts';
 import type {
+  PortHint,
   PortReason as TcpPortReason,
   PortResult as TcpPortResult,
   PortState as TcpPortState,
 } from '../core/probe.ts';
 import type { UdpPortReason, UdpPortResult, UdpPortState } from '../core/udp-probe.ts';
 
-export type { TcpPortReason, TcpPortResult, TcpPortState, UdpPortReason, UdpPortResult, UdpPortState };
+export type {
+  Endpoints,
+  PortHint,
+  TcpPortReason,
+  TcpPortResult,
+  TcpPortState,
+  UdpPortReason,
+  UdpPortResult,
+  UdpPortState,
+};
 
 /** A port state in either protocol: Nmap's `-sT` words, and `open|filtered` from its `-sU`. */
 export type PortState = TcpPortState | UdpPortState;
@@ -110,6 +121,8 @@ export interface IpResponse {
   /** The PTR name of the address, or `null` when it has none or the lookup timed out. */
   readonly reverseDns: string | null;
   readonly egress: Egress;
+  /** Which endpoints this deployment has: the page and the widget check each family through its own. */
+  readonly endpoints: Endpoints;
 }
 
 /** RFC 9457 problem details, as every error is answered. */

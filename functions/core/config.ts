@@ -28,10 +28,25 @@ export interface Config {
    * (an Elastic IP, the VPC's IPv6 range); empty when the source is not fixed.
    */
   readonly egressAddresses: readonly string[];
+  /** Where this deployment can be reached per address family; `/ip` reports it. */
+  readonly endpoints: Endpoints;
   /** HMAC key for caller hashes, when given directly (local use). */
   readonly rateLimitKey: string | undefined;
   /** Secrets Manager ARN holding the HMAC key (deployed use). */
   readonly rateLimitKeySecretArn: string | undefined;
+}
+
+/**
+ * The deployment's public base URLs (no trailing slash), `null` where there is none. A page
+ * checks IPv4 through `ipv4`, which accepts IPv4 callers only, and IPv6 through `dualStack`,
+ * over which a caller with IPv6 arrives by IPv6. The function cannot find these by itself:
+ * which API invoked it says nothing about its sibling, so the stack passes both.
+ */
+export interface Endpoints {
+  /** An IPv4-only endpoint (`API_URL_IPV4`): every check through it dials IPv4. */
+  readonly ipv4: string | null;
+  /** A dual-stack endpoint (`API_URL_DUAL_STACK`): only where the deployment can dial IPv6. */
+  readonly dualStack: string | null;
 }
 
 /** Thrown when an environment variable holds a value the service cannot run with. */
@@ -122,6 +137,34 @@ function egressAddresses(env: Env): readonly string[] {
   return Object.freeze(list);
 }
 
+/** An absolute http(s) base URL, returned without a trailing slash so paths append with `/`. */
+function baseUrl(env: Env, name: string): string | null {
+  const raw = text(env, name);
+  if (raw === undefined) return null;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} must be an http(s) URL, got "${raw}"`);
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.username !== '' || url.password !== '') {
+    throw new ConfigError(`${name} must be an http(s) URL without credentials, got "${raw}"`);
+  }
+  if (url.search !== '' || url.hash !== '' || raw.includes('?') || raw.includes('#')) {
+    throw new ConfigError(`${name} must be a base URL without a query or fragment, got "${raw}"`);
+  }
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+}
+
+function endpoints(env: Env, ipv6Egress: boolean): Endpoints {
+  const dualStack = baseUrl(env, 'API_URL_DUAL_STACK');
+  // The failure of issue 12: IPv6 callers let in by an endpoint whose function cannot dial them.
+  if (dualStack !== null && !ipv6Egress) {
+    throw new ConfigError('API_URL_DUAL_STACK is set but IPV6_EGRESS is false: IPv6 callers could not be checked');
+  }
+  return Object.freeze({ ipv4: baseUrl(env, 'API_URL_IPV4'), dualStack });
+}
+
 function endpoint(env: Env): string | undefined {
   const raw = text(env, 'DYNAMODB_ENDPOINT');
   if (raw === undefined) return undefined;
@@ -153,6 +196,7 @@ export function loadConfig(env: Env): Config {
   }
   const region = text(env, 'AWS_REGION') ?? 'us-east-1';
   const rateLimitKey = text(env, 'RATE_LIMIT_KEY');
+  const ipv6Egress = boolean(env, 'IPV6_EGRESS', true);
   if (rateLimitKey !== undefined && rateLimitKey.length < 16) {
     throw new ConfigError('RATE_LIMIT_KEY must be at least 16 characters long');
   }
@@ -167,8 +211,9 @@ export function loadConfig(env: Env): Config {
     probeAttempts: integer(env, 'PROBE_ATTEMPTS', CONFIG_DEFAULTS.probeAttempts, 1, 8),
     corsAllowOrigins: origins(env),
     checkedFrom: text(env, 'CHECKED_FROM') ?? text(env, 'AWS_REGION') ?? 'local',
-    ipv6Egress: boolean(env, 'IPV6_EGRESS', true),
+    ipv6Egress,
     egressAddresses: egressAddresses(env),
+    endpoints: endpoints(env, ipv6Egress),
     rateLimitKey,
     rateLimitKeySecretArn: text(env, 'RATE_LIMIT_KEY_SECRET_ARN'),
   });

@@ -3,7 +3,7 @@
  * the page, the widget and the CLI. Written for someone who runs a game server or a home NAS,
  * not for network engineers: plain words, one concrete step per line.
  */
-import type { PortReason, PortResult, PortState } from './probe.ts';
+import type { PortHint, PortReason, PortResult, PortState } from './probe.ts';
 import type { UdpPortReason, UdpPortResult, UdpPortState } from './udp-probe.ts';
 
 /** One line per state: what it means. */
@@ -38,6 +38,23 @@ export const REASON_MEANING: Readonly<Record<PortReason, string>> = {
   'blocked-at-source': 'the checker itself may not send to this port',
   'no-ipv6-egress': 'this deployment cannot send IPv6 at all, so nothing was tried (and nothing counted)',
 };
+
+/**
+ * What a hint on a verdict means and what to do about it. `icmp-rate-limit` goes on a port that
+ * read filtered while the same address was refusing other ports of the check with ICMP errors,
+ * which hosts send only a few per second.
+ */
+export const HINT_TEXT: Readonly<Record<PortHint, string>> = {
+  'icmp-rate-limit':
+    'Your address refused other ports of this check with ICMP errors, and hosts send those only a few per second; ' +
+    'this port may have been refused too, with no error left to send. Check this port again on its own.',
+};
+
+/** One line per hinted port of a check, e.g. for the text table; empty when none has a hint. */
+export function hintLines(results: readonly (PortResult | UdpPortResult)[]): string[] {
+  // Only TCP results carry a hint: the UDP probe has no rate-limit rounds.
+  return results.flatMap((r) => ('hint' in r && r.hint !== undefined ? [`${r.port}/tcp: ${HINT_TEXT[r.hint]}`] : []));
+}
 
 /**
  * Why inbound connections often cannot reach home connections at all: carrier-grade NAT,
@@ -88,9 +105,10 @@ export function familyDifference(
   port: number,
   v4: Pick<PortResult | UdpPortResult, 'state' | 'reason'>,
   v6: Pick<PortResult | UdpPortResult, 'state' | 'reason'>,
+  protocol: 'tcp' | 'udp' = 'tcp',
 ): string | undefined {
   if (v4.state === v6.state && v4.reason === v6.reason) return undefined;
-  const head = `${port}/tcp ${v4.state} over IPv4, ${v6.state} over IPv6`;
+  const head = `${port}/${protocol} ${v4.state} over IPv4, ${v6.state} over IPv6`;
   if (v6.reason === 'no-ipv6-egress') return `${head}: this deployment cannot dial IPv6, so only IPv4 was tested.`;
   if (v4.state === 'open' && v6.state === 'filtered') {
     return `${head}: your IPv6 firewall blocks it. IPv6 has no NAT or port forward; allow the port to this device in the router's IPv6 firewall.`;

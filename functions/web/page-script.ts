@@ -2,10 +2,20 @@
 /// <reference lib="dom.iterable" />
 /**
  * Progressive enhancement for `GET /`. Without JavaScript the form is a plain GET to `/` and
- * the server renders the verdicts. With it, the same request is made in the background and
- * the server-rendered results replace the old ones in place, so the `aria-live` region
- * announces them and the advice text exists only once, on the server.
+ * the server renders the verdicts for the family the page arrived over. With it:
+ * - on a deployment with both endpoints (`#families` names them), IPv4 is checked through the
+ *   IPv4-only endpoint and IPv6 through the dual-stack one, and the two are shown side by side
+ *   with the diagnosis `dialback --both` gives, rendered by the same view code as the server's;
+ * - otherwise the same request is made in the background and the server-rendered results
+ *   replace the old ones in place.
+ * Either way the `aria-live` region announces the new results.
  */
+
+import { createClient } from '../client/dialback-client.ts';
+import { checkFamilies, type FamiliesView, type FamilyView, ipv6Address } from '../client/families.ts';
+import { ABSENCE_REASON } from '../contract/families.ts';
+import { parsePortList } from '../contract/wire.ts';
+import { familiesResults } from './verdict-view.ts';
 
 const form = document.querySelector<HTMLFormElement>('#check-form');
 const input = document.querySelector<HTMLInputElement>('#ports');
@@ -13,8 +23,64 @@ const udpInput = document.querySelector<HTMLInputElement>('#udp');
 const results = document.querySelector<HTMLElement>('#results');
 const button = form?.querySelector<HTMLButtonElement>('button[type="submit"]');
 
+const families = document.querySelector<HTMLElement>('#families');
+const endpoints =
+  families?.dataset.ipv4 !== undefined && families.dataset.dualStack !== undefined
+    ? { ipv4: families.dataset.ipv4, dualStack: families.dataset.dualStack }
+    : undefined;
+
 /** Regions the server re-renders after a check. */
 const REGIONS = ['#results', '#budget'] as const;
+
+/** Markup built by the `html` tag (escaped by construction), as nodes of this document. */
+function nodes(markup: string): Node[] {
+  const parsed = new DOMParser().parseFromString(`<body>${markup}</body>`, 'text/html');
+  return Array.from(parsed.body.childNodes, (node) => document.importNode(node, true));
+}
+
+function budgetLine(view: FamiliesView): string {
+  const parts = (
+    [
+      [4, view.v4],
+      [6, view.v6],
+    ] as const
+  ).flatMap(([family, v]: readonly [4 | 6, FamilyView]) =>
+    v.kind === 'checked' && v.rateLimit.length > 0
+      ? [`IPv${family}: ${v.rateLimit.map((w) => `${w.remaining} left this ${w.name}`).join(', ')}`]
+      : [],
+  );
+  return parts.length === 0 ? '' : `Rate budget (each family has its own): ${parts.join('; ')}.`;
+}
+
+/** A box's ports; an empty box is none. */
+function listOf(box: string): number[] {
+  return box === '' ? [] : parsePortList(box, Number.MAX_SAFE_INTEGER);
+}
+
+/** Both families through the two endpoints, side by side. */
+async function runBoth(ports: string, udp: string, both: { ipv4: string; dualStack: string }): Promise<void> {
+  if (results === null) return;
+  const asked = { tcp: listOf(ports), udp: listOf(udp) };
+  const view = await checkFamilies(both, asked, location.origin);
+  results.replaceChildren(...nodes(familiesResults(view, asked).value));
+  const budget = document.querySelector('#budget');
+  const line = budgetLine(view);
+  if (budget !== null && line !== '') budget.textContent = line;
+}
+
+/** Fills in both addresses: the page itself only knows the one it arrived over. */
+async function showAddresses(both: { ipv4: string; dualStack: string }): Promise<void> {
+  if (families === null) return;
+  const [v4, v6] = await Promise.allSettled([createClient({ api: both.ipv4 }).ip(), ipv6Address(both)]);
+  const v4Text = v4.status === 'fulfilled' ? `IPv4 ${v4.value.data.ip}` : 'IPv4: the IPv4 endpoint did not answer';
+  const v6Text =
+    v6.status === 'rejected'
+      ? 'IPv6: the dual-stack endpoint did not answer'
+      : typeof v6.value === 'string'
+        ? `IPv6: none. ${ABSENCE_REASON[v6.value]}`
+        : `IPv6 ${v6.value.ip}`;
+  families.textContent = `${v4Text} · ${v6Text}`;
+}
 
 /** Checks the TCP `ports` and the `udp` ports (either may be empty), as the form would. */
 async function run(ports: string, udp = ''): Promise<void> {
@@ -30,6 +96,11 @@ async function run(ports: string, udp = ''): Promise<void> {
   status.textContent = `Checking ${[ports, udp === '' ? '' : `UDP ${udp}`].filter((p) => p !== '').join(', ')}…`;
   results.replaceChildren(status);
   try {
+    if (endpoints !== undefined) {
+      // The URL keeps no ?ports= here: reloading it would make the server check one family again.
+      await runBoth(ports, udp, endpoints);
+      return;
+    }
     const response = await fetch(`/?${query}`, { headers: { accept: 'text/html' } });
     const page = new DOMParser().parseFromString(await response.text(), 'text/html');
     // A bare 500 is problem+json, not the page: then there is nothing to show but the failure.
@@ -81,3 +152,5 @@ for (const preset of document.querySelectorAll<HTMLAnchorElement>('a[data-udp]')
     void run('', udp);
   });
 }
+
+if (endpoints !== undefined) void showAddresses(endpoints);

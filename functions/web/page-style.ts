@@ -61,6 +61,16 @@ button:disabled { opacity: .6; cursor: progress; }
 .verdict-filtered .state, .verdict-open-filtered .state, .verdict-untestable .state { color: var(--filtered); }
 .problem { border-left: 6px solid var(--closed); }
 .meta { color: var(--muted); font-size: .9rem; }
+.recheck { border-left: 3px solid var(--filtered); padding-left: .6rem; }
 .checking { font-style: italic; }
+.families-table { border-collapse: collapse; margin: .6rem 0; }
+.families-table th, .families-table td { text-align: left; padding: .3rem 1.2rem .3rem 0; border-bottom: 1px solid var(--line); }
+.families-table td.verdict-open .state { color: var(--open); }
+.families-table td.verdict-closed .state { color: var(--closed); }
+.families-table td.verdict-filtered .state, .families-table td.verdict-untestable .state { color: var(--filtered); }
+.diagnosis { padding-left: 1.2rem; font-weight: 600; }
+.families { display: grid; gap: 0 1rem; grid-template-columns: repeat(auto-fit, minmax(min(100%, 20rem), 1fr)); }
+.family-heading { margin-top: .8rem; }
+.note { border-left: 6px solid var(--line); }
 footer { margin-top: 2.5rem; color: var(--muted); font-size: .9rem; }
 `;

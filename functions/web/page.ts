@@ -5,21 +5,14 @@
  * style are inline under SHA-256 hashes in a `default-src 'none'` Content-Security-Policy.
  */
 import { createHash } from 'node:crypto';
-import { type CheckResponse, PORT_LIST_PATTERN, type PortResult, type Problem, protocolOf } from '../contract/wire.ts';
+import { NO_DUAL_STACK_ENDPOINT } from '../contract/families.ts';
+import { type CheckResponse, type Endpoints, PORT_LIST_PATTERN, type Problem } from '../contract/wire.ts';
 import type { RateStatus, RateWindow } from '../core/rate-limiter.ts';
 import type { SourceAddress } from '../core/source-address.ts';
-import {
-  CGNAT_EXPLAINED,
-  CHECK_LIMITS,
-  meaningOf,
-  nextStepsOf,
-  reasonMeaningOf,
-  STATE_MEANING,
-  stateClass,
-  UDP_STATE_MEANING,
-} from '../core/verdict-text.ts';
+import { CGNAT_EXPLAINED, CHECK_LIMITS, STATE_MEANING, UDP_STATE_MEANING } from '../core/verdict-text.ts';
 import { html, rawText, type SafeHtml } from './html.ts';
 import { PAGE_STYLE } from './page-style.ts';
+import { verdict } from './verdict-view.ts';
 
 /** The TCP states, as the page's legend lists them (UDP's own state follows them). */
 const TCP_STATES = ['open', 'closed', 'filtered', 'untestable'] as const;
@@ -49,8 +42,15 @@ function sha256(text: string): string {
 const STYLE_HASH = sha256(rawText(PAGE_STYLE).value);
 const scriptHashes = new WeakMap<object, string>();
 
-/** The page's policy: nothing but its own hashed inline style and script, and fetches to itself. */
-export function contentSecurityPolicy(script: string | undefined, scriptKey: object | undefined): string {
+/**
+ * The page's policy: nothing but its own hashed inline style and script, and fetches to itself
+ * and to the deployment's endpoints (`connect`, origins), where the two families are checked.
+ */
+export function contentSecurityPolicy(
+  script: string | undefined,
+  scriptKey: object | undefined,
+  connect: readonly string[] = [],
+): string {
   let scriptSrc = "'none'";
   if (script !== undefined && scriptKey !== undefined) {
     scriptSrc = scriptHashes.get(scriptKey) ?? sha256(rawText(script).value);
@@ -60,7 +60,7 @@ export function contentSecurityPolicy(script: string | undefined, scriptKey: obj
     "default-src 'none'",
     `script-src ${scriptSrc}`,
     `style-src ${STYLE_HASH}`,
-    "connect-src 'self'",
+    ["connect-src 'self'", ...connect].join(' '),
     "form-action 'self'",
     "base-uri 'none'",
     "frame-ancestors 'none'",
@@ -87,31 +87,8 @@ export interface PageView {
   /** Where this page was served from, for the copyable curl line. */
   readonly host: string;
   readonly script: string | undefined;
-}
-
-function rtt(result: PortResult): string {
-  return result.rttMs === null ? 'no round trip' : `round trip ${result.rttMs.toFixed(1)} ms`;
-}
-
-/** The state's meaning without its leading "state: ", which the heading already says. */
-function meaning(result: PortResult): string {
-  const text = meaningOf(result).slice(result.state.length + 2);
-  return text.charAt(0).toUpperCase() + text.slice(1);
-}
-
-/** Advice text marks commands with backticks; show them as code. */
-function withCode(text: string): SafeHtml {
-  return html`${text.split('`').map((part, i) => (i % 2 === 1 ? html`<code>${part}</code>` : part))}`;
-}
-
-function verdict(result: PortResult): SafeHtml {
-  return html`<article class="card verdict verdict-${stateClass(result.state)}">
-  <h3><span class="mono">${result.port}/${protocolOf(result)}</span>: <span class="state">${result.state}</span></h3>
-  <p>${meaning(result)}</p>
-  <p class="meta">Reason <code>${result.reason}</code>: ${reasonMeaningOf(result)}; ${rtt(result)}.</p>
-  <h4>What to do next</h4>
-  <ul>${nextStepsOf(result).map((step) => html`<li>${withCode(step)}</li>`)}</ul>
-</article>`;
+  /** The deployment's endpoints: with both, the page script checks IPv4 and IPv6 side by side. */
+  readonly endpoints: Endpoints;
 }
 
 function resultsSection(view: PageView): SafeHtml {
@@ -148,6 +125,14 @@ export function renderPage(view: PageView): string {
 <p class="meta">IPv${view.source.family} · reverse DNS: ${view.reverseDns ?? 'none'}</p>`;
   const notice =
     view.addressNotice === undefined ? html`` : html`<p class="card problem" role="note">${view.addressNotice}</p>`;
+  const { ipv4, dualStack } = view.endpoints;
+  // One endpoint: IPv4 alone, and why. Both: the script fills in the other family's address.
+  const families =
+    ipv4 !== null && dualStack === null
+      ? html`<p class="meta" id="families">${NO_DUAL_STACK_ENDPOINT}</p>`
+      : ipv4 !== null && dualStack !== null
+        ? html`<p class="meta" id="families" data-ipv4="${ipv4}" data-dual-stack="${dualStack}">Both families are checked: IPv4 through ${ipv4}, IPv6 through ${dualStack}.</p>`
+        : html``;
   const script = view.script === undefined ? html`` : html`<script type="module">${rawText(view.script)}</script>`;
   return html`<!doctype html>
 <html lang="en">
@@ -167,6 +152,7 @@ export function renderPage(view: PageView): string {
 <section class="card" aria-labelledby="you">
 <h2 id="you">Your address, as seen from here</h2>
 ${address}
+${families}
 ${notice}
 </section>
 <section aria-labelledby="check-heading">

@@ -5,12 +5,18 @@
  * `ports`. Served as an ES module at `GET /widget.js`;
  * no dependencies. It renders into shadow DOM, is themed through CSS custom properties and
  * `::part()`, and reports through events:
- * - `dialback-result`, `detail`: the `CheckResponse` the API returned;
+ * - `dialback-result`, `detail`: the IPv4 `CheckResponse` (checked through the deployment's
+ *   IPv4-only endpoint, named by its `/ip`);
+ * - `dialback-families`, `detail`: `FamiliesView`, both families side by side: IPv6 is checked
+ *   through the dual-stack endpoint where the caller has IPv6, and the diagnosis of every port
+ *   that differs is shown under the results (part `diagnosis`);
  * - `dialback-error`, `detail`: `WidgetErrorDetail` (a 429 carries `retryAfterSeconds`).
  * Both bubble and cross the shadow boundary. `check()` runs a check from script too.
  */
 import { type CheckResponse, createClient, DialbackError, type Problem } from '../client/dialback-client.ts';
-import { parsePortList, protocolOf } from '../contract/wire.ts';
+import { checkFamilies, type FamiliesView } from '../client/families.ts';
+import { ABSENCE_SHORT } from '../contract/families.ts';
+import { type Endpoints, parsePortList, protocolOf } from '../contract/wire.ts';
 import { headlineOf, stateClass } from '../core/verdict-text.ts';
 
 /** `detail` of the `dialback-error` event. */
@@ -60,6 +66,8 @@ const STYLE = `
 [part~="state-closed"] { color: var(--_closed); }
 [part~="state-filtered"], [part~="state-open-filtered"], [part~="state-untestable"] { color: var(--_filtered); }
 [part~="error"] { color: var(--_closed); margin: .5em 0 0; }
+[part~="diagnosis"] { margin: .5em 0 0; padding-left: 1.2em; }
+[part~="diagnosis"]:empty { display: none; }
 `;
 
 function sheet(): CSSStyleSheet | undefined {
@@ -99,6 +107,19 @@ function apiBase(attribute: string | null): string {
   return attribute ?? new URL(import.meta.url).origin;
 }
 
+/**
+ * The deployment's endpoints, from its `/ip` (which spends nothing). One that does not say
+ * (older, or unreachable) is checked through `api` alone, over whichever family it is reached.
+ */
+async function endpointsOf(api: string): Promise<Endpoints> {
+  try {
+    const { data } = await createClient({ api }).ip();
+    return data.endpoints ?? { ipv4: null, dualStack: null };
+  } catch {
+    return { ipv4: null, dualStack: null };
+  }
+}
+
 /** The custom element. */
 export class DialbackCheck extends HTMLElement {
   static readonly observedAttributes = ['ports', 'udp', 'label'];
@@ -106,6 +127,7 @@ export class DialbackCheck extends HTMLElement {
   readonly #button = element('button', 'button');
   readonly #status = element('p', 'status');
   readonly #results = element('ul', 'results');
+  readonly #diagnosis = element('ul', 'diagnosis');
   #busy = false;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -122,7 +144,7 @@ export class DialbackCheck extends HTMLElement {
       void this.check();
     });
     const container = element('div', 'container');
-    container.append(this.#button, this.#status, this.#results);
+    container.append(this.#button, this.#status, this.#results, this.#diagnosis);
     root.append(container);
   }
 
@@ -179,13 +201,17 @@ export class DialbackCheck extends HTMLElement {
     this.#button.disabled = true;
     this.#button.setAttribute('aria-busy', 'true');
     this.#results.replaceChildren();
+    this.#diagnosis.replaceChildren();
     this.#status.setAttribute('part', 'status');
     this.#status.textContent = `Checking ${this.#names(asked).join(', ')}…`;
     try {
-      const { data } = await createClient({ api: apiBase(this.getAttribute('api')) }).check(asked.tcp, {
-        udp: asked.udp,
-      });
-      this.#show(data);
+      const api = apiBase(this.getAttribute('api'));
+      const view = await checkFamilies(await endpointsOf(api), asked, api);
+      this.#show(view);
+      this.dispatchEvent(new CustomEvent('dialback-families', { detail: view, bubbles: true, composed: true }));
+      if (view.v4.kind === 'failed') throw view.v4.error;
+      if (view.v4.kind !== 'checked') throw new DialbackError(view.v4.reason, 0, undefined, undefined);
+      const data = view.v4.check;
       this.dispatchEvent(new CustomEvent('dialback-result', { detail: data, bubbles: true, composed: true }));
       return data;
     } catch (error) {
@@ -199,20 +225,36 @@ export class DialbackCheck extends HTMLElement {
     }
   }
 
-  #show(data: CheckResponse): void {
-    const open = data.results.filter((r) => r.state === 'open').length;
-    this.#status.textContent = `${open} of ${data.results.length} open on ${data.ip}.`;
+  #show(view: FamiliesView): void {
+    const v4 = view.v4.kind === 'checked' ? view.v4.check : undefined;
+    const v6 = view.v6.kind === 'checked' ? view.v6.check : undefined;
+    if (v4 !== undefined) {
+      const open = v4.results.filter((r) => r.state === 'open').length;
+      const ipv6 =
+        v6 === undefined ? '' : ` IPv6 ${v6.ip}: ${v6.results.filter((r) => r.state === 'open').length} open.`;
+      this.#status.textContent = `${open} of ${v4.results.length} open on ${v4.ip}.${ipv6}`;
+    }
     this.#results.replaceChildren(
-      ...data.results.map((r) => {
+      ...(v4?.results ?? []).map((r) => {
         const item = element('li', `result result-${stateClass(r.state)}`);
-        item.append(
-          element('span', 'port', `${r.port}/${protocolOf(r)} `),
-          element('span', `state state-${stateClass(r.state)}`, r.state),
-          element('span', 'meaning', ` — ${headlineOf(r)}`),
-        );
+        item.append(element('span', 'port', `${r.port}/${protocolOf(r)} `));
+        if (v6 !== undefined) item.append(element('span', 'family', 'IPv4 '));
+        item.append(element('span', `state state-${stateClass(r.state)}`, r.state));
+        const other = v6?.results.find((x) => x.port === r.port && protocolOf(x) === protocolOf(r));
+        if (other !== undefined) {
+          item.append(
+            element('span', 'family', ' · IPv6 '),
+            element('span', `state state-${stateClass(other.state)}`, other.state),
+          );
+        }
+        item.append(element('span', 'meaning', ` — ${headlineOf(r)}`));
         return item;
       }),
     );
+    const lines = [...view.notes];
+    if (view.v6.kind === 'absent') lines.push(ABSENCE_SHORT[view.v6.why]);
+    if (view.v6.kind === 'failed') lines.push(`IPv6: ${view.v6.error.message}`);
+    this.#diagnosis.replaceChildren(...lines.map((line) => element('li', 'diagnosis-line', line)));
   }
 
   #fail(detail: WidgetErrorDetail): void {
@@ -244,5 +286,6 @@ declare global {
   interface HTMLElementEventMap {
     'dialback-result': CustomEvent<CheckResponse>;
     'dialback-error': CustomEvent<WidgetErrorDetail>;
+    'dialback-families': CustomEvent<FamiliesView>;
   }
 }

@@ -11,9 +11,10 @@ import { CONFIG_DEFAULTS, ConfigError, loadConfig } from '../../functions/core/c
 
 /**
  * How checks leave AWS. `default`: the function runs outside any VPC (cheapest; IPv4 only, from
- * an address AWS picks per execution environment). `vpc`: a dual-stack VPC with a NAT gateway
- * (one Elastic IP) for IPv4 and an egress-only internet gateway for IPv6, so probes can reach
- * IPv6 callers and always leave from addresses a firewall can allowlist.
+ * an address AWS picks per execution environment) behind one IPv4-only API. `vpc`: a dual-stack
+ * VPC with a NAT gateway (one Elastic IP) for IPv4 and an egress-only internet gateway for IPv6,
+ * so probes can reach IPv6 callers, who arrive through a second, dual-stack API, and always
+ * leave from addresses a firewall can allowlist.
  */
 export const EGRESS_MODES = ['default', 'vpc'] as const;
 

@@ -1,14 +1,11 @@
 /**
  * Dialback in one stack, read top to bottom like DESIGN §1: the counters table, the HMAC key,
  * with `egress=vpc` the network probes leave through (egress.ts), the function that dials back,
- * the HTTP API in front of it, alarms, outputs. Everything is pinned to one region, the region
- * checks dial out from.
+ * the HTTP APIs in front of it (public-api.ts: IPv4-only, plus dual-stack with `egress=vpc`),
+ * alarms, outputs. Everything is pinned to one region, the region checks dial out from.
  */
 import { fileURLToPath } from 'node:url';
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
-import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
-import { HttpApi, HttpMethod, HttpStage, IpAddressType, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
-import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { Alarm, ComparisonOperator, type IMetric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { AttributeType, BillingMode, Table } from 'aws-cdk-lib/aws-dynamodb';
@@ -23,16 +20,21 @@ import type { Construct } from 'constructs';
 import { COUNTER_TABLE_SCHEMA } from '../../functions/core/table-schema.ts';
 import { webAssetsDefine } from '../../functions/web/build.ts';
 import { DEFAULT_EGRESS_ENVIRONMENT, VpcEgress } from './egress.ts';
+import {
+  API_ID_SUFFIXES,
+  API_LABELS,
+  API_URL_DESCRIPTIONS,
+  API_URL_VARIABLES,
+  type PublicApi,
+  publicApi,
+} from './public-api.ts';
 import type { DialbackSettings } from './settings.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-/** The paths of DESIGN §3, each routed to the one function for every method. */
-export const API_PATHS = ['/', '/check', '/check/{port}', '/ip', '/widget.js', '/openapi.json'] as const;
-
 /**
  * What one request may spend besides the probe itself: the first read of the key (bounded at
- * 2 s in secret-key.ts), the limiter's table conversation (2 s in rate-limiter.ts) and the
+ * 2 s in secret-key.ts), then the limiter's table conversation (2 s in rate-limiter.ts) and the
  * response margin the handler keeps (0.5 s), rounded up.
  */
 const REQUEST_OVERHEAD_MS = 5000;
@@ -41,25 +43,11 @@ const REQUEST_OVERHEAD_MS = 5000;
 const API_GATEWAY_LIMIT_SECONDS = 30;
 
 /**
- * The access-log record. It names the request, the route and the outcome and nothing that
- * identifies the caller: no `$context.identity.sourceIp` (DESIGN §4.3: no raw address in any
- * log), no user agent. API Gateway's predefined formats all carry the source IP.
+ * How far past the probe deadline p99 latency may go before the latency alarm fires: room for
+ * a cold start (init plus the key's first read) on top of a check that waited out the whole
+ * deadline. Far below REQUEST_OVERHEAD_MS, so the alarm fires seconds before requests time out.
  */
-export const ACCESS_LOG_FIELDS = Object.freeze({
-  requestId: '$context.requestId',
-  requestTimeEpoch: '$context.requestTimeEpoch',
-  method: '$context.httpMethod',
-  routeKey: '$context.routeKey',
-  path: '$context.path',
-  protocol: '$context.protocol',
-  status: '$context.status',
-  responseLength: '$context.responseLength',
-  responseLatencyMs: '$context.responseLatency',
-  integrationLatencyMs: '$context.integrationLatency',
-  integrationStatus: '$context.integrationStatus',
-  integrationError: '$context.integrationErrorMessage',
-  errorMessage: '$context.error.message',
-});
+const LATENCY_ALARM_MARGIN_MS = 1500;
 
 /**
  * Lets the ESM bundle load CommonJS dependencies (parts of the AWS SDK call `require` on Node
@@ -68,13 +56,48 @@ export const ACCESS_LOG_FIELDS = Object.freeze({
 const ESM_REQUIRE_BANNER =
   "import { createRequire as __dialbackCreateRequire } from 'node:module'; const require = __dialbackCreateRequire(import.meta.url);";
 
+/**
+ * esbuild arguments for the function's bundle. Lambda puts the role's credentials in the
+ * environment, so the SDK's default credential chain is replaced by the environment provider
+ * alone (functions/core/lambda-credentials.ts): SSO, ini files, process, web identity and
+ * metadata providers and their STS/SSO clients stay out of the bundle. The path is resolved
+ * from the project root, where the bundler runs.
+ */
+export const LAMBDA_BUNDLE_ARGS = Object.freeze({
+  '--alias': '@aws-sdk/credential-provider-node=./functions/core/lambda-credentials.ts',
+});
+
 /** Props of the stack: the validated settings plus the usual stack props. */
 export interface DialbackStackProps extends StackProps {
   /** The deploy-time settings (`readSettings` in settings.ts validates and defaults them). */
   readonly settings: DialbackSettings;
 }
 
-/** The whole service: table, key, function, API, alarms and outputs. */
+/**
+ * The alarms' SNS topic, e-mailing `email`. `enforceSSL` writes a topic policy that replaces
+ * SNS's default one, so CloudWatch may publish only if that policy says so: it allows
+ * `cloudwatch.amazonaws.com` for alarms of this account and region only (the confused-deputy
+ * guard), beside the Deny of unencrypted publishing.
+ */
+function alarmTopic(stack: Stack, email: string): Topic {
+  const topic = new Topic(stack, 'AlarmTopic', { displayName: 'Dialback alarms', enforceSSL: true });
+  topic.addSubscription(new EmailSubscription(email));
+  topic.addToResourcePolicy(
+    new PolicyStatement({
+      sid: 'AllowCloudWatchAlarmsOfThisAccount',
+      principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+      actions: ['sns:Publish'],
+      resources: [topic.topicArn],
+      conditions: {
+        StringEquals: { 'aws:SourceAccount': stack.account },
+        ArnLike: { 'aws:SourceArn': `arn:${stack.partition}:cloudwatch:${stack.region}:${stack.account}:alarm:*` },
+      },
+    }),
+  );
+  return topic;
+}
+
+/** The whole service: table, key, function, APIs, alarms and outputs. */
 export class DialbackStack extends Stack {
   /** The function that dials back; exposed for tests. */
   readonly api: NodejsFunction;
@@ -131,7 +154,7 @@ export class DialbackStack extends Stack {
         resources: [functionLogs.logGroupArn],
       }),
     );
-    // The limiter's only table call is one conditional UpdateItem per window.
+    // The limiter's only table call: one conditional UpdateItem per check, both windows at once.
     table.grant(role, 'dynamodb:UpdateItem');
     role.addToPolicy(new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [key.secretArn] }));
 
@@ -177,7 +200,8 @@ export class DialbackStack extends Stack {
         // IPV6_EGRESS and EGRESS_ADDRESSES. Outside a VPC a Lambda has no IPv6 route: an IPv6
         // caller is answered "untestable" instead of a false "filtered", and the source is not fixed.
         ...(egress?.functionEnvironment() ?? DEFAULT_EGRESS_ENVIRONMENT),
-        NODE_OPTIONS: '--enable-source-maps',
+        // No NODE_OPTIONS=--enable-source-maps: Node would read and parse the map at every
+        // cold start (npm run bench -- handler measures it). Names survive minification instead.
       },
       bundling: {
         // Bundled locally by the esbuild devDependency: synth needs no Docker.
@@ -191,9 +215,14 @@ export class DialbackStack extends Stack {
         bundleAwsSDK: true,
         externalModules: [],
         minify: true,
+        // Stack traces stay readable without a source map at run time: function and class names
+        // are kept through minification, and the map is still written beside the bundle in the
+        // asset (never loaded by Lambda) to turn a logged `index.mjs:line:column` back into source.
+        keepNames: true,
         sourceMap: true,
         sourceMapMode: SourceMapMode.EXTERNAL,
         sourcesContent: false,
+        esbuildArgs: LAMBDA_BUNDLE_ARGS,
         metafile: false,
         // Lambda has no compiler: the widget and the page script are compiled now and
         // inlined as a constant (functions/web/assets.ts), so GET / and /widget.js work.
@@ -202,57 +231,20 @@ export class DialbackStack extends Stack {
     });
     egress?.attach(this.api);
 
-    // HTTP API, payload v2, dual-stack in both egress modes: IPv6 callers reach the function and
-    // are checked over IPv6 (`vpc`) or told plainly that this deployment cannot dial IPv6
-    // (`default`: "untestable", never a false "filtered"). An IPv4-only endpoint would instead
-    // silently check a dual-stack client's IPv4 address and never its IPv6 one.
-    const integration = new HttpLambdaIntegration('ApiIntegration', this.api);
-    const httpApi = new HttpApi(this, 'HttpApi', {
-      apiName: this.stackName,
-      description: 'Dialback: external TCP port checker',
-      ipAddressType: IpAddressType.DUAL_STACK,
-      createDefaultStage: false,
-      // No corsPreflight: API Gateway would answer OPTIONS itself from a second copy of the
-      // origins list. Preflights reach the function, which answers them from
-      // CORS_ALLOW_ORIGINS exactly as the local server does.
-      // Unmatched paths and methods also reach the function, so 404 and 405 are its
-      // problem+json rather than API Gateway's bare {"message":"Not Found"}.
-      defaultIntegration: integration,
-    });
-    for (const path of API_PATHS) {
-      httpApi.addRoutes({ path, methods: [HttpMethod.ANY], integration });
-    }
-
-    const accessLogs = new LogGroup(this, 'ApiAccessLogs', {
-      retention,
-      // Same reasoning as the function's logs: they age out; teardown leaves nothing.
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    // `$default` stage: served at the API's root, so rawPath carries no stage prefix.
-    const stage = new HttpStage(this, 'DefaultStage', {
-      httpApi,
-      stageName: '$default',
-      autoDeploy: true,
-      throttle: { rateLimit: settings.throttleRate, burstLimit: settings.throttleBurst },
-      accessLogSettings: {
-        destination: new LogGroupLogDestination(accessLogs),
-        format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
-      },
-    });
-    // Covers every route of the API (acknowledgments apply to the construct's whole subtree).
-    Validations.of(httpApi).acknowledge({
-      id: 'AwsSolutions-APIG4',
-      reason: "An unauthenticated public API is the product: a check can only ever touch the caller's own address.",
-    });
+    // The public HTTP APIs (payload v2). A check dials the family the caller arrived over, so an
+    // API may admit IPv6 callers only where the function can dial IPv6 (DESIGN §1): `default`
+    // serves one IPv4-only API, so every caller, dual-stack browsers included, gets a real IPv4
+    // check; `vpc` adds a dual-stack API on the same function, through which a caller with IPv6
+    // arrives over IPv6, so a page can check both families side by side.
+    const apis: PublicApi[] = [publicApi(this, 'ipv4', this.api, settings, retention)];
+    if (egress !== undefined) apis.push(publicApi(this, 'dualStack', this.api, settings, retention));
+    // The function learns both base URLs so `/ip` can name them. It references the APIs, never
+    // the reverse (an API resource does not name its integration's function; the integrations,
+    // routes and permissions reference both), so the template has no reference cycle.
+    for (const api of apis) this.api.addEnvironment(API_URL_VARIABLES[api.kind], api.httpApi.apiEndpoint);
 
     // Alarms. A 503 from a sick table is a 5xx, so the 5xx alarm also catches the limiter failing closed.
-    const topic =
-      settings.alarmEmail === undefined
-        ? undefined
-        : new Topic(this, 'AlarmTopic', { displayName: 'Dialback alarms', enforceSSL: true });
-    if (topic !== undefined && settings.alarmEmail !== undefined) {
-      topic.addSubscription(new EmailSubscription(settings.alarmEmail));
-    }
+    const topic = settings.alarmEmail === undefined ? undefined : alarmTopic(this, settings.alarmEmail);
     const alarm = (id: string, metric: IMetric, threshold: number, description: string): void => {
       const created = new Alarm(this, id, {
         metric,
@@ -277,22 +269,37 @@ export class DialbackStack extends Stack {
       1,
       'Lambda refused invocations: the account or reserved concurrency is exhausted.',
     );
-    alarm(
-      'Api5xxAlarm',
-      httpApi.metricServerError({ period: fiveMinutes, statistic: 'Sum' }),
-      5,
-      'The API answered 5xx: the rate-limit table or the key is unreachable, or the function failed.',
-    );
-    // A check legitimately lasts up to the probe deadline (a filtered port waits it out); beyond
-    // the deadline plus the request overhead something is slow that should not be.
-    alarm(
-      'ApiLatencyP99Alarm',
-      httpApi.metricLatency({ period: fiveMinutes, statistic: 'p99' }),
-      settings.probeTimeoutMs + REQUEST_OVERHEAD_MS,
-      'p99 latency exceeds the probe deadline plus what the table and key may take.',
-    );
+    // A check legitimately lasts up to the probe deadline (a filtered port waits it out), plus a
+    // cold start now and then; beyond that something is slow that should not be. The threshold
+    // stays well under the timeout, so the alarm fires while requests still get answers.
+    const latencyThresholdMs = settings.probeTimeoutMs + LATENCY_ALARM_MARGIN_MS;
+    if (latencyThresholdMs > timeoutSeconds * 1000 - LATENCY_ALARM_MARGIN_MS) {
+      throw new Error(
+        `the latency alarm (${latencyThresholdMs} ms) would sit too close to the ${timeoutSeconds} s timeout`,
+      );
+    }
+    for (const { kind, httpApi } of apis) {
+      const suffix = API_ID_SUFFIXES[kind];
+      alarm(
+        `Api5xxAlarm${suffix}`,
+        httpApi.metricServerError({ period: fiveMinutes, statistic: 'Sum' }),
+        5,
+        `The ${API_LABELS[kind]} API answered 5xx: the rate-limit table or the key is unreachable, or the function failed.`,
+      );
+      alarm(
+        `ApiLatencyP99Alarm${suffix}`,
+        httpApi.metricLatency({ period: fiveMinutes, statistic: 'p99' }),
+        latencyThresholdMs,
+        `p99 latency of the ${API_LABELS[kind]} API exceeds the probe deadline plus ${LATENCY_ALARM_MARGIN_MS} ms (the timeout is ${timeoutSeconds} s).`,
+      );
+    }
 
-    new CfnOutput(this, 'ApiUrl', { value: stage.url, description: 'Base URL of the API; try GET /check/443' });
+    for (const { kind, stage } of apis) {
+      new CfnOutput(this, `ApiUrl${API_ID_SUFFIXES[kind]}`, {
+        value: stage.url,
+        description: API_URL_DESCRIPTIONS[kind],
+      });
+    }
     new CfnOutput(this, 'Region', { value: this.region, description: 'Region the checks dial out from' });
     new CfnOutput(this, 'TableName', { value: table.tableName, description: 'Rate-limit counters table' });
     if (egress !== undefined) {

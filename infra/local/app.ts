@@ -8,12 +8,12 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { createDeps } from '../../functions/api/deps.ts';
 import { createHandler, type Handler } from '../../functions/api/handler.ts';
 import type { HttpResponse } from '../../functions/api/http.ts';
-import { loadConfig } from '../../functions/core/config.ts';
+import { type Endpoints, loadConfig } from '../../functions/core/config.ts';
 import type { Log } from '../../functions/core/log.ts';
 import type { TargetPolicy } from '../../functions/core/source-address.ts';
 import { buildWebAssets } from '../../functions/web/build.ts';
 import { type EmbeddedTable, startEmbeddedTable } from './embedded-table.ts';
-import { startLocalServer } from './server.ts';
+import { type LocalServer, startLocalServer } from './server.ts';
 
 /** Options of the local app, as the command line gives them. */
 export interface LocalAppOptions {
@@ -22,6 +22,11 @@ export interface LocalAppOptions {
   readonly port: number;
   /** Dial non-public callers even when bound to a non-loopback address (labs only). */
   readonly allowNonPublic: boolean;
+  /**
+   * An IPv6 address to serve on as well, on the same port, as the dual-stack endpoint of the
+   * pair a deployment in vpc mode has (`--ipv6-host`). `host` is then the IPv4-only one.
+   */
+  readonly ipv6Host?: string;
   readonly log?: Log;
   /** Sees every event and the function's response to it (tests validate them against the OpenAPI document). */
   readonly observe?: (event: APIGatewayProxyEventV2, response: HttpResponse) => void;
@@ -29,7 +34,10 @@ export interface LocalAppOptions {
 
 /** A running local app. */
 export interface LocalApp {
+  /** Where it listens on `host`: the IPv4-only endpoint when `host` is an IPv4 address. */
   readonly url: string;
+  /** The endpoints `/ip` and the page announce (the served URLs unless the environment names others). */
+  readonly endpoints: Endpoints;
   readonly port: number;
   /** The embedded table's endpoint, or the configured one. */
   readonly tableEndpoint: string | undefined;
@@ -49,6 +57,40 @@ export function localPolicy(host: string, allowNonPublic: boolean): TargetPolicy
   return loopback ? 'public-and-loopback' : 'public-only';
 }
 
+/**
+ * The dual-stack endpoint's URL for an IPv6 listener. `::1` is named `localhost`, which names
+ * both loopback addresses, as a dual-stack API's name has A and AAAA records, and which a
+ * page's Content-Security-Policy can list: CSP has no syntax for an IPv6 literal such as
+ * `http://[::1]:8787`, so a page could not be allowed to fetch from it.
+ */
+function dualStackUrl(ipv6Host: string, port: number): string {
+  return ipv6Host === '::1' ? `http://localhost:${port}` : `http://[${ipv6Host}]:${port}`;
+}
+
+/** Tries for a free port number on both addresses when the caller asked for any (port 0). */
+const PAIR_ATTEMPTS = 5;
+
+/**
+ * Listens on `host` and, when given, on `ipv6Host` at the same port. With port 0 the number
+ * the first listener got may be taken on the second address; then both are tried again.
+ */
+async function listenPair(
+  handler: Handler,
+  options: Pick<LocalAppOptions, 'host' | 'ipv6Host' | 'port'>,
+): Promise<[LocalServer, ...LocalServer[]]> {
+  for (let attempt = 1; ; attempt++) {
+    const first = await startLocalServer({ handler, host: options.host, port: options.port });
+    if (options.ipv6Host === undefined) return [first];
+    try {
+      return [first, await startLocalServer({ handler, host: options.ipv6Host, port: first.port })];
+    } catch (error) {
+      await first.close();
+      const taken = (error as NodeJS.ErrnoException).code === 'EADDRINUSE';
+      if (!taken || options.port !== 0 || attempt >= PAIR_ATTEMPTS) throw error;
+    }
+  }
+}
+
 /** Starts the local app. */
 export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp> {
   let table: EmbeddedTable | undefined;
@@ -57,10 +99,24 @@ export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp>
     const tableName = options.env.TABLE_NAME?.trim() || 'dialback-rate-limits';
     table = await startEmbeddedTable(tableName);
   }
+  const servers: LocalServer[] = [];
   try {
+    // The listeners come first: the endpoints /ip announces are the URLs they serve on, known
+    // only once a port 0 has been given a number. Requests wait for the handler below.
+    let handler: Handler | undefined;
+    const late: Handler = (event, context) => {
+      if (handler === undefined) throw new Error('the handler is not built yet');
+      return handler(event, context);
+    };
+    const pair = await listenPair(late, options);
+    servers.push(...pair);
+    const [first] = pair;
+    const dualStack = options.ipv6Host === undefined ? undefined : dualStackUrl(options.ipv6Host, first.port);
     const config = loadConfig({
       ...options.env,
       ...(table === undefined ? {} : { DYNAMODB_ENDPOINT: table.endpoint }),
+      API_URL_IPV4: options.env.API_URL_IPV4 ?? (isIP(options.host) === 4 ? first.url : undefined),
+      API_URL_DUAL_STACK: options.env.API_URL_DUAL_STACK ?? dualStack,
     });
     const key = config.rateLimitKey ?? randomBytes(32).toString('base64url');
     const policy = localPolicy(options.host, options.allowNonPublic);
@@ -76,7 +132,7 @@ export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp>
       }),
     );
     const { observe } = options;
-    const handler: Handler =
+    handler =
       observe === undefined
         ? inner
         : async (event, context) => {
@@ -84,18 +140,19 @@ export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp>
             observe(event, response);
             return response;
           };
-    const server = await startLocalServer({ handler, host: options.host, port: options.port });
     return {
-      url: server.url,
-      port: server.port,
+      url: first.url,
+      port: first.port,
+      endpoints: config.endpoints,
       tableEndpoint: config.dynamodbEndpoint,
       policy,
       close: async () => {
-        await server.close();
+        await Promise.all(servers.map((server) => server.close()));
         await table?.close();
       },
     };
   } catch (error) {
+    await Promise.all(servers.map((server) => server.close()));
     await table?.close();
     throw error;
   }

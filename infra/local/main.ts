@@ -1,15 +1,26 @@
 /**
- * `npm start`: runs Dialback on this machine. Flags: --host (default 127.0.0.1), --port
- * (default 8787), --allow-non-public. Other settings come from the environment (DESIGN §5).
+ * `npm start`: runs Dialback on this machine. Flags: --host (default 127.0.0.1), --ipv6-host
+ * (default ::1 when --host is IPv4 loopback), --port (default 8787), --allow-non-public.
+ * Other settings come from the environment (DESIGN §5).
  */
+import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../../functions/core/config.ts';
 import { type LocalApp, startLocalApp } from './app.ts';
 
-const USAGE = `Usage: npm start -- [--host 127.0.0.1] [--port 8787] [--allow-non-public]
+const USAGE = `Usage: npm start -- [--host 127.0.0.1] [--ipv6-host ::1|none] [--port 8787] [--allow-non-public]
 
 Serves the Dialback API locally with an embedded rate-limit table.
-Settings (RATE_LIMIT_PER_MINUTE, MAX_PORTS, PROBE_TIMEOUT_MS, ...) come from the environment.`;
+
+  --host ADDR        the address to serve on; an IPv4 address makes this the IPv4-only endpoint
+  --ipv6-host ADDR   also serve on this IPv6 address, same port, as the dual-stack endpoint, so
+                     the page checks IPv4 and IPv6 side by side; default ::1 (announced as
+                     http://localhost:PORT) when --host is IPv4 loopback, else none; "none" turns it off
+  --port N           the port (default 8787; 0 picks a free one)
+  --allow-non-public dial callers with private addresses too (labs)
+
+Settings (RATE_LIMIT_PER_MINUTE, MAX_PORTS, PROBE_TIMEOUT_MS, ...) come from the environment;
+API_URL_IPV4 and API_URL_DUAL_STACK override the endpoint URLs /ip and the page announce.`;
 
 function fail(message: string): never {
   process.stderr.write(`dialback: ${message}\n\n${USAGE}\n`);
@@ -17,11 +28,12 @@ function fail(message: string): never {
 }
 
 async function main(): Promise<void> {
-  let values: { host?: string; port?: string; 'allow-non-public'?: boolean; help?: boolean };
+  let values: { host?: string; 'ipv6-host'?: string; port?: string; 'allow-non-public'?: boolean; help?: boolean };
   try {
     ({ values } = parseArgs({
       options: {
         host: { type: 'string', default: '127.0.0.1' },
+        'ipv6-host': { type: 'string' },
         port: { type: 'string', default: '8787' },
         'allow-non-public': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
@@ -37,6 +49,13 @@ async function main(): Promise<void> {
   }
   const port = values.port ?? '8787';
   if (!/^\d{1,5}$/.test(port) || Number(port) > 65535) fail(`--port must be 0 to 65535, got "${port}"`);
+  const host = values.host ?? '127.0.0.1';
+  const askedIpv6 = values['ipv6-host'];
+  if (askedIpv6 !== undefined && askedIpv6 !== 'none' && isIP(askedIpv6) !== 6) {
+    fail(`--ipv6-host must be an IPv6 address or "none", got "${askedIpv6}"`);
+  }
+  const loopbackV4 = isIP(host) === 4 && host.startsWith('127.');
+  const ipv6Host = askedIpv6 === 'none' ? undefined : (askedIpv6 ?? (loopbackV4 ? '::1' : undefined));
 
   // Handlers go in before anything is printed: a supervisor that signals as soon as it reads
   // the URL must get a clean shutdown, not Node's default kill.
@@ -54,26 +73,43 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
 
-  try {
-    app = await startLocalApp({
+  const start = (ipv6: string | undefined): Promise<LocalApp> =>
+    startLocalApp({
       env: process.env,
-      host: values.host ?? '127.0.0.1',
+      host,
       port: Number(port),
       allowNonPublic: values['allow-non-public'] ?? false,
+      ...(ipv6 === undefined ? {} : { ipv6Host: ipv6 }),
     });
+  try {
+    try {
+      app = await start(ipv6Host);
+    } catch (error) {
+      // A machine without IPv6 loopback still gets the IPv4 endpoint when ::1 was only the default.
+      const code = (error as NodeJS.ErrnoException).code;
+      if (askedIpv6 !== undefined || ipv6Host === undefined || (code !== 'EADDRNOTAVAIL' && code !== 'EAFNOSUPPORT'))
+        throw error;
+      process.stderr.write(`No IPv6 loopback (${code}): serving IPv4 only.\n`);
+      app = await start(undefined);
+    }
   } catch (error) {
     if (error instanceof ConfigError) fail(error.message);
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') fail(`port ${port} is in use; pick another with --port`);
-    if (code === 'EADDRNOTAVAIL') fail(`this machine has no address ${values.host}`);
+    if (code === 'EADDRNOTAVAIL') fail(`this machine has no address ${host}${ipv6Host ? ` or ${ipv6Host}` : ''}`);
     throw error;
   }
   if (stopping) {
     await app.close();
     return;
   }
+  const { ipv4, dualStack } = app.endpoints;
+  const pair =
+    dualStack === null
+      ? ''
+      : `Endpoints: IPv4-only ${ipv4 ?? app.url}, dual-stack ${dualStack}; open either in a browser to check both families.\n`;
   process.stderr.write(
-    `Dialback listening on ${app.url} (targets: ${app.policy}; table: ${app.tableEndpoint ?? 'AWS'})\n` +
+    `Dialback listening on ${app.url} (targets: ${app.policy}; table: ${app.tableEndpoint ?? 'AWS'})\n${pair}` +
       `Try: curl -s ${app.url}/check/22\n`,
   );
 }

@@ -17,6 +17,7 @@ const SECTIONS: ReadonlyArray<() => Promise<Section>> = [
   () => import('./lambda-memory.ts'),
   () => import('./service-load.ts'),
   () => import('./handler-cost.ts'),
+  () => import('./limiter-cost.ts'),
   () => import('./lab.ts'),
   () => import('./udp-lab.ts'),
 ];

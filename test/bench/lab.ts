@@ -18,6 +18,12 @@ import { nmapScan } from '../support/lab/nmap.ts';
 import {
   applySysctls,
   checkerRuleset,
+  clientRuleset,
+  KERNEL_ICMP_LIMITS,
+  REJECT_BLOCKS,
+  type RejectBlock,
+  rejectBlock,
+  rejectBlocksRuleset,
   SYN_COUNTER,
   type Verdict,
   type VerdictRow,
@@ -40,8 +46,11 @@ const MULTI_ROUNDS = 10;
 const HTTP_CHECKS = 20;
 /** Checks in flight at once, the same for both tools so neither is timed under more load. */
 const CONCURRENCY = 8;
-/** Linux's default ICMP error rate limit (ms), restored for the last scenario. */
-const KERNEL_ICMP_RATELIMIT_MS = 1000;
+/** Ten-port checks per rate-limited row (one at a time, `REFILL_MS` apart), and mixed checks. */
+const RATE_LIMITED_CHECKS = 8;
+const MIXED_CHECKS = 4;
+/** Pause before each rate-limited check: the client's burst of ICMP errors refills at one a second. */
+const REFILL_MS = 5000;
 
 /** One port-check by one tool: right or not, and how long it took. */
 interface Outcome {
@@ -170,16 +179,10 @@ async function nmapSingles(lab: Lab, family: 4 | 6, rows: readonly VerdictRow[])
   return { outcomes, syns, ports: rows.length };
 }
 
-/** Both tools, `rounds` times over the ports of `rows` checked together, one check at a time. */
-async function multiPort(
-  lab: Lab,
-  family: 4 | 6,
-  rows: readonly VerdictRow[],
-  rounds: number,
-): Promise<[Figures, Figures]> {
-  const dialback = await dialbackRuns(lab, family, rows, rounds, 1);
-  const nmap: Outcome[] = [];
-  let nmapSyns = 0;
+/** Nmap, `rounds` scans of the ports of `rows` together, one at a time. */
+async function nmapMulti(lab: Lab, family: 4 | 6, rows: readonly VerdictRow[], rounds: number): Promise<Figures> {
+  const outcomes: Outcome[] = [];
+  let syns = 0;
   for (let round = 0; round < rounds; round++) {
     const n = await countingSyns(lab, () =>
       nmapScan(
@@ -189,12 +192,52 @@ async function multiPort(
         rows.map((r) => r.port),
       ),
     );
-    nmapSyns += n.syns;
+    syns += n.syns;
     for (const row of rows) {
-      nmap.push({ correct: same(n.result.verdicts.get(row.port), row.expected), ms: n.result.elapsedMs });
+      outcomes.push({ correct: same(n.result.verdicts.get(row.port), row.expected), ms: n.result.elapsedMs });
     }
   }
-  return [dialback, { outcomes: nmap, syns: nmapSyns, ports: rows.length * rounds }];
+  return { outcomes, syns, ports: rows.length * rounds };
+}
+
+/** Both tools, `rounds` times over the ports of `rows` checked together, one check at a time. */
+async function multiPort(
+  lab: Lab,
+  family: 4 | 6,
+  rows: readonly VerdictRow[],
+  rounds: number,
+): Promise<[Figures, Figures]> {
+  return [await dialbackRuns(lab, family, rows, rounds, 1), await nmapMulti(lab, family, rows, rounds)];
+}
+
+/** `block`'s ports as lab rows of `family`. */
+function blockRows(block: RejectBlock, family: 4 | 6, count = block.ports.length): VerdictRow[] {
+  return block.ports.slice(0, count).map((port) => ({ name: block.name, port, expected: block.expected[family] }));
+}
+
+/**
+ * Both tools, `checks` times over the ports of `rows` together, each check after a
+ * `REFILL_MS` pause so the client's ICMP rate limit starts every check with its burst.
+ */
+async function pacedMultiPort(
+  lab: Lab,
+  family: 4 | 6,
+  rows: readonly VerdictRow[],
+  checks: number,
+): Promise<[Figures, Figures]> {
+  const parts: Array<[Figures, Figures]> = [];
+  for (let i = 0; i < checks; i++) {
+    await new Promise((r) => setTimeout(r, REFILL_MS));
+    const dialback = await dialbackRuns(lab, family, rows, 1, 1);
+    await new Promise((r) => setTimeout(r, REFILL_MS));
+    parts.push([dialback, await nmapMulti(lab, family, rows, 1)]);
+  }
+  const merge = (which: 0 | 1): Figures => ({
+    outcomes: parts.flatMap((p) => p[which].outcomes),
+    syns: parts.reduce((n, p) => n + p[which].syns, 0),
+    ports: parts.reduce((n, p) => n + p[which].ports, 0),
+  });
+  return [merge(0), merge(1)];
 }
 
 export function repeat<T>(items: readonly T[], times: number): T[] {
@@ -265,16 +308,32 @@ export async function run(): Promise<string> {
         ...(await multiPort(lab, family, tenRows(family), MULTI_ROUNDS)),
       );
     }
-    // Linux answers at most ~1 ICMP error per second per destination after a burst (IPv4: 6).
-    await applySysctls(pair.client, {
-      'net.ipv4.icmp_ratelimit': KERNEL_ICMP_RATELIMIT_MS,
-      'net.ipv6.icmp.ratelimit': KERNEL_ICMP_RATELIMIT_MS,
-    });
+    // Linux answers a burst of 6 ICMP errors per destination, then one a second (both families on 6.18).
+    await pair.client.nft(`${clientRuleset()}\n${rejectBlocksRuleset()}`);
+    await applySysctls(pair.client, KERNEL_ICMP_LIMITS);
     for (const family of [4, 6] as const) {
       add(
-        `10 ports at once, client's default ICMP rate limit (${MULTI_ROUNDS} checks)`,
+        `10 ports at once, client's default ICMP rate limit (${MULTI_ROUNDS} checks back to back)`,
         family,
         ...(await multiPort(lab, family, tenRows(family), MULTI_ROUNDS)),
+      );
+    }
+    for (const block of REJECT_BLOCKS) {
+      for (const family of [4, 6] as const) {
+        add(
+          `10 ports "${block.name}", default ICMP rate limit (${RATE_LIMITED_CHECKS} checks, ${REFILL_MS / 1000} s apart)`,
+          family,
+          ...(await pacedMultiPort(lab, family, blockRows(block, family), RATE_LIMITED_CHECKS)),
+        );
+      }
+    }
+    const rejected = rejectBlock('reject with icmpx port-unreachable');
+    for (const family of [4, 6] as const) {
+      const mixed = [verdictRow(family, 'listener'), verdictRow(family, 'drop'), ...blockRows(rejected, family, 8)];
+      add(
+        `mixed: open, dropped, 8 × port-unreachable, default ICMP rate limit (${MIXED_CHECKS} checks, ${REFILL_MS / 1000} s apart)`,
+        family,
+        ...(await pacedMultiPort(lab, family, mixed, MIXED_CHECKS)),
       );
     }
 
@@ -285,7 +344,9 @@ export async function run(): Promise<string> {
       '- Checker and client are two network namespaces on one veth pair, no added delay; rules, loss and',
       '  counters are nftables (test/support/lab/rules.ts). The checker uses classic SYN backoff',
       '  (`net.ipv4.tcp_syn_linear_timeouts=0`). The client answers every rejected SYN (its ICMP rate limit',
-      "  is off) except in the last scenario, which keeps Linux's default.",
+      "  is off) except in the last scenarios, which keep Linux's default: a burst of 6 errors per",
+      '  destination, then one a second. The paced rate-limit checks wait for the burst to refill first, as',
+      "  a person's checks would; the back-to-back row does not, so later checks start with less burst.",
       `- Dialback: its probe with the shipped schedule and deadline, run in the checker (${CONCURRENCY} checks in`,
       "  flight at once; 10-port checks one at a time); its time is the probe's own, to the last verdict",
       '  of the check. Over HTTP from the client, through the local server (whose rate-limiter write goes',
@@ -294,6 +355,9 @@ export async function run(): Promise<string> {
       '  once (10-port scans one at a time); its time is its own `runstats` elapsed time, without process start-up.',
       '- "Correct" is state and reason as DESIGN §2 gives them. SYNs are counted on the checker before',
       '  any loss is applied, per port asked about.',
+      '- Under the ICMP rate limit, a check of ten rejected ports is as slow as the limit: after the',
+      '  burst of 6, one answer a second, so about 4 s for ten; the times are per check (every port of',
+      "  it), so the mixed row's time is its dropped port's, which clears by the deadline as a plain drop.",
       '',
       '| scenario | family | Dialback correct | nmap -sT correct | Dialback median / p95 ms | nmap median / p95 ms | Dialback SYNs per port | nmap SYNs per port |',
       '|---|---|---|---|---|---|---|---|',

@@ -67,7 +67,7 @@ export async function run(): Promise<string> {
     const rows = [bare, ip, check];
     const lines = [
       `autocannon, ${CONNECTIONS} connections, ${SECONDS} s after a ${WARMUP_SECONDS} s warm-up, on 127.0.0.1; each server in its own process, the load generator in the bench process.`,
-      `Rate limits set to ${UNLIMITED.RATE_LIMIT_PER_MINUTE}/min and ${UNLIMITED.RATE_LIMIT_PER_DAY}/day so no request is refused; every check still makes its two DynamoDB updates against the embedded dynalite and a real TCP connect to a listening loopback port.`,
+      `Rate limits set to ${UNLIMITED.RATE_LIMIT_PER_MINUTE}/min and ${UNLIMITED.RATE_LIMIT_PER_DAY}/day so no request is refused; every check still makes its DynamoDB update against the embedded dynalite and a real TCP connect to a listening loopback port.`,
       '',
       '| target | requests/s | p50 ms | p99 ms | errors | requests | vs bare |',
       '|---|---:|---:|---:|---:|---:|---:|',
@@ -76,7 +76,7 @@ export async function run(): Promise<string> {
           `| ${r.target} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.errors} | ${r.requests} | ${(r.rps / bare.rps).toFixed(3)} |`,
       ),
       '',
-      'The `/check` rate is set by its two DynamoDB updates (AWS SDK client and dynalite, both in the server process), not by the probe: see the handler overhead rows below. In AWS the table is a managed service and each Lambda container serves one request at a time, so this row says little about deployed throughput; the `/ip` row is the HTTP adapter and handler alone.',
+      'The `/check` rate is set by its DynamoDB update (AWS SDK client and dynalite, both in the server process), not by the probe: see the handler overhead rows below. In AWS the table is a managed service and each Lambda container serves one request at a time, so this row says little about deployed throughput; the `/ip` row is the HTTP adapter and handler alone.',
       '',
       'Reproduce: `npm run bench -- loopback`',
     ];

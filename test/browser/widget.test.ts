@@ -138,8 +138,13 @@ describe('widget embedded on another origin', () => {
       await expect(page.locator('#closed').getByRole('status').textContent()).resolves.toBe(
         '0 of 1 open on 127.0.0.1.',
       );
-      await expect(page.locator('#open').getByRole('listitem').textContent()).resolves.toContain(
+      await expect(page.locator('#open').locator('[part~="result"]').textContent()).resolves.toContain(
         `${openPort}/tcp open`,
+      );
+
+      // A deployment with one endpoint: IPv4 alone, and a short line saying why.
+      await expect(page.locator('#open').locator('[part~="diagnosis"]').textContent()).resolves.toBe(
+        'IPv6 not checked: this service has no IPv6 endpoint.',
       );
 
       // Themed from outside through a custom property and ::part().

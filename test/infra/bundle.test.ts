@@ -4,7 +4,7 @@
  * function, and invoke it with payload-v2 events against a real dynalite. Only the Secrets
  * Manager endpoint is a stub (there is none here); the SDK client in the bundle is real.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -24,6 +24,7 @@ const PUBLIC_CALLER = '203.0.114.7';
 const RATE_PER_DAY = 40;
 
 let outdir: string;
+let bundleFile: string;
 let harness: BundleHarness;
 let handler: Handler;
 /** The same bundle, imported a second time with the environment `-c egress=vpc` gives it. */
@@ -40,7 +41,8 @@ beforeAll(async () => {
   unguard = guardOutboundConnections(dialed);
   // The bundle reads its config at module scope: the environment must be in place before the import.
   Object.assign(process.env, harness.processEnv);
-  const bundleUrl = pathToFileURL(join(synthesized.bundleDir, 'index.mjs')).href;
+  bundleFile = join(synthesized.bundleDir, 'index.mjs');
+  const bundleUrl = pathToFileURL(bundleFile).href;
   const bundle = (await import(bundleUrl)) as { handler: Handler };
   handler = bundle.handler;
   // The code does not depend on the egress mode, only the environment does: take the vpc
@@ -70,6 +72,28 @@ describe('the synthesized function bundle', () => {
     // Non-public targets are only the local server's --allow-non-public flag; no variable may name them.
     expect(Object.keys(harness.functionEnv).filter((k) => /PUBLIC|TARGET|POLICY/.test(k))).toEqual([]);
     expect(Object.keys(harness.functionEnv)).not.toContain('RATE_LIMIT_KEY');
+  });
+
+  it('stays under 300 KB with the environment as its only credential provider', async () => {
+    const code = await readFile(bundleFile, 'utf8');
+    expect(code.length).toBeLessThanOrEqual(300 * 1024);
+    // Markers of the default chain's other links: SSO, ini profiles, credential_process, web
+    // identity, container metadata. Lambda gives credentials in the environment. (Instance
+    // metadata's address stays: @smithy/core's "auto" defaults mode can ask it for the region.)
+    const markers = [
+      'sso_start_url',
+      'credential_process',
+      'AWS_WEB_IDENTITY_TOKEN_FILE',
+      'AWS_CONTAINER_CREDENTIALS_FULL_URI',
+    ];
+    expect(markers.filter((marker) => code.includes(marker))).toEqual([]);
+    expect(code.includes('AWS_SECRET_ACCESS_KEY')).toBe(true);
+  });
+
+  it('keeps function names through minification, so stack traces read without a source map', async () => {
+    const code = await readFile(bundleFile, 'utf8');
+    const names = ['createRateLimiter', 'probePorts', 'createHandler'];
+    expect(names.filter((name) => !code.includes(`"${name}"`))).toEqual([]);
   });
 
   it('serves the page, the widget compiled at synth time, and the OpenAPI document', async () => {

@@ -245,21 +245,26 @@ describe('egress=vpc: the function', () => {
   it('gets an environment its own config loader accepts once CloudFormation fills in the addresses', () => {
     // The shapes AWS returns: a plain IPv4 for the EIP, a /56 for an Amazon-provided VPC block.
     const [eip, block] = HARNESS.egressAddresses.split(',');
+    const apis = ids('AWS::ApiGatewayV2::Api');
     const attributes = {
       [`${only('AWS::EC2::EIP')}.PublicIp`]: eip,
       [`${only('AWS::EC2::VPC')}.Ipv6CidrBlocks`]: [block],
+      ...Object.fromEntries(apis.map((id) => [`${id}.ApiEndpoint`, `https://${id.toLowerCase()}.example`])),
     };
+    const evaluated = new Set(['EGRESS_ADDRESSES', 'API_URL_IPV4', 'API_URL_DUAL_STACK']);
     const raw = fn().Environment.Variables;
     const env = Object.fromEntries(
       Object.entries(raw).map(([name, value]) => [
         name,
-        typeof value === 'string' || name === 'EGRESS_ADDRESSES' ? String(evaluate(value, attributes)) : 'stand-in',
+        typeof value === 'string' || evaluated.has(name) ? String(evaluate(value, attributes)) : 'stand-in',
       ]),
     );
     const config = loadConfig(env);
     expect(config.ipv6Egress).toBe(true);
     expect(config.egressAddresses).toEqual([eip, block]);
     expect(block).toMatch(/\/56$/);
+    expect(config.endpoints.ipv4).toMatch(/^https:\/\/httpapi[0-9a-f]+\.example$/);
+    expect(config.endpoints.dualStack).toMatch(/^https:\/\/httpapidualstack[0-9a-f]+\.example$/);
   });
 
   it('may manage its network interfaces: the EC2 actions Lambda needs, on "*", in a policy of their own', () => {
@@ -291,11 +296,8 @@ describe('egress=vpc: the function', () => {
   });
 });
 
-describe('egress=vpc: the API and the outputs', () => {
-  it('serves IPv4 and IPv6 callers', () => {
-    template.hasResourceProperties('AWS::ApiGatewayV2::Api', { IpAddressType: 'dualstack' });
-  });
-
+// Its two APIs, one IPv4-only and one dual-stack, are covered with the default mode's one in endpoints.test.ts.
+describe('egress=vpc: the outputs', () => {
   it('outputs the Elastic IP and the IPv6 range to allowlist', () => {
     template.hasOutput('EgressIpv4Address', { Value: { 'Fn::GetAtt': [only('AWS::EC2::EIP'), 'PublicIp'] } });
     template.hasOutput('EgressIpv6Range', {
@@ -317,6 +319,7 @@ describe('egress=vpc: cdk-nag AwsSolutions', () => {
       'Dialback/Egress/NetworkInterfaces AwsSolutions-IAM5[Resource::*]',
       'Dialback/Egress/Vpc AwsSolutions-VPC7',
       'Dialback/HttpApi AwsSolutions-APIG4',
+      'Dialback/HttpApiDualStack AwsSolutions-APIG4',
       'Dialback/RateLimitKey AwsSolutions-SMG4',
       'Dialback/RateLimits AwsSolutions-DDB3',
     ]);

@@ -12,7 +12,8 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AttributeType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ACCESS_LOG_FIELDS, API_PATHS, type DialbackStack } from '../../infra/aws/stack.ts';
+import { ACCESS_LOG_FIELDS, API_PATHS } from '../../infra/aws/public-api.ts';
+import type { DialbackStack } from '../../infra/aws/stack.ts';
 import { acknowledgments } from '../support/acknowledgments.ts';
 import { buildStack } from '../support/synth.ts';
 
@@ -152,7 +153,7 @@ describe('the stack', () => {
       CORS_ALLOW_ORIGINS: '*',
       RATE_LIMIT_KEY_SECRET_ARN: { Ref: logicalId(template, 'AWS::SecretsManager::Secret') },
       IPV6_EGRESS: 'false',
-      NODE_OPTIONS: '--enable-source-maps',
+      API_URL_IPV4: { 'Fn::GetAtt': [logicalId(template, 'AWS::ApiGatewayV2::Api'), 'ApiEndpoint'] },
     });
     // toEqual above already shuts out any other variable; a literal key is the one worth naming.
     expect(env).not.toHaveProperty('RATE_LIMIT_KEY');
@@ -195,11 +196,11 @@ describe('the stack', () => {
     });
   });
 
-  it('lets the function answer CORS preflights (no API-level CORS) and serves IPv4 and IPv6 callers', () => {
+  it('lets the function answer CORS preflights (no API-level CORS) and serves IPv4 callers only', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
       ProtocolType: 'HTTP',
       CorsConfiguration: Match.absent(),
-      IpAddressType: 'dualstack',
+      IpAddressType: 'ipv4',
     });
   });
 
@@ -261,10 +262,12 @@ describe('the stack', () => {
     for (const alarm of Object.values(t.findResources('AWS::CloudWatch::Alarm'))) {
       expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topic }]);
     }
-    // The topic refuses unencrypted publishing.
+    // The topic refuses unencrypted publishing (what CloudWatch may publish: endpoints.test.ts).
     t.hasResourceProperties('AWS::SNS::TopicPolicy', {
       PolicyDocument: {
-        Statement: [Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })],
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
       },
     });
   });

@@ -42,7 +42,12 @@ describe('handler: checks', () => {
       results: [{ port: 443, state: 'open', reason: 'syn-ack', rttMs: 1.5 }],
     });
     expect(h.probeCalls).toEqual([
-      { target: expect.objectContaining({ address: PUBLIC_IP, family: 4 }), ports: [443], timeoutMs: 3000 },
+      {
+        target: expect.objectContaining({ address: PUBLIC_IP, family: 4 }),
+        ports: [443],
+        timeoutMs: 3000,
+        checkDeadlineMs: expect.any(Number),
+      },
     ]);
     expect(response.headers['ratelimit-policy']).toBe('"minute";q=30;w=60, "day";q=500;w=86400');
     expect(response.headers.ratelimit).toMatch(/^"minute";r=29;t=\d+, "day";r=499;t=\d+$/);
@@ -86,6 +91,17 @@ describe('handler: checks', () => {
     const response = await call(h, { url: '/check/80' }, 2000);
     expect(response.statusCode).toBe(200);
     expect(h.probeCalls[0]?.timeoutMs).toBeLessThanOrEqual(1500);
+  });
+
+  it("lets a check of a rate-limiting host run past the port deadline, never past the Lambda's", async () => {
+    const h = harness();
+    const response = await call(h, { url: '/check/80' }, 10_000);
+    expect(response.statusCode).toBe(200);
+    const [probeCall] = h.probeCalls;
+    expect(probeCall?.timeoutMs).toBe(3000);
+    expect(probeCall?.checkDeadlineMs).toBeGreaterThan(3000);
+    // The handler keeps its response margin back from the Lambda's remaining time.
+    expect(probeCall?.checkDeadlineMs).toBeLessThanOrEqual(9500);
   });
 
   it('answers 503 without probing when too little time is left', async () => {
@@ -182,8 +198,8 @@ describe('handler: bad input is refused before anything is probed', () => {
     ['an unknown route', { url: '/nope' }, 404, /no "\/nope"/],
     ['a trailing slash', { url: '/ip/' }, 404, /no/],
     ['a nested path', { url: '/check/80/81' }, 404, /no/],
-    ['POST', { url: '/check/80', method: 'POST' }, 405, /GET only/],
-    ['DELETE', { url: '/ip', method: 'DELETE' }, 405, /GET only/],
+    ['POST', { url: '/check/80', method: 'POST' }, 405, /GET and HEAD only/],
+    ['DELETE', { url: '/ip', method: 'DELETE' }, 405, /GET and HEAD only/],
     ['a loopback caller in deployed mode', { url: '/check/80', sourceIp: '127.0.0.1' }, 403, /loopback/],
     ['a private caller in deployed mode', { url: '/check/80', sourceIp: '192.168.0.10' }, 403, /private/],
     ['a CGNAT caller', { url: '/check/80', sourceIp: '100.64.3.4' }, 403, /carrier-grade NAT/],
@@ -201,13 +217,72 @@ describe('handler: bad input is refused before anything is probed', () => {
 
   it('names the allowed methods on 405', async () => {
     const response = await call(harness(), { url: '/check/80', method: 'PUT' });
-    expect(response.headers.allow).toBe('GET, OPTIONS');
+    expect(response.headers.allow).toBe('GET, HEAD, OPTIONS');
   });
 
   it('does not echo an unbounded path back', async () => {
     const response = await call(harness(), { url: `/${'a'.repeat(5000)}` });
     expect(response.statusCode).toBe(404);
     expect(response.body.length).toBeLessThan(500);
+  });
+});
+
+describe('handler: HEAD', () => {
+  it.each(['/', '/ip', '/openapi.json'])('answers HEAD %s with the GET status and headers and no body', async (url) => {
+    const h = harness();
+    const get = await call(h, { url });
+    const head = await call(h, { url, method: 'HEAD' });
+    expect(get.body).not.toBe('');
+    expect(head.statusCode).toBe(get.statusCode);
+    expect(head.body).toBe('');
+    // The page's CSP and every other header are the GET's.
+    expect(Object.keys(head.headers).sort()).toEqual(Object.keys(get.headers).sort());
+    expect(head.headers['content-type']).toBe(get.headers['content-type']);
+  });
+
+  it('answers HEAD on a check without probing or charging the budget', async () => {
+    const h = harness();
+    // UDP too: HEAD with udp= validates the list but sends no datagram.
+    for (const url of [
+      '/check/443',
+      '/check?ports=22,80',
+      '/?ports=22',
+      '/check/udp/51820',
+      '/check?ports=22&udp=53,51820',
+      '/?ports=&udp=51820',
+    ]) {
+      const head = await call(h, { url, method: 'HEAD' });
+      expect(head.statusCode).toBe(200);
+      expect(head.body).toBe('');
+      expect(head.headers.ratelimit).toBeUndefined();
+    }
+    expect(h.probeCalls).toEqual([]);
+    // The first GET still has the whole minute's budget: HEAD spent nothing.
+    const get = await call(h, { url: '/check/443' });
+    expect(get.headers.ratelimit).toMatch(/^"minute";r=29;/);
+  });
+
+  it.each([
+    ['/check/0', '8.8.8.8', 400],
+    ['/check?ports=22,,80', '8.8.8.8', 400],
+    ['/check/80?token=short', '8.8.8.8', 400],
+    ['/check/80', '10.0.0.1', 403],
+    ['/?ports=0', '8.8.8.8', 400],
+    ['/?ports=22', '10.0.0.1', 403],
+    ['/check/udp/0', '8.8.8.8', 400],
+    ['/check?udp=53,,123', '8.8.8.8', 400],
+    ['/?ports=&udp=0', '8.8.8.8', 400],
+    ['/check/udp/53', '10.0.0.1', 403],
+    ['/nowhere', '8.8.8.8', 404],
+  ])('refuses HEAD %s from %s as the GET would (%i), without a body', async (url, sourceIp, status) => {
+    const h = harness();
+    const get = await call(h, { url, sourceIp });
+    const head = await call(h, { url, sourceIp, method: 'HEAD' });
+    expect(get.statusCode).toBe(status);
+    expect(head.statusCode).toBe(status);
+    expect(head.body).toBe('');
+    expect(head.headers['content-type']).toBe(get.headers['content-type']);
+    expect(h.probeCalls).toEqual([]);
   });
 });
 
@@ -222,7 +297,7 @@ describe('handler: rate limiting', () => {
     expect(refused.statusCode).toBe(429);
     expect(refused.headers['retry-after']).toBe('45');
     expect(refused.headers['ratelimit-policy']).toBe('"minute";q=3;w=60, "day";q=500;w=86400');
-    expect(refused.headers.ratelimit).toBe('"minute";r=1;t=45');
+    expect(refused.headers.ratelimit).toBe('"minute";r=1;t=45, "day";r=498;t=86385');
     expect(problem(refused)).toMatchObject({ retryAfterSeconds: 45 });
     expect(h.probeCalls).toHaveLength(1);
     expect((await call(h, { url: '/check/5' })).statusCode).toBe(200);
@@ -290,6 +365,34 @@ describe('handler: representation', () => {
     }
   });
 
+  it('says to check a port again on its own when its silence may be a rate-limited reject', async () => {
+    const h = harness({
+      probe: async (_target, ports) =>
+        ports.map((port) =>
+          port === 8080
+            ? { port, state: 'filtered', reason: 'no-response', rttMs: null, hint: 'icmp-rate-limit' }
+            : { port, state: 'closed', reason: 'conn-refused', rttMs: 0.4 },
+        ),
+    });
+    const advice = 'Check this port again on its own.';
+    // JSON: the hint rides on the port (the harness checks it against the OpenAPI document).
+    const json = await call(h, { url: '/check?ports=8079,8080' });
+    expect(JSON.parse(json.body).results).toEqual([
+      { port: 8079, state: 'closed', reason: 'conn-refused', rttMs: 0.4 },
+      { port: 8080, state: 'filtered', reason: 'no-response', rttMs: null, hint: 'icmp-rate-limit' },
+    ]);
+    // curl and the CLI: one line under the table, naming the port.
+    const text = await call(h, { url: '/check?ports=8079,8080', headers: { 'user-agent': 'curl/8.5.0' } });
+    expect(text.body).toMatch(/^8080\/tcp\s+filtered\s+no-response\s+-$/m);
+    const notes = text.body.split('\n').filter((l) => l.includes(advice));
+    expect(notes).toHaveLength(1);
+    expect(notes[0]).toMatch(/^8080\/tcp: .*ICMP errors/);
+    // The page: on the port's card only.
+    const page = await call(h, { url: '/?ports=8079,8080', headers: { accept: 'text/html' } });
+    const cards = page.body.split('<article').slice(1);
+    expect(cards.filter((c) => c.includes(advice)).map((c) => />(\d+)\/tcp</.exec(c)?.[1])).toEqual(['8080']);
+  });
+
   it('looks up reverse DNS for global addresses only', async () => {
     const asked: string[] = [];
     const h = harness({ policy: 'any' });
@@ -316,9 +419,21 @@ describe('handler: representation', () => {
       family: 6,
       reverseDns: null,
       egress: { fixed: false, addresses: [], ipv6: true },
+      endpoints: { ipv4: null, dualStack: null },
     });
     const text = await call(h, { url: '/ip', headers: { 'user-agent': 'curl/8.5.0' } });
     expect(text.body).toBe(`${PUBLIC_IP}\n`);
+  });
+
+  it.each([
+    [{ API_URL_IPV4: 'https://v4.example/' }, { ipv4: 'https://v4.example', dualStack: null }],
+    [
+      { API_URL_IPV4: 'https://v4.example', API_URL_DUAL_STACK: 'https://ds.example/prod' },
+      { ipv4: 'https://v4.example', dualStack: 'https://ds.example/prod' },
+    ],
+  ])('says in /ip which endpoints exist (%j)', async (env, endpoints) => {
+    const h = harness({ env });
+    expect(JSON.parse((await call(h, { url: '/ip' })).body).endpoints).toEqual(endpoints);
   });
 });
 
@@ -365,6 +480,22 @@ describe('handler: CORS and caching', () => {
     const other = await call(h, { url: '/ip', headers: { origin: 'https://evil.example' } });
     expect(other.headers['access-control-allow-origin']).toBeUndefined();
     expect(other.headers.vary).toBe('Origin');
+  });
+
+  it("always admits the deployment's own endpoints, whose page checks through the other", async () => {
+    const h = harness({
+      env: {
+        CORS_ALLOW_ORIGINS: 'https://ok.example',
+        API_URL_IPV4: 'https://v4.example/prod',
+        API_URL_DUAL_STACK: 'https://ds.example',
+      },
+    });
+    for (const origin of ['https://v4.example', 'https://ds.example', 'https://ok.example']) {
+      const response = await call(h, { url: '/ip', headers: { origin } });
+      expect(response.headers['access-control-allow-origin']).toBe(origin);
+    }
+    const other = await call(h, { url: '/ip', headers: { origin: 'https://evil.example' } });
+    expect(other.headers['access-control-allow-origin']).toBeUndefined();
   });
 });
 

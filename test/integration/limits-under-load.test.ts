@@ -85,6 +85,26 @@ describe('rate limit under concurrency (dynalite)', () => {
     }
   });
 
+  it('charges the minute nothing when the day refuses, as the RateLimit header shows', async () => {
+    const clock = { now: NOON };
+    const { get, calls } = service({ perMinute: 10, perDay: 14 }, clock);
+    const ip = '203.0.113.14';
+    expect((await get(ip, '/check?ports=1,2,3,4,5,6,7,8,9,10')).statusCode).toBe(200);
+    clock.now += 60_000;
+    const spent = await get(ip, '/check?ports=1,2,3');
+    expect(spent.headers.ratelimit).toBe('"minute";r=7;t=30, "day";r=1;t=43110');
+    // 200 requests of 2 ports at once: each would fit the minute (7 left), none fits the day (1 left).
+    const refused = await Promise.all(Array.from({ length: 200 }, () => get(ip, '/check?ports=4,5')));
+    for (const r of refused) {
+      expect(r.statusCode).toBe(429);
+      expect(r.headers.ratelimit).toBe('"day";r=1;t=43110, "minute";r=7;t=30');
+    }
+    // Had any refusal charged the minute, fewer than 7 would be left now.
+    const after = await get(ip, '/check/6');
+    expect(after.headers.ratelimit).toBe('"minute";r=6;t=30, "day";r=0;t=43110');
+    expect(portsDialed(calls, ip)).toBe(14);
+  });
+
   it('counts every port of multi-port requests, also at once', async () => {
     const clock = { now: NOON };
     const { get, calls } = service({ perMinute: 25, perDay: 1000 }, clock);

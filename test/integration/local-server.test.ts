@@ -38,6 +38,27 @@ describe('local server (in process)', () => {
     await app?.close();
   });
 
+  it.each([
+    '/',
+    '/ip',
+    '/openapi.json',
+    '/widget.js',
+    '/?ports=22',
+    '/check/22',
+  ])('answers HEAD %s with the GET status and headers and no body (curl -I)', async (path) => {
+    const head = await getOnce(`${app.url}${path}`, { method: 'HEAD', headers: { 'user-agent': 'curl/8.5.0' } });
+    expect(head.status).toBe(200);
+    expect(head.body).toBe('');
+    expect(head.headers['cache-control']).toBe('no-store');
+    expect(head.headers['content-type']).toMatch(/^(text|application)\//);
+    // Content-Length on HEAD may only be the GET's length (RFC 9110 §8.6); the server sends none.
+    expect(head.headers['content-length']).toBeUndefined();
+    if (!path.includes('check') && !path.includes('ports')) {
+      const got = await get(`${app.url}${path}`, { 'user-agent': 'curl/8.5.0' });
+      expect(head.headers['content-type']).toBe(got.headers['content-type']);
+    }
+  });
+
   it('checks loopback callers when bound to loopback, in text for curl', async () => {
     const l = await listen('127.0.0.1');
     try {
@@ -97,15 +118,64 @@ describe('local server (in process)', () => {
   });
 });
 
+describe('local server serving the endpoint pair (127.0.0.1 and ::1)', () => {
+  let app: LocalApp;
+  beforeAll(async () => {
+    app = await startLocalApp({ env: {}, host: '127.0.0.1', ipv6Host: '::1', port: 0, allowNonPublic: false });
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('answers IPv4 callers on 127.0.0.1 and IPv6 callers on ::1, and /ip names both endpoints', async () => {
+    const endpoints = { ipv4: app.url, dualStack: `http://localhost:${app.port}` };
+    expect(app.endpoints).toEqual(endpoints);
+    const v4 = JSON.parse((await get(`${app.url}/ip`)).body);
+    expect(v4).toMatchObject({ ip: '127.0.0.1', family: 4, endpoints });
+    const v6 = JSON.parse((await get(`http://[::1]:${app.port}/ip`, {}, '::1')).body);
+    expect(v6).toMatchObject({ ip: '::1', family: 6, endpoints });
+  });
+
+  it('checks ::1 over IPv6 through the dual-stack listener', async () => {
+    const l = await listen('127.0.0.1');
+    try {
+      // Bound to 127.0.0.1 only: open over IPv4, closed over IPv6.
+      const v4 = JSON.parse((await get(`${app.url}/check/${l.port}`)).body);
+      const v6 = JSON.parse((await get(`http://[::1]:${app.port}/check/${l.port}`, {}, '::1')).body);
+      expect([v4.family, v4.results[0].state]).toEqual([4, 'open']);
+      expect([v6.family, v6.results[0].state]).toEqual([6, 'closed']);
+    } finally {
+      await l.close();
+    }
+  });
+});
+
 describe('local server (as npm start runs it)', () => {
-  it('prints its URL, refuses non-loopback callers when bound elsewhere, and exits 0 on SIGTERM', async () => {
+  it('prints its URL and the endpoint pair, refuses non-loopback callers when bound elsewhere, and exits 0 on SIGTERM', async () => {
     const child = await startLocalChild(['--host', '127.0.0.1', '--port', '0']);
     try {
       expect(child.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       expect(child.output()).toContain('targets: public-and-loopback');
+      const port = new URL(child.url).port;
+      expect(child.output()).toContain(`IPv4-only ${child.url}, dual-stack http://localhost:${port}`);
+      const v6 = JSON.parse((await get(`http://[::1]:${port}/ip`, {}, '::1')).body);
+      expect(v6).toMatchObject({ family: 6, endpoints: { ipv4: child.url, dualStack: `http://localhost:${port}` } });
     } finally {
       expect(await child.stop()).toBe(0);
     }
+  });
+
+  it('serves IPv4 alone with --ipv6-host none, and refuses an --ipv6-host that is not IPv6', async () => {
+    const child = await startLocalChild(['--port', '0', '--ipv6-host', 'none']);
+    try {
+      expect(JSON.parse((await get(`${child.url}/ip`)).body).endpoints).toEqual({ ipv4: child.url, dualStack: null });
+      expect(child.output()).not.toContain('dual-stack');
+    } finally {
+      expect(await child.stop()).toBe(0);
+    }
+    await expect(startLocalChild(['--port', '0', '--ipv6-host', '127.0.0.2'])).rejects.toThrow(
+      /--ipv6-host must be an IPv6 address/,
+    );
   });
 
   it('fails at start with a message naming a bad setting', async () => {

@@ -6,7 +6,7 @@ import type { HttpResponse } from '../../functions/api/http.ts';
 import { ROUTES } from '../../functions/api/routes.ts';
 import { loadConfig } from '../../functions/core/config.ts';
 import { createDynamoDbClient } from '../../functions/core/dynamodb-client.ts';
-import { createRateLimiter } from '../../functions/core/rate-limiter.ts';
+import { createRateLimiter, rateWindows } from '../../functions/core/rate-limiter.ts';
 import type { WebAssets } from '../../functions/web/assets.ts';
 import { buildWebAssets } from '../../functions/web/build.ts';
 import { type EmbeddedTable, startEmbeddedTable } from '../../infra/local/embedded-table.ts';
@@ -41,7 +41,7 @@ function handlerWith(options: { endpoint?: string; webAssets?: boolean; probe?: 
     limiter: createRateLimiter({
       client: createDynamoDbClient(config),
       tableName: TABLE,
-      windows: base.windows,
+      windows: rateWindows(config),
       key,
       now: () => FIXED_NOW,
     }),
@@ -112,6 +112,12 @@ describe('openapi document', () => {
     expect(checkAgainstSpec(doc, 'GET', '/ip', { status: 418, headers, body })).toEqual([
       expect.stringContaining('status 418 is not documented'),
     ]);
+    expect(checkAgainstSpec(doc, 'HEAD', '/ip', { status: 200, headers, body })).toEqual([
+      expect.stringContaining('HEAD was answered with a body'),
+    ]);
+    expect(checkAgainstSpec(doc, 'HEAD', '/check/22', { status: 429, headers, body: '' })).toEqual([
+      expect.stringContaining('status 429 is not documented'),
+    ]);
   });
 });
 
@@ -139,7 +145,7 @@ describe('every route and status, as documented', () => {
     expect((await call(handler, { url: '/nothing-here' })).statusCode).toBe(404);
     const refused = await call(handler, { method: 'POST', url: '/check/22' });
     expect(refused.statusCode).toBe(405);
-    expect(refused.headers.allow).toBe('GET, OPTIONS');
+    expect(refused.headers.allow).toBe('GET, HEAD, OPTIONS');
   });
 
   it('answers CORS preflights with 204', async () => {

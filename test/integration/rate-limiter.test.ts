@@ -7,15 +7,17 @@ import {
   createRateLimiter,
   RateLimitExceeded,
   type RateLimiter,
-  type RateWindow,
+  type RateLimiterDeps,
+  type RateWindows,
 } from '../../functions/core/rate-limiter.ts';
 import { parseSourceAddress } from '../../functions/core/source-address.ts';
 import { COUNTER_ATTRIBUTES } from '../../functions/core/table-schema.ts';
 import { startEmbeddedTable } from '../../infra/local/embedded-table.ts';
 import { useCounterTable } from '../support/table.ts';
+import { countRequests, typicalCallers, walkDay } from '../support/write-units.ts';
 
 const KEY = 'test-key-0123456789abcdef';
-const WINDOWS: readonly RateWindow[] = [
+const WINDOWS: RateWindows = [
   { name: 'minute', seconds: 60, limit: 10 },
   { name: 'day', seconds: 86_400, limit: 25 },
 ];
@@ -24,13 +26,22 @@ const T0 = Date.UTC(2026, 10, 23, 12, 0, 10);
 
 const table = useCounterTable('limiter');
 
-function limiterAt(now: () => number, name = table.tableName, endpoint = table.endpoint): RateLimiter {
+function limiterAt(
+  now: () => number,
+  name = table.tableName,
+  endpoint = table.endpoint,
+  more: Partial<RateLimiterDeps> = {},
+): RateLimiter {
   return createRateLimiter({
     client: createDynamoDbClient({ region: 'us-east-1', dynamodbEndpoint: endpoint }),
     tableName: name,
     windows: WINDOWS,
     key: async () => KEY,
     now,
+    // Exactness is under test here, not the table's time budget: on a loaded machine the
+    // default 2 s can run out mid-race and turn a refusal into Unavailable.
+    timeoutMs: 30_000,
+    ...more,
   });
 }
 
@@ -81,21 +92,63 @@ describe('rate limiter against dynalite', () => {
     now = T0 + 61_000;
     const status = await limiter(caller, 1);
     expect(status.windows[0]?.remaining).toBe(9);
-    expect((await allItems()).length).toBe(3); // the old minute item is still there
+    expect((await allItems()).length).toBe(1); // one item per caller per day, both windows in it
   });
 
-  it('holds the day window across minutes', async () => {
+  it('holds the day window across minutes, and charges the minute nothing when the day refuses', async () => {
     let now = T0;
     const limiter = limiterAt(() => now);
     await limiter(caller, 10);
     now += 60_000;
     await limiter(caller, 10);
     now += 60_000;
-    await limiter(caller, 5);
-    now += 60_000;
-    const error = await limiter(caller, 1).catch((e: unknown) => e);
+    await limiter(caller, 4); // day: 24 of 25 used; this minute: 4 of 10
+    const error = await limiter(caller, 2).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RateLimitExceeded);
-    expect((error as RateLimitExceeded).status.windows[0]?.window.name).toBe('day');
+    const refused = (error as RateLimitExceeded).status.windows;
+    expect(refused.map((w) => [w.window.name, w.remaining])).toEqual([
+      ['day', 1],
+      ['minute', 6],
+    ]);
+    const [item] = await allItems();
+    expect(item?.m722).toEqual({ N: '4' });
+    expect(item?.[COUNTER_ATTRIBUTES.count]).toEqual({ N: '24' });
+    // Within both limits the last probe of the day still goes through.
+    const last = await limiter(caller, 1);
+    expect(last.windows.map((w) => w.remaining)).toEqual([5, 0]);
+  });
+
+  it('sends one write per allowed check: 20 checks over 7 minutes make 20 writes', async () => {
+    let now = T0;
+    const client = createDynamoDbClient({ region: 'us-east-1', dynamodbEndpoint: table.endpoint });
+    const writes = countRequests(client);
+    const limiter = limiterAt(() => now, table.tableName, table.endpoint, { client });
+    for (let i = 0; i < 20; i += 1) {
+      now = T0 + Math.floor(i / 3) * 60_000 + (i % 3) * 1000;
+      await limiter(caller, 1);
+    }
+    expect(writes.count()).toBe(20);
+    client.destroy();
+  });
+
+  it('starts the table budget once the key is in hand: a key slower than the budget still yields a check', async () => {
+    const slowKey = () => new Promise<string>((resolve) => setTimeout(() => resolve(KEY), 400));
+    const limiter = limiterAt(() => T0, table.tableName, table.endpoint, { key: slowKey, timeoutMs: 150 });
+    const status = await limiter(caller, 1);
+    expect(status.windows.map((w) => w.remaining)).toEqual([9, 24]);
+  });
+
+  it('warms a cold client with one throwaway write beside the first key read, storing nothing', async () => {
+    const client = createDynamoDbClient({ region: 'us-east-1', dynamodbEndpoint: table.endpoint });
+    const writes = countRequests(client);
+    const limiter = limiterAt(() => T0, table.tableName, table.endpoint, { client, warmUp: true });
+    await limiter(caller, 1);
+    await limiter(caller, 1);
+    expect(writes.count()).toBe(3);
+    expect((await allItems()).map((item) => item[COUNTER_ATTRIBUTES.key])).toEqual([
+      { S: `${callerHash(caller, KEY)}#${Math.floor(T0 / 86_400_000) * 86_400}` },
+    ]);
+    client.destroy();
   });
 
   it('refuses a request larger than a window outright without touching the table', async () => {
@@ -119,19 +172,15 @@ describe('rate limiter against dynalite', () => {
     await limiter(caller, 2);
     await limiter(v6, 2);
     const items = await allItems();
-    expect(items.length).toBe(4);
+    expect(items.length).toBe(2);
     const dump = JSON.stringify(items);
     for (const form of ['203.0.113.7', '203', 'cb00:7107', '2001:db8', '2001:0db8', 'abcd', '/64']) {
       expect(dump).not.toContain(form);
     }
     for (const item of items) {
+      // The day count, this minute's count (`m720` at 12:00), the key and the TTL: nothing else.
       expect(Object.keys(item).sort()).toEqual(
-        [
-          COUNTER_ATTRIBUTES.count,
-          COUNTER_ATTRIBUTES.expiresAt,
-          COUNTER_ATTRIBUTES.key,
-          COUNTER_ATTRIBUTES.window,
-        ].sort(),
+        [COUNTER_ATTRIBUTES.count, COUNTER_ATTRIBUTES.expiresAt, COUNTER_ATTRIBUTES.key, 'm720'].sort(),
       );
       const expiresAt = Number((item[COUNTER_ATTRIBUTES.expiresAt] as { N: string }).N);
       expect(expiresAt).toBeGreaterThan(T0 / 1000);
@@ -152,6 +201,20 @@ describe('rate limiter against dynalite', () => {
     const limiter = limiterAt(() => T0, 'down', endpoint);
     await expect(limiter(caller, 1)).rejects.toBeInstanceOf(Unavailable);
   });
+});
+
+describe('rate limiter write cost over a whole day (dynalite, injected clock)', () => {
+  for (const day of typicalCallers()) {
+    it(`stays at one write unit per write for ${day.name}`, async () => {
+      const cost = await walkDay(table.endpoint, table.tableName, day);
+      console.info(JSON.stringify(cost));
+      expect(cost.allowed).toBeGreaterThan(0);
+      expect(cost.writesAllowed).toBe(cost.allowed);
+      expect(cost.unitsAllowed / cost.allowed).toBeLessThanOrEqual(1.1);
+      expect(cost.maxUnitsOneWrite).toBeLessThanOrEqual(2);
+      expect(cost.maxItemBytes).toBeLessThan(300);
+    });
+  }
 });
 
 describe('callerHash', () => {

@@ -15,6 +15,11 @@ export const HARNESS = Object.freeze({
   key: 'a-test-key-that-is-long-enough-0123456789',
   /** What CloudFormation would make of `egress=vpc`'s EGRESS_ADDRESSES: an EIP and a VPC /56. */
   egressAddresses: '203.0.113.25,2600:1f18:4a3:6e00::/56',
+  /** What CloudFormation would make of each HTTP API's `ApiEndpoint` (issue 12). */
+  apiUrls: Object.freeze({
+    API_URL_IPV4: 'https://a1b2c3d4e5.execute-api.eu-central-1.amazonaws.com',
+    API_URL_DUAL_STACK: 'https://f6g7h8i9j0.execute-api.eu-central-1.amazonaws.com',
+  }) as Readonly<Record<string, string>>,
 });
 
 /** The running stand-ins and the environment to run the bundle with. */
@@ -33,6 +38,8 @@ function localValue(name: string, value: unknown): string {
   if (name === 'TABLE_NAME') return HARNESS.tableName;
   if (name === 'RATE_LIMIT_KEY_SECRET_ARN') return HARNESS.secretArn;
   if (name === 'EGRESS_ADDRESSES') return HARNESS.egressAddresses;
+  const apiUrl = HARNESS.apiUrls[name];
+  if (apiUrl !== undefined) return apiUrl;
   throw new Error(`environment variable ${name} is a reference the harness has no stand-in for`);
 }
 

@@ -5,7 +5,7 @@
  */
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { createDynamoDbClient } from '../../functions/core/dynamodb-client.ts';
-import { callerHash } from '../../functions/core/rate-limiter.ts';
+import { callerHash, counterKey } from '../../functions/core/rate-limiter.ts';
 import { parseSourceAddress } from '../../functions/core/source-address.ts';
 import { COUNTER_ATTRIBUTES } from '../../functions/core/table-schema.ts';
 
@@ -28,8 +28,7 @@ export async function spendDayBudget(options: {
         new PutItemCommand({
           TableName: options.tableName,
           Item: {
-            [COUNTER_ATTRIBUTES.key]: { S: `${hash}#day#${start}` },
-            [COUNTER_ATTRIBUTES.window]: { N: String(start) },
+            [COUNTER_ATTRIBUTES.key]: { S: counterKey(hash, start) },
             [COUNTER_ATTRIBUTES.count]: { N: String(options.limit) },
             [COUNTER_ATTRIBUTES.expiresAt]: { N: String(start + DAY + 60) },
           },

@@ -21,6 +21,7 @@ export interface ProbeCall {
   readonly target: ProbeTarget;
   readonly ports: readonly number[];
   readonly timeoutMs: number;
+  readonly checkDeadlineMs: number | undefined;
   /** Present for the UDP probe's calls. */
   readonly protocol?: 'udp';
 }
@@ -67,12 +68,23 @@ export function buildHarness(options: HarnessOptions): Harness {
   const deps: HandlerDeps = {
     ...base,
     probe: async (target, ports, probeOptions) => {
-      probeCalls.push({ target, ports: [...ports], timeoutMs: probeOptions.timeoutMs });
+      probeCalls.push({
+        target,
+        ports: [...ports],
+        timeoutMs: probeOptions.timeoutMs,
+        checkDeadlineMs: probeOptions.checkDeadlineMs,
+      });
       return answer(target, ports, probeOptions);
     },
     // UDP is recorded too and never sent: the harness's callers are documentation addresses.
     udpProbe: async (target, ports, probeOptions) => {
-      probeCalls.push({ target, ports: [...ports], timeoutMs: probeOptions.timeoutMs, protocol: 'udp' });
+      probeCalls.push({
+        target,
+        ports: [...ports],
+        timeoutMs: probeOptions.timeoutMs,
+        checkDeadlineMs: undefined,
+        protocol: 'udp',
+      });
       return ports.map(
         (port): UdpPortResult => ({ port, protocol: 'udp', state: 'open', reason: 'udp-response', rttMs: 1.5 }),
       );

@@ -17,14 +17,17 @@ export interface GetOptions {
   /** The loopback address to connect from (the server sees it as the caller). */
   readonly localAddress?: string;
   readonly timeoutMs?: number;
+  /** `GET` unless given (`HEAD` for the HEAD tests). */
+  readonly method?: string;
 }
 
 /** GETs `url` on its own connection; rejects on a socket error or after `timeoutMs` (20 s). */
 export function getOnce(url: string, options: GetOptions = {}): Promise<SimpleResponse> {
   return new Promise((resolve, reject) => {
-    const req = http.get(
+    const req = http.request(
       url,
       {
+        method: options.method ?? 'GET',
         agent: false,
         timeout: options.timeoutMs ?? 20_000,
         headers: { ...options.headers },
@@ -42,5 +45,6 @@ export function getOnce(url: string, options: GetOptions = {}): Promise<SimpleRe
     );
     req.on('timeout', () => req.destroy(new Error(`GET ${url} timed out`)));
     req.on('error', reject);
+    req.end();
   });
 }

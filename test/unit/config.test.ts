@@ -60,9 +60,36 @@ describe('loadConfig', () => {
     [{ EGRESS_ADDRESSES: '3.4.5' }, /EGRESS_ADDRESSES/],
     [{ EGRESS_ADDRESSES: '2001:db8::/129' }, /EGRESS_ADDRESSES/],
     [{ EGRESS_ADDRESSES: '198.51.100.1/33' }, /EGRESS_ADDRESSES/],
+    [{ API_URL_IPV4: 'abc.execute-api.eu-central-1.amazonaws.com' }, /API_URL_IPV4/],
+    [{ API_URL_IPV4: 'ftp://abc.example' }, /API_URL_IPV4/],
+    [{ API_URL_IPV4: 'https://user:pw@abc.example' }, /API_URL_IPV4/],
+    [{ API_URL_IPV4: 'https://abc.example/?x=1' }, /API_URL_IPV4/],
+    [{ API_URL_DUAL_STACK: 'https://abc.example#top' }, /API_URL_DUAL_STACK/],
+    [{ API_URL_DUAL_STACK: 'https://abc.example', IPV6_EGRESS: 'false' }, /API_URL_DUAL_STACK.*IPV6_EGRESS/],
   ])('fails on %j with a message naming the variable', (env, name) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(name);
+  });
+
+  it('reports no endpoint of either family unless told', () => {
+    expect(loadConfig({}).endpoints).toEqual({ ipv4: null, dualStack: null });
+  });
+
+  it('reads the two endpoints as base URLs without a trailing slash, keeping a base path', () => {
+    const config = loadConfig({
+      API_URL_IPV4: 'https://abc123.execute-api.eu-central-1.amazonaws.com/',
+      API_URL_DUAL_STACK: ' http://[::1]:8787/api/v1// ',
+    });
+    expect(config.endpoints).toEqual({
+      ipv4: 'https://abc123.execute-api.eu-central-1.amazonaws.com',
+      dualStack: 'http://[::1]:8787/api/v1',
+    });
+    expect(Object.isFrozen(config.endpoints)).toBe(true);
+  });
+
+  it('accepts an IPv4 endpoint alone on a deployment that cannot dial IPv6', () => {
+    const config = loadConfig({ API_URL_IPV4: 'https://abc.example', IPV6_EGRESS: 'false' });
+    expect(config.endpoints).toEqual({ ipv4: 'https://abc.example', dualStack: null });
   });
 
   // Non-public targets are only the local server's --allow-non-public flag, never a setting.

@@ -214,7 +214,11 @@ function assertSafe(input: Request, response: HttpResponse, calls: readonly Prob
   expect(typeof response.body).toBe('string');
   const type = response.headers['content-type'] ?? '';
 
-  if (response.statusCode >= 400 && type.startsWith('text/html')) {
+  if (input.method.toUpperCase() === 'HEAD') {
+    // HEAD: the GET's status and headers, never a body, and never a probe.
+    expect(response.body).toBe('');
+    expect(calls).toEqual([]);
+  } else if (response.statusCode >= 400 && type.startsWith('text/html')) {
     // The page (GET /) shows the same problems to people, as HTML; only it may.
     expect(input.rawPath).toBe('/');
     if (response.statusCode === 405) expect(response.headers.allow).toMatch(/GET/);
@@ -258,7 +262,8 @@ function assertSafe(input: Request, response: HttpResponse, calls: readonly Prob
     const parsed = ipaddr.fromByteArray(input.source.expected ?? []);
     expect(parsed.range()).toBe('unicast');
   }
-  if (response.statusCode === 200 && /^\/check/.test(input.rawPath)) expect(calls).toHaveLength(1);
+  if (response.statusCode === 200 && /^\/check/.test(input.rawPath) && input.method.toUpperCase() !== 'HEAD')
+    expect(calls).toHaveLength(1);
 
   // No log line carries the caller's address.
   if (input.source.expected !== undefined) {

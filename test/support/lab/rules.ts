@@ -253,3 +253,57 @@ export const CLASSIC_SYN_BACKOFF: Readonly<Record<string, number>> = { 'net.ipv4
 export async function applySysctls(side: LabSide, values: Readonly<Record<string, number>>): Promise<void> {
   for (const [name, value] of Object.entries(values)) await side.sysctl(name, value);
 }
+
+/**
+ * Linux's default ICMP error rate limits (ms per error per destination, after a burst), which
+ * `UNLIMITED_ICMP` turns off: the rate-limit lab and benchmark put them back.
+ */
+export const KERNEL_ICMP_LIMITS: Readonly<Record<string, number>> = {
+  'net.ipv4.icmp_ratelimit': 1000,
+  'net.ipv6.icmp.ratelimit': 1000,
+};
+
+/** Ten client ports rejected alike, for checks that meet the client's ICMP rate limit. */
+export interface RejectBlock {
+  readonly name: string;
+  readonly ports: readonly number[];
+  /** The client's nftables statement after `tcp dport <first>-<last>`. */
+  readonly rule: string;
+  readonly expected: Readonly<Record<4 | 6, Verdict>>;
+}
+
+const tenFrom = (first: number): number[] => Array.from({ length: 10 }, (_, i) => first + i);
+
+/** The two rejects every firewall defaults to: port-unreachable (iptables, nft) and admin-prohibited (firewalld). */
+export const REJECT_BLOCKS: readonly RejectBlock[] = [
+  {
+    name: 'reject with icmpx port-unreachable',
+    ports: tenFrom(20_100),
+    rule: 'reject with icmpx port-unreachable',
+    expected: { 4: CLOSED, 6: CLOSED },
+  },
+  {
+    name: 'reject with icmpx admin-prohibited',
+    ports: tenFrom(20_110),
+    rule: 'reject with icmpx admin-prohibited',
+    expected: { 4: filtered('host-unreach'), 6: filtered('admin-prohibited') },
+  },
+];
+
+/** The block called `name`. */
+export function rejectBlock(name: string): RejectBlock {
+  const block = REJECT_BLOCKS.find((b) => b.name === name);
+  if (block === undefined) throw new Error(`no reject block "${name}"`);
+  return block;
+}
+
+/** The client's table for `REJECT_BLOCKS`, beside `clientRuleset()`'s. */
+export function rejectBlocksRuleset(): string {
+  const lines = REJECT_BLOCKS.map((b) => `    tcp dport ${b.ports[0]}-${b.ports[b.ports.length - 1]} ${b.rule}`);
+  return `table inet ratelimit {
+  chain input {
+    type filter hook input priority 0; policy accept;
+${lines.join('\n')}
+  }
+}`;
+}

@@ -1,0 +1,88 @@
+/**
+ * One port's verdict as a card: the state, what it means and what to do next. The server
+ * renders it into the page, and the page script renders the same cards for the checks it runs
+ * through the two endpoints, so the advice text is written once.
+ */
+import type { FamiliesView, FamilyView } from '../client/families.ts';
+import { askedOf, type PortsAsked } from '../contract/families.ts';
+import { type PortResult, type Protocol, protocolOf } from '../contract/wire.ts';
+import { HINT_TEXT, meaningOf, nextStepsOf, reasonMeaningOf, stateClass } from '../core/verdict-text.ts';
+import { html, type SafeHtml } from './html.ts';
+
+function rtt(result: PortResult): string {
+  return result.rttMs === null ? 'no round trip' : `round trip ${result.rttMs.toFixed(1)} ms`;
+}
+
+/** The state's meaning without its leading "state: ", which the heading already says. */
+function meaning(result: PortResult): string {
+  const text = meaningOf(result).slice(result.state.length + 2);
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/** Advice text marks commands with backticks; show them as code. */
+function withCode(text: string): SafeHtml {
+  return html`${text.split('`').map((part, i) => (i % 2 === 1 ? html`<code>${part}</code>` : part))}`;
+}
+
+/** The card of one port's verdict. */
+export function verdict(result: PortResult): SafeHtml {
+  // Only TCP results carry a hint: the UDP probe has no rate-limit rounds.
+  const hint = 'hint' in result ? result.hint : undefined;
+  return html`<article class="card verdict verdict-${stateClass(result.state)}">
+  <h3><span class="mono">${result.port}/${protocolOf(result)}</span>: <span class="state">${result.state}</span></h3>
+  <p>${meaning(result)}</p>
+  <p class="meta">Reason <code>${result.reason}</code>: ${reasonMeaningOf(result)}; ${rtt(result)}.</p>
+  ${hint === undefined ? '' : html`<p class="recheck" role="note">${HINT_TEXT[hint]}</p>`}
+  <h4>What to do next</h4>
+  <ul>${nextStepsOf(result).map((step) => html`<li>${withCode(step)}</li>`)}</ul>
+</article>`;
+}
+
+function familyHeading(family: 4 | 6, view: FamilyView): SafeHtml {
+  return view.kind === 'checked' ? html`IPv${family} <span class="mono">${view.check.ip}</span>` : html`IPv${family}`;
+}
+
+function cell(view: FamilyView, port: number, protocol: Protocol): SafeHtml {
+  if (view.kind !== 'checked')
+    return html`<td class="meta">${view.kind === 'absent' ? 'not checked' : 'no answer'}</td>`;
+  const result = view.check.results.find((r) => r.port === port && protocolOf(r) === protocol);
+  return result === undefined
+    ? html`<td>-</td>`
+    : html`<td class="verdict-${stateClass(result.state)}"><span class="state">${result.state}</span></td>`;
+}
+
+function familyColumn(family: 4 | 6, view: FamilyView): SafeHtml {
+  const body =
+    view.kind === 'checked'
+      ? view.check.results.map(verdict)
+      : view.kind === 'absent'
+        ? html`<p class="card note">${view.reason}</p>`
+        : html`<div class="card problem" role="alert"><p>${view.error.message}${
+            view.error.retryAfterSeconds === undefined
+              ? ''
+              : ` You can check again in ${view.error.retryAfterSeconds} s.`
+          }</p></div>`;
+  return html`<section class="family" aria-label="IPv${family}"><h3 class="family-heading">${familyHeading(family, view)}</h3>${body}</section>`;
+}
+
+/**
+ * Both families' verdicts: a table of the states side by side, the diagnosis of every port
+ * that differs (`--both`'s lines), then each family's cards in its own column.
+ */
+export function familiesResults(view: FamiliesView, ports: readonly number[] | PortsAsked): SafeHtml {
+  const { tcp, udp } = askedOf(ports);
+  const rows: [number, Protocol][] = [
+    ...tcp.map((p): [number, Protocol] => [p, 'tcp']),
+    ...udp.map((p): [number, Protocol] => [p, 'udp']),
+  ];
+  const diagnosis =
+    view.notes.length === 0
+      ? html``
+      : html`<ul class="diagnosis">${view.notes.map((note) => html`<li>${note}</li>`)}</ul>`;
+  return html`<table class="families-table">
+<thead><tr><th scope="col">Port</th><th scope="col">${familyHeading(4, view.v4)}</th><th scope="col">${familyHeading(6, view.v6)}</th></tr></thead>
+<tbody>${rows.map(([port, protocol]) => html`<tr><th scope="row" class="mono">${port}/${protocol}</th>${cell(view.v4, port, protocol)}${cell(view.v6, port, protocol)}</tr>`)}</tbody>
+</table>
+${diagnosis}
+<div class="families">${familyColumn(4, view.v4)}${familyColumn(6, view.v6)}</div>`;
+}

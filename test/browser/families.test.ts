@@ -1,0 +1,200 @@
+/**
+ * Both families in a real browser: the local server serves the endpoint pair (127.0.0.1 as
+ * the IPv4-only endpoint, ::1 as the dual-stack one, announced as localhost), and a listener
+ * bound to 127.0.0.1 only reads open over IPv4 and closed over IPv6.
+ */
+import http from 'node:http';
+import type net from 'node:net';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { NO_DUAL_STACK_ENDPOINT, NO_IPV6_CALLER } from '../../functions/contract/families.ts';
+import { type LocalApp, startLocalApp } from '../../infra/local/app.ts';
+import { launchChromium, screenshotPath, watchPage } from '../support/browser.ts';
+import { specFor, specRecorder } from '../support/openapi.ts';
+import { type Listening, listening, releasedPort } from '../support/ports.ts';
+
+const ENV = { PROBE_TIMEOUT_MS: '1500' };
+const recorder = specRecorder(specFor(ENV));
+const quiet = { env: ENV, host: '127.0.0.1', port: 0, allowNonPublic: false, log: () => undefined } as const;
+const DIAGNOSIS = 'open over IPv4, closed over IPv6: the service does not listen on IPv6';
+
+let pair: LocalApp;
+let single: LocalApp;
+let noIpv6: LocalApp;
+let browser: Browser;
+let listener: Listening;
+let host: http.Server;
+let hostUrl: string;
+
+beforeAll(async () => {
+  pair = await startLocalApp({ ...quiet, ipv6Host: '::1', observe: recorder.observe });
+  single = await startLocalApp({ ...quiet, observe: recorder.observe });
+  // A caller without IPv6: its "dual-stack" endpoint is reached over IPv4 (as such a caller
+  // reaches a real one), so it answers with family 4.
+  const port = await releasedPort();
+  noIpv6 = await startLocalApp({
+    ...quiet,
+    port,
+    env: { ...ENV, API_URL_DUAL_STACK: `http://127.0.0.1:${port}` },
+    observe: recorder.observe,
+  });
+  listener = await listening('127.0.0.1');
+  host = http.createServer((_req, res) => {
+    const csp = `default-src 'none'; script-src ${pair.url}; connect-src ${pair.url} ${pair.endpoints.dualStack}`;
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': csp }).end(
+      `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Onboarding</title>
+<script type="module" src="${pair.url}/widget.js"></script></head>
+<body><dialback-check id="both" ports="${listener.port}" api="${pair.url}"></dialback-check></body></html>`,
+    );
+  });
+  await new Promise<void>((resolve) => host.listen(0, '127.0.0.1', resolve));
+  hostUrl = `http://127.0.0.1:${(host.address() as net.AddressInfo).port}`;
+  browser = await launchChromium();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await new Promise<void>((resolve) => (host ? host.close(() => resolve()) : resolve()));
+  await listener?.close();
+  await Promise.all([pair?.close(), single?.close(), noIpv6?.close()]);
+});
+
+afterEach(() => {
+  expect(recorder.mismatches()).toEqual([]);
+});
+
+async function check(page: Page, ports: string): Promise<void> {
+  await page.getByLabel(/Ports to check/).fill(ports);
+  await page.getByLabel(/Ports to check/).press('Enter');
+  await page.locator('#results .families-table').waitFor();
+  await page.locator('#results[aria-busy]').waitFor({ state: 'detached' });
+}
+
+describe('page with both endpoints', () => {
+  it('checks IPv4 and IPv6 side by side: open over IPv4, closed over IPv6, and says why', async () => {
+    const page = await browser.newPage({ viewport: { width: 960, height: 1400 }, colorScheme: 'light' });
+    const trouble = await watchPage(page);
+    try {
+      await page.goto(pair.url);
+      await expect.poll(() => page.locator('#families').textContent()).toMatch(/^IPv4 127\.0\.0\.1 · IPv6 ::1$/);
+      await check(page, String(listener.port));
+      const row = page.locator('.families-table tbody tr');
+      expect(await row.locator('td').allTextContents()).toEqual(['open', 'closed']);
+      expect(await page.locator('.families-table thead').textContent()).toMatch(/IPv4 127\.0\.0\.1.*IPv6 ::1/);
+      expect(await page.locator('.diagnosis').textContent()).toContain(`${listener.port}/tcp ${DIAGNOSIS}`);
+      // Each family's cards carry the advice, rendered by the server's own view code.
+      const v6 = (await page.locator('section.family[aria-label="IPv6"]').textContent()) ?? '';
+      expect(v6).toMatch(new RegExp(`${listener.port}/tcp: closed`));
+      expect(v6).toContain('listens on all interfaces');
+      expect(await page.locator('#budget').textContent()).toMatch(/IPv4: 29 left this minute.*IPv6: 29 left/);
+      // The README's picture: the page from its top to the end of the results.
+      const end = await page.locator('#budget').boundingBox();
+      await page.screenshot({
+        path: await screenshotPath('page-both.png'),
+        fullPage: true,
+        clip: { x: 0, y: 0, width: 960, height: Math.ceil((end?.y ?? 1300) + (end?.height ?? 0) + 16) },
+      });
+      expect(trouble.errors).toEqual([]);
+      expect(trouble.violations).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('does the same when the page itself came from the dual-stack endpoint over IPv6', async () => {
+    const page = await browser.newPage();
+    const trouble = await watchPage(page);
+    try {
+      await page.goto(`http://localhost:${pair.port}/`);
+      expect(await page.locator('#address').textContent()).toBe('::1');
+      await expect.poll(() => page.locator('#families').textContent()).toBe('IPv4 127.0.0.1 · IPv6 ::1');
+      await check(page, String(listener.port));
+      expect(await page.locator('.families-table tbody td').allTextContents()).toEqual(['open', 'closed']);
+      expect(await page.locator('.diagnosis').textContent()).toContain(DIAGNOSIS);
+      expect(trouble.errors).toEqual([]);
+      expect(trouble.violations).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('allows both endpoint origins in connect-src and nothing else', async () => {
+    const page = await browser.newPage();
+    try {
+      const response = await page.goto(pair.url);
+      const csp = (await response?.allHeaders())?.['content-security-policy'] ?? '';
+      expect(csp).toContain(`connect-src 'self' ${pair.url} http://localhost:${pair.port};`);
+      expect(csp).toMatch(/^default-src 'none'; script-src 'sha256-/);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('tells a caller without IPv6 so, and checks IPv4 alone without an error', async () => {
+    const page = await browser.newPage();
+    const trouble = await watchPage(page);
+    try {
+      await page.goto(noIpv6.url);
+      await expect.poll(() => page.locator('#families').textContent()).toContain(`IPv6: none. ${NO_IPV6_CALLER}`);
+      await check(page, String(listener.port));
+      expect(await page.locator('.families-table tbody td').allTextContents()).toEqual(['open', 'not checked']);
+      expect(await page.locator('section.family[aria-label="IPv6"]').textContent()).toContain(NO_IPV6_CALLER);
+      expect(await page.locator('#results [role="alert"]').count()).toBe(0);
+      expect(trouble.errors).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+});
+
+describe('page with the IPv4 endpoint alone', () => {
+  it('shows IPv4 alone and says why', async () => {
+    const page = await browser.newPage();
+    const trouble = await watchPage(page);
+    try {
+      await page.goto(single.url);
+      expect(await page.locator('#families').textContent()).toBe(NO_DUAL_STACK_ENDPOINT);
+      await page.getByLabel(/Ports to check/).fill(String(listener.port));
+      await page.getByLabel(/Ports to check/).press('Enter');
+      await page.locator('#results article').waitFor();
+      expect(await page.locator('#results').textContent()).toMatch(new RegExp(`${listener.port}/tcp: open`));
+      expect(await page.locator('.families-table').count()).toBe(0);
+      expect(trouble.errors).toEqual([]);
+      expect(trouble.violations).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+});
+
+describe('widget with both endpoints', () => {
+  it('shows IPv4 open and IPv6 closed with the diagnosis', async () => {
+    const page = await browser.newPage({ viewport: { width: 640, height: 300 } });
+    const trouble = await watchPage(page);
+    try {
+      await page.goto(hostUrl);
+      await page.locator('#both').getByRole('button').press('Enter');
+      const diagnosis = page.locator('#both').locator('[part~="diagnosis"]');
+      await expect.poll(() => diagnosis.textContent()).toContain(DIAGNOSIS);
+      expect(await page.locator('#both').getByRole('listitem').first().textContent()).toMatch(
+        new RegExp(`^${listener.port}/tcp IPv4 open · IPv6 closed`),
+      );
+      expect(await page.locator('#both').getByRole('status').textContent()).toBe(
+        '1 of 1 open on 127.0.0.1. IPv6 ::1: 0 open.',
+      );
+      await page.locator('#both').screenshot({ path: await screenshotPath('widget-both.png') });
+      expect(trouble.errors).toEqual([]);
+      expect(trouble.violations).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+});
+
+describe('HEAD through the local server', () => {
+  it.each(['/', '/ip', '/openapi.json', '/widget.js'])('answers HEAD %s with 200 and no body', async (path) => {
+    const response = await fetch(`${pair.url}${path}`, { method: 'HEAD' });
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe('');
+  });
+});
