@@ -1,10 +1,15 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
+const isCi = Boolean(process.env.CI) || process.env.DIALBACK_REQUIRE_LAB === '1';
+
 export default defineConfig({
   root: fileURLToPath(new URL('..', import.meta.url)),
   test: {
-    include: ['test/**/*.test.ts'],
+    // DIALBACK_TEST_FILES narrows the run to a list of files (stryker.config.mjs sets it).
+    include: process.env.DIALBACK_TEST_FILES?.split(',') ?? ['test/**/*.test.ts'],
+    // Under CI a focused (.only) test fails the run instead of quietly skipping the rest.
+    allowOnly: !isCi,
     // Lab and integration tests start servers and network namespaces; give them room but
     // never let one hang CI.
     testTimeout: 60_000,

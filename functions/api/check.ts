@@ -12,6 +12,7 @@ import { BadRequest, Unavailable } from '../core/errors.ts';
 import type { RateStatus } from '../core/rate-limiter.ts';
 import { assertDialable, type SourceAddress } from '../core/source-address.ts';
 import { DEFAULT_UDP_DATAGRAMS } from '../core/udp-probe.ts';
+import { localViewNotice } from '../core/verdict-text.ts';
 import { callerAddress, type RouteContext } from './context.ts';
 
 /** The shortest per-port deadline worth running; below it the answer would be a guess. */
@@ -152,4 +153,14 @@ export async function runCheck(
     },
     rate,
   };
+}
+
+/**
+ * That a check of the caller's address is not a view from the Internet, when the address is
+ * not a public one (only the local server dials such addresses); `undefined` otherwise.
+ */
+export function localNotice(ctx: Pick<RouteContext, 'source' | 'deps'>): string | undefined {
+  const { source } = ctx;
+  if (source instanceof Error || source.range === 'unicast') return undefined;
+  return localViewNotice(source.address, ctx.deps.config.internetCheckerUrl);
 }

@@ -36,6 +36,8 @@ export interface HandlerDeps {
    * bundle time for Lambda. Absent, the page works without JavaScript and `/widget.js` is 404.
    */
   readonly webAssets?: () => Promise<WebAssets>;
+  /** The scheme callers reach this API by: `https` behind API Gateway (the default), `http` locally. */
+  readonly scheme?: 'http' | 'https';
 }
 
 /** What a route sees of one request. */
@@ -75,4 +77,13 @@ export interface Route {
 export function callerAddress(ctx: Pick<RouteContext, 'source'>): SourceAddress {
   if (ctx.source instanceof Error) throw ctx.source;
   return ctx.source;
+}
+
+/** The URL this request reached the API at, e.g. `https://abc.execute-api…` or `http://127.0.0.1:8787`. */
+export function requestBaseUrl(ctx: Pick<RouteContext, 'event' | 'deps'>): string {
+  // Only host-name and address characters: the result is pasted into a page and a script.
+  const safe = (host: string | undefined): string | undefined =>
+    host !== undefined && /^[A-Za-z0-9.:[\]-]{1,255}$/.test(host) ? host : undefined;
+  const host = safe(ctx.event.headers?.host) ?? safe(ctx.event.requestContext?.domainName) ?? 'localhost';
+  return `${ctx.deps.scheme ?? 'https'}://${host}`;
 }

@@ -27,6 +27,8 @@ export interface HostingOptions {
   readonly log?: Log;
   /** The compiled browser code; see `functions/web/assets.ts` for how each host gets it. */
   readonly webAssets?: () => Promise<WebAssets>;
+  /** How callers reach this API; `https` unless said otherwise. */
+  readonly scheme?: 'http' | 'https';
 }
 
 /** Builds the production dependencies. */
@@ -52,5 +54,6 @@ export function createDeps(config: Config, hosting: HostingOptions): HandlerDeps
     windows,
     attemptSpacingMs: DEFAULT_ATTEMPT_SPACING_MS,
     ...(hosting.webAssets === undefined ? {} : { webAssets: hosting.webAssets }),
+    ...(hosting.scheme === undefined ? {} : { scheme: hosting.scheme }),
   };
 }

@@ -79,7 +79,9 @@ export function createHandler(deps: HandlerDeps): Handler {
     const method = (event.requestContext?.http?.method ?? 'GET').toUpperCase();
     const logFields: Record<string, unknown> = { requestId, method };
     let response: HttpResponse;
+    let wantsText = false;
     try {
+      wantsText = prefersText(event);
       const path = event.rawPath ?? '/';
       response = await dispatch(
         {
@@ -87,7 +89,7 @@ export function createHandler(deps: HandlerDeps): Handler {
           deps,
           requestId,
           query: parseQuery(event.rawQueryString),
-          wantsText: prefersText(event),
+          wantsText,
           source: readSource(event),
           head: method === 'HEAD',
           remainingMs: () => context.getRemainingTimeInMillis() - RESPONSE_MARGIN_MS,
@@ -97,7 +99,7 @@ export function createHandler(deps: HandlerDeps): Handler {
         path,
       );
     } catch (error) {
-      response = problemResponse(error, requestId, deps.windows);
+      response = problemResponse(error, requestId, deps.windows, wantsText);
       if (response.statusCode >= 500) Object.assign(logFields, describeError(error));
     }
     // HEAD gets the GET's status and headers; the body (page, problem or document) is dropped.

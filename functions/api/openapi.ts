@@ -66,7 +66,11 @@ const RATE_LIMIT_POLICY = {
   schema: { type: 'string', pattern: '^"[a-z]+";q=\\d+;w=\\d+(, "[a-z]+";q=\\d+;w=\\d+)*$' },
 };
 
-const PROBLEM_CONTENT = { 'application/problem+json': { schema: ref('Problem') } };
+/** Problems are problem+json, or one plain-text paragraph for terminal clients (as `/check` answers them). */
+const PROBLEM_CONTENT = {
+  'application/problem+json': { schema: ref('Problem') },
+  'text/plain': { schema: { type: 'string' } },
+};
 
 function problemResponse(description: string, extraHeaders: Record<string, unknown> = {}): Record<string, unknown> {
   return { description, headers: { ...COMMON_HEADERS, ...extraHeaders }, content: PROBLEM_CONTENT };
@@ -86,17 +90,18 @@ const PAGE_HEADERS = {
   'Referrer-Policy': header('Referrer-Policy'),
 };
 
-/** Methods other than GET, HEAD and OPTIONS: the route exists but answers 405. */
-const OTHER_METHODS = ['put', 'post', 'delete', 'patch'] as const;
-
 /**
  * HEAD as RFC 9110 has it: the GET's status and headers, no body. `responses` names what may
  * differ from the GET (the checks' HEAD neither charges nor probes); otherwise the GET's own.
  */
-function headOperation(get: Record<string, unknown>, responses?: Record<string, unknown>): Record<string, unknown> {
+function headOperation(
+  operationId: string,
+  get: Record<string, unknown>,
+  responses?: Record<string, unknown>,
+): Record<string, unknown> {
   return {
-    operationId: `${String(get.operationId)}Head`,
-    summary: `As GET ${String(get.operationId)}, without a body`,
+    operationId: `${operationId}Head`,
+    summary: `As GET ${operationId}, without a body`,
     tags: get.tags,
     ...(get.parameters === undefined ? {} : { parameters: get.parameters }),
     // Marked for `withoutBodies`, which resolves the GET's responses once the components exist.
@@ -128,26 +133,23 @@ function withoutBodies(doc: Json): void {
   }
 }
 
+/**
+ * A path's GET, its HEAD and its CORS preflight. Other methods are not operations, so they are
+ * not listed (a generated client would grow methods that always fail); the document's
+ * description says in words that they answer 405.
+ */
 function pathItem(
+  operationId: string,
   get: Record<string, unknown>,
   extraParameters: unknown[] = [],
   headResponses?: Record<string, unknown>,
 ): Record<string, unknown> {
-  const refused = Object.fromEntries(
-    OTHER_METHODS.map((method) => [
-      method,
-      {
-        summary: `${method.toUpperCase()} is not supported`,
-        tags: ['errors'],
-        responses: { '405': response('MethodNotAllowed') },
-      },
-    ]),
-  );
   return {
     ...(extraParameters.length === 0 ? {} : { parameters: extraParameters }),
-    get,
-    head: headOperation(get, headResponses),
+    get: { operationId, ...get },
+    head: headOperation(operationId, get, headResponses),
     options: {
+      operationId: `${operationId}Preflight`,
       summary: 'CORS preflight',
       tags: ['cors'],
       parameters: [
@@ -156,7 +158,6 @@ function pathItem(
       ],
       responses: { '204': response('Preflight'), '400': response('BadRequest'), '500': response('InternalError') },
     },
-    ...refused,
   };
 }
 
@@ -228,21 +229,23 @@ export function openApiDocument(config: Config): OpenApiDocument {
       description:
         "Every check connects back to the address the request came from (never any other) and reports Nmap's connect-scan states. " +
         `Each port checked counts against the caller's budget: ${config.ratePerMinute} per minute and ${config.ratePerDay} per day (per /64 on IPv6). ` +
-        'Unknown paths answer 404 with `components.responses.NotFound`. Every response carries `Cache-Control: no-store`. ' +
-        "HEAD is answered wherever GET is, with the GET's status and headers and no body; on `/check` and on the page with `ports` or `udp`, HEAD validates the request but neither probes nor charges the budget.",
+        'Unknown paths answer 404 (`components.responses.NotFound`); methods other than GET, HEAD and OPTIONS, 405 (`MethodNotAllowed`). ' +
+        "HEAD is answered wherever GET is, with the GET's status and headers and no body; on `/check` and on the page with `ports` or `udp`, HEAD validates the request but neither probes nor charges the budget. " +
+        "Every response carries `Cache-Control: no-store`. No authentication: a check only ever touches the caller's own address.",
       license: { name: 'MIT', identifier: 'MIT' },
     },
     servers: [{ url: '/', description: 'The API that served this document' }],
+    // Public by design: nothing to authenticate, since a caller can only check itself.
+    security: [],
     tags: [
       { name: 'check', description: 'Port checks on your own address' },
       { name: 'web', description: 'The page, the widget and this document' },
       { name: 'cors', description: 'CORS preflight' },
-      { name: 'errors', description: 'Methods that are refused' },
     ],
     paths: {
       '/check/{port}': pathItem(
+        'checkPort',
         {
-          operationId: 'checkPort',
           tags: ['check'],
           summary: "Check one TCP port on the caller's address",
           parameters: [tokenParameter],
@@ -252,8 +255,8 @@ export function openApiDocument(config: Config): OpenApiDocument {
         checkHeadResponses(),
       ),
       '/check/udp/{port}': pathItem(
+        'checkUdpPort',
         {
-          operationId: 'checkUdpPort',
           tags: ['check'],
           summary: "Check one UDP port on the caller's address",
           description:
@@ -271,8 +274,8 @@ export function openApiDocument(config: Config): OpenApiDocument {
         checkHeadResponses(),
       ),
       '/check': pathItem(
+        'checkPorts',
         {
-          operationId: 'checkPorts',
           tags: ['check'],
           summary: `Check up to ${config.maxPorts} distinct ports at once, TCP (\`ports\`) and UDP (\`udp\`)`,
           description:
@@ -301,8 +304,7 @@ export function openApiDocument(config: Config): OpenApiDocument {
         [],
         checkHeadResponses(),
       ),
-      '/ip': pathItem({
-        operationId: 'whoami',
+      '/ip': pathItem('whoami', {
         tags: ['check'],
         summary: "The address the service sees, its family, its reverse-DNS name and this deployment's endpoints",
         responses: {
@@ -318,8 +320,7 @@ export function openApiDocument(config: Config): OpenApiDocument {
           '500': response('InternalError'),
         },
       }),
-      '/': pathItem({
-        operationId: 'page',
+      '/': pathItem('page', {
         tags: ['web'],
         summary:
           'The human page; with `ports` and/or `udp`, it runs a check and renders the verdicts (no JavaScript needed)',
@@ -359,8 +360,7 @@ export function openApiDocument(config: Config): OpenApiDocument {
           }),
         },
       }),
-      '/widget.js': pathItem({
-        operationId: 'widget',
+      '/widget.js': pathItem('widget', {
         tags: ['web'],
         summary: 'The `<dialback-check>` custom element, an ES module with no dependencies',
         responses: {
@@ -370,19 +370,40 @@ export function openApiDocument(config: Config): OpenApiDocument {
             content: { 'text/javascript': { schema: { type: 'string' } } },
           },
           '400': response('BadRequest'),
-          '404': problemResponse('This deployment was bundled without the widget.'),
+          '404': response('NotFound'),
           '500': response('InternalError'),
         },
       }),
-      '/openapi.json': pathItem({
-        operationId: 'openapi',
+      '/dialback.mjs': pathItem('cli', {
+        tags: ['web'],
+        summary: 'The CLI as one file for Node.js, no dependencies, pointed at this API: `node dialback.mjs 443`',
+        responses: {
+          '200': {
+            description: 'The ES module.',
+            headers: COMMON_HEADERS,
+            content: { 'text/javascript': { schema: { type: 'string' } } },
+          },
+          '400': response('BadRequest'),
+          '404': response('NotFound'),
+          '500': response('InternalError'),
+        },
+      }),
+      '/openapi.json': pathItem('openapi', {
         tags: ['web'],
         summary: 'This document',
         responses: {
           '200': {
             description: 'OpenAPI 3.1.',
             headers: COMMON_HEADERS,
-            content: { 'application/json': { schema: { type: 'object', required: ['openapi', 'paths'] } } },
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  required: ['openapi', 'paths'],
+                  properties: { openapi: { type: 'string' }, paths: { type: 'object' } },
+                },
+              },
+            },
           },
           '400': response('BadRequest'),
           '500': response('InternalError'),
@@ -553,8 +574,10 @@ export function openApiDocument(config: Config): OpenApiDocument {
           `A malformed port or list, more than ${config.maxPorts} ports, a query longer than ${MAX_QUERY_LENGTH} characters, a malformed percent-escape, or an unreadable source address.`,
         ),
         Forbidden: problemResponse("The caller's address is not publicly routable (private, loopback, CGNAT, …)."),
-        NotFound: problemResponse('No such path.'),
-        MethodNotAllowed: problemResponse('The path answers GET, HEAD and OPTIONS only.', { Allow: header('Allow') }),
+        NotFound: problemResponse('No such path, or a deployment bundled without this file.'),
+        MethodNotAllowed: problemResponse('Any method but GET, HEAD and OPTIONS, on any path.', {
+          Allow: header('Allow'),
+        }),
         RateLimited: problemResponse('The caller spent its budget; `Retry-After` says when the window reopens.', {
           'Retry-After': header('Retry-After'),
           ...RATE_HEADERS,

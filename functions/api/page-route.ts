@@ -9,8 +9,15 @@ import { RateLimitExceeded, type RateStatus } from '../core/rate-limiter.ts';
 import { callerName } from '../core/reverse-dns.ts';
 import { assertDialable, type SourceAddress } from '../core/source-address.ts';
 import { contentSecurityPolicy, renderPage } from '../web/page.ts';
-import { type CheckOutcome, portListParameter, runCheck, udpListParameter, validateCheck } from './check.ts';
-import { callerAddress, type RouteContext } from './context.ts';
+import {
+  type CheckOutcome,
+  localNotice,
+  portListParameter,
+  runCheck,
+  udpListParameter,
+  validateCheck,
+} from './check.ts';
+import { callerAddress, type RouteContext, requestBaseUrl } from './context.ts';
 import type { HttpResponse } from './http.ts';
 import { knownProblem, type ProblemAnswer } from './problem.ts';
 import { rateLimitHeaders } from './rate-headers.ts';
@@ -56,6 +63,7 @@ export async function pageRoute(ctx: RouteContext): Promise<HttpResponse> {
   const body = renderPage({
     source,
     addressNotice,
+    localNotice: addressNotice === undefined ? localNotice(ctx) : undefined,
     reverseDns,
     portsInput: values?.[0] ?? '',
     udpInput: udpValues?.[0] ?? '',
@@ -64,7 +72,7 @@ export async function pageRoute(ctx: RouteContext): Promise<HttpResponse> {
     body: outcome?.body,
     problem: problem?.problem,
     rate,
-    host: ctx.event.headers?.host ?? ctx.event.requestContext?.domainName ?? 'localhost',
+    baseUrl: requestBaseUrl(ctx),
     script: assets?.pageScript,
     endpoints: deps.config.endpoints,
   });

@@ -4,7 +4,7 @@
  * anything else is a bare 500 whose cause goes only to the log.
  */
 
-import type { Problem } from '../contract/wire.ts';
+import { type Problem, printable } from '../contract/wire.ts';
 import {
   BadRequest,
   Forbidden,
@@ -17,7 +17,7 @@ import {
 import { redactAddresses } from '../core/log.ts';
 import { LocalProbeError } from '../core/probe.ts';
 import { RateLimitExceeded, type RateWindow } from '../core/rate-limiter.ts';
-import { type HttpResponse, json } from './http.ts';
+import { type HttpResponse, json, text } from './http.ts';
 import { rateLimitHeaders } from './rate-headers.ts';
 
 const PROBLEM_TYPE = 'urn:dialback:problem:';
@@ -88,19 +88,38 @@ export function knownProblem(
   return { status, headers, problem };
 }
 
-/** Turns any thrown value into the response the caller gets. */
-export function problemResponse(error: unknown, requestId: string, windows: readonly RateWindow[]): HttpResponse {
-  const contentType = { 'content-type': 'application/problem+json; charset=utf-8' };
-  const answer = knownProblem(error, requestId, windows);
-  if (answer === undefined) {
-    const problem: Problem = {
+/**
+ * The problem as plain text, for terminal clients that get check results as a table: a person
+ * reading curl's output should not have to read one-line JSON for the error.
+ */
+export function problemText(problem: Problem): string {
+  const id = problem.requestId === undefined ? '' : `Request id: ${problem.requestId}\n`;
+  // JSON escapes control characters; text must not pass a caller's (in a path, say) to a terminal.
+  return `${problem.title} (HTTP ${problem.status}): ${printable(problem.detail, 1000)}\n${id}`;
+}
+
+/**
+ * Turns any thrown value into the response the caller gets: problem+json, or its plain-text
+ * form when the caller prefers text (`asText`).
+ */
+export function problemResponse(
+  error: unknown,
+  requestId: string,
+  windows: readonly RateWindow[],
+  asText = false,
+): HttpResponse {
+  const answer = knownProblem(error, requestId, windows) ?? {
+    status: 500,
+    headers: {},
+    problem: {
       type: `${PROBLEM_TYPE}internal`,
       title: 'Internal error',
       status: 500,
       detail: `Something went wrong on our side. Quote request id ${requestId} if you report it.`,
       requestId,
-    };
-    return json(500, problem, contentType);
-  }
+    },
+  };
+  if (asText) return text(answer.status, problemText(answer.problem), answer.headers);
+  const contentType = { 'content-type': 'application/problem+json; charset=utf-8' };
   return json(answer.status, answer.problem, { ...contentType, ...answer.headers });
 }

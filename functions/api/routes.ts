@@ -6,8 +6,9 @@ import { renderCheckText } from '../contract/render-text.ts';
 import { type IpResponse, parsePort } from '../contract/wire.ts';
 import { BadRequest, NotFound } from '../core/errors.ts';
 import { callerName } from '../core/reverse-dns.ts';
-import { egressOf, portListParameter, runCheck, udpListParameter, validateCheck } from './check.ts';
-import { callerAddress, type Route, type RouteContext } from './context.ts';
+import { SERVED_API_PLACEHOLDER, type WebAssets } from '../web/assets.ts';
+import { egressOf, localNotice, portListParameter, runCheck, udpListParameter, validateCheck } from './check.ts';
+import { callerAddress, type Route, type RouteContext, requestBaseUrl } from './context.ts';
 import { decode, type HttpResponse, json, text } from './http.ts';
 import { openApiDocument } from './openapi.ts';
 import { pageRoute } from './page-route.ts';
@@ -27,7 +28,7 @@ async function check(
   }
   const { body, rate } = await runCheck(ctx, ports, udpPorts);
   const headers = rate === undefined ? {} : rateLimitHeaders(rate, ctx.deps.windows);
-  return ctx.wantsText ? text(200, renderCheckText(body), headers) : json(200, body, headers);
+  return ctx.wantsText ? text(200, renderCheckText(body, localNotice(ctx)), headers) : json(200, body, headers);
 }
 
 /** `ports` (TCP) and `udp` (UDP) of `/check`; at least one of them. */
@@ -38,6 +39,19 @@ function portsParameters(ctx: RouteContext): { tcp: number[]; udp: number[] } {
     throw new BadRequest('Say which ports to check: /check?ports=22,80,443, /check?udp=53,51820 or /check/443.');
   }
   return { tcp: tcp ?? [], udp: udp ?? [] };
+}
+
+/** Serves one piece of the compiled code as JavaScript; 404 when the deployment was bundled without it. */
+async function script(
+  ctx: RouteContext,
+  what: string,
+  pick: (assets: WebAssets) => string | undefined | Promise<string | undefined>,
+  headers: Record<string, string> = {},
+): Promise<HttpResponse> {
+  const assets = ctx.deps.webAssets === undefined ? undefined : await ctx.deps.webAssets();
+  const body = assets === undefined ? undefined : await pick(assets);
+  if (body === undefined) throw new NotFound(`This deployment was bundled without ${what}.`);
+  return { statusCode: 200, headers: { 'content-type': 'text/javascript; charset=utf-8', ...headers }, body };
 }
 
 /** The routes of DESIGN §3 served by this function. */
@@ -83,15 +97,17 @@ export const ROUTES: readonly Route[] = [
   {
     name: '/widget.js',
     pattern: /^\/widget\.js$/,
-    get: async (ctx) => {
-      const assets = ctx.deps.webAssets === undefined ? undefined : await ctx.deps.webAssets();
-      if (assets === undefined) throw new NotFound('This deployment was bundled without the widget.');
-      return {
-        statusCode: 200,
-        headers: { 'content-type': 'text/javascript; charset=utf-8', 'cross-origin-resource-policy': 'cross-origin' },
-        body: assets.widget,
-      };
-    },
+    get: (ctx) =>
+      script(ctx, 'the widget', (assets) => assets.widget, { 'cross-origin-resource-policy': 'cross-origin' }),
+  },
+  {
+    name: '/dialback.mjs',
+    pattern: /^\/dialback\.mjs$/,
+    // Pointed at this API, so `node dialback.mjs 443` needs no --api.
+    get: (ctx) =>
+      script(ctx, 'the standalone CLI', async (assets) =>
+        (await assets.cli())?.replaceAll(SERVED_API_PLACEHOLDER, requestBaseUrl(ctx)),
+      ),
   },
   {
     name: '/openapi.json',

@@ -9,6 +9,7 @@ import net from 'node:net';
 import type { CheckResponse, DialbackClient, PortResult } from '../client/dialback-client.ts';
 import { protocolOf } from '../contract/wire.ts';
 import { newToken, proofLine } from '../core/dial-proof.ts';
+import { CliFailure } from './explain.ts';
 import { listenForUdpProof } from './listen-udp.ts';
 
 /** How `listen` ended. */
@@ -123,7 +124,9 @@ export async function listenAndCheck(
   try {
     listener = udp ? await listenForUdpProof(port, proofLine(token)) : await listenForProof(port, proofLine(token));
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EACCES') throw privileged(port, udp);
+    if (code !== 'EADDRINUSE') throw error;
     const { data } = await check(false);
     return { kind: 'in-use', check: data, result: onlyResult(data) };
   }
@@ -140,16 +143,27 @@ export async function listenAndCheck(
   }
 }
 
+function privileged(port: number, udp: boolean): CliFailure {
+  return new CliFailure(
+    'privileged-port',
+    'Port needs privileges',
+    port < 1024
+      ? `Listening on port ${port} needs privileges: only root (or a program allowed CAP_NET_BIND_SERVICE) may listen below 1024. Run it with sudo, e.g. \`sudo node dialback.mjs listen${udp ? ' --udp' : ''} ${port}\`.`
+      : `This machine does not allow listening on port ${port} (EACCES): a security policy forbids it.`,
+  );
+}
+
 /** The one-line verdict of `listen`, for people. */
 export function describeListen(outcome: ListenOutcome, port: number): string {
   const { result } = outcome;
   const protocol = protocolOf(result);
   if (outcome.kind === 'in-use') {
-    return `Port ${port} is already in use on this machine, so it was checked directly (no proof possible): ${port}/${protocol} ${result.state}.`;
+    const flag = protocol === 'udp' ? ' --udp' : '';
+    return `Port ${port} is already in use on this machine, so dialback could not listen on it and checked it directly: ${port}/${protocol} ${result.state}, with no proof ${protocol === 'udp' ? 'a datagram' : 'the connection'} reached this machine. Stop the program using the port and run listen${flag} again to verify.`;
   }
   if (protocol === 'udp') return describeUdpListen(outcome.verified, result, port);
   if (result.state !== 'open') {
-    return `${port}/tcp ${result.state}: a listener was running on this machine and nothing from the Internet reached it.`;
+    return `${port}/tcp ${result.state}: dialback was listening on this machine and nothing from where the check ran reached it.`;
   }
   return outcome.verified
     ? `${port}/tcp open, verified: the connection reached this machine.`
@@ -166,8 +180,12 @@ function describeUdpListen(verified: boolean, result: PortResult, port: number):
   return `${port}/udp ${result.state}, not verified: a listener was running on this machine and no datagram from the Internet reached it.`;
 }
 
-/** Whether `listen` succeeded: the exit status 0 case. */
+/**
+ * Whether `listen` succeeded (exit status 0): only when the check reached this machine's own
+ * listener. A port in use was checked without proof, so it is not a success. Over UDP the token
+ * arriving is the proof, whatever state the probe read.
+ */
 export function listenSucceeded(outcome: ListenOutcome): boolean {
-  if (outcome.kind === 'in-use') return outcome.result.state === 'open';
+  if (outcome.kind === 'in-use') return false;
   return outcome.verified && (protocolOf(outcome.result) === 'udp' || outcome.result.state === 'open');
 }

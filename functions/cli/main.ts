@@ -1,49 +1,80 @@
 /**
- * `dialback 22 80 443 [--api URL] [--json]` and `dialback ip`: the API from a terminal, through
- * the typed client. Exit status: 0 when every port is open, 1 when any is not, 2 on any error
- * (the reason on stderr, including how long to wait after a 429), like `diff` and `grep`.
+ * `dialback 22 80 443 [--udp] [--api URL] [--json]`, `dialback listen [--udp] PORT` and `dialback ip`: the API
+ * from a terminal, through the typed client. Exit status: 0 when every port is open, 1 when
+ * any is not, 2 on any error (one line on stderr saying what happened and what to do; under
+ * `--json`, a problem+json document on stdout), like `diff` and `grep`.
+ *
+ * Every request has deadlines (connect, then the whole answer), so no failure of the API can
+ * leave the command silent for longer than they say.
  */
+import { realpathSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createClient, DialbackError } from '../client/dialback-client.ts';
+import { type CheckResponse, createClient, type DialbackClient } from '../client/dialback-client.ts';
 import { renderCheckText } from '../contract/render-text.ts';
-import { type PortResult, parsePortList, protocolOf } from '../contract/wire.ts';
-import { nextStepsOf } from '../core/verdict-text.ts';
+import { parsePortList, protocolOf } from '../contract/wire.ts';
+import { localViewNotice, nextStepsOf } from '../core/verdict-text.ts';
+import { apiHost, familyRefusal, isPublicAddress, normalizeApi } from './api-url.ts';
 import { type BothAnswers, bothExitCode, checkBoth, type FamilyAnswer, renderBoth } from './both.ts';
-import { familyFetch } from './family-fetch.ts';
-import { describeListen, listenAndCheck, listenSucceeded } from './listen.ts';
+import { CliFailure, type CliProblem, explainFailure, problemLine, UsageError } from './explain.ts';
+import { type Deadlines, deadlineFetch } from './family-fetch.ts';
+import { cliVersion, servedApi } from './inlined.ts';
+import { describeListen, type ListenOutcome, listenAndCheck, listenSucceeded } from './listen.ts';
+import { colourStates, colourWanted, paint, startProgress } from './terminal.ts';
 
 /** The local server's address; a deployed API is given with `--api` or `DIALBACK_API`. */
 export const DEFAULT_API = 'http://127.0.0.1:8787';
 
-const USAGE = `Usage: dialback PORT... [--udp] [--api URL] [--json] [-4 | -6 | --both]
-       dialback listen PORT [--udp] [--api URL] [--json]
+/**
+ * Seconds to wait for a connection. Generous for any real network, short enough that a
+ * black-holed API is reported while the user still waits.
+ */
+const CONNECT_SECONDS = 5;
+
+/**
+ * Seconds to wait for the whole answer by default: above any probe deadline (at most 20 s)
+ * and API Gateway's own 30 s limit, so a real answer is never cut off.
+ */
+const DEFAULT_TIMEOUT_SECONDS = 35;
+
+const SHORT_USAGE = `Usage: dialback PORT... [--udp] [--api URL] [--json] [-4 | -6 | --both]
+       dialback listen PORT [--udp] | dialback ip      (dialback --help for more)`;
+
+function usage(api: string): string {
+  return `Usage: dialback PORT... [--udp] [--api URL] [--json] [-4 | -6 | --both] [--timeout S]
+       dialback listen PORT [--udp] [--api URL] [--json] [-4 | -6 | --both]
        dialback ip [--api URL] [--json]
 
 Asks a Dialback API to dial back to your address and reports each TCP port as open,
 closed or filtered. PORTs are 1-65535, separated by spaces or commas.
 
-  listen PORT  listen on PORT on all interfaces, have the API check it with a one-time
-               token, and say whether the connection really reached this machine
-  --udp        check (or listen on) UDP ports instead of TCP: open|filtered means no
-               answer, which is normal for many UDP services; listen --udp settles it
-  --api URL    the API to ask (default: $DIALBACK_API, else ${DEFAULT_API})
-  -4, -6       connect to the API over IPv4 / IPv6 only (so that family is checked)
-  --both       check over IPv4 and over IPv6 and show the two side by side
-  --json       print JSON instead of the table
-  -h, --help   this text
+  listen PORT    listen on PORT on all interfaces, have the API check it with a one-time
+                 token, and say whether the connection really reached this machine
+  --udp          check (or listen on) UDP ports instead of TCP: open|filtered means no
+                 answer, which is normal for many UDP services; listen --udp settles it
+  --api URL      the API to ask (now: ${api}); a bare host:port means http:// for
+                 loopback and private addresses, https:// otherwise ($DIALBACK_API sets it too)
+  -4, -6         connect to the API over IPv4 / IPv6 only (so that family is checked)
+  --both         check over IPv4 and over IPv6 and show the two side by side
+  --json         print JSON instead of the table (errors too, as problem+json, on stdout)
+  --timeout S    give up on an answer after S seconds (default ${DEFAULT_TIMEOUT_SECONDS}; connecting: ${CONNECT_SECONDS})
+  --version      print the version
+  -h, --help     this text
 
 Exit status: 0 every port open (and, for listen, verified), 1 otherwise, 2 error.`;
+}
 
-/** Where output goes; the tests pass their own. */
+/** Where output goes, and what kind of terminal it is; the tests pass their own. */
 export interface CliIo {
   readonly out: (text: string) => void;
   readonly err: (text: string) => void;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** stdout is a terminal: colour the states (unless `NO_COLOR`). */
+  readonly stdoutIsTty?: boolean;
+  /** stderr is a terminal: show progress while waiting (and colour errors). */
+  readonly stderrIsTty?: boolean;
 }
-
-class UsageError extends Error {}
 
 /** Each argument is a port list in the API's own grammar; the server enforces the count. */
 function parsePorts(args: readonly string[]): number[] {
@@ -55,18 +86,31 @@ function parsePorts(args: readonly string[]): number[] {
   }
 }
 
-function nextSteps(results: readonly PortResult[]): string {
-  const lines: string[] = [];
-  const seen = new Set<string>();
-  for (const result of results) {
+/** What to try, once per distinct piece of advice, naming the ports it is for. */
+function nextSteps(check: CheckResponse): string {
+  const groups = new Map<string, { state: string; ports: number[]; steps: readonly string[] }>();
+  for (const result of check.results) {
+    const steps = nextStepsOf(result);
+    if (result.state === 'open' || steps.length === 0) continue;
     const protocol = protocolOf(result);
-    const key = `${protocol} ${result.state}`;
-    if (result.state === 'open' || seen.has(key)) continue;
-    seen.add(key);
-    const what = protocol === 'udp' ? `UDP ports that read ${result.state}` : `${result.state} ports`;
-    lines.push(`What to try for ${what}:`, ...nextStepsOf(result).map((s) => `  - ${s}`), '');
+    const key = `${protocol}\n${steps.join('\n')}`;
+    const state = protocol === 'udp' ? `${result.state} UDP` : result.state;
+    const group = groups.get(key) ?? { state, ports: [], steps };
+    group.ports.push(result.port);
+    groups.set(key, group);
   }
-  return lines.join('\n');
+  const lines: string[] = [];
+  for (const { state, ports, steps } of groups.values()) {
+    lines.push(`What to try for ${state} ${ports.length > 1 ? 'ports' : 'port'} ${ports.join(', ')}:`);
+    lines.push(...steps.map((s) => `  - ${s.replaceAll('`', '')}`));
+  }
+  return lines.length === 0 ? '' : `\n${lines.join('\n')}\n`;
+}
+
+/** The check as people read it: the table, the advice, and a word when it was not the Internet's view. */
+function renderForPeople(check: CheckResponse, colour: boolean, tail = ''): string {
+  const local = isPublicAddress(check.ip) ? undefined : localViewNotice(check.ip, undefined).replaceAll('`', '');
+  return colourStates(`${renderCheckText(check, local)}${tail}${nextSteps(check)}`, colour);
 }
 
 function toJson(answers: BothAnswers): Record<string, unknown> {
@@ -74,114 +118,255 @@ function toJson(answers: BothAnswers): Record<string, unknown> {
   return { ipv4: one(answers.v4), ipv6: one(answers.v6) };
 }
 
-function describeFailure(error: unknown): string {
-  if (!(error instanceof DialbackError)) return (error as Error).message ?? String(error);
-  if (error.status === 429 && error.retryAfterSeconds !== undefined) {
-    return `rate limit reached: ${error.message} (wait ${error.retryAfterSeconds} s before trying again)`;
-  }
-  if (error.status === 0) return error.message;
-  const wait = error.retryAfterSeconds === undefined ? '' : ` (wait ${error.retryAfterSeconds} s)`;
-  return `HTTP ${error.status}: ${error.message}${wait}`;
+interface Options {
+  api?: string;
+  json?: boolean;
+  help?: boolean;
+  version?: boolean;
+  both?: boolean;
+  ipv4?: boolean;
+  ipv6?: boolean;
+  timeout?: string;
+  udp?: boolean;
 }
 
-/** Runs the CLI; resolves with the exit status. */
-export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
-  let values: {
-    api?: string;
-    json?: boolean;
-    help?: boolean;
-    both?: boolean;
-    ipv4?: boolean;
-    ipv6?: boolean;
-    udp?: boolean;
-  };
-  let positionals: string[];
+function readArgs(argv: readonly string[]): { values: Options; positionals: string[] } {
   try {
-    ({ values, positionals } = parseArgs({
+    return parseArgs({
       args: [...argv],
       options: {
         api: { type: 'string' },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
+        version: { type: 'boolean', default: false },
         both: { type: 'boolean', default: false },
         ipv4: { type: 'boolean', short: '4', default: false },
         ipv6: { type: 'boolean', short: '6', default: false },
+        timeout: { type: 'string' },
         udp: { type: 'boolean', default: false },
       },
       allowPositionals: true,
       strict: true,
-    }));
+    });
+  } catch (error) {
+    // Node's parser says "Unknown option '--x'. To specify a positional argument starting with a '-'…": keep the first sentence.
+    throw new UsageError(((error as Error).message.split('. ')[0] ?? 'bad arguments').replace(/\.?$/, '.'));
+  }
+}
+
+function deadlinesOf(values: Options): Deadlines {
+  if (values.timeout === undefined) {
+    return { connectMs: CONNECT_SECONDS * 1000, totalMs: DEFAULT_TIMEOUT_SECONDS * 1000 };
+  }
+  if (!/^\d{1,4}(\.\d+)?$/.test(values.timeout) || Number(values.timeout) < 1) {
+    throw new UsageError(`--timeout is seconds, at least 1, like --timeout 10; got "${values.timeout}".`);
+  }
+  const totalMs = Number(values.timeout) * 1000;
+  return { connectMs: Math.min(CONNECT_SECONDS * 1000, totalMs), totalMs };
+}
+
+/** One run's settings, once the command line has been read. */
+interface Run {
+  readonly io: CliIo;
+  readonly api: string;
+  readonly json: boolean;
+  readonly deadlines: Deadlines;
+  readonly family: 4 | 6 | undefined;
+  readonly both: boolean;
+  /** `--udp`: the ports are UDP ports. */
+  readonly udp: boolean;
+  readonly colour: boolean;
+  readonly client: (family?: 4 | 6) => DialbackClient;
+}
+
+/** Runs `work` under a progress line on a terminal's stderr. */
+async function withProgress<T>(run: Run, label: string, work: () => Promise<T>): Promise<T> {
+  const progress = startProgress(run.io.err, label, run.io.stderrIsTty === true);
+  try {
+    return await work();
+  } finally {
+    progress.stop();
+  }
+}
+
+/** The check dialed the family asked for, or it says nothing about that family. */
+function assertFamily(check: { family: 4 | 6 }, family: 4 | 6 | undefined): void {
+  if (family === undefined || check.family === family) return;
+  throw new CliFailure(
+    'wrong-family',
+    'Wrong family',
+    `The API saw this request arrive over IPv${check.family}, not IPv${family} (a proxy or an IPv${check.family}-only endpoint in between), so no IPv${family} check ran.`,
+  );
+}
+
+async function listenCommand(run: Run, ports: readonly number[]): Promise<number> {
+  const port = ports[0];
+  if (port === undefined || ports.length > 1) throw new UsageError('"dialback listen" takes exactly one port.');
+  const families: readonly (4 | 6 | undefined)[] = run.both ? [4, 6] : [run.family];
+  const outcomes: { family: 4 | 6 | undefined; outcome: ListenOutcome }[] = [];
+  for (const family of families) {
+    const over = family === undefined ? '' : ` over IPv${family}`;
+    const what = run.udp ? `UDP port ${port}` : `port ${port}`;
+    const outcome = await withProgress(run, `Listening on ${what} and asking ${run.api} to check it${over}`, () =>
+      listenAndCheck(run.client(family), port, { udp: run.udp }),
+    );
+    assertFamily(outcome.check, family);
+    outcomes.push({ family, outcome });
+  }
+  const verified = (o: ListenOutcome): boolean => o.kind === 'checked' && o.verified;
+  const json = (o: ListenOutcome): unknown => ({
+    ...o.check,
+    listen: { port, inUse: o.kind === 'in-use', verified: verified(o) },
+  });
+  if (run.json) {
+    const body = run.both
+      ? Object.fromEntries(outcomes.map(({ family, outcome }) => [`ipv${family}`, json(outcome)]))
+      : json(outcomes[0]?.outcome as ListenOutcome);
+    run.io.out(`${JSON.stringify(body, null, 2)}\n`);
+  } else {
+    run.io.out(
+      outcomes
+        .map(({ outcome }) => renderForPeople(outcome.check, run.colour, `${describeListen(outcome, port)}\n\n`))
+        .join('\n'),
+    );
+  }
+  // Exit 0 only when the check reached this machine's own listener: anything else is unproven.
+  return outcomes.every(({ outcome }) => listenSucceeded(outcome)) ? 0 : 1;
+}
+
+async function bothCommand(run: Run, ports: readonly number[]): Promise<number> {
+  const answers = await withProgress(run, `Checking ${ports.join(', ')} over IPv4 and IPv6 with ${run.api}`, () =>
+    checkBoth({ v4: run.client(4), v6: run.client(6) }, ports),
+  );
+  run.io.out(
+    run.json ? `${JSON.stringify(toJson(answers), null, 2)}\n` : colourStates(renderBoth(answers, ports), run.colour),
+  );
+  return bothExitCode(answers);
+}
+
+async function ipCommand(run: Run): Promise<number> {
+  const { data } = await withProgress(run, `Asking ${run.api}`, () => run.client(run.family).ip());
+  assertFamily(data, run.family);
+  run.io.out(
+    run.json ? `${JSON.stringify(data, null, 2)}\n` : `${data.ip}${data.reverseDns ? ` (${data.reverseDns})` : ''}\n`,
+  );
+  return 0;
+}
+
+async function checkCommand(run: Run, ports: readonly number[]): Promise<number> {
+  const what = run.udp ? `UDP ${ports.join(', ')}` : ports.join(', ');
+  const { data } = await withProgress(run, `Checking ${what} with ${run.api}`, () =>
+    run.udp ? run.client(run.family).check([], { udp: ports }) : run.client(run.family).check(ports),
+  );
+  assertFamily(data, run.family);
+  run.io.out(run.json ? `${JSON.stringify(data, null, 2)}\n` : renderForPeople(data, run.colour));
+  return data.results.every((r) => r.state === 'open') ? 0 : 1;
+}
+
+function report(io: CliIo, json: boolean, problem: CliProblem, usageText: string | undefined): void {
+  if (json) {
+    io.out(`${JSON.stringify(problem, null, 2)}\n`);
+    return;
+  }
+  const prefix = paint('dialback:', 'red', colourWanted(io.stderrIsTty === true, io.env));
+  io.err(`${prefix} ${problemLine(problem)}\n${usageText === undefined ? '' : `${usageText}\n`}`);
+}
+
+/** Runs the CLI; resolves with the exit status. Never throws and never prints a stack trace. */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const wantsJson = argv.includes('--json');
+  let api = DEFAULT_API;
+  let deadlines: Deadlines = { connectMs: CONNECT_SECONDS * 1000, totalMs: DEFAULT_TIMEOUT_SECONDS * 1000 };
+  try {
+    const { values, positionals } = readArgs(argv);
+    api = normalizeApi(values.api ?? io.env.DIALBACK_API ?? servedApi() ?? DEFAULT_API);
     if (values.help) {
-      io.out(`${USAGE}\n`);
+      io.out(`${usage(api)}\n`);
       return 0;
     }
+    if (values.version) {
+      io.out(`dialback ${cliVersion()}\n`);
+      return 0;
+    }
+    deadlines = deadlinesOf(values);
     if (positionals.length === 0) throw new UsageError('Say which ports to check, e.g. dialback 22 80 443.');
-    const api = values.api ?? io.env.DIALBACK_API ?? DEFAULT_API;
-    if (!/^https?:\/\//.test(api)) throw new UsageError(`--api must be an http(s) URL, got "${api}".`);
     if ([values.both, values.ipv4, values.ipv6].filter(Boolean).length > 1) {
       throw new UsageError('Give at most one of -4, -6 and --both.');
     }
     const family = values.ipv4 ? 4 : values.ipv6 ? 6 : undefined;
-    const client = createClient({ api, ...(family === undefined ? {} : { fetch: familyFetch(family) }) });
-    if (positionals[0] === 'listen') {
-      const ports = parsePorts(positionals.slice(1));
-      const port = ports[0];
-      if (port === undefined || ports.length > 1) throw new UsageError('"dialback listen" takes exactly one port.');
-      const outcome = await listenAndCheck(client, port, { udp: values.udp === true });
-      const verified = outcome.kind === 'checked' && outcome.verified;
-      io.out(
-        values.json
-          ? `${JSON.stringify({ ...outcome.check, listen: { port, inUse: outcome.kind === 'in-use', verified } }, null, 2)}\n`
-          : `${renderCheckText(outcome.check)}${describeListen(outcome, port)}\n`,
-      );
-      // A port already in use was checked like any other: open is success, there is just no proof.
-      return listenSucceeded(outcome) ? 0 : 1;
+    if (family !== undefined) {
+      const refusal = familyRefusal(api, family);
+      if (refusal !== undefined) throw new UsageError(refusal);
     }
-    if (values.both && values.udp) {
+    const both = values.both === true;
+    // listen --udp --both binds one dual-stack socket and can prove each family; a check cannot compare them.
+    if (both && values.udp && positionals[0] !== 'listen') {
       throw new UsageError('--both compares TCP ports; check UDP over each family with -4 and -6.');
     }
-    if (values.both) {
-      if (isIP(new URL(api).hostname.replace(/^\[|\]$/g, '')) !== 0) {
-        throw new UsageError('--both needs the API by a host name that has both an IPv4 and an IPv6 address.');
-      }
-      const ports = parsePorts(positionals);
-      const answers = await checkBoth(
-        { v4: createClient({ api, fetch: familyFetch(4) }), v6: createClient({ api, fetch: familyFetch(6) }) },
-        ports,
+    if (both && isIP(apiHost(api)) !== 0) {
+      throw new UsageError(
+        `--both needs the API by a host name that has both an IPv4 and an IPv6 address; ${apiHost(api)} is one address of one family.`,
       );
-      io.out(values.json ? `${JSON.stringify(toJson(answers), null, 2)}\n` : renderBoth(answers, ports));
-      return bothExitCode(answers);
     }
-    if (positionals[0] === 'ip') {
-      if (positionals.length > 1) throw new UsageError('"dialback ip" takes no ports.');
-      const { data } = await client.ip();
-      io.out(
-        values.json
-          ? `${JSON.stringify(data, null, 2)}\n`
-          : `${data.ip}${data.reverseDns ? ` (${data.reverseDns})` : ''}\n`,
-      );
-      return 0;
+    const base = api;
+    const fixed = deadlines;
+    const run: Run = {
+      io,
+      api,
+      json: values.json === true,
+      deadlines,
+      family,
+      both,
+      udp: values.udp === true,
+      colour: colourWanted(io.stdoutIsTty === true, io.env),
+      client: (f) => createClient({ api: base, fetch: deadlineFetch(fixed, f) }),
+    };
+    const [command, ...rest] = positionals;
+    if (command === 'listen') return await listenCommand(run, parsePorts(rest));
+    if (command === 'ip') {
+      if (rest.length > 0) throw new UsageError('"dialback ip" takes no ports.');
+      if (both)
+        throw new UsageError('"dialback ip --both" is not supported; run "dialback ip -4" and "dialback ip -6".');
+      return await ipCommand(run);
     }
     const ports = parsePorts(positionals);
-    const { data } = await (values.udp ? client.check([], { udp: ports }) : client.check(ports));
-    const states = data.results.map((r) => r.state);
-    io.out(values.json ? `${JSON.stringify(data, null, 2)}\n` : `${renderCheckText(data)}${nextSteps(data.results)}`);
-    return states.every((s) => s === 'open') ? 0 : 1;
+    return both ? await bothCommand(run, ports) : await checkCommand(run, ports);
   } catch (error) {
-    if (error instanceof UsageError || (error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
-      io.err(`dialback: ${(error as Error).message}\n\n${USAGE}\n`);
-    } else {
-      io.err(`dialback: ${describeFailure(error)}\n`);
-    }
+    const isUsage = error instanceof UsageError;
+    const problem = isUsage
+      ? { type: 'urn:dialback:cli:usage', title: 'Usage', detail: error.message }
+      : explainFailure(error, api, deadlines);
+    report(io, wantsJson, problem, isUsage ? SHORT_USAGE : undefined);
     return 2;
   }
 }
 
-// Run when executed, not when imported by tests.
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+/** Runs the CLI as this process: real streams, exit status set, nothing thrown past it. */
+export async function main(): Promise<void> {
+  // A failure outside runCli's reach is still one line, never a stack trace.
+  process.on('uncaughtException', (error) => {
+    process.stderr.write(`dialback: unexpected failure: ${error.message}\n`);
+    process.exit(2);
+  });
   process.exitCode = await runCli(process.argv.slice(2), {
     out: (t) => process.stdout.write(t),
     err: (t) => process.stderr.write(t),
     env: process.env,
+    stdoutIsTty: process.stdout.isTTY === true,
+    stderrIsTty: process.stderr.isTTY === true,
   });
 }
+
+/** Whether this module is the program being run (also as the standalone bundle, maybe through a symlink). */
+function isMain(): boolean {
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  try {
+    return import.meta.url === pathToFileURL(realpathSync(script)).href;
+  } catch {
+    return false;
+  }
+}
+
+// Run when executed, not when imported by tests.
+if (isMain()) await main();

@@ -4,7 +4,15 @@
  * returns are typed with the very types the handler builds them from.
  */
 
-import type { CheckResponse, IpResponse, PortReason, PortResult, PortState, Problem } from '../contract/wire.ts';
+import {
+  type CheckResponse,
+  type IpResponse,
+  PORT_STATES,
+  type PortReason,
+  type PortResult,
+  type PortState,
+  type Problem,
+} from '../contract/wire.ts';
 
 export type { CheckResponse, IpResponse, PortReason, PortResult, PortState, Problem };
 
@@ -49,7 +57,7 @@ export interface CheckOptions extends CallOptions {
 
 /** A failed call: an HTTP error with its problem details, or no answer at all (`status` 0). */
 export class DialbackError extends Error {
-  override readonly name = 'DialbackError';
+  override readonly name: string = 'DialbackError';
   constructor(
     message: string,
     /** HTTP status, or 0 when no response arrived (network failure, CORS refusal, abort). */
@@ -62,6 +70,14 @@ export class DialbackError extends Error {
   ) {
     super(message, options);
   }
+}
+
+/**
+ * The URL answered, but not like a Dialback API: HTML, text that is not JSON, JSON of another
+ * shape, or an error without problem details. Usually a wrong `api` URL.
+ */
+export class NotDialbackError extends DialbackError {
+  override readonly name: string = 'NotDialbackError';
 }
 
 /** The client's calls. */
@@ -108,7 +124,51 @@ function isProblem(value: unknown): value is Problem {
   return typeof v.title === 'string' && typeof v.status === 'number' && typeof v.detail === 'string';
 }
 
-async function failure(response: Response): Promise<DialbackError> {
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null;
+
+function isEgress(value: unknown): boolean {
+  return isObject(value) && typeof value.fixed === 'boolean' && Array.isArray(value.addresses);
+}
+
+/** Enough of `CheckResponse` to render it: a wrong URL's JSON must not crash the caller later. */
+export function isCheckResponse(value: unknown): value is CheckResponse {
+  return (
+    isObject(value) &&
+    typeof value.ip === 'string' &&
+    (value.family === 4 || value.family === 6) &&
+    typeof value.checkedFrom === 'string' &&
+    typeof value.timeoutMs === 'number' &&
+    isEgress(value.egress) &&
+    Array.isArray(value.results) &&
+    value.results.every(
+      (r: unknown) =>
+        isObject(r) &&
+        typeof r.port === 'number' &&
+        (PORT_STATES as readonly unknown[]).includes(r.state) &&
+        typeof r.reason === 'string' &&
+        (r.protocol === undefined || r.protocol === 'udp') &&
+        (r.rttMs === null || typeof r.rttMs === 'number'),
+    )
+  );
+}
+
+/** Enough of `IpResponse` to show it. */
+export function isIpResponse(value: unknown): value is IpResponse {
+  return (
+    isObject(value) &&
+    typeof value.ip === 'string' &&
+    (value.family === 4 || value.family === 6) &&
+    (value.reverseDns === null || typeof value.reverseDns === 'string') &&
+    isEgress(value.egress)
+  );
+}
+
+function describeBody(response: Response): string {
+  const type = response.headers.get('content-type')?.split(';')[0]?.trim();
+  return `HTTP ${response.status}${type ? `, ${type}` : ''}`;
+}
+
+async function failure(response: Response, url: string): Promise<DialbackError> {
   let problem: Problem | undefined;
   try {
     const body: unknown = await response.json();
@@ -117,8 +177,12 @@ async function failure(response: Response): Promise<DialbackError> {
     // A proxy's HTML error page, or an empty body: keep the status alone.
   }
   const retryAfterSeconds = parseRetryAfter(response.headers.get('retry-after')) ?? problem?.retryAfterSeconds;
-  const message = problem?.detail ?? `The Dialback API answered HTTP ${response.status}.`;
-  return new DialbackError(message, response.status, problem, retryAfterSeconds);
+  if (problem === undefined) {
+    // Every error of a Dialback API carries problem details; a bare one came from something else.
+    const message = `${url} answered ${describeBody(response)} without problem details.`;
+    return new NotDialbackError(message, response.status, undefined, retryAfterSeconds);
+  }
+  return new DialbackError(problem.detail, response.status, problem, retryAfterSeconds);
 }
 
 /** Builds a client for one API base URL. */
@@ -126,10 +190,15 @@ export function createClient(options: ClientOptions): DialbackClient {
   const base = options.api.replace(/\/+$/, '');
   const doFetch = options.fetch ?? ((input, init) => fetch(input, init));
 
-  const get = async <T>(path: string, call: CallOptions | undefined): Promise<Answer<T>> => {
+  const get = async <T>(
+    path: string,
+    call: CallOptions | undefined,
+    valid: (body: unknown) => body is T,
+  ): Promise<Answer<T>> => {
+    const url = `${base}${path}`;
     let response: Response;
     try {
-      response = await doFetch(`${base}${path}`, {
+      response = await doFetch(url, {
         headers: { accept: 'application/json' },
         ...(call?.signal === undefined ? {} : { signal: call.signal }),
       });
@@ -141,8 +210,22 @@ export function createClient(options: ClientOptions): DialbackClient {
         cause: error,
       });
     }
-    if (!response.ok) throw await failure(response);
-    return { data: (await response.json()) as T, rateLimit: parseRateLimit(response.headers.get('ratelimit')) };
+    if (!response.ok) throw await failure(response, url);
+    let body: unknown;
+    try {
+      body = await response.json();
+    } catch {
+      body = undefined;
+    }
+    if (!valid(body)) {
+      throw new NotDialbackError(
+        `${url} answered ${describeBody(response)}, not a Dialback API response.`,
+        response.status,
+        undefined,
+        undefined,
+      );
+    }
+    return { data: body, rateLimit: parseRateLimit(response.headers.get('ratelimit')) };
   };
 
   return {
@@ -156,8 +239,8 @@ export function createClient(options: ClientOptions): DialbackClient {
         ...(udp.length === 0 ? [] : [`udp=${udp.join(',')}`]),
         ...(call?.token === undefined ? [] : [`token=${encodeURIComponent(call.token)}`]),
       ];
-      return get<CheckResponse>(`/check?${query.join('&')}`, call);
+      return get(`/check?${query.join('&')}`, call, isCheckResponse);
     },
-    ip: (call) => get<IpResponse>('/ip', call),
+    ip: (call) => get('/ip', call, isIpResponse),
   };
 }

@@ -16,8 +16,11 @@ function rtt(result: PortResult): string {
   return result.rttMs === null ? '-' : `${result.rttMs.toFixed(1)} ms`;
 }
 
-/** The check as an Nmap-style table, followed by what each state seen means. */
-export function renderCheckText(check: CheckResponse): string {
+/**
+ * The check as an Nmap-style table, followed by what each state seen means (per reason where
+ * the reason changes the meaning), and `notice` (e.g. that a local check is not the Internet's view).
+ */
+export function renderCheckText(check: CheckResponse, notice?: string): string {
   const rows = check.results.map((r) => [`${r.port}/${protocolOf(r)}`, r.state, r.reason, rtt(r)] as const);
   const header = ['PORT', 'STATE', 'REASON', 'RTT'] as const;
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]?.length ?? 0)) + 2);
@@ -26,13 +29,12 @@ export function renderCheckText(check: CheckResponse): string {
       .map((cell, i) => (i === cells.length - 1 ? cell : pad(cell, widths[i] ?? 0)))
       .join('')
       .trimEnd();
-  // One legend line per protocol and state seen: TCP's first, then UDP's, each in state order.
-  const legend = (['tcp', 'udp'] as const).flatMap((protocol) =>
-    STATE_ORDER.flatMap((state) => {
-      const first = check.results.find((r) => r.state === state && protocolOf(r) === protocol);
-      return first === undefined ? [] : [meaningOf(first)];
-    }),
-  );
+  // One legend line per protocol and meaning seen: TCP's first, then UDP's, each in state order
+  // (TCP's per reason where the reason changes the meaning).
+  const ordered = [...check.results].sort((a, b) => STATE_ORDER.indexOf(a.state) - STATE_ORDER.indexOf(b.state));
+  const legend = [
+    ...new Set((['tcp', 'udp'] as const).flatMap((p) => ordered.filter((r) => protocolOf(r) === p).map(meaningOf))),
+  ];
   const hints = hintLines(check.results);
   return [
     `Dialback: ${check.ip} checked from ${check.checkedFrom} (timeout ${check.timeoutMs} ms)`,
@@ -45,6 +47,7 @@ export function renderCheckText(check: CheckResponse): string {
     '',
     ...(hints.length > 0 ? [...hints, ''] : []),
     ...legend,
+    ...(notice === undefined ? [] : ['', notice]),
     '',
   ].join('\n');
 }

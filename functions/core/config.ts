@@ -34,6 +34,12 @@ export interface Config {
   readonly rateLimitKey: string | undefined;
   /** Secrets Manager ARN holding the HMAC key (deployed use). */
   readonly rateLimitKeySecretArn: string | undefined;
+  /**
+   * The URL of a Dialback instance on the Internet (`INTERNET_CHECKER_URL`), offered to callers
+   * of a local server whose check could not be a view from the Internet; `undefined` points
+   * them to deploying instead.
+   */
+  readonly internetCheckerUrl: string | undefined;
 }
 
 /**
@@ -216,5 +222,6 @@ export function loadConfig(env: Env): Config {
     endpoints: endpoints(env, ipv6Egress),
     rateLimitKey,
     rateLimitKeySecretArn: text(env, 'RATE_LIMIT_KEY_SECRET_ARN'),
+    internetCheckerUrl: baseUrl(env, 'INTERNET_CHECKER_URL') ?? undefined,
   });
 }

@@ -32,6 +32,7 @@ import ipaddr from 'ipaddr.js';
 import { RateLimited, Unavailable } from './errors.ts';
 import type { SourceAddress } from './source-address.ts';
 import { COUNTER_ATTRIBUTES } from './table-schema.ts';
+import { formatDuration } from './verdict-text.ts';
 
 /** One fixed window of the policy. */
 export interface RateWindow {
@@ -180,7 +181,7 @@ export function createRateLimiter(deps: RateLimiterDeps): RateLimiter {
     const refusing = longStatus.remaining < cost ? longStatus : shortStatus;
     const other = refusing === longStatus ? shortStatus : longStatus;
     throw new RateLimitExceeded(
-      `You have used your ${refusing.window.limit} port checks per ${refusing.window.name}; ${refusing.remaining} left. Try again in ${refusing.resetSeconds} s.`,
+      `You have used your ${refusing.window.limit} port checks per ${refusing.window.name}; ${refusing.remaining} left. Try again in ${formatDuration(refusing.resetSeconds)}.`,
       refusing.resetSeconds,
       { windows: [refusing, other] },
     );

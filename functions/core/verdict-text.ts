@@ -13,17 +13,35 @@ export const STATE_MEANING: Readonly<Record<PortState, string>> = {
     'closed: your address answered, but nothing accepted the connection: no service is listening, or a firewall rejects it (nmap -sT says "closed" too).',
   filtered:
     'filtered: nothing answered in time (a firewall dropping it, a router without a forward, or an ISP block); one check cannot tell loss from a firewall.',
-  untestable:
-    'untestable: this checker cannot test it: outbound port 25 is blocked by the cloud provider, or this deployment has no IPv6 egress (try over IPv4, or a deployment in VPC mode).',
+  untestable: 'untestable: this checker cannot test the port from where it runs, so nothing was tried.',
 };
 
-/** A short headline per state, for badges and table cells. */
-export const STATE_HEADLINE: Readonly<Record<PortState, string>> = {
-  open: 'Open: a service accepted the connection',
-  closed: 'Closed: your address answered, nothing accepted',
-  filtered: 'Filtered: no answer at all',
-  untestable: 'Untestable from this checker',
+/** Reasons whose meaning is not the state's usual one, said for that reason alone. */
+const REASON_SPECIFIC_MEANING: Readonly<Partial<Record<PortReason, string>>> = {
+  'blocked-at-source':
+    'untestable: the cloud provider blocks outbound connections to this port (port 25, against spam), so this checker cannot test it.',
+  'no-ipv6-egress':
+    'untestable: you called over IPv6 and this deployment cannot send IPv6 at all, so nothing was tried (and nothing counted).',
+  'host-unreach': 'filtered: a router or firewall on the way answered that your host cannot be reached.',
+  'net-unreach': 'filtered: a router on the way answered that your network cannot be reached.',
+  'admin-prohibited': 'filtered: a firewall on the way answered that the connection is administratively prohibited.',
+  'proto-unreach': 'filtered: something on the way answered that the protocol is unreachable.',
+  'dest-unreach': 'filtered: something on the way answered that the destination is unreachable.',
 };
+
+/**
+ * What one result means, for this result's reason: "untestable" for port 25 says nothing about
+ * IPv6, and a filtered port that a router refused does not say "nothing answered".
+ */
+export function resultMeaning(result: Pick<PortResult, 'state' | 'reason'>): string {
+  return REASON_SPECIFIC_MEANING[result.reason] ?? STATE_MEANING[result.state];
+}
+
+/** The same without its leading "state: ", for places where the state is already shown. */
+export function resultExplanation(result: Pick<PortResult, 'state' | 'reason'>): string {
+  const text = resultMeaning(result).slice(result.state.length + 2);
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
 
 /** What the reason adds to the state, in words. */
 export const REASON_MEANING: Readonly<Record<PortReason, string>> = {
@@ -73,29 +91,98 @@ export const CHECK_LIMITS =
   'One check cannot tell packet loss from a firewall that drops silently: each port is tried several times, ' +
   'but if "filtered" surprises you, check again in a minute.';
 
+/**
+ * The first thing worth trying per state: the first of each list below, and all the widget
+ * shows (so it carries one sentence per state, not every list).
+ */
+// Plain constants, not properties read off an object: esbuild can then drop the lists below
+// from the widget, which uses only these.
+const FIRST_OPEN = 'Nothing to fix: the service is reachable from where this check ran.';
+const FIRST_CLOSED =
+  'Make sure the service is running and listens on all interfaces (0.0.0.0 or ::), not only on 127.0.0.1 or localhost: `ss -ltn` (Linux) or `netstat -an` (Windows, macOS) shows the address it listens on.';
+const FIRST_FILTERED =
+  "Add or fix the port forward in your router: external port → the machine's LAN address and the same port, TCP.";
+const FIRST_STEP: Readonly<Partial<Record<PortState, string>>> = {
+  open: FIRST_OPEN,
+  closed: FIRST_CLOSED,
+  filtered: FIRST_FILTERED,
+};
+
 /** What to try next, in the order worth trying, per state. */
 export const STATE_NEXT_STEPS: Readonly<Record<PortState, readonly string[]>> = {
   open: [
-    'Nothing to fix: the service is reachable from the Internet.',
+    FIRST_OPEN,
     'If it should not be public, close it now: stop the service, or block the port in your firewall or router.',
   ],
   closed: [
-    'Make sure the service is running and listens on all interfaces (0.0.0.0 or ::), not only on 127.0.0.1 or localhost: `ss -ltn` (Linux) or `netstat -an` (Windows, macOS) shows the address it listens on.',
+    FIRST_CLOSED,
     'Check the host firewall on the machine itself (ufw, firewalld, nftables, Windows Defender Firewall): it may reject the port.',
     "Behind a home router, the forward must point at the right LAN address: the machine's current address (e.g. 192.168.1.20), which can change unless you reserve it in the router's DHCP settings.",
   ],
   filtered: [
-    "Add or fix the port forward in your router: external port → the machine's LAN address and the same port, TCP.",
+    FIRST_FILTERED,
     'Check the host firewall on the machine (ufw, firewalld, nftables, Windows Defender Firewall): it may drop the port silently.',
     'Some ISPs block common server ports (25, 80, 445, sometimes 443) on home lines; try a higher port, or ask your ISP.',
-    'If your router shows a different WAN address from the one here, you are likely behind carrier-grade NAT (see below).',
+    "If your router's status page shows a WAN (Internet) address different from the one checked here, or one starting with 100.64 to 100.127, you are behind carrier-grade NAT: no forward can work; ask your ISP for a public IPv4 address, or use IPv6.",
     'A single lost packet can look like this: if it surprises you, check again in a minute.',
   ],
-  untestable: [
-    'Port 25: cloud providers block outbound mail connections to stop spam, so this checker cannot test it; test it from another network.',
-    'Over IPv6 on a deployment without IPv6 egress: check over IPv4 instead, or use a deployment that can send IPv6.',
+  untestable: [],
+};
+
+const REASON_NEXT_STEPS: Readonly<Partial<Record<PortReason, readonly string[]>>> = {
+  'blocked-at-source': [
+    "Cloud providers block outbound mail connections (port 25) to stop spam, so this checker cannot test it: test it from another network, e.g. a friend's connection or a small server elsewhere.",
+  ],
+  'no-ipv6-egress': [
+    'Check over IPv4 instead (`curl -4`, or `dialback -4`), or use a deployment that can send IPv6 (VPC mode).',
+  ],
+  'host-unreach': [
+    "A router or firewall refused the connection instead of passing it on: check the router's firewall and port-forward rules and the host firewall (it may reject with an ICMP error).",
+  ],
+  'net-unreach': [
+    "A router on the way has no route to your network: if this is a new address, wait a few minutes and check again; otherwise check the router's firewall rules.",
+  ],
+  'admin-prohibited': [
+    "A firewall rejects the port on purpose (firewalld and many routers reject IPv6 this way): allow the port in the host firewall and the router's IPv6 firewall.",
   ],
 };
+
+/** The first thing to try for one result (the widget's advice); `undefined` when there is none. */
+export function firstStepFor(result: Pick<PortResult, 'state' | 'reason'>): string | undefined {
+  const steps = REASON_NEXT_STEPS[result.reason];
+  return steps === undefined ? FIRST_STEP[result.state] : steps[0];
+}
+
+/** What to try next for one result, in the order worth trying; empty for nothing to do. */
+export function nextStepsFor(result: Pick<PortResult, 'state' | 'reason'>): readonly string[] {
+  return REASON_NEXT_STEPS[result.reason] ?? STATE_NEXT_STEPS[result.state];
+}
+
+/**
+ * A duration for people: "45 s", "12 min", "2 h 26 min". Seconds are dropped beyond an hour,
+ * where nobody counts them.
+ */
+export function formatDuration(totalSeconds: number): string {
+  const s = Math.max(0, Math.ceil(totalSeconds));
+  if (s < 60) return `${s} s`;
+  const hours = Math.floor(s / 3600);
+  const minutes = Math.floor((s % 3600) / 60);
+  if (hours > 0) return minutes === 0 ? `${hours} h` : `${hours} h ${minutes} min`;
+  const seconds = s % 60;
+  return seconds === 0 ? `${minutes} min` : `${minutes} min ${seconds} s`;
+}
+
+/**
+ * Said whenever the checked address is not a public one (the local server on loopback or a
+ * LAN): the answer is what this machine or network sees of itself, not the Internet's view.
+ */
+export function localViewNotice(address: string, publicUrl: string | undefined): string {
+  const where =
+    publicUrl === undefined
+      ? 'To check from the Internet, deploy Dialback to your AWS account (`npm run deploy`, see the README) and check against its URL.'
+      : `To check from the Internet, use ${publicUrl}.`;
+  return `This is a local check: ${address} is not a public address, so this shows what this machine or network sees, not a view from the Internet. ${where}`;
+}
 
 /**
  * What it means when one port reads differently over IPv4 and IPv6 (`dialback --both`).
@@ -144,15 +231,6 @@ export const UDP_STATE_MEANING: Readonly<Record<UdpPortState, string>> = {
     'untestable: this checker cannot send to it: the cloud provider blocks the port, or this deployment has no IPv6 egress (try over IPv4).',
 };
 
-/** A short headline per UDP state, for badges and table cells. */
-export const UDP_STATE_HEADLINE: Readonly<Record<UdpPortState, string>> = {
-  open: 'Open: a UDP service answered',
-  closed: 'Closed: your address said nothing listens',
-  filtered: 'Filtered: a firewall said no',
-  'open|filtered': 'Open or filtered: no answer (normal for many UDP services)',
-  untestable: 'Untestable from this checker',
-};
-
 /** What a UDP reason adds to the state, in words. */
 export const UDP_REASON_MEANING: Readonly<Record<UdpPortReason, string>> = {
   'udp-response': 'a UDP datagram came back from the port',
@@ -192,14 +270,16 @@ export const UDP_NEXT_STEPS: Readonly<Record<UdpPortState, readonly string[]>> =
   ],
 };
 
-/** The meaning line of a result's state, in its protocol's words. */
+/** The meaning line of a result, in its protocol's words (TCP's says what its reason adds). */
 export function meaningOf(result: PortResult | UdpPortResult): string {
-  return 'protocol' in result ? UDP_STATE_MEANING[result.state] : STATE_MEANING[result.state];
+  return 'protocol' in result ? UDP_STATE_MEANING[result.state] : resultMeaning(result);
 }
 
-/** The headline of a result's state, in its protocol's words. */
-export function headlineOf(result: PortResult | UdpPortResult): string {
-  return 'protocol' in result ? UDP_STATE_HEADLINE[result.state] : STATE_HEADLINE[result.state];
+/** The meaning without its leading "state: ", for places where the state is already shown. */
+export function explanationOf(result: PortResult | UdpPortResult): string {
+  if (!('protocol' in result)) return resultExplanation(result);
+  const text = UDP_STATE_MEANING[result.state].slice(result.state.length + 2);
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 /** What a result's reason means, in its protocol's words. */
@@ -207,9 +287,14 @@ export function reasonMeaningOf(result: PortResult | UdpPortResult): string {
   return 'protocol' in result ? UDP_REASON_MEANING[result.reason] : REASON_MEANING[result.reason];
 }
 
-/** What to try next for a result, in its protocol's words. */
+/** What to try next for a result, in its protocol's words (TCP's per reason where it has its own). */
 export function nextStepsOf(result: PortResult | UdpPortResult): readonly string[] {
-  return 'protocol' in result ? UDP_NEXT_STEPS[result.state] : STATE_NEXT_STEPS[result.state];
+  return 'protocol' in result ? UDP_NEXT_STEPS[result.state] : nextStepsFor(result);
+}
+
+/** The first thing to try for a result (the widget's advice); `undefined` when there is none. */
+export function firstStepOf(result: PortResult | UdpPortResult): string | undefined {
+  return 'protocol' in result ? UDP_NEXT_STEPS[result.state][0] : firstStepFor(result);
 }
 
 /** A state as a CSS class name: `open|filtered` becomes `open-filtered`. */

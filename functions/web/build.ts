@@ -1,10 +1,15 @@
 /**
- * Compiles the browser code with esbuild (a dev dependency: it runs where the code is built
- * or served locally, never inside Lambda). One build makes both entry points, minified,
- * for browsers that support custom elements and ES modules.
+ * Compiles the code the function serves with esbuild (a dev dependency: it runs where the
+ * code is built or served locally, never inside Lambda): the browser code (widget and page
+ * script, minified, for browsers that support custom elements and ES modules) and the
+ * standalone CLI (one ES module for Node with no dependencies, served as `GET /dialback.mjs`).
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { type BuildOptions, build, buildSync, type OutputFile } from 'esbuild';
-import { WEB_ASSETS_CONSTANT, type WebAssets } from './assets.ts';
+import { packageVersion, SERVED_API_CONSTANT, VERSION_CONSTANT } from '../cli/inlined.ts';
+import { CLI_FILE, type InlinedAssets, SERVED_API_PLACEHOLDER, WEB_ASSETS_CONSTANT, type WebAssets } from './assets.ts';
 
 const ENTRY_POINTS = {
   widget: new URL('./widget.ts', import.meta.url).pathname,
@@ -25,29 +30,64 @@ const OPTIONS: BuildOptions = {
   outdir: '/dialback-web',
 };
 
-function collect(files: readonly OutputFile[]): WebAssets {
+/** The standalone CLI: the same sources as `npm run dialback`, for the Node versions we support. */
+function cliOptions(): BuildOptions {
+  return {
+    entryPoints: [new URL('../cli/main.ts', import.meta.url).pathname],
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20.19',
+    minify: true,
+    legalComments: 'none',
+    charset: 'utf8',
+    write: false,
+    outfile: '/dialback-cli/dialback.mjs',
+    banner: { js: '#!/usr/bin/env node' },
+    define: {
+      [SERVED_API_CONSTANT]: JSON.stringify(SERVED_API_PLACEHOLDER),
+      [VERSION_CONSTANT]: JSON.stringify(packageVersion()),
+    },
+  };
+}
+
+function cliText(files: readonly OutputFile[]): string {
+  const text = files[0]?.text;
+  if (text === undefined) throw new Error('esbuild produced no dialback.mjs');
+  return text;
+}
+
+function browserAssets(files: readonly OutputFile[]): InlinedAssets {
   const text = (name: keyof typeof ENTRY_POINTS): string => {
     const file = files.find((f) => f.path.endsWith(`/${name}.js`));
     if (file === undefined) throw new Error(`esbuild produced no ${name}.js`);
     return file.text;
   };
-  return Object.freeze({ widget: text('widget'), pageScript: text('pageScript') });
+  return { widget: text('widget'), pageScript: text('pageScript') };
 }
 
-/** Compiles the widget and the page script. */
+/** Compiles the widget, the page script and the standalone CLI. */
 export async function buildWebAssets(): Promise<WebAssets> {
-  return collect((await build(OPTIONS)).outputFiles ?? []);
-}
-
-/** The same, synchronously (for bundler configuration, which is synchronous in CDK). */
-export function buildWebAssetsSync(): WebAssets {
-  return collect(buildSync(OPTIONS).outputFiles ?? []);
+  const [web, cli] = await Promise.all([build(OPTIONS), build(cliOptions())]);
+  const standalone = cliText(cli.outputFiles ?? []);
+  return Object.freeze({ ...browserAssets(web.outputFiles ?? []), cli: async () => standalone });
 }
 
 /**
- * The esbuild `define` entry that inlines the compiled assets into a bundle of the Lambda
+ * The esbuild `define` entry that inlines the compiled browser code into a bundle of the Lambda
  * entry, e.g. CDK `NodejsFunction`'s `bundling: { define: webAssetsDefine() }`.
  */
 export function webAssetsDefine(): Record<string, string> {
-  return { [WEB_ASSETS_CONSTANT]: JSON.stringify(buildWebAssetsSync()) };
+  return { [WEB_ASSETS_CONSTANT]: JSON.stringify(browserAssets(buildSync(OPTIONS).outputFiles ?? [])) };
+}
+
+/**
+ * Compiles the standalone CLI and writes it, gzip-compressed, as `CLI_FILE` in `dir` (the Lambda
+ * bundle's directory, where `bundledWebAssets()` reads it); returns the file's path.
+ */
+export function writeStandaloneCli(dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, CLI_FILE);
+  writeFileSync(file, gzipSync(cliText(buildSync(cliOptions()).outputFiles ?? []), { level: 9 }));
+  return file;
 }

@@ -60,6 +60,7 @@ button:disabled { opacity: .6; cursor: progress; }
 .verdict-closed .state { color: var(--closed); }
 .verdict-filtered .state, .verdict-open-filtered .state, .verdict-untestable .state { color: var(--filtered); }
 .problem { border-left: 6px solid var(--closed); }
+.notice { border-left: 6px solid var(--filtered); }
 .meta { color: var(--muted); font-size: .9rem; }
 .recheck { border-left: 3px solid var(--filtered); padding-left: .6rem; }
 .checking { font-style: italic; }

@@ -9,10 +9,16 @@ import { NO_DUAL_STACK_ENDPOINT } from '../contract/families.ts';
 import { type CheckResponse, type Endpoints, PORT_LIST_PATTERN, type Problem } from '../contract/wire.ts';
 import type { RateStatus, RateWindow } from '../core/rate-limiter.ts';
 import type { SourceAddress } from '../core/source-address.ts';
-import { CGNAT_EXPLAINED, CHECK_LIMITS, STATE_MEANING, UDP_STATE_MEANING } from '../core/verdict-text.ts';
+import {
+  CGNAT_EXPLAINED,
+  CHECK_LIMITS,
+  formatDuration,
+  STATE_MEANING,
+  UDP_STATE_MEANING,
+} from '../core/verdict-text.ts';
 import { html, rawText, type SafeHtml } from './html.ts';
 import { PAGE_STYLE } from './page-style.ts';
-import { verdict } from './verdict-view.ts';
+import { verdicts, withCode } from './verdict-view.ts';
 
 /** The TCP states, as the page's legend lists them (UDP's own state follows them). */
 const TCP_STATES = ['open', 'closed', 'filtered', 'untestable'] as const;
@@ -72,6 +78,8 @@ export interface PageView {
   readonly source: SourceAddress | undefined;
   /** Why the caller's address cannot be checked, when it cannot. */
   readonly addressNotice: string | undefined;
+  /** That a check of this (non-public) address is not a view from the Internet, when it is not. */
+  readonly localNotice: string | undefined;
   readonly reverseDns: string | null;
   readonly portsInput: string;
   /** What the UDP box held (`udp=`), shown back as typed. */
@@ -84,8 +92,8 @@ export interface PageView {
   readonly problem: Problem | undefined;
   /** The caller's standing after this request, when it was charged or refused for budget. */
   readonly rate: RateStatus | undefined;
-  /** Where this page was served from, for the copyable curl line. */
-  readonly host: string;
+  /** The URL this page was served from (scheme and host), for the copyable curl line. */
+  readonly baseUrl: string;
   readonly script: string | undefined;
   /** The deployment's endpoints: with both, the page script checks IPv4 and IPv6 side by side. */
   readonly endpoints: Endpoints;
@@ -93,16 +101,15 @@ export interface PageView {
 
 function resultsSection(view: PageView): SafeHtml {
   if (view.problem !== undefined) {
+    // The detail already says when to try again (the 429's "Try again in 45 s.").
     const { problem } = view;
-    const wait =
-      problem.retryAfterSeconds === undefined ? '' : ` You can check again in ${problem.retryAfterSeconds} s.`;
-    return html`<div class="card problem" role="alert"><h3>${problem.title}</h3><p>${problem.detail}${wait}</p></div>`;
+    return html`<div class="card problem" role="alert"><h3>${problem.title}</h3><p>${problem.detail}</p></div>`;
   }
   const { body } = view;
   if (body === undefined) return html``;
   const open = body.results.filter((r) => r.state === 'open').length;
   return html`<p class="summary"><strong>${open} of ${body.results.length} open</strong> on <span class="mono">${body.ip}</span>, checked from ${body.checkedFrom} with a ${body.timeoutMs} ms deadline per port.</p>
-${body.results.map(verdict)}`;
+${verdicts(body.results)}`;
 }
 
 function budgetText(windows: readonly RateWindow[], rate: RateStatus | undefined): string {
@@ -111,7 +118,8 @@ function budgetText(windows: readonly RateWindow[], rate: RateStatus | undefined
     return `Each port checked counts against your address's budget: ${policy}.`;
   }
   const parts = rate.windows.map(
-    (s) => `${s.remaining} of ${s.window.limit} left this ${s.window.name} (resets in ${s.resetSeconds} s)`,
+    (s) =>
+      `${s.remaining} of ${s.window.limit} left this ${s.window.name} (resets in ${formatDuration(s.resetSeconds)})`,
   );
   return `Rate budget: ${parts.join('; ')}.`;
 }
@@ -133,6 +141,10 @@ export function renderPage(view: PageView): string {
       : ipv4 !== null && dualStack !== null
         ? html`<p class="meta" id="families" data-ipv4="${ipv4}" data-dual-stack="${dualStack}">Both families are checked: IPv4 through ${ipv4}, IPv6 through ${dualStack}.</p>`
         : html``;
+  const local =
+    view.localNotice === undefined
+      ? html``
+      : html`<p class="card notice" id="local-notice" role="note">${withCode(view.localNotice)}</p>`;
   const script = view.script === undefined ? html`` : html`<script type="module">${rawText(view.script)}</script>`;
   return html`<!doctype html>
 <html lang="en">
@@ -154,6 +166,7 @@ export function renderPage(view: PageView): string {
 ${address}
 ${families}
 ${notice}
+${local}
 </section>
 <section aria-labelledby="check-heading">
 <h2 id="check-heading">Check ports</h2>
@@ -185,7 +198,7 @@ ${notice}
 <p>${CGNAT_EXPLAINED}</p>
 </section>
 <footer>
-<p>Also from a terminal: <code>curl -s https://${view.host}/check/22</code>. For developers: the <a href="/openapi.json">OpenAPI document</a> and the embeddable <a href="/widget.js"><code>&lt;dialback-check&gt;</code> widget</a>.</p>
+<p>Also from a terminal: <code>curl -s ${view.baseUrl}/check/22</code>. For developers: the <a href="/openapi.json">OpenAPI document</a> and the embeddable <a href="/widget.js"><code>&lt;dialback-check&gt;</code> widget</a>.</p>
 </footer>
 </main>
 ${script}

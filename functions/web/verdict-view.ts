@@ -6,36 +6,52 @@
 import type { FamiliesView, FamilyView } from '../client/families.ts';
 import { askedOf, type PortsAsked } from '../contract/families.ts';
 import { type PortResult, type Protocol, protocolOf } from '../contract/wire.ts';
-import { HINT_TEXT, meaningOf, nextStepsOf, reasonMeaningOf, stateClass } from '../core/verdict-text.ts';
+import { explanationOf, HINT_TEXT, nextStepsOf, reasonMeaningOf, stateClass } from '../core/verdict-text.ts';
 import { html, type SafeHtml } from './html.ts';
 
 function rtt(result: PortResult): string {
   return result.rttMs === null ? 'no round trip' : `round trip ${result.rttMs.toFixed(1)} ms`;
 }
 
-/** The state's meaning without its leading "state: ", which the heading already says. */
-function meaning(result: PortResult): string {
-  const text = meaningOf(result).slice(result.state.length + 2);
-  return text.charAt(0).toUpperCase() + text.slice(1);
-}
-
 /** Advice text marks commands with backticks; show them as code. */
-function withCode(text: string): SafeHtml {
+export function withCode(text: string): SafeHtml {
   return html`${text.split('`').map((part, i) => (i % 2 === 1 ? html`<code>${part}</code>` : part))}`;
 }
 
-/** The card of one port's verdict. */
-export function verdict(result: PortResult): SafeHtml {
+/**
+ * One port's card. The advice is the same for every port with the same protocol, state and
+ * reason, so only the first such card lists it; the others point to it (`sameAs`).
+ */
+function verdict(result: PortResult, sameAs: PortResult | undefined): SafeHtml {
+  const steps = nextStepsOf(result);
+  const protocol = protocolOf(result);
+  const advice =
+    steps.length === 0
+      ? html``
+      : sameAs === undefined
+        ? html`<h4>What to do next</h4>
+  <ul>${steps.map((step) => html`<li>${withCode(step)}</li>`)}</ul>`
+        : html`<p class="meta">What to do next: as for ${sameAs.port}/${protocolOf(sameAs)} above.</p>`;
   // Only TCP results carry a hint: the UDP probe has no rate-limit rounds.
   const hint = 'hint' in result ? result.hint : undefined;
   return html`<article class="card verdict verdict-${stateClass(result.state)}">
-  <h3><span class="mono">${result.port}/${protocolOf(result)}</span>: <span class="state">${result.state}</span></h3>
-  <p>${meaning(result)}</p>
+  <h3><span class="mono">${result.port}/${protocol}</span>: <span class="state">${result.state}</span></h3>
+  <p>${explanationOf(result)}</p>
   <p class="meta">Reason <code>${result.reason}</code>: ${reasonMeaningOf(result)}; ${rtt(result)}.</p>
   ${hint === undefined ? '' : html`<p class="recheck" role="note">${HINT_TEXT[hint]}</p>`}
-  <h4>What to do next</h4>
-  <ul>${nextStepsOf(result).map((step) => html`<li>${withCode(step)}</li>`)}</ul>
+  ${advice}
 </article>`;
+}
+
+/** The cards of a check's ports, each kind of advice written out once. */
+export function verdicts(results: readonly PortResult[]): SafeHtml[] {
+  const first = new Map<string, PortResult>();
+  return results.map((result) => {
+    const key = `${protocolOf(result)}\n${nextStepsOf(result).join('\n')}`;
+    const earlier = first.get(key);
+    if (earlier === undefined) first.set(key, result);
+    return verdict(result, earlier);
+  });
 }
 
 function familyHeading(family: 4 | 6, view: FamilyView): SafeHtml {
@@ -54,14 +70,11 @@ function cell(view: FamilyView, port: number, protocol: Protocol): SafeHtml {
 function familyColumn(family: 4 | 6, view: FamilyView): SafeHtml {
   const body =
     view.kind === 'checked'
-      ? view.check.results.map(verdict)
+      ? verdicts(view.check.results)
       : view.kind === 'absent'
         ? html`<p class="card note">${view.reason}</p>`
-        : html`<div class="card problem" role="alert"><p>${view.error.message}${
-            view.error.retryAfterSeconds === undefined
-              ? ''
-              : ` You can check again in ${view.error.retryAfterSeconds} s.`
-          }</p></div>`;
+        : // A 429's detail already says when to try again; saying it twice was issue 17's finding.
+          html`<div class="card problem" role="alert"><p>${view.error.message}</p></div>`;
   return html`<section class="family" aria-label="IPv${family}"><h3 class="family-heading">${familyHeading(family, view)}</h3>${body}</section>`;
 }
 

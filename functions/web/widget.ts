@@ -17,7 +17,7 @@ import { type CheckResponse, createClient, DialbackError, type Problem } from '.
 import { checkFamilies, type FamiliesView } from '../client/families.ts';
 import { ABSENCE_SHORT } from '../contract/families.ts';
 import { type Endpoints, parsePortList, protocolOf } from '../contract/wire.ts';
-import { headlineOf, stateClass } from '../core/verdict-text.ts';
+import { explanationOf, firstStepOf, stateClass } from '../core/verdict-text.ts';
 
 /** `detail` of the `dialback-error` event. */
 export interface WidgetErrorDetail {
@@ -68,6 +68,7 @@ const STYLE = `
 [part~="error"] { color: var(--_closed); margin: .5em 0 0; }
 [part~="diagnosis"] { margin: .5em 0 0; padding-left: 1.2em; }
 [part~="diagnosis"]:empty { display: none; }
+[part~="advice"] { display: block; margin: .15em 0 0; }
 `;
 
 function sheet(): CSSStyleSheet | undefined {
@@ -247,7 +248,10 @@ export class DialbackCheck extends HTMLElement {
             element('span', `state state-${stateClass(other.state)}`, other.state),
           );
         }
-        item.append(element('span', 'meaning', ` — ${headlineOf(r)}`));
+        item.append(element('span', 'meaning', `: ${explanationOf(r)}`));
+        // The first thing to try, for a port that is not open; the page has the rest.
+        const step = r.state === 'open' ? undefined : firstStepOf(r);
+        if (step !== undefined) item.append(element('span', 'advice', ` ${step.replaceAll('`', '')}`));
         return item;
       }),
     );

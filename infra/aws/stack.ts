@@ -4,8 +4,10 @@
  * the HTTP APIs in front of it (public-api.ts: IPv4-only, plus dual-stack with `egress=vpc`),
  * alarms, outputs. Everything is pinned to one region, the region checks dial out from.
  */
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Stage, Validations } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, type IMetric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { AttributeType, BillingMode, Table } from 'aws-cdk-lib/aws-dynamodb';
@@ -18,7 +20,8 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
 import { COUNTER_TABLE_SCHEMA } from '../../functions/core/table-schema.ts';
-import { webAssetsDefine } from '../../functions/web/build.ts';
+import { CLI_FILE } from '../../functions/web/assets.ts';
+import { webAssetsDefine, writeStandaloneCli } from '../../functions/web/build.ts';
 import { DEFAULT_EGRESS_ENVIRONMENT, VpcEgress } from './egress.ts';
 import {
   API_ID_SUFFIXES,
@@ -168,6 +171,8 @@ export class DialbackStack extends Stack {
       );
     }
 
+    // Compiled once per synth into the cloud assembly's directory, then copied into the bundle.
+    const standaloneCli = writeStandaloneCli(join(Stage.of(this)?.outdir ?? tmpdir(), 'dialback-cli'));
     this.api = new NodejsFunction(this, 'ApiFunction', {
       description: 'Dialback: dials back to the caller and reports open, closed or filtered',
       entry: `${REPO_ROOT}functions/api/index.ts`,
@@ -227,6 +232,13 @@ export class DialbackStack extends Stack {
         // Lambda has no compiler: the widget and the page script are compiled now and
         // inlined as a constant (functions/web/assets.ts), so GET / and /widget.js work.
         define: webAssetsDefine(),
+        // The standalone CLI (GET /dialback.mjs) goes beside the bundle as a gzip file, read on
+        // its first request: inlined, its 15 KB would weigh on every cold start.
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          afterBundling: (_input: string, output: string) => [`cp "${standaloneCli}" "${join(output, CLI_FILE)}"`],
+        },
       },
     });
     egress?.attach(this.api);

@@ -128,6 +128,7 @@ export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp>
         blockedPorts: [],
         key: async () => key,
         webAssets: async () => webAssets,
+        scheme: 'http',
         ...(options.log ? { log: options.log } : {}),
       }),
     );
@@ -156,4 +157,24 @@ export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp>
     await table?.close();
     throw error;
   }
+}
+
+/**
+ * What to try first, printed at start-up. Never a URL that would answer 403: bound to a
+ * non-loopback address the server refuses this machine's own (non-public) addresses, so the
+ * hint says where to call from instead; a wildcard bind is tried through loopback.
+ */
+export function startupHint(app: Pick<LocalApp, 'url' | 'port' | 'policy'>): string {
+  const url = new URL(app.url);
+  const wildcard = url.hostname === '0.0.0.0' || url.hostname === '[::]';
+  if (app.policy === 'public-only') {
+    return (
+      'This server checks callers with a public address only, so from this machine (a loopback or private address) it answers 403.\n' +
+      `Call it from another network, at this machine's public address: curl -s http://PUBLIC-ADDRESS:${app.port}/check/22 (PUBLIC-ADDRESS is a placeholder).\n` +
+      'To check this machine from itself, start it with --host 127.0.0.1 (the default).'
+    );
+  }
+  const base = wildcard ? `http://127.0.0.1:${app.port}` : app.url;
+  const local = app.policy === 'public-and-loopback' ? ' (a local check: what this machine sees of itself)' : '';
+  return `Try: curl -s ${base}/check/22${local}`;
 }

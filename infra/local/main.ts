@@ -6,7 +6,7 @@
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../../functions/core/config.ts';
-import { type LocalApp, startLocalApp } from './app.ts';
+import { type LocalApp, startLocalApp, startupHint } from './app.ts';
 
 const USAGE = `Usage: npm start -- [--host 127.0.0.1] [--ipv6-host ::1|none] [--port 8787] [--allow-non-public]
 
@@ -110,7 +110,7 @@ async function main(): Promise<void> {
       : `Endpoints: IPv4-only ${ipv4 ?? app.url}, dual-stack ${dualStack}; open either in a browser to check both families.\n`;
   process.stderr.write(
     `Dialback listening on ${app.url} (targets: ${app.policy}; table: ${app.tableEndpoint ?? 'AWS'})\n${pair}` +
-      `Try: curl -s ${app.url}/check/22\n`,
+      `${startupHint(app)}\n`,
   );
 }
 

@@ -87,11 +87,16 @@ export function checkAgainstSpec(doc: Json, method: string, url: string, respons
   } else {
     const lower = method.toLowerCase();
     const operation = METHODS.has(lower) ? (item[lower] as Json | undefined) : undefined;
-    if (operation === undefined) return [`${where}: the method is not in the document`];
-    const responses = operation.responses as Json;
-    const entry = responses[String(response.status)] ?? responses.default;
-    if (entry === undefined) return [`${where}: status ${response.status} is not documented`];
-    described = resolve(doc, entry);
+    if (operation === undefined) {
+      // Methods that are not operations are refused on every path, as the document says in words.
+      if (response.status !== 405) return [`${where}: the method is not in the document`];
+      described = resolve(doc, (components.responses as Json).MethodNotAllowed);
+    } else {
+      const responses = operation.responses as Json;
+      const entry = responses[String(response.status)] ?? responses.default;
+      if (entry === undefined) return [`${where}: status ${response.status} is not documented`];
+      described = resolve(doc, entry);
+    }
   }
 
   const headers = new Map(Object.entries(response.headers).map(([k, v]) => [k.toLowerCase(), v]));

@@ -1,12 +1,12 @@
 /**
- * Bench section: the size of the browser code the function serves, as compiled by the same
+ * Bench section: the size of the code the function serves (browser code and the standalone CLI), as compiled by the same
  * esbuild build that `npm start` and the Lambda bundle use (raw, and gzip at its default level).
  */
 import { gzipSync } from 'node:zlib';
 import { buildWebAssets } from '../../functions/web/build.ts';
 
 /** Section title in BENCHMARKS.md. */
-export const title = 'Widget and page script size';
+export const title = 'Widget, page script and standalone CLI size';
 
 /** Builds the assets and tabulates their sizes. */
 export async function run(): Promise<string> {
@@ -14,6 +14,8 @@ export async function run(): Promise<string> {
   const rows = [
     ['`GET /widget.js` (`<dialback-check>`, client included)', assets.widget],
     ['page script (inline in `GET /`)', assets.pageScript],
+    // Not in the Lambda bundle: a gzip file (level 9) beside it, read on first request.
+    ['`GET /dialback.mjs` (standalone CLI, for Node)', (await assets.cli()) ?? ''],
   ] as const;
   return [
     '| asset | raw bytes | gzip bytes |',

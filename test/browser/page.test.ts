@@ -1,10 +1,11 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalApp, startLocalApp } from '../../infra/local/app.ts';
-import { launchChromium, screenshotPath, watchPage } from '../support/browser.ts';
+import { browserSkipReason, launchChromium, screenshotPath, watchPage } from '../support/browser.ts';
 import { specFor, specRecorder } from '../support/openapi.ts';
 import { type Listening, listening, releasedPort } from '../support/ports.ts';
 
+const skip = await browserSkipReason('page tests in Chromium');
 const ENV = { PROBE_TIMEOUT_MS: '1500' };
 const recorder = specRecorder(specFor(ENV));
 let app: LocalApp;
@@ -60,7 +61,7 @@ async function checkWithKeyboard(page: Page, ports: string, expected: number): P
   return (await page.locator('#results').textContent()) ?? '';
 }
 
-describe('page in Chromium', () => {
+describe.runIf(skip === undefined)('page in Chromium', () => {
   it('lets a keyboard-only user check a listening and a closed port and read verdicts and advice', async () => {
     const page = await browser.newPage({ viewport: { width: 960, height: 900 } });
     const trouble = await watchPage(page);
@@ -75,6 +76,8 @@ describe('page in Chromium', () => {
       const open = await checkWithKeyboard(page, String(openPort), 1);
       expect(open).toMatch(new RegExp(`${openPort}/tcp: open`, 'i'));
       expect(open).toContain('Nothing to fix');
+      // A check of 127.0.0.1 is not the Internet's view, and must not claim to be.
+      expect(await page.locator('body').textContent()).not.toContain('reachable from the Internet');
       expect(page.url()).toBe(`${app.url}/?ports=${openPort}`);
       expect(await page.locator('#budget').textContent()).toMatch(/Rate budget: 29 of 30 left this minute/);
 
@@ -126,7 +129,43 @@ describe('page in Chromium', () => {
     }
   });
 
-  it('received only responses the OpenAPI document describes', () => {
-    expect(recorder.count()).toBeGreaterThanOrEqual(6);
+  it("says a local check is not the Internet's view, gives advice once per kind of port, and readable times", async () => {
+    const page = await browser.newPage({ viewport: { width: 960, height: 900 } });
+    const trouble = await watchPage(page);
+    const other = await releasedPort();
+    try {
+      await page.goto(`${app.url}/?ports=${closedPort},${other}`);
+      expect(await page.locator('#local-notice').textContent()).toMatch(
+        /^This is a local check: 127\.0\.0\.1 is not a public address, so this shows what this machine or network sees, not a view from the Internet\. To check from the Internet, deploy Dialback/,
+      );
+      // Two closed ports, one list of advice, and a pointer to it from the second.
+      await expect(page.locator('#results h4', { hasText: 'What to do next' }).count()).resolves.toBe(1);
+      expect(await page.locator('#results').textContent()).toContain(
+        `What to do next: as for ${closedPort}/tcp above.`,
+      );
+      // The footer's curl line is the URL this page came from, scheme included (http locally).
+      expect(await page.locator('footer code').first().textContent()).toBe(`curl -s ${app.url}/check/22`);
+      const budget = (await page.locator('#budget').textContent()) ?? '';
+      // Whatever the time of day: "23 h 5 min", "51 min 41 s" or "9 s", never "8746 s".
+      expect(budget).toMatch(/left this day \(resets in (\d+ h( \d+ min)?|\d+ min( \d+ s)?|\d{1,2} s)\)/);
+      expect(budget).not.toMatch(/\d{3,} s\b/);
+      expect(trouble.errors).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('received only responses the OpenAPI document describes', async () => {
+    const page = await browser.newPage();
+    try {
+      await page.goto(app.url);
+      await page.goto(`${app.url}/?ports=${openPort},${closedPort}`);
+    } finally {
+      await page.close();
+    }
+    // Every response the browser caused in this file was checked against the document
+    // (status, headers, media type): the empty page and the pages answering a check.
+    expect(recorder.seen()).toEqual(expect.arrayContaining(['GET / 200 text/html', 'GET /?ports 200 text/html']));
+    expect(recorder.mismatches()).toEqual([]);
   });
 });

@@ -5,10 +5,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { CheckResponse } from '../../functions/client/dialback-client.ts';
 import type { WidgetErrorDetail } from '../../functions/web/widget.ts';
 import { type LocalApp, startLocalApp } from '../../infra/local/app.ts';
-import { launchChromium, screenshotPath, watchPage } from '../support/browser.ts';
+import { browserSkipReason, launchChromium, screenshotPath, watchPage } from '../support/browser.ts';
 import { specFor, specRecorder } from '../support/openapi.ts';
 import { type Listening, listening, releasedPort } from '../support/ports.ts';
 
+const skip = await browserSkipReason('widget tests in Chromium');
 /** Two APIs: one with the usual budget, one allowing 2 port checks a minute for the 429. */
 const ENV = { PROBE_TIMEOUT_MS: '1500' };
 const TIGHT_ENV = { PROBE_TIMEOUT_MS: '1500', RATE_LIMIT_PER_MINUTE: '2', MAX_PORTS: '1' };
@@ -110,7 +111,7 @@ async function press(page: Page, id: string): Promise<Recorded> {
   return last;
 }
 
-describe('widget embedded on another origin', () => {
+describe.runIf(skip === undefined)('widget embedded on another origin', () => {
   it('checks through CORS and fires dialback-result with the typed response', async () => {
     const page = await browser.newPage({ viewport: { width: 640, height: 420 } });
     const trouble = await watchPage(page);
@@ -141,6 +142,11 @@ describe('widget embedded on another origin', () => {
       await expect(page.locator('#open').locator('[part~="result"]').textContent()).resolves.toContain(
         `${openPort}/tcp open`,
       );
+      // The state once, what it means, and the first thing to try.
+      const closedItem = (await page.locator('#closed').locator('[part~="result"]').textContent()) ?? '';
+      expect(closedItem).toMatch(new RegExp(`^${closedPort}/tcp closed: Your address answered, but nothing accepted`));
+      expect(closedItem).not.toMatch(/Closed:/);
+      expect(closedItem).toContain('Make sure the service is running and listens on all interfaces');
 
       // A deployment with one endpoint: IPv4 alone, and a short line saying why.
       await expect(page.locator('#open').locator('[part~="diagnosis"]').textContent()).resolves.toBe(

@@ -11,6 +11,7 @@ import { pathToFileURL } from 'node:url';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Handler } from '../../functions/api/handler.ts';
+import { SERVED_API_PLACEHOLDER } from '../../functions/web/assets.ts';
 import { buildWebAssets } from '../../functions/web/build.ts';
 import { apiEvent, lambdaContext } from '../fixtures/events.ts';
 import { type BundleHarness, bundleEnvironment, HARNESS, startBundleHarness } from '../support/bundle-harness.ts';
@@ -104,6 +105,10 @@ describe('the synthesized function bundle', () => {
     const page = await handler(apiEvent({ url: '/', headers: { accept: 'text/html' } }), lambdaContext());
     expect(page.statusCode).toBe(200);
     expect(page.body).toContain(assets.pageScript);
+    // The standalone CLI is a file beside the bundle (not in it), pointed at the API's own URL.
+    const cli = await handler(apiEvent({ url: '/dialback.mjs' }), lambdaContext());
+    expect(cli.statusCode).toBe(200);
+    expect(cli.body).toBe((await assets.cli())?.replaceAll(SERVED_API_PLACEHOLDER, 'https://api.example.com'));
     const openapi = await handler(apiEvent({ url: '/openapi.json' }), lambdaContext());
     expect(openapi.statusCode).toBe(200);
     expect(JSON.parse(openapi.body).openapi).toMatch(/^3\.1/);

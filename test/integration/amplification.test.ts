@@ -18,7 +18,7 @@ import {
   RATE_LIMIT_EXTENSION_MS,
   RATE_LIMIT_ROUND_MS,
 } from '../../functions/core/probe.ts';
-import { createHostLink, type HostLink, LAB_REQUIRED, namespaceSupport } from '../support/netns.ts';
+import { counterPackets, createHostLink, type HostLink, labSkipReason } from '../support/netns.ts';
 
 /** The bound SECURITY.md states per filtered port at the defaults. */
 const MAX_SYNS_PER_PORT = 16;
@@ -33,11 +33,7 @@ const DEFAULTS = {
 const DROPPED = 19;
 const REJECTED = [10, 11, 12, 13, 14, 15, 16, 17, 18];
 
-const unsupported = await namespaceSupport();
-if (unsupported !== undefined) {
-  if (LAB_REQUIRED) throw new Error(`amplification test must run under CI but cannot: ${unsupported}`);
-  console.warn(`skipping amplification test: ${unsupported}`);
-}
+const unsupported = await labSkipReason('amplification test');
 
 describe.runIf(unsupported === undefined)('SYNs sent per filtered port', () => {
   let link: HostLink;
@@ -65,18 +61,13 @@ describe.runIf(unsupported === undefined)('SYNs sent per filtered port', () => {
     await link?.destroy();
   });
 
-  async function synCount(name: string): Promise<number> {
-    const out = await link.exec(['nft', 'list', 'counter', 'inet', 'fw', name]);
-    return Number(/packets (\d+)/.exec(out)?.[1] ?? Number.NaN);
-  }
-
   for (const family of [4, 6] as const) {
     it(`stays within ${MAX_SYNS_PER_PORT} SYNs at the default settings (IPv${family})`, async () => {
       const result = await probePort({ address: family === 4 ? link.v4 : link.v6, family }, 9, DEFAULTS);
       expect(result.state).toBe('filtered');
       // Late retransmissions of already-destroyed sockets would show up here too.
       await new Promise((r) => setTimeout(r, 1500));
-      const syns = await synCount(`syns${family}`);
+      const syns = await counterPackets(link, `syns${family}`);
       console.info(`SYNs sent to one filtered port (IPv${family}): ${syns}`);
       expect(syns).toBeGreaterThanOrEqual(CONFIG_DEFAULTS.probeAttempts);
       expect(syns).toBeLessThanOrEqual(MAX_SYNS_PER_PORT);
@@ -90,8 +81,8 @@ describe.runIf(unsupported === undefined)('SYNs sent per filtered port', () => {
       });
       expect(results.at(-1)).toMatchObject({ port: DROPPED, state: 'filtered' });
       await new Promise((r) => setTimeout(r, 1500));
-      const dropped = await synCount(`dropped${family}`);
-      const rejected = await synCount(`rejected${family}`);
+      const dropped = await counterPackets(link, `dropped${family}`);
+      const rejected = await counterPackets(link, `rejected${family}`);
       console.info(
         `SYNs in a 10-port check of a rate-limiting host (IPv${family}): dropped port ${dropped}, 9 rejected ports ${rejected}`,
       );

@@ -9,12 +9,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listenForUdpProof, UDP_PROOF_ANSWER } from '../../functions/cli/listen-udp.ts';
 import { udpProbePort } from '../../functions/core/udp-probe.ts';
 import { type LocalApp, startLocalApp } from '../../infra/local/app.ts';
-import { runCliCaptured } from '../support/cli-run.ts';
+import { runCaptured } from '../support/cli-run.ts';
 
 const ENV = { PROBE_TIMEOUT_MS: '900' };
 let app: LocalApp;
 
-const cli = (args: readonly string[]) => runCliCaptured(args);
+const cli = (args: readonly string[]) => runCaptured(args);
 
 /** A free loopback UDP port: bound and released. */
 async function freeUdpPort(): Promise<number> {
@@ -41,7 +41,7 @@ describe('dialback CLI over UDP', () => {
     try {
       const { code, out } = await cli([String(port), '--udp', '--api', app.url]);
       expect(out).toMatch(new RegExp(`^${port}/udp\\s+open\\|filtered\\s+no-response\\s+-$`, 'm'));
-      expect(out).toContain('What to try for UDP ports that read open|filtered:');
+      expect(out).toContain(`What to try for open|filtered UDP port ${port}:`);
       expect(out).toContain('dialback listen --udp PORT');
       expect(code).toBe(1);
     } finally {
@@ -55,6 +55,28 @@ describe('dialback CLI over UDP', () => {
     expect(out).toMatch(new RegExp(`^${port}/udp\\s+open\\s+udp-response`, 'm'));
     expect(out).toContain(`${port}/udp verified: a datagram from the Internet reached this machine`);
     expect(code).toBe(0);
+  });
+
+  it('listen --udp on a port this machine already uses checks it directly, exits 1 and says how to verify', async () => {
+    const busy = dgram.createSocket('udp4');
+    await new Promise<void>((resolve) => busy.bind(0, '127.0.0.1', resolve));
+    const port = (busy.address() as AddressInfo).port;
+    try {
+      const { code, out } = await cli(['listen', String(port), '--udp', '--api', app.url]);
+      expect(out).toContain(`Port ${port} is already in use on this machine`);
+      expect(out).toContain(`${port}/udp open|filtered, with no proof a datagram reached this machine`);
+      expect(out).toContain('run listen --udp again to verify');
+      expect(code).toBe(1);
+    } finally {
+      busy.close();
+    }
+  });
+
+  it('with --json, a UDP usage error is problem+json on stdout and nothing on stderr', async () => {
+    const { code, out, err } = await cli(['0', '--udp', '--json', '--api', app.url]);
+    expect(code).toBe(2);
+    expect(err).toBe('');
+    expect(JSON.parse(out)).toMatchObject({ type: 'urn:dialback:cli:usage', title: 'Usage' });
   });
 
   it('refuses --both with --udp', async () => {

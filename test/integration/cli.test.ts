@@ -1,10 +1,14 @@
 import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalApp, startLocalApp } from '../../infra/local/app.ts';
-import { runCliCaptured } from '../support/cli-run.ts';
+import { type CliRun, runCaptured } from '../support/cli-run.ts';
 import { specFor, specRecorder } from '../support/openapi.ts';
 import { type Listening, listening, releasedPort } from '../support/ports.ts';
+import { skipReason } from '../support/requirements.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const ENV = { PROBE_TIMEOUT_MS: '1500' };
@@ -19,7 +23,7 @@ let openPort: number;
 let closedPort: number;
 
 /** Runs the CLI in-process against a real server; returns its exit status and output. */
-const cli = runCliCaptured;
+const cli = (args: string[], env: Record<string, string> = {}): Promise<CliRun> => runCaptured(args, { env });
 
 beforeAll(async () => {
   const quiet = { host: '127.0.0.1', port: 0, allowNonPublic: false, log: () => undefined } as const;
@@ -54,7 +58,7 @@ describe('dialback CLI', () => {
     const { code, out } = await cli([`${openPort},${closedPort}`, '--api', app.url]);
     expect(code).toBe(1);
     expect(out).toMatch(new RegExp(`^${closedPort}/tcp\\s+closed\\s+conn-refused`, 'm'));
-    expect(out).toContain('What to try for closed ports:');
+    expect(out).toContain(`What to try for closed port ${closedPort}:`);
     expect(out).toContain('not only on 127.0.0.1');
   });
 
@@ -87,7 +91,9 @@ describe('dialback CLI', () => {
     const nobody = `http://127.0.0.1:${closedPort}`;
     const { code, err } = await cli(['22', '--api', nobody]);
     expect(code).toBe(2);
-    expect(err).toBe(`dialback: Could not reach the Dialback API at ${nobody} (ECONNREFUSED).\n`);
+    expect(err).toBe(
+      `dialback: Nothing is listening at ${nobody} (connection refused). Is the server running? Start it with \`npm start\`, or give another API with --api.\n`,
+    );
   });
 
   it('exits 2 on 429 and says how long to wait', async () => {
@@ -96,8 +102,10 @@ describe('dialback CLI', () => {
     for (let i = 0; i < 3 && result.code !== 2; i++) result = await cli([String(openPort), '--api', tight.url]);
     expect(result.code).toBe(2);
     expect(result.out).toBe('');
-    expect(result.err).toMatch(/^dialback: rate limit reached: .* \(wait (\d+) s before trying again\)\n$/);
-    const wait = Number(/wait (\d+) s/.exec(result.err)?.[1]);
+    // The wait is said once, in the API's words.
+    expect(result.err).toMatch(/^dialback: Rate limit reached: .*\. Try again in (\d+) s\.\n$/);
+    expect(result.err.match(/\d+ s\b/g)).toHaveLength(1);
+    const wait = Number(/again in (\d+) s/.exec(result.err)?.[1]);
     expect(wait).toBeGreaterThanOrEqual(1);
     expect(wait).toBeLessThanOrEqual(60);
   });
@@ -126,10 +134,12 @@ describe('dialback CLI', () => {
     expect(JSON.parse(json.out)).toMatchObject({ listen: { port, inUse: false, verified: true } });
   });
 
-  it('listen: says so and checks directly when the port is already in use', async () => {
+  it('listen: says so, checks directly, and exits 1 when the port is already in use (nothing was proven)', async () => {
     const { code, out } = await cli(['listen', String(openPort), '--api', app.url]);
-    expect(code).toBe(0);
-    expect(out).toContain(`Port ${openPort} is already in use on this machine, so it was checked directly`);
+    expect(code).toBe(1);
+    expect(out).toContain(
+      `Port ${openPort} is already in use on this machine, so dialback could not listen on it and checked it directly: ${openPort}/tcp open, with no proof`,
+    );
   });
 
   it('listen: takes exactly one port', async () => {
@@ -141,13 +151,64 @@ describe('dialback CLI', () => {
   it('--both: refuses an API given by IP literal, which cannot be reached over both families', async () => {
     const { code, err } = await cli(['22', '--both', '--api', app.url]);
     expect(code).toBe(2);
-    expect(err).toContain('--both needs the API by a host name');
+    expect(err).toContain('--both needs the API by a host name that has both an IPv4 and an IPv6 address');
     expect((await cli(['22', '-4', '-6', '--api', app.url])).err).toContain('at most one of -4, -6 and --both');
   });
+});
 
-  it('-4 forces the connection to the API over IPv4', async () => {
-    const { code, out } = await cli([String(openPort), '-4', '--json', '--api', app.url]);
-    expect(code).toBe(0);
-    expect(JSON.parse(out)).toMatchObject({ family: 4, ip: '127.0.0.1' });
+const noMountNamespace = await skipReason('CLI family tests (a host name on both loopbacks)', ['root', 'unshare']);
+
+/**
+ * -4 and -6 only mean something for an API name with both an IPv4 and an IPv6 address: the CLI
+ * runs in its own mount namespace whose /etc/hosts gives DUAL_NAME both loopbacks, and one
+ * server listens on each, on the same port, so the address the server saw says which family
+ * the CLI chose. Without a flag the CLI takes ::1 (sorted first), so a flag ignored is seen.
+ */
+describe.runIf(noMountNamespace === undefined)('dialback CLI over one family', () => {
+  const DUAL_NAME = 'dialback-dual.test';
+  let v4: LocalApp;
+  let v6: LocalApp;
+  let dir: string;
+
+  beforeAll(async () => {
+    const quiet = { port: 0, allowNonPublic: false, log: () => undefined, env: ENV } as const;
+    // Bounded: a port free on 127.0.0.1 is almost always free on ::1 too.
+    for (let i = 0; i < 5 && v6 === undefined; i++) {
+      v4 = await startLocalApp({ ...quiet, host: '127.0.0.1' });
+      const port = Number(new URL(v4.url).port);
+      try {
+        v6 = await startLocalApp({ ...quiet, host: '::1', port });
+      } catch {
+        await v4.close();
+      }
+    }
+    dir = await mkdtemp(path.join(os.tmpdir(), 'dialback-hosts-'));
+    const hosts = await readFile('/etc/hosts', 'utf8');
+    await writeFile(path.join(dir, 'hosts'), `${hosts}\n::1 ${DUAL_NAME}\n127.0.0.1 ${DUAL_NAME}\n`);
+  });
+
+  afterAll(async () => {
+    await v4?.close();
+    await v6?.close();
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  });
+
+  /** Runs the CLI as a process that resolves DUAL_NAME to both loopbacks; returns its JSON. */
+  function dualCli(flags: string[]): Promise<{ family: number; ip: string }> {
+    const api = `http://${DUAL_NAME}:${new URL(v4.url).port}`;
+    const script = 'mount --bind "$0" /etc/hosts && exec node functions/cli/dialback.mjs "$@"';
+    const args = ['--mount', 'sh', '-c', script, path.join(dir, 'hosts'), String(openPort), ...flags, '--json'];
+    return new Promise((resolve, reject) => {
+      execFile('unshare', [...args, '--api', api], { cwd: ROOT, timeout: 60_000 }, (error, stdout, stderr) => {
+        if (stdout === '') reject(new Error(`the CLI printed nothing: ${error?.message} ${stderr}`));
+        else resolve(JSON.parse(stdout));
+      });
+    });
+  }
+
+  it('-4 forces the connection to the API over IPv4 even when the name resolves to ::1 first', async () => {
+    expect(await dualCli([])).toMatchObject({ family: 6, ip: '::1' });
+    expect(await dualCli(['-4'])).toMatchObject({ family: 4, ip: '127.0.0.1' });
+    expect(await dualCli(['-6'])).toMatchObject({ family: 6, ip: '::1' });
   });
 });

@@ -142,6 +142,57 @@ describe('handler: egress and dial proof', () => {
     expect(JSON.parse((await call(h, { url: '/check/22' })).body).results[0].state).toBe('open');
   });
 
+  it('explains no-ipv6-egress and port 25 each in its own words, never the other one', async () => {
+    const curl = { 'user-agent': 'curl/8.5.0' };
+    const noV6 = harness({ env: { IPV6_EGRESS: 'false' } });
+    const v6 = (await call(noV6, { url: '/check/443', sourceIp: '2606:4700::1111', headers: curl })).body;
+    expect(v6).toContain('untestable: you called over IPv6 and this deployment cannot send IPv6 at all');
+    expect(v6).not.toMatch(/port 25|outbound/i);
+    const blocked = buildHarness({
+      endpoint: table.endpoint,
+      tableName: table.tableName,
+      blockedPorts: [25],
+      probe: (await import('../../functions/core/probe.ts')).probePorts,
+    });
+    const smtp = (await call(blocked, { url: '/check/25', headers: curl })).body;
+    expect(smtp).toContain('untestable: the cloud provider blocks outbound connections to this port (port 25');
+    expect(smtp).not.toMatch(/IPv6/);
+  });
+
+  it('tells a curl user an error in text, as it tells results, and JSON clients in problem+json', async () => {
+    const h = harness();
+    const text = await call(h, { url: '/check/0', headers: { 'user-agent': 'curl/8.5.0' } });
+    expect(text.statusCode).toBe(400);
+    expect(text.headers['content-type']).toBe('text/plain; charset=utf-8');
+    expect(text.body).toMatch(
+      /^Bad request \(HTTP 400\): "0" is not a TCP port: give a whole number from 1 to 65535, like 443\.\nRequest id: \S+\n$/,
+    );
+    const json = await call(h, {
+      url: '/check/0',
+      headers: { 'user-agent': 'curl/8.5.0', accept: 'application/json' },
+    });
+    expect(problem(json).detail).toMatch(/is not a TCP port/);
+  });
+
+  it('says a check of a non-public address is not a view from the Internet, and where to get one', async () => {
+    const curl = { 'user-agent': 'curl/8.5.0' };
+    const local = await call(harness({ policy: 'public-and-loopback' }), {
+      url: '/check/22',
+      sourceIp: '127.0.0.1',
+      headers: curl,
+    });
+    expect(local.body).toContain(
+      'This is a local check: 127.0.0.1 is not a public address, so this shows what this machine or network sees, not a view from the Internet. To check from the Internet, deploy Dialback to your AWS account',
+    );
+    const pointed = await call(
+      harness({ policy: 'public-and-loopback', env: { INTERNET_CHECKER_URL: 'https://dialback.example/' } }),
+      { url: '/check/22', sourceIp: '127.0.0.1', headers: curl },
+    );
+    expect(pointed.body).toContain('To check from the Internet, use https://dialback.example.');
+    // A public caller's check is the Internet's view: no notice.
+    expect((await call(harness(), { url: '/check/22', headers: curl })).body).not.toContain('local check');
+  });
+
   it('reports fixed egress addresses in checks, /ip and the text output', async () => {
     const h = harness({ env: { EGRESS_ADDRESSES: '198.51.100.10, 2001:db8:1::/56' } });
     const egress = { fixed: true, addresses: ['198.51.100.10', '2001:db8:1::/56'], ipv6: true };
@@ -393,9 +444,9 @@ describe('handler: representation', () => {
     expect(cards.filter((c) => c.includes(advice)).map((c) => />(\d+)\/tcp</.exec(c)?.[1])).toEqual(['8080']);
   });
 
-  it('looks up reverse DNS for global addresses only', async () => {
+  it('looks up reverse DNS for global addresses only, and answers /ip to any caller', async () => {
     const asked: string[] = [];
-    const h = harness({ policy: 'any' });
+    // The deployed policy (public-only): /ip reports the address and never applies it.
     const withDns = buildHarness({
       endpoint: table.endpoint,
       tableName: table.tableName,
@@ -407,8 +458,10 @@ describe('handler: representation', () => {
     expect(JSON.parse((await call(withDns, { url: '/ip' })).body).reverseDns).toBe('host.example.net');
     expect(JSON.parse((await call(withDns, { url: '/ip', sourceIp: '127.0.0.1' })).body).reverseDns).toBeNull();
     expect(JSON.parse((await call(withDns, { url: '/ip', sourceIp: '198.18.0.2' })).body).reverseDns).toBeNull();
+    const privateCaller = await call(withDns, { url: '/ip', sourceIp: '10.1.2.3' });
+    expect(privateCaller.statusCode).toBe(200);
+    expect(JSON.parse(privateCaller.body)).toMatchObject({ ip: '10.1.2.3', reverseDns: null });
     expect(asked).toEqual([PUBLIC_IP]);
-    expect((await call(h, { url: '/ip', sourceIp: '10.1.2.3' })).statusCode).toBe(200);
   });
 
   it('answers /ip with the address, family and reverse name, and bare text for curl', async () => {

@@ -4,7 +4,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Handler } from '../../functions/api/handler.ts';
-import { buildWebAssets, webAssetsDefine } from '../../functions/web/build.ts';
+import { SERVED_API_PLACEHOLDER } from '../../functions/web/assets.ts';
+import { buildWebAssets, webAssetsDefine, writeStandaloneCli } from '../../functions/web/build.ts';
 import { apiEvent, lambdaContext } from '../fixtures/events.ts';
 import { expectDocumented, fromHandler, specFor } from '../support/openapi.ts';
 
@@ -54,6 +55,7 @@ afterAll(async () => {
 describe('Lambda bundle', () => {
   it('serves the widget and the page script that esbuild inlined at bundle time', async () => {
     await mkdir(OUT, { recursive: true });
+    writeStandaloneCli(`${OUT}/with-assets`);
     const handler = await bundle('with-assets', webAssetsDefine());
     const assets = await buildWebAssets();
 
@@ -66,11 +68,17 @@ describe('Lambda bundle', () => {
     expect(inline).toBe(assets.pageScript);
     const hash = createHash('sha256').update(inline).digest('base64');
     expect(page.headers['content-security-policy']).toContain(`script-src 'sha256-${hash}'`);
+
+    // The CLI is a gzip file beside the bundle, served whole, pointed at the API's own https URL.
+    const cli = await get(handler, '/dialback.mjs');
+    expect(cli.status).toBe(200);
+    expect(cli.body).toBe((await assets.cli())?.replaceAll(SERVED_API_PLACEHOLDER, 'https://api.example.com'));
   });
 
   it('still serves a working page without them, and 404 for the widget', async () => {
     const handler = await bundle('without-assets', {});
     expect((await get(handler, '/widget.js')).status).toBe(404);
+    expect((await get(handler, '/dialback.mjs')).status).toBe(404);
     const page = await get(handler, '/');
     expect(page.status).toBe(200);
     expect(page.body).toContain('<form id="check-form" method="get" action="/">');

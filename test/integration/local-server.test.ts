@@ -7,8 +7,10 @@ import { type LocalApp, startLocalApp } from '../../infra/local/app.ts';
 import { startEmbeddedTable } from '../../infra/local/embedded-table.ts';
 import { getOnce, type SimpleResponse } from '../support/http-client.ts';
 import { startLocalChild } from '../support/local-child.ts';
+import { skipReason } from '../support/requirements.ts';
 
 const exec = promisify(execFile);
+const noPrlimit = await skipReason('out-of-descriptors test', ['prlimit']);
 
 /** A GET from a chosen loopback source address, with chosen headers. */
 function get(url: string, headers: Record<string, string> = {}, localAddress = '127.0.0.1'): Promise<SimpleResponse> {
@@ -151,8 +153,9 @@ describe('local server serving the endpoint pair (127.0.0.1 and ::1)', () => {
 });
 
 describe('local server (as npm start runs it)', () => {
-  it('prints its URL and the endpoint pair, refuses non-loopback callers when bound elsewhere, and exits 0 on SIGTERM', async () => {
+  it('prints its URL and the endpoint pair, checks loopback callers when bound to loopback, and exits 0 on SIGTERM', async () => {
     const child = await startLocalChild(['--host', '127.0.0.1', '--port', '0']);
+    const l = await listen('127.0.0.1');
     try {
       expect(child.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       expect(child.output()).toContain('targets: public-and-loopback');
@@ -160,7 +163,28 @@ describe('local server (as npm start runs it)', () => {
       expect(child.output()).toContain(`IPv4-only ${child.url}, dual-stack http://localhost:${port}`);
       const v6 = JSON.parse((await get(`http://[::1]:${port}/ip`, {}, '::1')).body);
       expect(v6).toMatchObject({ family: 6, endpoints: { ipv4: child.url, dualStack: `http://localhost:${port}` } });
+      expect((await get(`${child.url}/check/${l.port}`)).status).toBe(200);
+      expect(l.peers).toEqual(['127.0.0.1']);
     } finally {
+      await l.close();
+      expect(await child.stop()).toBe(0);
+    }
+  });
+
+  it('bound beyond loopback, refuses a loopback caller with 403 and dials nothing', async () => {
+    // 0.0.0.0 is reachable from the LAN, so the loopback exemption must not apply; the
+    // request itself still arrives over loopback.
+    const child = await startLocalChild(['--host', '0.0.0.0', '--port', '0']);
+    const l = await listen('127.0.0.1');
+    try {
+      expect(child.output()).toContain('targets: public-only');
+      const port = new URL(child.url).port;
+      const reply = await get(`http://127.0.0.1:${port}/check/${l.port}`, { accept: 'application/json' });
+      expect(reply.status).toBe(403);
+      expect(JSON.parse(reply.body).detail).toMatch(/loopback/);
+      expect(l.peers).toEqual([]);
+    } finally {
+      await l.close();
       expect(await child.stop()).toBe(0);
     }
   });
@@ -176,6 +200,27 @@ describe('local server (as npm start runs it)', () => {
     await expect(startLocalChild(['--port', '0', '--ipv6-host', '127.0.0.2'])).rejects.toThrow(
       /--ipv6-host must be an IPv6 address/,
     );
+  });
+
+  it.each([
+    ['127.0.0.1', 200],
+    ['0.0.0.0', undefined],
+  ])('bound to %s, the start-up hint suggests no URL that answers 403', async (host, status) => {
+    const child = await startLocalChild(['--host', host, '--port', '0']);
+    try {
+      const urls = [...child.output().matchAll(/curl -s (http:\/\/\S+)/g)].map((m) => m[1] ?? '');
+      const real = urls.filter((u) => !u.includes('PUBLIC-ADDRESS'));
+      if (status === undefined) {
+        // Public callers only: no URL on this machine can work, so none is offered.
+        expect(real).toEqual([]);
+        expect(child.output()).toContain("at this machine's public address: curl -s http://PUBLIC-ADDRESS:");
+      } else {
+        expect(real).toHaveLength(1);
+        for (const url of real) expect((await get(url)).status).toBe(status);
+      }
+    } finally {
+      await child.stop();
+    }
   });
 
   it('fails at start with a message naming a bad setting', async () => {
@@ -199,7 +244,7 @@ describe('local server (as npm start runs it)', () => {
     }
   });
 
-  it('answers 503, not a port state, when it runs out of file descriptors', async () => {
+  it.runIf(noPrlimit === undefined)('answers 503, not a port state, when it runs out of file descriptors', async () => {
     const child = await startLocalChild(['--port', '0']);
     const l = await listen('127.0.0.1');
     try {

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { LocalProbeError, type ProbeOptions, probePort, probePorts } from '../../functions/core/probe.ts';
-import { createHostLink, type HostLink, LAB_REQUIRED, namespaceSupport } from '../support/netns.ts';
+import { createHostLink, type HostLink, labSkipReason } from '../support/netns.ts';
 
 const OPTIONS: ProbeOptions = { timeoutMs: 1500, attempts: 3, attemptSpacingMs: 200 };
 const LOOPBACK = { address: '127.0.0.1', family: 4 } as const;
@@ -103,11 +103,7 @@ describe('probe on loopback', () => {
   });
 });
 
-const unsupported = await namespaceSupport();
-if (unsupported !== undefined) {
-  if (LAB_REQUIRED) throw new Error(`probe firewall tests must run under CI but cannot: ${unsupported}`);
-  console.warn(`skipping probe firewall tests: ${unsupported}`);
-}
+const unsupported = await labSkipReason('probe firewall tests');
 
 describe.runIf(unsupported === undefined)('probe against an nftables firewall in a namespace', () => {
   let link: HostLink;

@@ -9,10 +9,12 @@ import {
   type RateLimiter,
   type RateLimiterDeps,
   type RateWindows,
+  rateWindows,
 } from '../../functions/core/rate-limiter.ts';
 import { parseSourceAddress } from '../../functions/core/source-address.ts';
 import { COUNTER_ATTRIBUTES } from '../../functions/core/table-schema.ts';
 import { startEmbeddedTable } from '../../infra/local/embedded-table.ts';
+import { startFaultProxy } from '../support/fault-proxy.ts';
 import { useCounterTable } from '../support/table.ts';
 import { countRequests, typicalCallers, walkDay } from '../support/write-units.ts';
 
@@ -80,8 +82,9 @@ describe('rate limiter against dynalite', () => {
     const limited = error as RateLimitExceeded;
     expect(limited.retryAfterSeconds).toBe(50);
     expect(limited.status.windows[0]).toMatchObject({ remaining: 2, resetSeconds: 50 });
-    // The refused request spent nothing: two ports still fit.
-    await expect(limiter(caller, 2)).resolves.toBeDefined();
+    expect(limited.message).toBe('You have used your 10 port checks per minute; 2 left. Try again in 50 s.');
+    // The refused request spent nothing: two ports still fit, and then none.
+    expect((await limiter(caller, 2)).windows[0]?.remaining).toBe(0);
   });
 
   it('ignores a window that expired, even though its item is still in the table', async () => {
@@ -153,17 +156,49 @@ describe('rate limiter against dynalite', () => {
 
   it('refuses a request larger than a window outright without touching the table', async () => {
     const limiter = limiterAt(() => T0);
-    await expect(limiter(caller, 11)).rejects.toBeInstanceOf(RateLimitExceeded);
+    const error = await limiter(caller, 11).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RateLimitExceeded);
+    const refused = error as RateLimitExceeded;
+    expect(refused.message).toBe('A check of 11 ports is more than the 10 allowed per minute.');
+    expect(refused.retryAfterSeconds).toBe(60);
+    expect(refused.status.windows).toEqual([{ window: WINDOWS[0], remaining: 10, resetSeconds: 60 }]);
     expect(await allItems()).toEqual([]);
+    // Exactly the limit is not too big.
+    expect((await limiter(caller, 10)).windows[0]?.remaining).toBe(0);
+  });
+
+  it('reports each window with its reset time, minute first', async () => {
+    const limiter = limiterAt(() => T0 + 500); // 10.5 s into the minute: whole seconds count
+    const status = await limiter(caller, 1);
+    const secondsIntoDay = (T0 / 1000) % 86_400;
+    expect(status.windows).toEqual([
+      { window: WINDOWS[0], remaining: 9, resetSeconds: 50 },
+      { window: WINDOWS[1], remaining: 24, resetSeconds: 86_400 - Math.floor(secondsIntoDay) },
+    ]);
+  });
+
+  it('says which window refused, with what is left in it, when the day runs out first', async () => {
+    let now = T0;
+    const limiter = limiterAt(() => now);
+    for (const cost of [10, 10]) {
+      await limiter(caller, cost);
+      now += 60_000;
+    }
+    const error = (await limiter(caller, 6).catch((e: unknown) => e)) as RateLimitExceeded;
+    expect(error).toBeInstanceOf(RateLimitExceeded);
+    expect(error.message).toMatch(/^You have used your 25 port checks per day; 5 left\. Try again in \d[^.]*\.$/);
+    // The refusing window comes first (what the minute shows then is up to how both are spent).
+    expect(error.status.windows[0]).toMatchObject({ window: WINDOWS[1], remaining: 5 });
+    expect(error.retryAfterSeconds).toBe(error.status.windows[0]?.resetSeconds);
   });
 
   it('gives callers separate budgets, and one IPv6 /64 one budget', async () => {
     const limiter = limiterAt(() => T0);
     await limiter(caller, 10);
-    await expect(limiter(parseSourceAddress('203.0.113.8'), 10)).resolves.toBeDefined();
+    expect((await limiter(parseSourceAddress('203.0.113.8'), 10)).windows[0]?.remaining).toBe(0);
     await limiter(parseSourceAddress('2001:db8:1:2::a'), 10);
     await expect(limiter(parseSourceAddress('2001:db8:1:2:ffff::b'), 1)).rejects.toBeInstanceOf(RateLimitExceeded);
-    await expect(limiter(parseSourceAddress('2001:db8:1:3::a'), 1)).resolves.toBeDefined();
+    expect((await limiter(parseSourceAddress('2001:db8:1:3::a'), 1)).windows[0]?.remaining).toBe(9);
   });
 
   it('stores counters only: no item holds the caller address in any form', async () => {
@@ -191,7 +226,30 @@ describe('rate limiter against dynalite', () => {
 
   it('fails closed with Unavailable when the table does not exist', async () => {
     const limiter = limiterAt(() => T0, 'no-such-table');
-    await expect(limiter(caller, 1)).rejects.toBeInstanceOf(Unavailable);
+    const error = await limiter(caller, 1).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Unavailable);
+    // The table's own error is kept for the log, never shown to the caller.
+    expect((error as Unavailable).cause).toMatchObject({ name: 'ResourceNotFoundException' });
+  });
+
+  it('fails closed with Unavailable, in bounded time, when the table never answers', async () => {
+    const proxy = await startFaultProxy(Number(new URL(table.endpoint).port), 'blackhole');
+    try {
+      const limiter = createRateLimiter({
+        client: createDynamoDbClient({ region: 'us-east-1', dynamodbEndpoint: proxy.endpoint }),
+        tableName: table.tableName,
+        windows: WINDOWS,
+        key: async () => KEY,
+        now: () => T0,
+        timeoutMs: 300,
+      });
+      const error = await limiter(caller, 1).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(Unavailable);
+      expect((error as Unavailable).message).toMatch(/rate limiter is unavailable/);
+      expect(proxy.connections()).toBeGreaterThan(0);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('fails closed with Unavailable when the table server is down', async () => {
@@ -220,5 +278,24 @@ describe('rate limiter write cost over a whole day (dynalite, injected clock)', 
 describe('callerHash', () => {
   it('depends on the key, so the table cannot be reversed without it', () => {
     expect(callerHash(caller, KEY)).not.toBe(callerHash(caller, `${KEY}x`));
+  });
+
+  it('is 32 URL-safe characters', () => {
+    expect(callerHash(caller, KEY)).toMatch(/^[A-Za-z0-9_-]{32}$/);
+  });
+
+  it('keeps /64s apart whose groups would run together without separators', () => {
+    const a = parseSourceAddress('2001:db8:1:23::1');
+    const b = parseSourceAddress('2001:db8:12:3::1');
+    expect(callerHash(a, KEY)).not.toBe(callerHash(b, KEY));
+  });
+});
+
+describe('rateWindows', () => {
+  it('gives the minute window, then the day window, from the configured limits', () => {
+    expect(rateWindows({ ratePerMinute: 30, ratePerDay: 500 })).toEqual([
+      { name: 'minute', seconds: 60, limit: 30 },
+      { name: 'day', seconds: 86_400, limit: 500 },
+    ]);
   });
 });

@@ -11,8 +11,9 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getOnce } from '../support/http-client.ts';
 import { type LocalChild, startLocalChild } from '../support/local-child.ts';
-import { createHostLink, type HostLink, LAB_REQUIRED, namespaceSupport } from '../support/netns.ts';
+import { createHostLink, type HostLink, labSkipReason } from '../support/netns.ts';
 import { type Listening, listening, releasedPorts } from '../support/ports.ts';
+import { skipReason } from '../support/requirements.ts';
 
 const run = promisify(execFile);
 const LIMITS = { RATE_LIMIT_PER_MINUTE: '1000', RATE_LIMIT_PER_DAY: '100000', PROBE_TIMEOUT_MS: '1000' };
@@ -31,12 +32,7 @@ function limitLeaving(fds: readonly number[], free: number): number {
   }
 }
 
-const prlimitMissing = await run('sh', ['-c', 'command -v prlimit']).then(
-  () => undefined,
-  () => 'needs prlimit (Debian package util-linux)',
-);
-if (prlimitMissing !== undefined && LAB_REQUIRED)
-  throw new Error(`open-files test must run under CI: ${prlimitMissing}`);
+const prlimitMissing = await skipReason('open-files recovery test', ['prlimit']);
 
 describe.runIf(prlimitMissing === undefined)('local server under a low open-files limit', () => {
   let server: LocalChild;
@@ -87,11 +83,7 @@ describe.runIf(prlimitMissing === undefined)('local server under a low open-file
   });
 });
 
-const unsupported = await namespaceSupport();
-if (unsupported !== undefined) {
-  if (LAB_REQUIRED) throw new Error(`SIGTERM test must run under CI but cannot: ${unsupported}`);
-  console.warn(`skipping SIGTERM-during-check test: ${unsupported}`);
-}
+const unsupported = await labSkipReason('SIGTERM-during-check test');
 
 describe.runIf(unsupported === undefined)('local server on SIGTERM', () => {
   let link: HostLink;

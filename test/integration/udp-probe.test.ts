@@ -9,7 +9,7 @@ import {
   udpSendSchedule,
   udpVerdictForError,
 } from '../../functions/core/udp-probe.ts';
-import { createHostLink, type HostLink, LAB_REQUIRED, namespaceSupport } from '../support/netns.ts';
+import { createHostLink, type HostLink, labSkipReason } from '../support/netns.ts';
 
 const OPTIONS: UdpProbeOptions = { timeoutMs: 900, datagrams: 4, spacingMs: 150 };
 const LOOPBACK = { address: '127.0.0.1', family: 4 } as const;
@@ -151,11 +151,7 @@ describe('udp probe on loopback', () => {
   });
 });
 
-const unsupported = await namespaceSupport();
-if (unsupported !== undefined) {
-  if (LAB_REQUIRED) throw new Error(`udp probe firewall tests must run under CI but cannot: ${unsupported}`);
-  console.warn(`skipping udp probe firewall tests: ${unsupported}`);
-}
+const unsupported = await labSkipReason('udp probe firewall tests');
 
 describe.runIf(unsupported === undefined)('udp probe against an nftables firewall in a namespace', () => {
   let link: HostLink;

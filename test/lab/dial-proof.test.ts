@@ -26,6 +26,8 @@ const LISTEN = 21010;
 const REDIRECTED = 21011;
 /** Another listener that answers for REDIRECTED. */
 const OTHER = 21012;
+/** Free for `listen`, but the client's firewall drops IPv6 to it. */
+const LISTEN_V6_BLOCKED = 21013;
 
 describe.runIf(skip === undefined)('IPv4 and IPv6 end to end, --both and listen', () => {
   let pair: LabPair;
@@ -59,7 +61,7 @@ describe.runIf(skip === undefined)('IPv4 and IPv6 end to end, --both and listen'
       table inet proof {
         chain input {
           type filter hook input priority 0; policy accept;
-          meta nfproto ipv6 tcp dport ${V6_BLOCKED} drop
+          meta nfproto ipv6 tcp dport { ${V6_BLOCKED}, ${LISTEN_V6_BLOCKED} } drop
         }
         chain prerouting {
           type nat hook prerouting priority -100;
@@ -129,6 +131,19 @@ describe.runIf(skip === undefined)('IPv4 and IPv6 end to end, --both and listen'
       expect(code).toBe(1);
     });
   }
+
+  it('listen --both verifies each family, and a blocked family gets the same advice as a check', async () => {
+    const both = await cli(['listen', String(LISTEN), '--both', '--api', dualUrl]);
+    expect(both.out.match(/open, verified: the connection reached this machine\./g)).toHaveLength(2);
+    expect(both.code).toBe(0);
+    const blocked = await cli(['listen', String(LISTEN_V6_BLOCKED), '--both', '--api', dualUrl]);
+    expect(blocked.out).toContain(`${LISTEN_V6_BLOCKED}/tcp open, verified: the connection reached this machine.`);
+    expect(blocked.out).toContain(
+      `${LISTEN_V6_BLOCKED}/tcp filtered: dialback was listening on this machine and nothing from where the check ran reached it.`,
+    );
+    expect(blocked.out).toContain(`What to try for filtered port ${LISTEN_V6_BLOCKED}:`);
+    expect(blocked.code).toBe(1);
+  });
 
   it('refuses a malformed token cleanly, without echoing it or dialing', async () => {
     const server = { url: `http://${pair.checker.v4}:8787`, process: servers[0] as NsProcess };

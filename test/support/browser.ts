@@ -6,9 +6,15 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { type Browser, chromium, type Page } from 'playwright-core';
+import { CHROMIUM_PATH, skipReason } from './requirements.ts';
 
-/** Where Debian installs Chromium (`.ci/run` installs the package when it is missing). */
-export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+/**
+ * Why the browser tests named `what` cannot run here (no Chromium), or `undefined`: prints
+ * one line naming the `chromium` package when it skips, and fails the file under CI.
+ */
+export function browserSkipReason(what: string): Promise<string | undefined> {
+  return skipReason(what, ['chromium']);
+}
 
 /** Launches headless Chromium with no sandbox (tests run as root) and no outside traffic. */
 export function launchChromium(): Promise<Browser> {

@@ -1,11 +1,15 @@
-/** Runs the CLI in-process (`runCli`), capturing what it writes; for tests against real servers. */
-import { runCli } from '../../functions/cli/main.ts';
+/** Runs the CLI in-process with captured output, as the CLI tests need it. */
+import { type CliIo, runCli } from '../../functions/cli/main.ts';
 
-/** The CLI's exit status and its stdout and stderr text. */
-export async function runCliCaptured(
-  args: readonly string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number; out: string; err: string }> {
+/** One run: exit status and what went to stdout and stderr. */
+export interface CliRun {
+  readonly code: number;
+  readonly out: string;
+  readonly err: string;
+}
+
+/** Runs `dialback args…` with an empty environment unless `io` says otherwise. */
+export async function runCaptured(args: readonly string[], io: Partial<CliIo> = {}): Promise<CliRun> {
   let out = '';
   let err = '';
   const code = await runCli(args, {
@@ -15,7 +19,8 @@ export async function runCliCaptured(
     err: (t) => {
       err += t;
     },
-    env,
+    env: {},
+    ...io,
   });
   return { code, out, err };
 }

@@ -8,44 +8,24 @@ import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { promisify } from 'node:util';
+import { missing, type Need, skipReason } from './requirements.ts';
 
 const run = promisify(execFile);
 
-/** Debian package of each tool the namespace tests may need. */
-const PACKAGES: Readonly<Record<string, string>> = {
-  ip: 'iproute2',
-  nft: 'nftables',
-  nmap: 'nmap',
-  taskset: 'util-linux',
-};
+/** The tools a lab may need beyond ip and nft (see test/support/requirements.ts). */
+type LabTool = Extract<Need, 'nmap' | 'taskset'>;
 
-/** Why namespace tests cannot run here, or `undefined` when they can; `extraTools` beyond ip and nft. */
-export async function namespaceSupport(extraTools: readonly string[] = []): Promise<string | undefined> {
-  if (process.getuid?.() !== 0) return 'needs root for ip netns and nftables';
-  for (const tool of ['ip', 'nft', ...extraTools]) {
-    try {
-      await run('sh', ['-c', `command -v ${tool}`]);
-    } catch {
-      return `needs ${tool} (Debian package ${PACKAGES[tool] ?? tool})`;
-    }
-  }
-  return undefined;
+/** Why namespace tests cannot run here, or `undefined` when they can (nothing printed). */
+export function namespaceSupport(extraTools: readonly LabTool[] = []): Promise<string | undefined> {
+  return missing(['root', 'ip', 'nft', ...extraTools]);
 }
 
-/** True when CI demands that lab tests run rather than skip (`.ci/run` sets it). */
-export const LAB_REQUIRED = process.env.DIALBACK_REQUIRE_LAB === '1';
-
 /**
- * Why the tests named `what` cannot run here (printed, so a skip is never silent), or
- * `undefined` when they can. Under CI (`LAB_REQUIRED`) a missing tool throws instead: there
- * the lab must run, not skip.
+ * Why the namespace tests named `what` cannot run here, or `undefined` when they can: the one
+ * skip guard (test/support/requirements.ts), which prints why it skips and fails under CI.
  */
-export async function labSkipReason(what: string, extraTools: readonly string[] = []): Promise<string | undefined> {
-  const unsupported = await namespaceSupport(extraTools);
-  if (unsupported === undefined) return undefined;
-  if (LAB_REQUIRED) throw new Error(`${what} must run under CI but cannot: ${unsupported}`);
-  console.warn(`skipping ${what}: ${unsupported}`);
-  return unsupported;
+export function labSkipReason(what: string, extraTools: readonly LabTool[] = []): Promise<string | undefined> {
+  return skipReason(what, ['root', 'ip', 'nft', ...extraTools]);
 }
 
 /** Runs a command, rejecting with its stderr on failure or after `timeoutMs`. */
@@ -96,6 +76,12 @@ export interface HostLink {
   nft(ruleset: string): Promise<void>;
   /** Deletes the namespace and the veth pair. Safe to call twice. */
   destroy(): Promise<void>;
+}
+
+/** Packets counted so far by the named nftables counter in table `inet fw` of `link`'s namespace. */
+export async function counterPackets(link: HostLink, name: string): Promise<number> {
+  const out = await link.exec(['nft', 'list', 'counter', 'inet', 'fw', name]);
+  return Number(/packets (\d+)/.exec(out)?.[1] ?? Number.NaN);
 }
 
 /** A short random suffix for names; interface names are limited to 15 characters. */

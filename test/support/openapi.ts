@@ -32,6 +32,8 @@ export interface SpecRecorder {
   readonly observe: (event: APIGatewayProxyEventV2, response: HttpResponse) => void;
   /** How many responses were checked. */
   count(): number;
+  /** Each distinct kind of response checked, as `GET /path?param 200 media/type`, in first-seen order. */
+  seen(): string[];
   /** Every mismatch seen so far. */
   mismatches(): string[];
 }
@@ -40,13 +42,19 @@ export interface SpecRecorder {
 export function specRecorder(doc: Json): SpecRecorder {
   let count = 0;
   const mismatches: string[] = [];
+  const seen = new Set<string>();
   return {
     observe: (event, response) => {
       count += 1;
+      const type = Object.entries(response.headers).find(([name]) => name.toLowerCase() === 'content-type')?.[1];
+      const query = [...new URLSearchParams(event.rawQueryString).keys()].join('&');
+      const target = `${event.rawPath}${query === '' ? '' : `?${query}`}`;
+      seen.add(`${event.requestContext.http.method} ${target} ${response.statusCode} ${type?.split(';')[0] ?? '-'}`);
       const url = `${event.rawPath}${event.rawQueryString ? `?${event.rawQueryString}` : ''}`;
       mismatches.push(...checkAgainstSpec(doc, event.requestContext.http.method, url, fromHandler(response)));
     },
     count: () => count,
+    seen: () => [...seen],
     mismatches: () => [...mismatches],
   };
 }

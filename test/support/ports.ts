@@ -7,15 +7,22 @@ import net from 'node:net';
 /** A listener that accepts and drops connections. */
 export interface Listening {
   readonly port: number;
+  /** Connections accepted so far. */
+  accepted(): number;
   close(): Promise<void>;
 }
 
 /** Listens on an ephemeral port on `host` (loopback by default). */
 export async function listening(host = '127.0.0.1'): Promise<Listening> {
-  const server = net.createServer((socket) => socket.destroy());
+  let accepted = 0;
+  const server = net.createServer((socket) => {
+    accepted += 1;
+    socket.destroy();
+  });
   await new Promise<void>((resolve) => server.listen(0, host, resolve));
   return {
     port: (server.address() as net.AddressInfo).port,
+    accepted: () => accepted,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   createClient,
   DialbackError,
+  NotDialbackError,
   parseRateLimit,
   parseRetryAfter,
 } from '../../functions/client/dialback-client.ts';
@@ -36,7 +37,14 @@ describe('dialback client', () => {
   });
 
   it('asks /check with the ports joined, trimming a trailing slash from the base', async () => {
-    const body = { ip: '203.0.113.7', family: 4, checkedFrom: 'x', timeoutMs: 3000, results: [] };
+    const body = {
+      ip: '203.0.113.7',
+      family: 4,
+      checkedFrom: 'x',
+      timeoutMs: 3000,
+      egress: { fixed: false, addresses: [], ipv6: true },
+      results: [{ port: 22, state: 'open', reason: 'syn-ack', rttMs: 1.5 }],
+    };
     const stub = answering(new Response(JSON.stringify(body), { headers: { ratelimit: '"minute";r=28;t=10' } }));
     const answer = await createClient({ api: 'https://api.example/', fetch: stub.fetch }).check([22, 443]);
     expect(stub.urls).toEqual(['https://api.example/check?ports=22,443']);
@@ -68,6 +76,29 @@ describe('dialback client', () => {
     const failure = await createClient({ api: 'https://api.example', fetch: stub.fetch })
       .ip()
       .catch((e: unknown) => e);
-    expect(failure).toMatchObject({ status: 502, problem: undefined, message: 'The Dialback API answered HTTP 502.' });
+    expect(failure).toBeInstanceOf(NotDialbackError);
+    expect(failure).toMatchObject({
+      status: 502,
+      problem: undefined,
+      message: 'https://api.example/ip answered HTTP 502, text/plain without problem details.',
+    });
+  });
+
+  it.each([
+    ['an HTML page', new Response('<html>hello</html>', { headers: { 'content-type': 'text/html' } }), 'text/html'],
+    ['text that is not JSON', new Response('\u0000garbage'), 'text/plain'],
+    [
+      'JSON of another shape',
+      new Response(JSON.stringify({ results: 'nope' }), { headers: { 'content-type': 'application/json' } }),
+      'application/json',
+    ],
+  ])('refuses %s answered with 200 as not a Dialback API, instead of failing later', async (_, response, type) => {
+    const failure = await createClient({ api: 'https://api.example', fetch: answering(response).fetch })
+      .check([22])
+      .catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(NotDialbackError);
+    expect((failure as Error).message).toBe(
+      `https://api.example/check?ports=22 answered HTTP 200, ${type}, not a Dialback API response.`,
+    );
   });
 });

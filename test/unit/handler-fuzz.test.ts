@@ -224,6 +224,12 @@ function assertSafe(input: Request, response: HttpResponse, calls: readonly Prob
     if (response.statusCode === 405) expect(response.headers.allow).toMatch(/GET/);
     if (response.statusCode === 429 || response.statusCode === 503)
       expect(response.headers['retry-after']).toMatch(/^\d+$/);
+  } else if (response.statusCode >= 400 && type.startsWith('text/plain')) {
+    // Terminal clients get the problem as text, like the results they get as a table.
+    expect(response.body).toMatch(
+      new RegExp(`^[^\\n]+ \\(HTTP ${response.statusCode}\\): [^\\n]+\\nRequest id: [^\\n]+\\n$`),
+    );
+    if (response.statusCode === 405) expect(response.headers.allow).toMatch(/GET/);
   } else if (response.statusCode >= 400) {
     expect(type).toMatch(/^application\/problem\+json\b/);
     const problem = JSON.parse(response.body) as Record<string, unknown>;

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { parsePort, parsePortList } from '../../functions/contract/wire.ts';
+import {
+  MAX_PORT_LIST_LENGTH,
+  PORT_LIST_PATTERN,
+  PORT_PATTERN,
+  parsePort,
+  parsePortList,
+  printable,
+} from '../../functions/contract/wire.ts';
 import { BadRequest } from '../../functions/core/errors.ts';
 
 describe('parsePort', () => {
@@ -56,22 +63,76 @@ describe('parsePortList', () => {
   });
 
   it.each([
+    ['', /^The ports list is empty: give one to 10 ports/],
+    [',', /empty item: separate ports with single commas/],
+    ['22,', /empty item/],
+    [',22', /empty item/],
+    ['22,,80', /empty item/],
+    ['22;80', /^"22;80" is not a TCP port/],
+    ['22 80', /^"22 80" has spaces or line breaks in it/],
+    ['22, 80', /^"22, 80" has spaces or line breaks in it/],
+    ['22\t80', /^"22\?80" has spaces or line breaks in it/],
+    ['22\n', /^"22\?" has spaces or line breaks in it/],
+    ['22,abc', /^"abc" is not a TCP port/],
+  ])('refuses the malformed list %j, saying what is wrong', (raw, message) => {
+    expect(() => parsePortList(raw, 10)).toThrow(BadRequest);
+    expect(() => parsePortList(raw, 10)).toThrow(message);
+  });
+
+  it('accepts a list of exactly 1024 characters and refuses one of 1025, before splitting it', () => {
+    const longest = `10${',1'.repeat(511)}`;
+    expect(longest).toHaveLength(MAX_PORT_LIST_LENGTH);
+    expect(parsePortList(longest, 2)).toEqual([10, 1]);
+    expect(() => parsePortList(`${longest}0`, 2)).toThrow(/^The ports list is 1025 characters long; at most 1024/);
+    expect(() => parsePortList('1,'.repeat(4096), 10)).toThrow(/8192 characters long; at most 1024 characters/);
+  });
+});
+
+describe('the port grammar as a pattern (HTML pattern attribute, OpenAPI)', () => {
+  const list = new RegExp(`^(?:${PORT_LIST_PATTERN})$`);
+  const port = new RegExp(`^(?:${PORT_PATTERN})$`);
+
+  it.each(['1', '22', '65535', '443,22,443', '1,2,3,4,5'])('matches %j, which the parser accepts', (raw) => {
+    expect(list.test(raw)).toBe(true);
+    expect(() => parsePortList(raw, 10)).not.toThrow();
+  });
+
+  it.each([
     '',
     ',',
     '22,',
     ',22',
     '22,,80',
-    '22;80',
     '22 80',
     '22, 80',
-    '22\t80',
-    '22\n',
-    '22,abc',
-  ])('refuses the malformed list %j', (raw) => {
+    '080',
+    '0',
+    'abc',
+    '22;80',
+  ])('does not match %j, which the parser refuses', (raw) => {
+    expect(list.test(raw)).toBe(false);
     expect(() => parsePortList(raw, 10)).toThrow(BadRequest);
   });
 
-  it('refuses an over-long list before splitting it', () => {
-    expect(() => parsePortList('1,'.repeat(4096), 10)).toThrow(/8192 characters long; at most 1024 characters/);
+  it('matches one port without a list', () => {
+    expect(port.test('443')).toBe(true);
+    expect(port.test('22,80')).toBe(false);
+  });
+});
+
+describe('printable', () => {
+  it('keeps a value of up to 40 characters whole and cuts a longer one with an ellipsis', () => {
+    const forty = '9'.repeat(40);
+    expect(printable(forty)).toBe(forty);
+    expect(printable(`${forty}12`)).toBe(`${forty}…`);
+    expect(printable('abcdef', 3)).toBe('abc…');
+  });
+
+  it('shows control characters as question marks', () => {
+    expect(printable('8\u0000\n\u007f\u009f0')).toBe('8????0');
+  });
+
+  it('bounds the value a refusal echoes', () => {
+    expect(() => parsePort('9'.repeat(50))).toThrow(`"${'9'.repeat(40)}…" is not a TCP port`);
   });
 });

@@ -1,0 +1,79 @@
+// Mutation testing: `npm run mutation` (all modules) or `DIALBACK_MUTATE=probe npm run mutation`.
+// Not part of CI: it takes minutes. The report lands in test-results/mutation/index.html.
+
+/**
+ * Each module with only the unit and integration test files that exercise it, so a mutant
+ * never waits on a test that cannot reach it (2 shared cores: the run must take minutes, not
+ * hours). Lab tests (namespaces, nmap, minutes each) are never used.
+ */
+const MODULES = {
+  probe: {
+    mutate: ['functions/core/probe.ts'],
+    tests: ['test/integration/probe.test.ts', 'test/integration/probe-local.test.ts'],
+  },
+  'rate-limiter': {
+    mutate: ['functions/core/rate-limiter.ts'],
+    tests: ['test/integration/rate-limiter.test.ts'],
+  },
+  'source-address': {
+    mutate: ['functions/core/source-address.ts'],
+    tests: ['test/unit/source-address.test.ts'],
+  },
+  // The port grammar lives in the wire contract, shared by server, client, widget and CLI.
+  ports: {
+    mutate: ['functions/contract/wire.ts'],
+    tests: ['test/unit/ports.test.ts'],
+  },
+  'secret-key': {
+    mutate: ['functions/core/secret-key.ts'],
+    tests: ['test/integration/secret-key.test.ts'],
+  },
+  config: {
+    mutate: ['functions/core/config.ts'],
+    tests: ['test/unit/config.test.ts'],
+  },
+  'verdict-text': {
+    mutate: ['functions/core/verdict-text.ts'],
+    tests: ['test/unit/both.test.ts', 'test/unit/html.test.ts', 'test/integration/handler.test.ts'],
+  },
+  // The small modules the handler wires: typed errors, the dial-proof token, the log line,
+  // reverse DNS (its failure modes are in faults.test.ts).
+  handler: {
+    mutate: [
+      'functions/core/errors.ts',
+      'functions/core/dial-proof.ts',
+      'functions/core/log.ts',
+      'functions/core/reverse-dns.ts',
+    ],
+    tests: ['test/integration/handler.test.ts', 'test/integration/faults.test.ts'],
+  },
+};
+
+const names = process.env.DIALBACK_MUTATE?.split(',').filter(Boolean) ?? Object.keys(MODULES);
+const chosen = names.map((name) => {
+  const module = MODULES[name];
+  if (module === undefined) {
+    throw new Error(`DIALBACK_MUTATE: no module ${name}; choose from ${Object.keys(MODULES).join(', ')}`);
+  }
+  return module;
+});
+// Read by test/vitest.config.ts in Stryker's runner processes, which inherit this environment.
+process.env.DIALBACK_TEST_FILES = chosen.flatMap((m) => m.tests).join(',');
+
+/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+export default {
+  testRunner: 'vitest',
+  plugins: ['@stryker-mutator/vitest-runner'],
+  vitest: { configFile: 'test/vitest.config.ts', related: false },
+  mutate: chosen.flatMap((m) => m.mutate),
+  // perTest: each mutant reruns only the tests that reached it.
+  coverageAnalysis: 'perTest',
+  // Two shared cores; the integration tests open sockets and start dynalite.
+  concurrency: 2,
+  timeoutMS: 20_000,
+  reporters: ['clear-text', 'progress', 'html'],
+  htmlReporter: { fileName: 'test-results/mutation/index.html' },
+  tempDirName: 'test-results/stryker-tmp',
+  ignorePatterns: ['cdk.out', 'coverage', 'test-results', 'docs'],
+  cleanTempDir: 'always',
+};
