@@ -172,12 +172,12 @@ export function describeListen(outcome: ListenOutcome, port: number): string {
 
 function describeUdpListen(verified: boolean, result: PortResult, port: number): string {
   if (verified) {
-    return `${port}/udp verified: a datagram from the Internet reached this machine, so the port is forwarded to it.`;
+    return `${port}/udp verified: a datagram from where the check ran reached this machine, so the port is forwarded to it.`;
   }
   if (result.state === 'open') {
     return `${port}/udp open, not verified: something answered, but not this machine's listener (a router, another host or a proxy in front of it).`;
   }
-  return `${port}/udp ${result.state}, not verified: a listener was running on this machine and no datagram from the Internet reached it.`;
+  return `${port}/udp ${result.state}, not verified: dialback was listening on this machine and no datagram from where the check ran reached it.`;
 }
 
 /**

@@ -247,7 +247,7 @@ export const UDP_REASON_MEANING: Readonly<Record<UdpPortReason, string>> = {
 /** What to try next for a UDP port, per state. */
 export const UDP_NEXT_STEPS: Readonly<Record<UdpPortState, readonly string[]>> = {
   open: [
-    'Nothing to fix: the UDP service is reachable from the Internet.',
+    'Nothing to fix: the UDP service is reachable from where this check ran.',
     'If it should not be public, stop the service or block the port in your firewall or router.',
   ],
   closed: [
@@ -260,7 +260,7 @@ export const UDP_NEXT_STEPS: Readonly<Record<UdpPortState, readonly string[]>> =
   ],
   'open|filtered': [
     'Many UDP services never answer a stranger (WireGuard, most VPNs and some game servers): for them this is the best any outside check can say.',
-    'To settle it, run `dialback listen --udp PORT` on the machine while the service is stopped: it proves whether a datagram from the Internet reaches this machine.',
+    'To settle it, run `dialback listen --udp PORT` on the machine while the service is stopped: it proves whether a datagram from where the check runs reaches this machine.',
     "If nothing arrives: add or fix the router's port forward for UDP (external port → the machine's LAN address and the same port), and allow the UDP port in the host firewall.",
     'If your router shows a different WAN address from the one here, you are likely behind carrier-grade NAT (see below).',
   ],

@@ -105,7 +105,7 @@ describe('UDP on the page and in the widget', () => {
       const row = (await widget.locator('[part~="results"] li').first().textContent()) ?? '';
       expect(row).toContain(`${answeringPort}/udp`);
       expect(row).toContain('open');
-      expect(row).toContain('Open: a UDP service answered');
+      expect(row).toContain(': A UDP service answered');
     } finally {
       await page.close();
     }
