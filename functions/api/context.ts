@@ -35,7 +35,7 @@ export interface HandlerDeps {
    * The browser code (widget and page script), built by esbuild: at start-up locally, at
    * bundle time for Lambda. Absent, the page works without JavaScript and `/widget.js` is 404.
    */
-  readonly webAssets?: () => Promise<WebAssets>;
+  readonly webAssets?: () => Promise<WebAssets | undefined>;
   /** The scheme callers reach this API by: `https` behind API Gateway (the default), `http` locally. */
   readonly scheme?: 'http' | 'https';
 }

@@ -26,7 +26,7 @@ export interface HostingOptions {
   readonly warmUpTable?: boolean;
   readonly log?: Log;
   /** The compiled browser code; see `functions/web/assets.ts` for how each host gets it. */
-  readonly webAssets?: () => Promise<WebAssets>;
+  readonly webAssets?: () => Promise<WebAssets | undefined>;
   /** How callers reach this API; `https` unless said otherwise. */
   readonly scheme?: 'http' | 'https';
 }

@@ -11,7 +11,7 @@ import { createHandler } from './handler.ts';
 
 const config = loadConfig(process.env);
 const secretArn = config.rateLimitKeySecretArn;
-// Inlined by the bundler (esbuild `define`, see functions/web/build.ts); absent, the page works
+// Files beside the bundle, read on first use (functions/web/assets.ts); absent, the page works
 // without JavaScript and /widget.js answers 404.
 const webAssets = bundledWebAssets();
 if (secretArn === undefined) {
@@ -26,6 +26,6 @@ export const handler = createHandler(
     key: secretKeyLoader(secretArn, config.region),
     // The key read is a network round trip on a cold start; the table's first call rides beside it.
     warmUpTable: true,
-    ...(webAssets === undefined ? {} : { webAssets: async () => webAssets }),
+    webAssets,
   }),
 );

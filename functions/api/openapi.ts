@@ -409,6 +409,24 @@ export function openApiDocument(config: Config): OpenApiDocument {
           '500': response('InternalError'),
         },
       }),
+      '/regions': pathItem('regions', {
+        tags: ['check'],
+        summary: 'Where checks can come from: every region of this deployment and its API',
+        description:
+          'A multi-region deployment answers here, on its primary, with every region, the primary first; check from each by calling its `api`. Any other deployment lists itself alone.',
+        responses: {
+          '200': {
+            description: 'JSON by default; one `NAME URL` line per region for terminal clients.',
+            headers: COMMON_HEADERS,
+            content: {
+              'application/json': { schema: ref('RegionsResponse') },
+              'text/plain': { schema: { type: 'string' } },
+            },
+          },
+          '400': response('BadRequest'),
+          '500': response('InternalError'),
+        },
+      }),
     },
     components: {
       schemas: {
@@ -515,6 +533,27 @@ export function openApiDocument(config: Config): OpenApiDocument {
             dualStack: {
               type: ['string', 'null'],
               description: 'The dual-stack endpoint; null when this deployment cannot dial IPv6 (default egress mode).',
+            },
+          },
+        },
+        RegionsResponse: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['regions'],
+          properties: {
+            regions: {
+              type: 'array',
+              minItems: 1,
+              description: 'The region that answered first, then the others of its deployment.',
+              items: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['name', 'api'],
+                properties: {
+                  name: { type: 'string', description: 'As its checks report it in `checkedFrom`.' },
+                  api: { type: 'string', pattern: '^https?://', description: "Base URL of the region's API." },
+                },
+              },
             },
           },
         },

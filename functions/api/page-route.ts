@@ -75,6 +75,8 @@ export async function pageRoute(ctx: RouteContext): Promise<HttpResponse> {
     baseUrl: requestBaseUrl(ctx),
     script: assets?.pageScript,
     endpoints: deps.config.endpoints,
+    regions: deps.config.regions,
+    regionsScript: assets?.pageRegionsScript,
   });
   return {
     statusCode: problem?.status ?? 200,
@@ -84,6 +86,8 @@ export async function pageRoute(ctx: RouteContext): Promise<HttpResponse> {
         assets?.pageScript,
         assets,
         endpointOrigins(deps.config.endpoints),
+        deps.config.regions,
+        assets?.pageRegionsScript,
       ),
       'referrer-policy': 'no-referrer',
       ...(outcome?.rate === undefined ? {} : rateLimitHeaders(outcome.rate, deps.windows)),

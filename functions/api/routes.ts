@@ -13,6 +13,7 @@ import { decode, type HttpResponse, json, text } from './http.ts';
 import { openApiDocument } from './openapi.ts';
 import { pageRoute } from './page-route.ts';
 import { rateLimitHeaders } from './rate-headers.ts';
+import { regionsRoute } from './regions-route.ts';
 
 async function check(
   ctx: RouteContext,
@@ -113,5 +114,10 @@ export const ROUTES: readonly Route[] = [
     name: '/openapi.json',
     pattern: /^\/openapi\.json$/,
     get: async (ctx) => json(200, openApiDocument(ctx.deps.config)),
+  },
+  {
+    name: '/regions',
+    pattern: /^\/regions$/,
+    get: regionsRoute,
   },
 ];

@@ -1,5 +1,5 @@
 /**
- * `dialback 22 80 443 [--udp] [--api URL] [--json]`, `dialback listen [--udp] PORT` and `dialback ip`: the API
+ * `dialback 22 80 443 [--udp] [--api URL] [--json] [--from all]`, `dialback listen [--udp] PORT` and `dialback ip`: the API
  * from a terminal, through the typed client. Exit status: 0 when every port is open, 1 when
  * any is not, 2 on any error (one line on stderr saying what happened and what to do; under
  * `--json`, a problem+json document on stdout), like `diff` and `grep`.
@@ -21,6 +21,7 @@ import { CliFailure, type CliProblem, explainFailure, problemLine, UsageError } 
 import { type Deadlines, deadlineFetch } from './family-fetch.ts';
 import { cliVersion, servedApi } from './inlined.ts';
 import { describeListen, type ListenOutcome, listenAndCheck, listenSucceeded } from './listen.ts';
+import { checkFrom } from './regions.ts';
 import { colourStates, colourWanted, paint, startProgress } from './terminal.ts';
 
 /** The local server's address; a deployed API is given with `--api` or `DIALBACK_API`. */
@@ -43,6 +44,7 @@ const SHORT_USAGE = `Usage: dialback PORT... [--udp] [--api URL] [--json] [-4 | 
 
 function usage(api: string): string {
   return `Usage: dialback PORT... [--udp] [--api URL] [--json] [-4 | -6 | --both] [--timeout S]
+       dialback PORT... --from all|REGION,... [--api URL] [--json] [-4 | -6] [--timeout S]
        dialback listen PORT [--udp] [--api URL] [--json] [-4 | -6 | --both]
        dialback ip [--api URL] [--json]
 
@@ -57,12 +59,15 @@ closed or filtered. PORTs are 1-65535, separated by spaces or commas.
                  loopback and private addresses, https:// otherwise ($DIALBACK_API sets it too)
   -4, -6         connect to the API over IPv4 / IPv6 only (so that family is checked)
   --both         check over IPv4 and over IPv6 and show the two side by side
+  --from all     check from every region the API lists at /regions (or from the regions
+                 named, e.g. --from eu-central-1,us-east-1), one column per region (TCP)
   --json         print JSON instead of the table (errors too, as problem+json, on stdout)
   --timeout S    give up on an answer after S seconds (default ${DEFAULT_TIMEOUT_SECONDS}; connecting: ${CONNECT_SECONDS})
   --version      print the version
   -h, --help     this text
 
-Exit status: 0 every port open (and, for listen, verified), 1 otherwise, 2 error.`;
+Exit status: 0 every port open (and, for listen, verified), 1 otherwise, 2 error
+(with --from: 0 every port open from every region, 2 when any region gave no answer).`;
 }
 
 /** Where output goes, and what kind of terminal it is; the tests pass their own. */
@@ -128,6 +133,7 @@ interface Options {
   ipv6?: boolean;
   timeout?: string;
   udp?: boolean;
+  from?: string;
 }
 
 function readArgs(argv: readonly string[]): { values: Options; positionals: string[] } {
@@ -142,6 +148,7 @@ function readArgs(argv: readonly string[]): { values: Options; positionals: stri
         both: { type: 'boolean', default: false },
         ipv4: { type: 'boolean', short: '4', default: false },
         ipv6: { type: 'boolean', short: '6', default: false },
+        from: { type: 'string' },
         timeout: { type: 'string' },
         udp: { type: 'boolean', default: false },
       },
@@ -244,6 +251,24 @@ async function bothCommand(run: Run, ports: readonly number[]): Promise<number> 
   return bothExitCode(answers);
 }
 
+async function fromCommand(run: Run, from: string, ports: readonly number[]): Promise<number> {
+  const where = from.trim() === 'all' ? 'every region' : from;
+  // A region's failure reads as the same failure of a one-region check would.
+  const describe = (error: unknown, api: string): string => problemLine(explainFailure(error, api, run.deadlines));
+  let answer: Awaited<ReturnType<typeof checkFrom>>;
+  try {
+    answer = await withProgress(run, `Checking ${ports.join(', ')} from ${where} with ${run.api}`, () =>
+      checkFrom(run.client(run.family), from, ports, run.json, describe),
+    );
+  } catch (error) {
+    // A malformed --from, or a region this deployment does not list (UnknownRegion).
+    if (error instanceof RangeError) throw new UsageError(error.message);
+    throw error;
+  }
+  run.io.out(run.json ? answer.output : colourStates(answer.output, run.colour));
+  return answer.code;
+}
+
 async function ipCommand(run: Run): Promise<number> {
   const { data } = await withProgress(run, `Asking ${run.api}`, () => run.client(run.family).ip());
   assertFamily(data, run.family);
@@ -299,9 +324,17 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       if (refusal !== undefined) throw new UsageError(refusal);
     }
     const both = values.both === true;
+    const [command, ...rest] = positionals;
     // listen --udp --both binds one dual-stack socket and can prove each family; a check cannot compare them.
-    if (both && values.udp && positionals[0] !== 'listen') {
+    if (both && values.udp && command !== 'listen') {
       throw new UsageError('--both compares TCP ports; check UDP over each family with -4 and -6.');
+    }
+    if (values.from !== undefined && (both || command === 'listen' || command === 'ip')) {
+      throw new UsageError('--from checks ports; it does not combine with --both, listen or ip.');
+    }
+    // The regions table has one column per region of TCP states; UDP's are asked region by region.
+    if (values.from !== undefined && values.udp) {
+      throw new UsageError('--from checks TCP ports; check UDP from one region at a time with --api.');
     }
     if (both && isIP(apiHost(api)) !== 0) {
       throw new UsageError(
@@ -321,7 +354,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       colour: colourWanted(io.stdoutIsTty === true, io.env),
       client: (f) => createClient({ api: base, fetch: deadlineFetch(fixed, f) }),
     };
-    const [command, ...rest] = positionals;
+    if (values.from !== undefined) return await fromCommand(run, values.from, parsePorts(positionals));
     if (command === 'listen') return await listenCommand(run, parsePorts(rest));
     if (command === 'ip') {
       if (rest.length > 0) throw new UsageError('"dialback ip" takes no ports.');

@@ -4,6 +4,7 @@
  * returns are typed with the very types the handler builds them from.
  */
 
+import { type RegionChecks, type RegionOutcome, selectRegions } from '../contract/regions.ts';
 import {
   type CheckResponse,
   type IpResponse,
@@ -12,9 +13,12 @@ import {
   type PortResult,
   type PortState,
   type Problem,
+  type Region,
+  type RegionsResponse,
 } from '../contract/wire.ts';
 
-export type { CheckResponse, IpResponse, PortReason, PortResult, PortState, Problem };
+export type { RegionChecks, RegionOutcome } from '../contract/regions.ts';
+export type { CheckResponse, IpResponse, PortReason, PortResult, PortState, Problem, Region, RegionsResponse };
 
 /** Where a caller stands in one rate-limit window, read from the `RateLimit` header. */
 export interface RateStanding {
@@ -55,6 +59,14 @@ export interface CheckOptions extends CallOptions {
   readonly udp?: readonly number[];
 }
 
+/** Options of a check from several regions: TCP ports only (the regions view has no UDP rows). */
+export interface RegionsCheckOptions extends Omit<CheckOptions, 'udp'> {
+  /** Region names to check from, in this order; every region `/regions` lists when absent. */
+  readonly from?: readonly string[];
+  /** How to word a region's failure (the CLI's own explanations); the error's message when absent. */
+  readonly describeFailure?: (error: unknown, api: string) => string;
+}
+
 /** A failed call: an HTTP error with its problem details, or no answer at all (`status` 0). */
 export class DialbackError extends Error {
   override readonly name: string = 'DialbackError';
@@ -86,6 +98,15 @@ export interface DialbackClient {
   check(ports: readonly number[], options?: CheckOptions): Promise<Answer<CheckResponse>>;
   /** The address the service sees (`GET /ip`). */
   ip(options?: CallOptions): Promise<Answer<IpResponse>>;
+  /** Where checks can come from (`GET /regions`): every region, the primary first. */
+  regions(options?: CallOptions): Promise<Answer<RegionsResponse>>;
+  /**
+   * Checks `ports` from every region `/regions` lists (or those in `from`), all at once, each
+   * through its own region's API and budget. Resolves with one outcome per region: a region
+   * that fails is an error outcome, never a rejection. Rejects only when `/regions` itself
+   * fails, or `from` names a region that is not listed (`UnknownRegion`).
+   */
+  checkRegions(ports: readonly number[], options?: RegionsCheckOptions): Promise<RegionChecks>;
 }
 
 /** Parses `RateLimit: "minute";r=29;t=41, "day";r=499;t=3600` (draft-ietf-httpapi-ratelimit-headers). */
@@ -163,6 +184,16 @@ export function isIpResponse(value: unknown): value is IpResponse {
   );
 }
 
+/** Enough of `RegionsResponse` to fan out: a name and an API URL per region, at least one. */
+export function isRegionsResponse(value: unknown): value is RegionsResponse {
+  return (
+    isObject(value) &&
+    Array.isArray(value.regions) &&
+    value.regions.length > 0 &&
+    value.regions.every((r: unknown) => isObject(r) && typeof r.name === 'string' && typeof r.api === 'string')
+  );
+}
+
 function describeBody(response: Response): string {
   const type = response.headers.get('content-type')?.split(';')[0]?.trim();
   return `HTTP ${response.status}${type ? `, ${type}` : ''}`;
@@ -228,19 +259,70 @@ export function createClient(options: ClientOptions): DialbackClient {
     return { data: body, rateLimit: parseRateLimit(response.headers.get('ratelimit')) };
   };
 
+  const check = (ports: readonly number[], call?: CheckOptions): Promise<Answer<CheckResponse>> => {
+    const udp = call?.udp ?? [];
+    if (ports.length === 0 && udp.length === 0) {
+      return Promise.reject(new RangeError('check() needs at least one port'));
+    }
+    const query = [
+      ...(ports.length === 0 ? [] : [`ports=${ports.join(',')}`]),
+      ...(udp.length === 0 ? [] : [`udp=${udp.join(',')}`]),
+      ...(call?.token === undefined ? [] : [`token=${encodeURIComponent(call.token)}`]),
+    ];
+    return get(`/check?${query.join('&')}`, call, isCheckResponse);
+  };
+  const regions = (call?: CallOptions): Promise<Answer<RegionsResponse>> => get('/regions', call, isRegionsResponse);
+
   return {
-    check: (ports, call) => {
-      const udp = call?.udp ?? [];
-      if (ports.length === 0 && udp.length === 0) {
-        return Promise.reject(new RangeError('check() needs at least one port'));
-      }
-      const query = [
-        ...(ports.length === 0 ? [] : [`ports=${ports.join(',')}`]),
-        ...(udp.length === 0 ? [] : [`udp=${udp.join(',')}`]),
-        ...(call?.token === undefined ? [] : [`token=${encodeURIComponent(call.token)}`]),
-      ];
-      return get(`/check?${query.join('&')}`, call, isCheckResponse);
-    },
+    check,
     ip: (call) => get('/ip', call, isIpResponse),
+    regions,
+    checkRegions: async (ports, call) => {
+      if (ports.length === 0) throw new RangeError('checkRegions() needs at least one port');
+      const listed = (await regions(call)).data.regions;
+      const chosen = selectRegions(listed, call?.from ?? 'all');
+      const { from: _from, describeFailure, ...checkOptions } = call ?? {};
+      const outcomes = await checkFromRegions(chosen, ports, options, checkOptions, describeFailure);
+      return { ports: [...ports], outcomes };
+    },
+  };
+}
+
+/**
+ * Checks `ports` from each of `regions` at once, each through its own API (`options` says how
+ * to reach them, e.g. which `fetch`). Never rejects: a region that fails is an error outcome,
+ * worded by `describeFailure` when given.
+ */
+export function checkFromRegions(
+  regions: readonly Region[],
+  ports: readonly number[],
+  options: Omit<ClientOptions, 'api'> = {},
+  call: CheckOptions = {},
+  describeFailure?: (error: unknown, api: string) => string,
+): Promise<RegionOutcome[]> {
+  return Promise.all(
+    regions.map(async (region): Promise<RegionOutcome> => {
+      try {
+        const { data } = await createClient({ ...options, api: region.api }).check(ports, call);
+        return { region, ok: true, check: data };
+      } catch (error) {
+        const failure = regionFailure(error);
+        const message = describeFailure === undefined ? failure.message : describeFailure(error, region.api);
+        return { region, ok: false, error: { ...failure, message } };
+      }
+    }),
+  );
+}
+
+function regionFailure(error: unknown): { status: number; message: string; retryAfterSeconds?: number } {
+  if (!(error instanceof DialbackError)) return { status: 0, message: String((error as Error)?.message ?? error) };
+  return {
+    status: error.status,
+    // A NotDialbackError's message already names the URL and the status.
+    message:
+      error.status === 0 || error instanceof NotDialbackError
+        ? error.message
+        : `HTTP ${error.status}: ${error.message}`,
+    ...(error.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: error.retryAfterSeconds }),
   };
 }

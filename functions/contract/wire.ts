@@ -137,6 +137,19 @@ export interface Problem {
   readonly requestId?: string;
 }
 
+/** One region a deployment checks from (issue 15). */
+export interface Region {
+  /** The region's name, as its checks report it in `checkedFrom` (e.g. `eu-central-1`). */
+  readonly name: string;
+  /** Base URL of the region's API, without a trailing slash: `GET {api}/check?ports=…`. */
+  readonly api: string;
+}
+
+/** `GET /regions`: every region, the one that answered (the primary) first. */
+export interface RegionsResponse {
+  readonly regions: readonly Region[];
+}
+
 /** One port, as a pattern without anchors (the range check to 65535 is in `parsePort`). */
 export const PORT_PATTERN = '[1-9][0-9]{0,4}';
 

@@ -30,6 +30,11 @@ export interface Config {
   readonly egressAddresses: readonly string[];
   /** Where this deployment can be reached per address family; `/ip` reports it. */
   readonly endpoints: Endpoints;
+  /**
+   * Every region of a multi-region deployment (`REGIONS`), this one first; `GET /regions`
+   * lists them and the page checks from each. Empty for a deployment of one region.
+   */
+  readonly regions: readonly RegionApi[];
   /** HMAC key for caller hashes, when given directly (local use). */
   readonly rateLimitKey: string | undefined;
   /** Secrets Manager ARN holding the HMAC key (deployed use). */
@@ -53,6 +58,25 @@ export interface Endpoints {
   readonly ipv4: string | null;
   /** A dual-stack endpoint (`API_URL_DUAL_STACK`): only where the deployment can dial IPv6. */
   readonly dualStack: string | null;
+}
+
+/** One region of a deployment and the base URL of its IPv4-only API. */
+export interface RegionApi {
+  /** The region's name, as its checks report it in `checkedFrom`. */
+  readonly name: string;
+  /** Base URL, without a trailing slash. */
+  readonly api: string;
+}
+
+/** The variable that lists a deployment's regions: `name=url,name=url`, this region first. */
+export const REGIONS_VARIABLE = 'REGIONS';
+
+/** A region's name: an AWS region, or a label such as `local` or `lab-a`. */
+const REGION_LABEL = /^[a-z0-9][a-z0-9-]{0,31}$/;
+
+/** Writes a region list the way `REGIONS` reads it (the stack and the lab write it so). */
+export function formatRegions(regions: readonly RegionApi[]): string {
+  return regions.map((r) => `${r.name}=${r.api}`).join(',');
 }
 
 /** Thrown when an environment variable holds a value the service cannot run with. */
@@ -133,9 +157,10 @@ function egressAddresses(env: Env): readonly string[] {
     .map((a) => a.trim())
     .filter((a) => a !== '');
   for (const item of list) {
-    const [address = '', prefix] = item.split('/');
+    const [address = '', prefix, ...extra] = item.split('/');
     const prefixOk =
-      prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (isIP(address) === 4 ? 32 : 128));
+      extra.length === 0 &&
+      (prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (isIP(address) === 4 ? 32 : 128)));
     if (isIP(address) === 0 || !prefixOk) {
       throw new ConfigError(`EGRESS_ADDRESSES has "${item}", which is not an IP address or CIDR range`);
     }
@@ -146,18 +171,22 @@ function egressAddresses(env: Env): readonly string[] {
 /** An absolute http(s) base URL, returned without a trailing slash so paths append with `/`. */
 function baseUrl(env: Env, name: string): string | null {
   const raw = text(env, name);
-  if (raw === undefined) return null;
+  return raw === undefined ? null : parseBaseUrl(raw, name);
+}
+
+/** `raw` as a base URL; `label` names where it came from in the error. */
+function parseBaseUrl(raw: string, label: string): string {
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw new ConfigError(`${name} must be an http(s) URL, got "${raw}"`);
+    throw new ConfigError(`${label} must be an http(s) URL, got "${raw}"`);
   }
   if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.username !== '' || url.password !== '') {
-    throw new ConfigError(`${name} must be an http(s) URL without credentials, got "${raw}"`);
+    throw new ConfigError(`${label} must be an http(s) URL without credentials, got "${raw}"`);
   }
   if (url.search !== '' || url.hash !== '' || raw.includes('?') || raw.includes('#')) {
-    throw new ConfigError(`${name} must be a base URL without a query or fragment, got "${raw}"`);
+    throw new ConfigError(`${label} must be a base URL without a query or fragment, got "${raw}"`);
   }
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }
@@ -169,6 +198,32 @@ function endpoints(env: Env, ipv6Egress: boolean): Endpoints {
     throw new ConfigError('API_URL_DUAL_STACK is set but IPV6_EGRESS is false: IPv6 callers could not be checked');
   }
   return Object.freeze({ ipv4: baseUrl(env, 'API_URL_IPV4'), dualStack });
+}
+
+/**
+ * `REGIONS`: `name=url` pairs, comma-separated, names distinct. The first must be this
+ * deployment (`checkedFrom`), so a list copied to the wrong region fails its cold start.
+ */
+function regions(env: Env, checkedFrom: string): readonly RegionApi[] {
+  const raw = text(env, REGIONS_VARIABLE);
+  if (raw === undefined) return Object.freeze([]);
+  const list = raw.split(',').map((item) => {
+    const at = item.indexOf('=');
+    const name = item.slice(0, Math.max(at, 0)).trim();
+    if (at < 0 || !REGION_LABEL.test(name)) {
+      throw new ConfigError(
+        `REGIONS has "${item.trim()}"; write each region as name=https://its-api, like eu-central-1=https://…`,
+      );
+    }
+    return Object.freeze({ name, api: parseBaseUrl(item.slice(at + 1).trim(), `REGIONS (${name})`) });
+  });
+  const names = list.map((r) => r.name);
+  const repeated = names.find((name, i) => names.indexOf(name) !== i);
+  if (repeated !== undefined) throw new ConfigError(`REGIONS names ${repeated} twice`);
+  if (names[0] !== checkedFrom) {
+    throw new ConfigError(`REGIONS must list this region (${checkedFrom}) first, got ${names[0]}`);
+  }
+  return Object.freeze(list);
 }
 
 function endpoint(env: Env): string | undefined {
@@ -206,6 +261,7 @@ export function loadConfig(env: Env): Config {
   if (rateLimitKey !== undefined && rateLimitKey.length < 16) {
     throw new ConfigError('RATE_LIMIT_KEY must be at least 16 characters long');
   }
+  const checkedFrom = text(env, 'CHECKED_FROM') ?? text(env, 'AWS_REGION') ?? 'local';
   return Object.freeze({
     tableName,
     dynamodbEndpoint: endpoint(env),
@@ -216,10 +272,11 @@ export function loadConfig(env: Env): Config {
     probeTimeoutMs: integer(env, 'PROBE_TIMEOUT_MS', CONFIG_DEFAULTS.probeTimeoutMs, 100, 20_000),
     probeAttempts: integer(env, 'PROBE_ATTEMPTS', CONFIG_DEFAULTS.probeAttempts, 1, 8),
     corsAllowOrigins: origins(env),
-    checkedFrom: text(env, 'CHECKED_FROM') ?? text(env, 'AWS_REGION') ?? 'local',
+    checkedFrom,
     ipv6Egress,
     egressAddresses: egressAddresses(env),
     endpoints: endpoints(env, ipv6Egress),
+    regions: regions(env, checkedFrom),
     rateLimitKey,
     rateLimitKeySecretArn: text(env, 'RATE_LIMIT_KEY_SECRET_ARN'),
     internetCheckerUrl: baseUrl(env, 'INTERNET_CHECKER_URL') ?? undefined,

@@ -1,12 +1,12 @@
 /**
- * The code the function serves: the browser code (`widget.ts`, `page-script.ts`, the typed
+ * The code the function serves: the browser code (`widget.ts`, `page-script.ts`, `page-regions.ts`, the typed
  * client) and the standalone CLI, TypeScript compiled by esbuild. It reaches the handler in one of two ways:
  * - locally (`npm start`, tests), `build.ts` compiles it once at start-up;
- * - in Lambda there is no compiler, so the bundler inlines the compiled text as the constant
- *   `__DIALBACK_WEB_ASSETS__` (esbuild `define`, produced by `webAssetsDefine()` in `build.ts`);
- *   the CLI, a download four times the size of the rest, is not inlined: it is a gzip file beside
- *   the bundle (`CLI_FILE`, written by `writeStandaloneCli()`), read on its first request, so
- *   it costs the bundle's cold start nothing.
+ * - in Lambda there is no compiler, so `writeBundledAssets()` (build.ts) compiles it at bundle
+ *   time into two gzip files beside the bundle: `WEB_ASSETS_FILE` (the browser code) and
+ *   `CLI_FILE` (the standalone CLI). `bundledWebAssets()` reads each on its first use. Neither is
+ *   part of the module Lambda imports, so neither weighs on a cold start: a container that only
+ *   ever answers `/check` never reads them.
  * Either way the served code comes from the same sources, so there is one client, not two.
  */
 
@@ -19,6 +19,8 @@ export interface WebAssets {
   readonly widget: string;
   /** The page's progressive enhancement, inlined into `GET /` under a CSP hash. */
   readonly pageScript: string;
+  /** The other regions' columns (page-regions.ts), inlined beside it on a multi-region primary only. */
+  readonly pageRegionsScript: string;
   /**
    * `GET /dialback.mjs`: the CLI as one file for Node with no dependencies. The API it asks by
    * default is `SERVED_API_PLACEHOLDER`, which the route replaces with its own URL. Loaded on
@@ -33,23 +35,24 @@ export const CLI_FILE = 'dialback.mjs.gz';
 /** Stands for the serving API's URL in `WebAssets.cli`; only URL-safe characters replace it. */
 export const SERVED_API_PLACEHOLDER = '@@DIALBACK_SERVED_API@@';
 
-/** The name of the constant the Lambda bundle defines; `build.ts` produces its value. */
-export const WEB_ASSETS_CONSTANT = '__DIALBACK_WEB_ASSETS__';
+/** The browser code's file name beside the Lambda bundle: `InlinedAssets` as gzip-compressed JSON. */
+export const WEB_ASSETS_FILE = 'web-assets.json.gz';
 
-/** The assets as the Lambda bundle inlines them: the browser code. */
+/** The browser code as it is stored beside the bundle (everything but the CLI). */
 export type InlinedAssets = Omit<WebAssets, 'cli'>;
 
-declare const __DIALBACK_WEB_ASSETS__: InlinedAssets | undefined;
-
-/** Reads `CLI_FILE` from the directory of this (bundled) module, once; `undefined` when absent. */
-function cliBesideBundle(): () => Promise<string | undefined> {
+/**
+ * A loader for the gzip file `name` beside this (bundled) module: read once, on first use;
+ * `undefined` when the file is absent. A failed read is not remembered, so the next call retries.
+ */
+function besideBundle(name: string): () => Promise<string | undefined> {
   let loaded: Promise<string | undefined> | undefined;
   return () => {
-    loaded ??= readFile(new URL(`./${CLI_FILE}`, import.meta.url)).then(
+    loaded ??= readFile(new URL(`./${name}`, import.meta.url)).then(
       (gz) => gunzipSync(gz).toString('utf8'),
       (error: NodeJS.ErrnoException) => {
-        if (error.code === 'ENOENT') return undefined;
         loaded = undefined;
+        if (error.code === 'ENOENT') return undefined;
         throw error;
       },
     );
@@ -57,8 +60,19 @@ function cliBesideBundle(): () => Promise<string | undefined> {
   };
 }
 
-/** The assets inlined at bundle time, or `undefined` when the bundle was built without them. */
-export function bundledWebAssets(): WebAssets | undefined {
-  if (typeof __DIALBACK_WEB_ASSETS__ !== 'object') return undefined;
-  return Object.freeze({ ...__DIALBACK_WEB_ASSETS__, cli: cliBesideBundle() });
+/**
+ * The assets written beside the bundle, loaded on first use: `undefined` when the bundle was
+ * built without them (the page then works without JavaScript and `/widget.js` is 404).
+ */
+export function bundledWebAssets(): () => Promise<WebAssets | undefined> {
+  const browser = besideBundle(WEB_ASSETS_FILE);
+  const cli = besideBundle(CLI_FILE);
+  let assets: WebAssets | undefined;
+  return async () => {
+    if (assets !== undefined) return assets;
+    const text = await browser();
+    if (text === undefined) return undefined;
+    assets = Object.freeze({ ...(JSON.parse(text) as InlinedAssets), cli });
+    return assets;
+  };
 }

@@ -9,11 +9,12 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { type BuildOptions, build, buildSync, type OutputFile } from 'esbuild';
 import { packageVersion, SERVED_API_CONSTANT, VERSION_CONSTANT } from '../cli/inlined.ts';
-import { CLI_FILE, type InlinedAssets, SERVED_API_PLACEHOLDER, WEB_ASSETS_CONSTANT, type WebAssets } from './assets.ts';
+import { CLI_FILE, type InlinedAssets, SERVED_API_PLACEHOLDER, WEB_ASSETS_FILE, type WebAssets } from './assets.ts';
 
 const ENTRY_POINTS = {
   widget: new URL('./widget.ts', import.meta.url).pathname,
   pageScript: new URL('./page-script.ts', import.meta.url).pathname,
+  pageRegionsScript: new URL('./page-regions.ts', import.meta.url).pathname,
 } as const;
 
 const OPTIONS: BuildOptions = {
@@ -63,7 +64,11 @@ function browserAssets(files: readonly OutputFile[]): InlinedAssets {
     if (file === undefined) throw new Error(`esbuild produced no ${name}.js`);
     return file.text;
   };
-  return { widget: text('widget'), pageScript: text('pageScript') };
+  return {
+    widget: text('widget'),
+    pageScript: text('pageScript'),
+    pageRegionsScript: text('pageRegionsScript'),
+  };
 }
 
 /** Compiles the widget, the page script and the standalone CLI. */
@@ -74,20 +79,20 @@ export async function buildWebAssets(): Promise<WebAssets> {
 }
 
 /**
- * The esbuild `define` entry that inlines the compiled browser code into a bundle of the Lambda
- * entry, e.g. CDK `NodejsFunction`'s `bundling: { define: webAssetsDefine() }`.
+ * Compiles the browser code and the standalone CLI and writes them, gzip-compressed, as
+ * `WEB_ASSETS_FILE` and `CLI_FILE` in `dir` (the Lambda bundle's directory, where
+ * `bundledWebAssets()` reads them on first use); returns the files' paths.
  */
-export function webAssetsDefine(): Record<string, string> {
-  return { [WEB_ASSETS_CONSTANT]: JSON.stringify(browserAssets(buildSync(OPTIONS).outputFiles ?? [])) };
-}
-
-/**
- * Compiles the standalone CLI and writes it, gzip-compressed, as `CLI_FILE` in `dir` (the Lambda
- * bundle's directory, where `bundledWebAssets()` reads it); returns the file's path.
- */
-export function writeStandaloneCli(dir: string): string {
+export function writeBundledAssets(dir: string): string[] {
   mkdirSync(dir, { recursive: true });
-  const file = join(dir, CLI_FILE);
-  writeFileSync(file, gzipSync(cliText(buildSync(cliOptions()).outputFiles ?? []), { level: 9 }));
-  return file;
+  const browser = JSON.stringify(browserAssets(buildSync(OPTIONS).outputFiles ?? []));
+  const files: Array<[string, string]> = [
+    [WEB_ASSETS_FILE, browser],
+    [CLI_FILE, cliText(buildSync(cliOptions()).outputFiles ?? [])],
+  ];
+  return files.map(([name, text]) => {
+    const file = join(dir, name);
+    writeFileSync(file, gzipSync(text, { level: 9 }));
+    return file;
+  });
 }

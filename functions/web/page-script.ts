@@ -8,13 +8,15 @@
  *   with the diagnosis `dialback --both` gives, rendered by the same view code as the server's;
  * - otherwise the same request is made in the background and the server-rendered results
  *   replace the old ones in place.
- * Either way the `aria-live` region announces the new results.
+ * Either way the `aria-live` region announces the new results, and each check is announced to
+ * the regions script of a multi-region primary (page-regions.ts) through page-events.ts.
  */
 
 import { createClient } from '../client/dialback-client.ts';
 import { checkFamilies, type FamiliesView, type FamilyView, ipv6Address } from '../client/families.ts';
 import { ABSENCE_REASON } from '../contract/families.ts';
-import { parsePortList } from '../contract/wire.ts';
+import { type CheckResponse, type Problem, parsePortList } from '../contract/wire.ts';
+import { CHECK_ANSWERED, CHECK_STARTED, type CheckAnswered, type CheckStarted } from './page-events.ts';
 import { familiesResults } from './verdict-view.ts';
 
 const form = document.querySelector<HTMLFormElement>('#check-form');
@@ -57,15 +59,32 @@ function listOf(box: string): number[] {
   return box === '' ? [] : parsePortList(box, Number.MAX_SAFE_INTEGER);
 }
 
-/** Both families through the two endpoints, side by side. */
-async function runBoth(ports: string, udp: string, both: { ipv4: string; dualStack: string }): Promise<void> {
-  if (results === null) return;
+/**
+ * This region's answer for the regions script, as the server's `#primary-check` data would carry
+ * it: regions are named by their IPv4-only APIs, so this region's column is the IPv4 check.
+ */
+function primaryAnswer(v4: FamilyView): CheckAnswered {
+  let answer: { check: CheckResponse } | { problem: Problem };
+  if (v4.kind === 'checked') answer = { check: v4.check };
+  else if (v4.kind === 'failed' && v4.error.problem !== undefined) answer = { problem: v4.error.problem };
+  else return { page: undefined, failure: v4.kind === 'failed' ? v4.error.message : v4.reason };
+  const data = document.createElement('div');
+  data.id = 'primary-check';
+  data.dataset.answer = JSON.stringify(answer);
+  const page = document.createElement('div');
+  page.append(data);
+  return { page };
+}
+
+/** Both families through the two endpoints, side by side; what the regions script needs of it. */
+async function runBoth(ports: string, udp: string, both: { ipv4: string; dualStack: string }): Promise<CheckAnswered> {
   const asked = { tcp: listOf(ports), udp: listOf(udp) };
   const view = await checkFamilies(both, asked, location.origin);
-  results.replaceChildren(...nodes(familiesResults(view, asked).value));
+  results?.replaceChildren(...nodes(familiesResults(view, asked).value));
   const budget = document.querySelector('#budget');
   const line = budgetLine(view);
   if (budget !== null && line !== '') budget.textContent = line;
+  return primaryAnswer(view.v4);
 }
 
 /** Fills in both addresses: the page itself only knows the one it arrived over. */
@@ -95,10 +114,16 @@ async function run(ports: string, udp = ''): Promise<void> {
   status.className = 'checking';
   status.textContent = `Checking ${[ports, udp === '' ? '' : `UDP ${udp}`].filter((p) => p !== '').join(', ')}…`;
   results.replaceChildren(status);
+  // On a multi-region primary, the other regions check the TCP ports at the same time (page-regions.ts);
+  // regions compare TCP only, so a check of UDP ports alone starts none.
+  const answered = (detail: CheckAnswered): void => {
+    document.dispatchEvent(new CustomEvent<CheckAnswered>(CHECK_ANSWERED, { detail }));
+  };
+  document.dispatchEvent(new CustomEvent<CheckStarted>(CHECK_STARTED, { detail: { ports } }));
   try {
     if (endpoints !== undefined) {
       // The URL keeps no ?ports= here: reloading it would make the server check one family again.
-      await runBoth(ports, udp, endpoints);
+      answered(await runBoth(ports, udp, endpoints));
       return;
     }
     const response = await fetch(`/?${query}`, { headers: { accept: 'text/html' } });
@@ -112,8 +137,10 @@ async function run(ports: string, udp = ''): Promise<void> {
         current.replaceChildren(...Array.from(fresh.childNodes, (node) => document.importNode(node, true)));
       }
     }
+    answered({ page });
     history.replaceState(null, '', `/?${query}`);
   } catch {
+    answered({ page: undefined });
     const failed = document.createElement('p');
     failed.className = 'problem';
     failed.setAttribute('role', 'alert');

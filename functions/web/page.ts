@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { NO_DUAL_STACK_ENDPOINT } from '../contract/families.ts';
-import { type CheckResponse, type Endpoints, PORT_LIST_PATTERN, type Problem } from '../contract/wire.ts';
+import { type CheckResponse, type Endpoints, PORT_LIST_PATTERN, type Problem, type Region } from '../contract/wire.ts';
 import type { RateStatus, RateWindow } from '../core/rate-limiter.ts';
 import type { SourceAddress } from '../core/source-address.ts';
 import {
@@ -18,6 +18,7 @@ import {
 } from '../core/verdict-text.ts';
 import { html, rawText, type SafeHtml } from './html.ts';
 import { PAGE_STYLE } from './page-style.ts';
+import { otherRegionOrigins, primaryCheckData, REGIONS_STYLE, regionsSection } from './regions-section.ts';
 import { verdicts, withCode } from './verdict-view.ts';
 
 /** The TCP states, as the page's legend lists them (UDP's own state follows them). */
@@ -44,29 +45,44 @@ function sha256(text: string): string {
   return `'sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}'`;
 }
 
+const STYLE = PAGE_STYLE + REGIONS_STYLE;
 // Hash exactly what is placed between the tags.
-const STYLE_HASH = sha256(rawText(PAGE_STYLE).value);
+const STYLE_HASH = sha256(rawText(STYLE).value);
 const scriptHashes = new WeakMap<object, string>();
+const regionsScriptHashes = new WeakMap<object, string>();
+
+/** The hash of `text` as inlined, computed once per assets object. */
+function cachedHash(cache: WeakMap<object, string>, key: object, text: string): string {
+  const hash = cache.get(key) ?? sha256(rawText(text).value);
+  cache.set(key, hash);
+  return hash;
+}
 
 /**
- * The page's policy: nothing but its own hashed inline style and script, and fetches to itself
- * and to the deployment's endpoints (`connect`, origins), where the two families are checked.
+ * The page's policy: nothing but its own hashed inline style and script (and, on a multi-region
+ * primary, its regions script), and fetches to itself, to the deployment's endpoints (`connect`,
+ * origins, where the two families are checked) and to the other regions of its deployment
+ * (`regions`, this one first).
  */
 export function contentSecurityPolicy(
   script: string | undefined,
   scriptKey: object | undefined,
   connect: readonly string[] = [],
+  regions: readonly Region[] = [],
+  regionsScript: string | undefined = undefined,
 ): string {
   let scriptSrc = "'none'";
   if (script !== undefined && scriptKey !== undefined) {
-    scriptSrc = scriptHashes.get(scriptKey) ?? sha256(rawText(script).value);
-    scriptHashes.set(scriptKey, scriptSrc);
+    scriptSrc = cachedHash(scriptHashes, scriptKey, script);
+    if (regions.length > 1 && regionsScript !== undefined) {
+      scriptSrc += ` ${cachedHash(regionsScriptHashes, scriptKey, regionsScript)}`;
+    }
   }
   return [
     "default-src 'none'",
     `script-src ${scriptSrc}`,
     `style-src ${STYLE_HASH}`,
-    ["connect-src 'self'", ...connect].join(' '),
+    ["connect-src 'self'", ...new Set([...connect, ...otherRegionOrigins(regions)])].join(' '),
     "form-action 'self'",
     "base-uri 'none'",
     "frame-ancestors 'none'",
@@ -97,18 +113,22 @@ export interface PageView {
   readonly script: string | undefined;
   /** The deployment's endpoints: with both, the page script checks IPv4 and IPv6 side by side. */
   readonly endpoints: Endpoints;
+  /** Every region of a multi-region deployment, this one first; empty otherwise. */
+  readonly regions: readonly Region[];
+  /** The regions script (page-regions.ts), inlined when there are several regions. */
+  readonly regionsScript: string | undefined;
 }
 
 function resultsSection(view: PageView): SafeHtml {
   if (view.problem !== undefined) {
     // The detail already says when to try again (the 429's "Try again in 45 s.").
     const { problem } = view;
-    return html`<div class="card problem" role="alert"><h3>${problem.title}</h3><p>${problem.detail}</p></div>`;
+    return html`${primaryCheckData(view.regions, undefined, problem)}<div class="card problem" role="alert"><h3>${problem.title}</h3><p>${problem.detail}</p></div>`;
   }
   const { body } = view;
   if (body === undefined) return html``;
   const open = body.results.filter((r) => r.state === 'open').length;
-  return html`<p class="summary"><strong>${open} of ${body.results.length} open</strong> on <span class="mono">${body.ip}</span>, checked from ${body.checkedFrom} with a ${body.timeoutMs} ms deadline per port.</p>
+  return html`${primaryCheckData(view.regions, body, undefined)}<p class="summary"><strong>${open} of ${body.results.length} open</strong> on <span class="mono">${body.ip}</span>, checked from ${body.checkedFrom} with a ${body.timeoutMs} ms deadline per port.</p>
 ${verdicts(body.results)}`;
 }
 
@@ -153,7 +173,7 @@ export function renderPage(view: PageView): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
 <title>Dialback: is my port open?</title>
-<style>${rawText(PAGE_STYLE)}</style>
+<style>${rawText(STYLE)}</style>
 </head>
 <body>
 <main>
@@ -185,6 +205,7 @@ ${local}
 <ul class="presets">${PRESETS.map((p) => html`<li><a href="/?ports=${p.ports}" data-ports="${p.ports}">${p.label} <span class="mono">${p.ports}</span></a></li>`)}${UDP_PRESETS.map((p) => html`<li><a href="/?udp=${p.ports}" data-udp="${p.ports}">${p.label} <span class="mono">${p.ports}/udp</span></a></li>`)}</ul>
 </nav>
 </section>
+${regionsSection(view.regions, view.script === undefined ? undefined : view.regionsScript)}
 <section aria-labelledby="results-heading">
 <h2 id="results-heading">Results</h2>
 <div id="results" aria-live="polite">${resultsSection(view)}</div>

@@ -11,13 +11,25 @@
  *   through the dual-stack endpoint where the caller has IPv6, and the diagnosis of every port
  *   that differs is shown under the results (part `diagnosis`);
  * - `dialback-error`, `detail`: `WidgetErrorDetail` (a 429 carries `retryAfterSeconds`).
- * Both bubble and cross the shadow boundary. `check()` runs a check from script too.
+ * - `dialback-regions`, `detail`: the `RegionChecks` of a check from every region (below).
+ * All bubble and cross the shadow boundary. `check()` runs a check from script too.
+ *
+ * With the `regions` attribute, the button checks from every region the API lists at
+ * `/regions` at once (`checkRegions()`), and shows one column per region with what it means
+ * when they disagree; a region that does not answer is an error cell in its own column.
  */
-import { type CheckResponse, createClient, DialbackError, type Problem } from '../client/dialback-client.ts';
+import {
+  type CheckResponse,
+  createClient,
+  DialbackError,
+  type Problem,
+  type RegionChecks,
+} from '../client/dialback-client.ts';
 import { checkFamilies, type FamiliesView } from '../client/families.ts';
 import { ABSENCE_SHORT } from '../contract/families.ts';
 import { type Endpoints, parsePortList, protocolOf } from '../contract/wire.ts';
 import { explanationOf, firstStepOf, stateClass } from '../core/verdict-text.ts';
+import { regionsView } from './regions-view.ts';
 
 /** `detail` of the `dialback-error` event. */
 export interface WidgetErrorDetail {
@@ -69,6 +81,13 @@ const STYLE = `
 [part~="diagnosis"] { margin: .5em 0 0; padding-left: 1.2em; }
 [part~="diagnosis"]:empty { display: none; }
 [part~="advice"] { display: block; margin: .15em 0 0; }
+[part~="regions-table"] { border-collapse: collapse; margin: .5em 0 0; }
+[part~="regions-table"] th, [part~="regions-table"] td { border: 1px solid var(--dialback-border, #999); padding: .2em .6em; text-align: left; }
+[part~="regions-caption"] { text-align: left; }
+[part~="cell-open"] { color: var(--_open); font-weight: 700; }
+[part~="cell-closed"], [part~="cell-error"] { color: var(--_closed); font-weight: 700; }
+[part~="cell-filtered"], [part~="cell-untestable"] { color: var(--_filtered); font-weight: 700; }
+[part~="diagnoses"] { margin: .5em 0 0; padding-left: 1.2em; }
 `;
 
 function sheet(): CSSStyleSheet | undefined {
@@ -80,6 +99,12 @@ function sheet(): CSSStyleSheet | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The TCP (`ports`) and UDP (`udp`) ports the attributes ask for. */
+interface Asked {
+  readonly tcp: number[];
+  readonly udp: number[];
 }
 
 /** Parses the `ports` attribute with the API's grammar; the server enforces the count. */
@@ -129,6 +154,7 @@ export class DialbackCheck extends HTMLElement {
   readonly #status = element('p', 'status');
   readonly #results = element('ul', 'results');
   readonly #diagnosis = element('ul', 'diagnosis');
+  readonly #regions = element('div', 'regions');
   #busy = false;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -142,16 +168,21 @@ export class DialbackCheck extends HTMLElement {
     this.#status.setAttribute('role', 'status');
     this.#status.setAttribute('aria-live', 'polite');
     this.#button.addEventListener('click', () => {
-      void this.check();
+      void this.#checkAsAsked();
     });
     const container = element('div', 'container');
-    container.append(this.#button, this.#status, this.#results, this.#diagnosis);
+    container.append(this.#button, this.#status, this.#results, this.#diagnosis, this.#regions);
     root.append(container);
   }
 
   connectedCallback(): void {
     this.#label();
-    if (this.hasAttribute('autocheck')) void this.check();
+    if (this.hasAttribute('autocheck')) void this.#checkAsAsked();
+  }
+
+  /** A check from every region with the `regions` attribute, else from the API's own. */
+  #checkAsAsked(): Promise<unknown> {
+    return this.hasAttribute('regions') ? this.checkRegions() : this.check();
   }
 
   disconnectedCallback(): void {
@@ -163,7 +194,7 @@ export class DialbackCheck extends HTMLElement {
   }
 
   /** The TCP and UDP ports asked for; `undefined` when neither is given or one is malformed. */
-  #asked(): { tcp: number[]; udp: number[] } | undefined {
+  #asked(): Asked | undefined {
     const tcp = parsePorts(this.getAttribute('ports'));
     const udp = parsePorts(this.getAttribute('udp'));
     const malformed =
@@ -173,7 +204,7 @@ export class DialbackCheck extends HTMLElement {
   }
 
   /** The ports as people read them: `22, 51820/udp`. */
-  #names(asked: { tcp: number[]; udp: number[] }): string[] {
+  #names(asked: Asked): string[] {
     return [...asked.tcp.map(String), ...asked.udp.map((p) => `${p}/udp`)];
   }
 
@@ -186,7 +217,52 @@ export class DialbackCheck extends HTMLElement {
   }
 
   /** Runs a check; resolves with the response, or `undefined` after firing `dialback-error`. */
-  async check(): Promise<CheckResponse | undefined> {
+  check(): Promise<CheckResponse | undefined> {
+    return this.#run(
+      async (api, asked) => {
+        const view = await checkFamilies(await endpointsOf(api), asked, api);
+        this.#show(view);
+        this.dispatchEvent(new CustomEvent('dialback-families', { detail: view, bubbles: true, composed: true }));
+        if (view.v4.kind === 'failed') throw view.v4.error;
+        if (view.v4.kind !== 'checked') throw new DialbackError(view.v4.reason, 0, undefined, undefined);
+        return view.v4.check;
+      },
+      (data) => {
+        this.dispatchEvent(new CustomEvent('dialback-result', { detail: data, bubbles: true, composed: true }));
+      },
+    );
+  }
+
+  /**
+   * Checks from every region the API lists at `/regions`, all at once; resolves with every
+   * region's outcome (fires `dialback-regions`), or `undefined` after firing `dialback-error`
+   * when `/regions` itself could not be read.
+   */
+  checkRegions(): Promise<RegionChecks | undefined> {
+    return this.#run(
+      (api, asked) =>
+        // The regions table compares TCP states; UDP is checked region by region, without `regions`.
+        asked.udp.length > 0
+          ? Promise.reject(
+              new DialbackError(
+                'The regions attribute compares TCP ports only: drop udp="…", or check UDP in a widget without regions.',
+                -1,
+                undefined,
+                undefined,
+              ),
+            )
+          : createClient({ api }).checkRegions(asked.tcp),
+      (checks) => {
+        const answered = checks.outcomes.filter((o) => o.ok).length;
+        this.#status.textContent = `Checked from ${checks.outcomes.length} regions (${answered} answered).`;
+        this.#regions.replaceChildren(regionsView(checks));
+        this.dispatchEvent(new CustomEvent('dialback-regions', { detail: checks, bubbles: true, composed: true }));
+      },
+    );
+  }
+
+  /** One run of `work` on the attributes' ports: the busy state, the status line, the errors. */
+  async #run<T>(work: (api: string, asked: Asked) => Promise<T>, show: (result: T) => void): Promise<T | undefined> {
     if (this.#busy) return undefined;
     const asked = this.#asked();
     if (asked === undefined) {
@@ -203,18 +279,13 @@ export class DialbackCheck extends HTMLElement {
     this.#button.setAttribute('aria-busy', 'true');
     this.#results.replaceChildren();
     this.#diagnosis.replaceChildren();
+    this.#regions.replaceChildren();
     this.#status.setAttribute('part', 'status');
     this.#status.textContent = `Checking ${this.#names(asked).join(', ')}…`;
     try {
-      const api = apiBase(this.getAttribute('api'));
-      const view = await checkFamilies(await endpointsOf(api), asked, api);
-      this.#show(view);
-      this.dispatchEvent(new CustomEvent('dialback-families', { detail: view, bubbles: true, composed: true }));
-      if (view.v4.kind === 'failed') throw view.v4.error;
-      if (view.v4.kind !== 'checked') throw new DialbackError(view.v4.reason, 0, undefined, undefined);
-      const data = view.v4.check;
-      this.dispatchEvent(new CustomEvent('dialback-result', { detail: data, bubbles: true, composed: true }));
-      return data;
+      const result = await work(apiBase(this.getAttribute('api')), asked);
+      show(result);
+      return result;
     } catch (error) {
       const e = error instanceof DialbackError ? error : new DialbackError(String(error), 0, undefined, undefined);
       this.#fail({ status: e.status, message: e.message, retryAfterSeconds: e.retryAfterSeconds, problem: e.problem });
@@ -290,6 +361,7 @@ declare global {
   interface HTMLElementEventMap {
     'dialback-result': CustomEvent<CheckResponse>;
     'dialback-error': CustomEvent<WidgetErrorDetail>;
+    'dialback-regions': CustomEvent<RegionChecks>;
     'dialback-families': CustomEvent<FamiliesView>;
   }
 }

@@ -1,23 +1,20 @@
 /**
  * The CDK app (`cdk.json` runs it with tsx, no build step): reads the settings from context,
- * builds the one stack in the chosen region and runs cdk-nag's AwsSolutions pack over it, so
- * `npm run synth` fails on any finding that is not acknowledged with a reason.
+ * builds the one stack in the chosen region (or one per region with `-c regions=…`, see
+ * regions.ts) and runs cdk-nag's AwsSolutions pack over them, so `npm run synth` fails on any
+ * finding that is not acknowledged with a reason.
  *
  * The environment names a region but no account: synth needs no credentials and makes no
  * lookups, and the deploy goes to whichever account the caller's credentials belong to.
  */
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { buildDeployment } from './regions.ts';
 import { readSettings } from './settings.ts';
-import { DialbackStack } from './stack.ts';
 
 const app = new App();
 const context = app.node.getAllContext() as Record<string, unknown>;
 const settings = readSettings((key) => context[key], Object.keys(context));
-new DialbackStack(app, 'Dialback', {
-  env: { region: settings.region },
-  description: 'Dialback: external TCP port checker (API, function, counters table, alarms)',
-  settings,
-});
+buildDeployment(app, settings);
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 app.synth();

@@ -12,7 +12,7 @@ import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { DialbackSettings } from './settings.ts';
 
 /** The paths of DESIGN §3, each routed to the one function for every method. */
-export const API_PATHS = ['/', '/check', '/check/{port}', '/ip', '/widget.js', '/openapi.json'] as const;
+export const API_PATHS = ['/', '/check', '/check/{port}', '/ip', '/widget.js', '/openapi.json', '/regions'] as const;
 
 /**
  * The access-log record. It names the request, the route and the outcome and nothing that

@@ -29,6 +29,13 @@ export interface DialbackSettings {
    */
   readonly region: string;
   /**
+   * Every region of a multi-region deployment (`-c regions=eu-central-1,us-east-1`), the
+   * primary first: one complete stack per region, and the primary lists them all at `/regions`.
+   * `region` is then the primary. Absent for one region, which builds exactly the one stack.
+   * @default - one region, `region`
+   */
+  readonly regions?: readonly string[];
+  /**
    * Where probes leave from (see `EGRESS_MODES`): `vpc` adds IPv6 checks and fixed source
    * addresses for a NAT gateway's hourly price.
    * @default 'default'
@@ -123,6 +130,7 @@ const FUNCTION_SETTINGS = {
 
 const STACK_SETTINGS = [
   'region',
+  'regions',
   'egress',
   'memoryMb',
   'logRetentionDays',
@@ -166,13 +174,63 @@ function optionalWholeNumber(lookup: Lookup, key: string, min: number, max: numb
   return raw(lookup, key) === undefined ? undefined : wholeNumber(lookup, key, min, min, max);
 }
 
+/** Partition-agnostic shape of a region name: us-east-1, eu-central-2, us-gov-west-1, ap-southeast-5. */
+const REGION_NAME = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
+
+/**
+ * Most regions one deployment may span: every region is a whole stack to pay for and a column
+ * on the page, and the list travels in one Lambda environment variable (4 KB for all of them).
+ */
+export const MAX_REGIONS = 10;
+
 function region(lookup: Lookup): string {
   const text = raw(lookup, 'region') ?? SETTING_DEFAULTS.region;
-  // Partition-agnostic shape of a region name: us-east-1, eu-central-2, us-gov-west-1, ap-southeast-5.
-  if (!/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/.test(text)) {
+  if (!REGION_NAME.test(text)) {
     throw new SettingsError(`context region="${text}" is not an AWS region name like eu-central-1`);
   }
   return text;
+}
+
+/** The partition a region belongs to; a cross-region reference cannot cross partitions. */
+function partitionOf(name: string): string {
+  if (name.startsWith('cn-')) return 'aws-cn';
+  if (name.startsWith('us-gov-')) return 'aws-us-gov';
+  return 'aws';
+}
+
+/**
+ * `regions`: a comma list (or a `cdk.json` array) of distinct region names, primary first.
+ * One name is the one-region deployment, the same as `region`; giving both is refused, since
+ * either could be meant.
+ */
+function regions(lookup: Lookup): readonly string[] | undefined {
+  const text = raw(lookup, 'regions');
+  if (text === undefined) return undefined;
+  if (raw(lookup, 'region') !== undefined) {
+    throw new SettingsError(`context region and regions="${text}" are both given; give regions alone, primary first`);
+  }
+  const list = text.split(',').map((name) => name.trim());
+  for (const name of list) {
+    if (!REGION_NAME.test(name)) {
+      throw new SettingsError(
+        `context regions="${text}" has "${name}", which is not an AWS region name like eu-central-1`,
+      );
+    }
+  }
+  const repeated = list.find((name, i) => list.indexOf(name) !== i);
+  if (repeated !== undefined) throw new SettingsError(`context regions="${text}" names ${repeated} twice`);
+  if (list.length > MAX_REGIONS) {
+    throw new SettingsError(
+      `context regions="${text}" names ${list.length} regions; at most ${MAX_REGIONS} are supported`,
+    );
+  }
+  const partitions = new Set(list.map(partitionOf));
+  if (partitions.size > 1) {
+    throw new SettingsError(
+      `context regions="${text}" mixes AWS partitions (${[...partitions].join(', ')}); one deployment stays in one`,
+    );
+  }
+  return list;
 }
 
 function egress(lookup: Lookup): EgressMode {
@@ -246,8 +304,11 @@ export function readSettings(lookup: Lookup, contextKeys: readonly string[] = []
   }
   const alarmEmail = email(lookup);
   const reservedConcurrency = optionalWholeNumber(lookup, 'reservedConcurrency', 1, 10_000);
+  const all = regions(lookup);
   return Object.freeze({
-    region: region(lookup),
+    region: all?.[0] ?? region(lookup),
+    // One region named in `regions` is the one-region deployment, exactly as with `region`.
+    ...(all === undefined || all.length < 2 ? {} : { regions: Object.freeze(all) }),
     egress: egress(lookup),
     ...functionSettings(lookup),
     memoryMb: wholeNumber(lookup, 'memoryMb', SETTING_DEFAULTS.memoryMb, 128, 10_240),

@@ -19,9 +19,9 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
+import { formatRegions, REGIONS_VARIABLE, type RegionApi } from '../../functions/core/config.ts';
 import { COUNTER_TABLE_SCHEMA } from '../../functions/core/table-schema.ts';
-import { CLI_FILE } from '../../functions/web/assets.ts';
-import { webAssetsDefine, writeStandaloneCli } from '../../functions/web/build.ts';
+import { writeBundledAssets } from '../../functions/web/build.ts';
 import { DEFAULT_EGRESS_ENVIRONMENT, VpcEgress } from './egress.ts';
 import {
   API_ID_SUFFIXES,
@@ -60,20 +60,30 @@ const ESM_REQUIRE_BANNER =
   "import { createRequire as __dialbackCreateRequire } from 'node:module'; const require = __dialbackCreateRequire(import.meta.url);";
 
 /**
- * esbuild arguments for the function's bundle. Lambda puts the role's credentials in the
- * environment, so the SDK's default credential chain is replaced by the environment provider
- * alone (functions/core/lambda-credentials.ts): SSO, ini files, process, web identity and
- * metadata providers and their STS/SSO clients stay out of the bundle. The path is resolved
- * from the project root, where the bundler runs.
+ * esbuild arguments for the function's bundle: two aliases that keep code Lambda never runs out
+ * of what every cold start parses (paths resolved from the project root, where the bundler runs).
+ * - Lambda puts the role's credentials in the environment, so the SDK's default credential chain
+ *   is replaced by the environment provider alone (functions/core/lambda-credentials.ts): SSO,
+ *   ini files, process, web identity and metadata providers and their STS/SSO clients stay out.
+ * - The SDK loads its event-stream codecs only for streaming operations, which Dialback never
+ *   calls (functions/core/lambda-no-event-streams.ts).
  */
 export const LAMBDA_BUNDLE_ARGS = Object.freeze({
-  '--alias': '@aws-sdk/credential-provider-node=./functions/core/lambda-credentials.ts',
+  '--alias:@aws-sdk/credential-provider-node': './functions/core/lambda-credentials.ts',
+  '--alias:@smithy/core/event-streams': './functions/core/lambda-no-event-streams.ts',
 });
 
 /** Props of the stack: the validated settings plus the usual stack props. */
 export interface DialbackStackProps extends StackProps {
   /** The deploy-time settings (`readSettings` in settings.ts validates and defaults them). */
   readonly settings: DialbackSettings;
+  /**
+   * The other regions of a multi-region deployment, given to the primary only (regions.ts):
+   * its function lists them after itself at `GET /regions`. Their URLs are tokens of the other
+   * stacks, which CDK turns into cross-region references.
+   * @default - none: `/regions` lists this stack alone
+   */
+  readonly otherRegions?: readonly RegionApi[];
 }
 
 /**
@@ -104,6 +114,8 @@ function alarmTopic(stack: Stack, email: string): Topic {
 export class DialbackStack extends Stack {
   /** The function that dials back; exposed for tests. */
   readonly api: NodejsFunction;
+  /** Base URL of the IPv4-only API, the one every deployment has: what `/regions` names. */
+  readonly apiUrl: string;
 
   constructor(scope: Construct, id: string, props: DialbackStackProps) {
     super(scope, id, props);
@@ -171,8 +183,9 @@ export class DialbackStack extends Stack {
       );
     }
 
-    // Compiled once per synth into the cloud assembly's directory, then copied into the bundle.
-    const standaloneCli = writeStandaloneCli(join(Stage.of(this)?.outdir ?? tmpdir(), 'dialback-cli'));
+    // The served code (widget, page script, standalone CLI), compiled once per synth into the
+    // cloud assembly's directory, then copied beside the bundle (functions/web/assets.ts).
+    const servedFiles = writeBundledAssets(join(Stage.of(this)?.outdir ?? tmpdir(), 'dialback-served'));
     this.api = new NodejsFunction(this, 'ApiFunction', {
       description: 'Dialback: dials back to the caller and reports open, closed or filtered',
       entry: `${REPO_ROOT}functions/api/index.ts`,
@@ -229,15 +242,13 @@ export class DialbackStack extends Stack {
         sourcesContent: false,
         esbuildArgs: LAMBDA_BUNDLE_ARGS,
         metafile: false,
-        // Lambda has no compiler: the widget and the page script are compiled now and
-        // inlined as a constant (functions/web/assets.ts), so GET / and /widget.js work.
-        define: webAssetsDefine(),
-        // The standalone CLI (GET /dialback.mjs) goes beside the bundle as a gzip file, read on
-        // its first request: inlined, its 15 KB would weigh on every cold start.
+        // Lambda has no compiler: the widget, the page script and the standalone CLI are compiled
+        // now and go beside the bundle as gzip files, read on first use (functions/web/assets.ts),
+        // so they weigh nothing on a cold start.
         commandHooks: {
           beforeBundling: () => [],
           beforeInstall: () => [],
-          afterBundling: (_input: string, output: string) => [`cp "${standaloneCli}" "${join(output, CLI_FILE)}"`],
+          afterBundling: (_input: string, output: string) => servedFiles.map((file) => `cp "${file}" "${output}/"`),
         },
       },
     });
@@ -248,12 +259,21 @@ export class DialbackStack extends Stack {
     // serves one IPv4-only API, so every caller, dual-stack browsers included, gets a real IPv4
     // check; `vpc` adds a dual-stack API on the same function, through which a caller with IPv6
     // arrives over IPv6, so a page can check both families side by side.
-    const apis: PublicApi[] = [publicApi(this, 'ipv4', this.api, settings, retention)];
+    const ipv4Api = publicApi(this, 'ipv4', this.api, settings, retention);
+    const apis: PublicApi[] = [ipv4Api];
     if (egress !== undefined) apis.push(publicApi(this, 'dualStack', this.api, settings, retention));
     // The function learns both base URLs so `/ip` can name them. It references the APIs, never
     // the reverse (an API resource does not name its integration's function; the integrations,
     // routes and permissions reference both), so the template has no reference cycle.
     for (const api of apis) this.api.addEnvironment(API_URL_VARIABLES[api.kind], api.httpApi.apiEndpoint);
+    this.apiUrl = ipv4Api.httpApi.apiEndpoint;
+    // The primary of several regions lists them all, itself first (functions/core/config.ts parses it).
+    if (props.otherRegions !== undefined) {
+      this.api.addEnvironment(
+        REGIONS_VARIABLE,
+        formatRegions([{ name: this.region, api: this.apiUrl }, ...props.otherRegions]),
+      );
+    }
 
     // Alarms. A 503 from a sick table is a 5xx, so the 5xx alarm also catches the limiter failing closed.
     const topic = settings.alarmEmail === undefined ? undefined : alarmTopic(this, settings.alarmEmail);

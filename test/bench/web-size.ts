@@ -14,6 +14,7 @@ export async function run(): Promise<string> {
   const rows = [
     ['`GET /widget.js` (`<dialback-check>`, client included)', assets.widget],
     ['page script (inline in `GET /`)', assets.pageScript],
+    ['regions script (inline in `GET /` of a multi-region primary only)', assets.pageRegionsScript],
     // Not in the Lambda bundle: a gzip file (level 9) beside it, read on first request.
     ['`GET /dialback.mjs` (standalone CLI, for Node)', (await assets.cli()) ?? ''],
   ] as const;

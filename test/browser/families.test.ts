@@ -180,6 +180,52 @@ describe('page with both endpoints', () => {
   });
 });
 
+describe('page with both endpoints on a multi-region primary', () => {
+  let primary: LocalApp;
+  let other: LocalApp;
+
+  beforeAll(async () => {
+    other = await startLocalApp({ ...quiet, env: { ...ENV, CHECKED_FROM: 'region-b' }, observe: recorder.observe });
+    const port = await releasedPort();
+    const regions = `region-a=http://127.0.0.1:${port},region-b=${other.url}`;
+    primary = await startLocalApp({
+      ...quiet,
+      port,
+      ipv6Host: '::1',
+      env: { ...ENV, CHECKED_FROM: 'region-a', REGIONS: regions },
+      observe: recorder.observe,
+    });
+  });
+
+  afterAll(async () => {
+    await Promise.all([primary?.close(), other?.close()]);
+  });
+
+  it("fills the regions table from the two-family check, its IPv4 check being this region's column", async () => {
+    const page = await browser.newPage({ viewport: { width: 960, height: 1400 } });
+    const trouble = await watchPage(page);
+    try {
+      const response = await page.goto(primary.url);
+      const csp = (await response?.allHeaders())?.['content-security-policy'] ?? '';
+      expect(csp).toContain(`connect-src 'self' ${primary.url} http://localhost:${primary.port} ${other.url};`);
+      await check(page, String(listener.port));
+      expect(await page.locator('.families-table tbody td').allTextContents()).toEqual(['open', 'closed']);
+      await page.locator('#regions-results table').waitFor();
+      const rows = await page
+        .locator('#regions-results tr')
+        .evaluateAll((trs) => trs.map((tr) => Array.from(tr.querySelectorAll('th, td'), (c) => c.textContent)));
+      expect(rows).toEqual([
+        ['Port', 'region-a', 'region-b'],
+        [`${listener.port}/tcp`, 'open', 'open'],
+      ]);
+      expect(trouble.errors).toEqual([]);
+      expect(trouble.violations).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+});
+
 describe('page with the IPv4 endpoint alone', () => {
   it('shows IPv4 alone and says why', async () => {
     const page = await browser.newPage();

@@ -89,6 +89,9 @@ describe('the synthesized function bundle', () => {
     ];
     expect(markers.filter((marker) => code.includes(marker))).toEqual([]);
     expect(code.includes('AWS_SECRET_ACCESS_KEY')).toBe(true);
+    // The SDK's event-stream codecs (names kept by keepNames) are aliased out: never called.
+    expect(code.includes('"EventStreamCodec"')).toBe(false);
+    console.info(`Lambda bundle: ${code.length} characters`);
   });
 
   it('keeps function names through minification, so stack traces read without a source map', async () => {
@@ -97,7 +100,7 @@ describe('the synthesized function bundle', () => {
     expect(names.filter((name) => !code.includes(`"${name}"`))).toEqual([]);
   });
 
-  it('serves the page, the widget compiled at synth time, and the OpenAPI document', async () => {
+  it('serves the page, the widget compiled at synth time from files beside the bundle, and the OpenAPI document', async () => {
     const assets = await buildWebAssets();
     const widget = await handler(apiEvent({ url: '/widget.js' }), lambdaContext());
     expect(widget.statusCode).toBe(200);
@@ -105,7 +108,11 @@ describe('the synthesized function bundle', () => {
     const page = await handler(apiEvent({ url: '/', headers: { accept: 'text/html' } }), lambdaContext());
     expect(page.statusCode).toBe(200);
     expect(page.body).toContain(assets.pageScript);
-    // The standalone CLI is a file beside the bundle (not in it), pointed at the API's own URL.
+    // Served from files beside the bundle, not from the module a cold start imports.
+    const code = await readFile(bundleFile, 'utf8');
+    expect(code.includes(assets.widget.slice(0, 200))).toBe(false);
+    expect(code.includes(assets.pageScript.slice(0, 200))).toBe(false);
+    // The standalone CLI is a file beside the bundle too, pointed at the API's own URL.
     const cli = await handler(apiEvent({ url: '/dialback.mjs' }), lambdaContext());
     expect(cli.statusCode).toBe(200);
     expect(cli.body).toBe((await assets.cli())?.replaceAll(SERVED_API_PLACEHOLDER, 'https://api.example.com'));

@@ -75,9 +75,35 @@ describe('readSettings', () => {
     [{ reservedConcurrency: '0' }, /context reservedConcurrency="0" must be a whole number from 1/],
     [{ ratePerminute: '10' }, /context ratePerminute="10" is not a setting; did you mean ratePerMinute\?/],
     [{ region: { name: 'eu-west-1' } }, /context region must be a plain value/],
+    [{ regions: 'eu-central-1,Frankfurt' }, /context regions="eu-central-1,Frankfurt" has "Frankfurt", which is not/],
+    [{ regions: 'eu-central-1,,us-east-1' }, /has "", which is not an AWS region name/],
+    [{ regions: 'eu-central-1,us-east-1,eu-central-1' }, /names eu-central-1 twice/],
+    [{ regions: 'us-east-1,cn-north-1' }, /mixes AWS partitions \(aws, aws-cn\)/],
+    [
+      { regions: 'us-east-1,eu-west-1', region: 'us-east-1' },
+      /context region and regions="us-east-1,eu-west-1" are both given/,
+    ],
+    [{ Regions: 'us-east-1,eu-west-1' }, /did you mean regions\?/],
+    [
+      { regions: Array.from({ length: 11 }, (_, i) => `eu-west-${i + 1}`) },
+      /names 11 regions; at most 10 are supported/,
+    ],
   ])('refuses %j, naming the key and the value', (context, message) => {
     expect(() => read(context)).toThrow(SettingsError);
     expect(() => read(context)).toThrow(message);
+  });
+
+  it('reads regions, primary first, from -c or a cdk.json list; the primary is the region', () => {
+    for (const regions of ['eu-central-1,us-east-1,ap-southeast-1', ['eu-central-1', 'us-east-1', 'ap-southeast-1']]) {
+      const settings = read({ regions });
+      expect(settings.regions).toEqual(['eu-central-1', 'us-east-1', 'ap-southeast-1']);
+      expect(settings.region).toBe('eu-central-1');
+    }
+  });
+
+  it('takes one region named in regions as the one-region deployment', () => {
+    expect(read({ regions: 'eu-west-1' })).toEqual(read({ region: 'eu-west-1' }));
+    expect(read({ regions: 'eu-west-1' })).not.toHaveProperty('regions');
   });
 
   it('ignores context keys that are not its own, such as CDK feature flags', () => {

@@ -5,14 +5,14 @@ import { build } from 'esbuild';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Handler } from '../../functions/api/handler.ts';
 import { SERVED_API_PLACEHOLDER } from '../../functions/web/assets.ts';
-import { buildWebAssets, webAssetsDefine, writeStandaloneCli } from '../../functions/web/build.ts';
+import { buildWebAssets, writeBundledAssets } from '../../functions/web/build.ts';
 import { apiEvent, lambdaContext } from '../fixtures/events.ts';
 import { expectDocumented, fromHandler, specFor } from '../support/openapi.ts';
 
 /**
- * The Lambda bundle has no compiler in it: the browser code must be inlined at bundle time.
- * This bundles the real Lambda entry as the CDK stack does (esbuild, ESM) with and without
- * `webAssetsDefine()`, and runs the bundled handler. One difference: the stack bundles the AWS
+ * The Lambda bundle has no compiler in it: the served code must be compiled at bundle time.
+ * This bundles the real Lambda entry as the CDK stack does (esbuild, ESM), with and without
+ * the files `writeBundledAssets()` puts beside it, and runs the bundled handler. One difference: the stack bundles the AWS
  * SDK (`bundleAwsSDK: true`); here it stays external to keep the build quick, which changes
  * nothing this test checks (test/infra/bundle.test.ts runs the stack's own bundle).
  */
@@ -21,7 +21,7 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const OUT = `${ROOT}node_modules/.cache/dialback-lambda-bundle-${process.pid}`;
 const doc = specFor({});
 
-async function bundle(name: string, define: Record<string, string>): Promise<Handler> {
+async function bundle(name: string): Promise<Handler> {
   const outfile = `${OUT}/${name}/index.mjs`;
   await build({
     entryPoints: [`${ROOT}functions/api/index.ts`],
@@ -31,7 +31,6 @@ async function bundle(name: string, define: Record<string, string>): Promise<Han
     format: 'esm',
     target: 'node20',
     external: ['@aws-sdk/*'],
-    define,
     logLevel: 'silent',
   });
   // The entry reads its settings once at import; these are what the stack sets.
@@ -53,10 +52,10 @@ afterAll(async () => {
 });
 
 describe('Lambda bundle', () => {
-  it('serves the widget and the page script that esbuild inlined at bundle time', async () => {
+  it('serves the widget, the page script and the CLI from the files beside the bundle', async () => {
     await mkdir(OUT, { recursive: true });
-    writeStandaloneCli(`${OUT}/with-assets`);
-    const handler = await bundle('with-assets', webAssetsDefine());
+    writeBundledAssets(`${OUT}/with-assets`);
+    const handler = await bundle('with-assets');
     const assets = await buildWebAssets();
 
     const widget = await get(handler, '/widget.js');
@@ -76,7 +75,7 @@ describe('Lambda bundle', () => {
   });
 
   it('still serves a working page without them, and 404 for the widget', async () => {
-    const handler = await bundle('without-assets', {});
+    const handler = await bundle('without-assets');
     expect((await get(handler, '/widget.js')).status).toBe(404);
     expect((await get(handler, '/dialback.mjs')).status).toBe(404);
     const page = await get(handler, '/');

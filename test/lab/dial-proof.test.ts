@@ -6,14 +6,13 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { callDialback, startListener } from '../support/lab/dialback.ts';
+import { callDialback, runCliIn, startListener } from '../support/lab/dialback.ts';
 import { createLabPair, type LabPair, labSkipReason, type NsProcess } from '../support/netns.ts';
 
 const skip = await labSkipReason('dual-stack, --both and listen lab tests');
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const NODE_TS = [process.execPath, '--import', 'tsx'] as const;
-const CLI = `${ROOT}functions/cli/main.ts`;
 const SERVER_ENV = { PROBE_TIMEOUT_MS: '1500', RATE_LIMIT_PER_MINUTE: '1000', RATE_LIMIT_PER_DAY: '100000' };
 
 /** Listens on both families. */
@@ -35,17 +34,7 @@ describe.runIf(skip === undefined)('IPv4 and IPv6 end to end, --both and listen'
   const servers: NsProcess[] = [];
   let dualUrl = '';
 
-  /** Runs the CLI in the client namespace; gives its exit status and output. */
-  async function cli(args: readonly string[]): Promise<{ code: number; out: string }> {
-    const quoted = [...NODE_TS, CLI, ...args].map((a) => `'${a}'`).join(' ');
-    const out = await pair.client.exec(
-      ['sh', '-c', `cd '${ROOT}' && ${quoted} 2>&1; echo "exit=$?"`],
-      undefined,
-      60_000,
-    );
-    const code = Number(/exit=(\d+)\s*$/.exec(out)?.[1] ?? -1);
-    return { code, out: out.replace(/exit=\d+\s*$/, '') };
-  }
+  const cli = (args: readonly string[]) => runCliIn(pair.client, args);
 
   beforeAll(async () => {
     pair = await createLabPair('proof');

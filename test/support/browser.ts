@@ -4,7 +4,9 @@
  * creates and deletes it), and background networking is off so the browser talks to
  * nothing but the loopback servers a test starts.
  */
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { CHROMIUM_PATH, skipReason } from './requirements.ts';
 
@@ -16,10 +18,30 @@ export function browserSkipReason(what: string): Promise<string | undefined> {
   return skipReason(what, ['chromium']);
 }
 
-/** Launches headless Chromium with no sandbox (tests run as root) and no outside traffic. */
-export function launchChromium(): Promise<Browser> {
+/**
+ * Launches headless Chromium with no sandbox (tests run as root) and no outside traffic; with
+ * `namespace`, inside that network namespace (the lab's client), through a one-line wrapper,
+ * since Playwright drives the browser over pipes, which cross namespaces.
+ */
+export async function launchChromium(options: { namespace?: string } = {}): Promise<Browser> {
+  if (options.namespace === undefined) return launch(CHROMIUM_PATH);
+  const dir = await mkdtemp(join(tmpdir(), 'dialback-chromium-'));
+  const wrapper = join(dir, 'chromium');
+  await writeFile(wrapper, `#!/bin/sh\nexec ip netns exec '${options.namespace}' '${CHROMIUM_PATH}' "$@"\n`);
+  await chmod(wrapper, 0o755);
+  try {
+    const browser = await launch(wrapper);
+    browser.on('disconnected', () => void rm(dir, { recursive: true, force: true }));
+    return browser;
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+function launch(executablePath: string): Promise<Browser> {
   return chromium.launch({
-    executablePath: CHROMIUM_PATH,
+    executablePath,
     headless: true,
     args: [
       '--headless',

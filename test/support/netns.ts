@@ -294,6 +294,63 @@ function checkerCpuPin(): { prefix: readonly string[]; clientRpsMask: string | u
   return { prefix: ['taskset', '-c', '0'], clientRpsMask: (1n << BigInt(cpus - 1)).toString(16) };
 }
 
+/** Creates each side's namespace, recording it in `made` at once so a failure still removes it. */
+async function addNamespaces(sides: readonly LabSide[], made: string[]): Promise<void> {
+  for (const s of sides) {
+    await sh('ip', ['netns', 'add', s.ns]);
+    made.push(s.ns);
+  }
+}
+
+/** Stops every process started in the lab, then deletes its namespaces; safe to call twice. */
+function namespacesTeardown(processes: readonly NsProcess[], made: readonly string[]): () => Promise<void> {
+  let destroyed = false;
+  return async () => {
+    if (destroyed) return;
+    destroyed = true;
+    await Promise.all(processes.map((p) => p.stop()));
+    // Deleting a namespace removes its end of each veth pair, and with it the peer.
+    for (const ns of made) await sh('ip', ['netns', 'del', ns]).catch(() => undefined);
+  };
+}
+
+/** One side of a lab: namespace `ns`, host `host` of the lab's networks, commands behind `prefix`. */
+function labSide(
+  ns: string,
+  prefix: readonly string[],
+  v4Net: string,
+  v6Net: string,
+  host: number,
+  processes: NsProcess[],
+): LabSide {
+  const inNs = nsExec(ns);
+  const exec = (args: readonly string[], input?: string, timeoutMs?: number): Promise<string> =>
+    inNs([...prefix, ...args], input, timeoutMs);
+  const v4 = `${v4Net}.${host}`;
+  const v6 = `${v6Net}::${host}`;
+  return {
+    ns,
+    v4,
+    v6,
+    address: (family) => (family === 4 ? v4 : v6),
+    exec,
+    nft: async (ruleset) => {
+      await exec(['nft', '-f', '-'], `flush ruleset\n${ruleset}\n`);
+    },
+    // Written through /proc rather than sysctl(8), which lives in procps, not always installed.
+    sysctl: async (name, value) => {
+      const file = `/proc/sys/${name.replaceAll('.', '/')}`;
+      const out = await exec(['sh', '-c', `if [ -e ${file} ]; then echo ${value} > ${file}; echo set; fi`]);
+      return out.trim() === 'set';
+    },
+    start: (args, options) => {
+      const p = startInNamespace(ns, [...prefix, ...args], options);
+      processes.push(p);
+      return p;
+    },
+  };
+}
+
 /**
  * Creates a checker and a client namespace joined by one veth pair: checker 198.18.N.1 and
  * 2001:db8:N::1, client .2 and ::2. Neither touches the root namespace's addresses or routes.
@@ -304,51 +361,13 @@ export async function createLabPair(label: string): Promise<LabPair> {
   const processes: NsProcess[] = [];
   const made: string[] = [];
   const pin = checkerCpuPin();
-  const side = (role: 'k' | 'c', host: number): LabSide => {
-    const ns = `db-${label}-${role}-${id}`.slice(0, 30);
-    const prefix = role === 'k' ? pin.prefix : [];
-    const inNs = nsExec(ns);
-    const exec = (args: readonly string[], input?: string, timeoutMs?: number): Promise<string> =>
-      inNs([...prefix, ...args], input, timeoutMs);
-    const v4 = `${v4Net}.${host}`;
-    const v6 = `${v6Net}::${host}`;
-    return {
-      ns,
-      v4,
-      v6,
-      address: (family) => (family === 4 ? v4 : v6),
-      exec,
-      nft: async (ruleset) => {
-        await exec(['nft', '-f', '-'], `flush ruleset\n${ruleset}\n`);
-      },
-      // Written through /proc rather than sysctl(8), which lives in procps, not always installed.
-      sysctl: async (name, value) => {
-        const file = `/proc/sys/${name.replaceAll('.', '/')}`;
-        const out = await exec(['sh', '-c', `if [ -e ${file} ]; then echo ${value} > ${file}; echo set; fi`]);
-        return out.trim() === 'set';
-      },
-      start: (args, options) => {
-        const p = startInNamespace(ns, [...prefix, ...args], options);
-        processes.push(p);
-        return p;
-      },
-    };
-  };
+  const side = (role: 'k' | 'c', host: number): LabSide =>
+    labSide(`db-${label}-${role}-${id}`.slice(0, 30), role === 'k' ? pin.prefix : [], v4Net, v6Net, host, processes);
   const checker = side('k', 1);
   const client = side('c', 2);
-  let destroyed = false;
-  const destroy = async (): Promise<void> => {
-    if (destroyed) return;
-    destroyed = true;
-    await Promise.all(processes.map((p) => p.stop()));
-    // Deleting a namespace removes its end of the veth pair, and with it the peer.
-    for (const ns of made) await sh('ip', ['netns', 'del', ns]).catch(() => undefined);
-  };
+  const destroy = namespacesTeardown(processes, made);
   try {
-    for (const s of [checker, client]) {
-      await sh('ip', ['netns', 'add', s.ns]);
-      made.push(s.ns);
-    }
+    await addNamespaces([checker, client], made);
     const kIf = `dbk${id}`;
     const cIf = `dbc${id}`;
     await sh('ip', ['link', 'add', kIf, 'netns', checker.ns, 'type', 'veth', 'peer', 'name', cIf, 'netns', client.ns]);
@@ -365,6 +384,73 @@ export async function createLabPair(label: string): Promise<LabPair> {
       await client.exec(['sh', '-c', `echo ${pin.clientRpsMask} > /sys/class/net/${cIf}/queues/rx-0/rps_cpus`]);
     }
     return { checker, client, destroy };
+  } catch (error) {
+    await destroy();
+    throw error;
+  }
+}
+
+/** Several checkers on one network with one client, as regions of one deployment see a caller. */
+export interface LabStar {
+  /** Each runs its own Dialback: 198.18.N.1, then .3, .4, … (and ::1, ::3, …). */
+  readonly checkers: readonly LabSide[];
+  /** One address for all of them, .2 / ::2, on a bridge that joins every checker's link. */
+  readonly client: LabSide;
+  /** Stops every process started in any namespace, then deletes them all. Safe to call twice. */
+  destroy(): Promise<void>;
+}
+
+/**
+ * Creates `count` checker namespaces and one client namespace whose bridge joins them on one
+ * /24 and one /64, so the client has a single address, as a caller has, and each checker a
+ * distinct one its firewall can tell apart (issue 15's regions).
+ */
+export async function createLabStar(label: string, count: number): Promise<LabStar> {
+  const id = uniqueSuffix();
+  const { v4Net, v6Net } = labNets(id);
+  const processes: NsProcess[] = [];
+  const made: string[] = [];
+  const pin = checkerCpuPin();
+  const checkers = Array.from({ length: count }, (_, i) =>
+    labSide(`db-${label}-k${i}-${id}`.slice(0, 30), pin.prefix, v4Net, v6Net, i === 0 ? 1 : i + 2, processes),
+  );
+  const client = labSide(`db-${label}-c-${id}`.slice(0, 30), [], v4Net, v6Net, 2, processes);
+  const destroy = namespacesTeardown(processes, made);
+  try {
+    await addNamespaces([client, ...checkers], made);
+    await client.exec(['ip', 'link', 'add', 'br0', 'type', 'bridge']);
+    for (const [i, checker] of checkers.entries()) {
+      const kIf = `dbk${i}${id}`;
+      const cIf = `dbc${i}${id}`;
+      await sh('ip', [
+        'link',
+        'add',
+        kIf,
+        'netns',
+        checker.ns,
+        'type',
+        'veth',
+        'peer',
+        'name',
+        cIf,
+        'netns',
+        client.ns,
+      ]);
+      await checker.exec(['ip', 'addr', 'add', `${checker.v4}/24`, 'dev', kIf]);
+      await checker.exec(['ip', '-6', 'addr', 'add', `${checker.v6}/64`, 'dev', kIf, 'nodad']);
+      await checker.exec(['ip', 'link', 'set', kIf, 'up']);
+      await checker.exec(['ip', 'link', 'set', 'lo', 'up']);
+      await client.exec(['ip', 'link', 'set', cIf, 'master', 'br0']);
+      await client.exec(['ip', 'link', 'set', cIf, 'up']);
+      if (pin.clientRpsMask !== undefined) {
+        await client.exec(['sh', '-c', `echo ${pin.clientRpsMask} > /sys/class/net/${cIf}/queues/rx-0/rps_cpus`]);
+      }
+    }
+    await client.exec(['ip', 'addr', 'add', `${client.v4}/24`, 'dev', 'br0']);
+    await client.exec(['ip', '-6', 'addr', 'add', `${client.v6}/64`, 'dev', 'br0', 'nodad']);
+    await client.exec(['ip', 'link', 'set', 'br0', 'up']);
+    await client.exec(['ip', 'link', 'set', 'lo', 'up']);
+    return { checkers, client, destroy };
   } catch (error) {
     await destroy();
     throw error;

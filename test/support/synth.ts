@@ -7,8 +7,9 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import { buildDeployment } from '../../infra/aws/regions.ts';
 import { readSettings } from '../../infra/aws/settings.ts';
-import { DialbackStack } from '../../infra/aws/stack.ts';
+import type { DialbackStack } from '../../infra/aws/stack.ts';
 
 /** What one synthesis produced. */
 export interface Synthesized {
@@ -26,8 +27,8 @@ export interface SynthOptions {
   readonly bundle?: boolean;
 }
 
-/** Builds a stack like app.ts does, without cdk-nag (tests run the pack themselves). */
-export function buildStack(options: SynthOptions): { app: App; stack: DialbackStack } {
+/** Builds every stack like app.ts does, primary first, without cdk-nag (tests run the pack themselves). */
+export function buildStacks(options: SynthOptions): { app: App; stacks: DialbackStack[] } {
   const context = options.context ?? {};
   const app = new App({
     outdir: options.outdir,
@@ -35,7 +36,14 @@ export function buildStack(options: SynthOptions): { app: App; stack: DialbackSt
     context: options.bundle === false ? { 'aws:cdk:bundling-stacks': [] } : {},
   });
   const settings = readSettings((key) => context[key]);
-  const stack = new DialbackStack(app, 'Dialback', { env: { region: settings.region }, settings });
+  return { app, stacks: buildDeployment(app, settings) };
+}
+
+/** Builds the one stack of a one-region deployment. */
+export function buildStack(options: SynthOptions): { app: App; stack: DialbackStack } {
+  const { app, stacks } = buildStacks(options);
+  const [stack] = stacks;
+  if (stack === undefined || stacks.length !== 1) throw new Error(`expected one stack, built ${stacks.length}`);
   return { app, stack };
 }
 

@@ -28,22 +28,24 @@ export interface DialbackServer {
 }
 
 /**
- * Starts `infra/local/main.ts --host <address> --port 8787 --allow-non-public` in the checker
- * namespace with `env` added (rate limits, probe timeout, …) and waits until it serves.
+ * Starts `infra/local/main.ts --host <address> --port <port> --allow-non-public` in the checker
+ * namespace with `env` added (rate limits, probe timeout, `CHECKED_FROM` if not `lab`, …) and
+ * waits until it serves.
  */
 export async function startDialback(
   checker: LabSide,
   family: 4 | 6,
   env: Readonly<Record<string, string>>,
+  port = DIALBACK_PORT,
 ): Promise<DialbackServer> {
   const address = checker.address(family);
   const proc = checker.start(
-    [...NODE_TS, 'infra/local/main.ts', '--host', address, '--port', String(DIALBACK_PORT), '--allow-non-public'],
-    { env: { ...env, CHECKED_FROM: 'lab' }, cwd: REPO_ROOT },
+    [...NODE_TS, 'infra/local/main.ts', '--host', address, '--port', String(port), '--allow-non-public'],
+    { env: { CHECKED_FROM: 'lab', ...env }, cwd: REPO_ROOT },
   );
   await proc.waitFor('Dialback listening on', START_TIMEOUT_MS);
   const host = family === 6 ? `[${address}]` : address;
-  return { url: `http://${host}:${DIALBACK_PORT}`, process: proc };
+  return { url: `http://${host}:${port}`, process: proc };
 }
 
 /** Starts a listener on `ports` (both families) in the client namespace and waits until it is ready. */
@@ -51,6 +53,13 @@ export async function startListener(client: LabSide, ports: readonly number[]): 
   const proc = client.start([...NODE_TS, script('./listener.ts'), ...ports.map(String)], { cwd: REPO_ROOT });
   await proc.waitFor('listening on', START_TIMEOUT_MS);
   return proc;
+}
+
+/** Runs the CLI (`functions/cli/main.ts`) in `side`'s namespace; gives its exit status and output. */
+export async function runCliIn(side: LabSide, args: readonly string[]): Promise<{ code: number; out: string }> {
+  const quoted = [...NODE_TS, `${REPO_ROOT}functions/cli/main.ts`, ...args].map((a) => `'${a}'`).join(' ');
+  const out = await side.exec(['sh', '-c', `cd '${REPO_ROOT}' && ${quoted} 2>&1; echo "exit=$?"`], undefined, 60_000);
+  return { code: Number(/exit=(\d+)\s*$/.exec(out)?.[1] ?? -1), out: out.replace(/exit=\d+\s*$/, '') };
 }
 
 /** Calls Dialback from the client namespace, `concurrency` requests at a time. */
@@ -98,11 +107,3 @@ export const LAB_SERVER_ENV: Readonly<Record<string, string>> = {
   MAX_PORTS: '20',
   PROBE_TIMEOUT_MS: '1500',
 };
-
-/** Runs the `dialback` CLI (`functions/cli/main.ts`) in `side`; gives its exit status and output (stdout and stderr). */
-export async function runCliIn(side: LabSide, args: readonly string[]): Promise<{ code: number; out: string }> {
-  const quoted = [...NODE_TS, `${REPO_ROOT}functions/cli/main.ts`, ...args].map((a) => `'${a}'`).join(' ');
-  const out = await side.exec(['sh', '-c', `cd '${REPO_ROOT}' && ${quoted} 2>&1; echo "exit=$?"`], undefined, 60_000);
-  const code = Number(/exit=(\d+)\s*$/.exec(out)?.[1] ?? -1);
-  return { code, out: out.replace(/exit=\d+\s*$/, '') };
-}

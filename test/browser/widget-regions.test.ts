@@ -1,0 +1,132 @@
+/**
+ * `<dialback-check regions>` in Chromium (issue 15): the widget reads `/regions` from its API,
+ * checks from every region at once and shows one column per region; a region whose API does
+ * not answer is an error cell in its own column. Two local servers stand in for two regions
+ * on loopback, where both see the same ports; the lab shows regions that disagree.
+ */
+import http from 'node:http';
+import type net from 'node:net';
+import type { Browser } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { RegionChecks } from '../../functions/client/dialback-client.ts';
+import type { WidgetErrorDetail } from '../../functions/web/widget.ts';
+import type { LocalApp } from '../../infra/local/app.ts';
+import { launchChromium, screenshotPath, watchPage } from '../support/browser.ts';
+import { type LocalRegions, startLocalRegions } from '../support/local-regions.ts';
+import { specFor, specRecorder } from '../support/openapi.ts';
+import { type Listening, listening, releasedPort } from '../support/ports.ts';
+
+const ENV = { PROBE_TIMEOUT_MS: '1500' };
+const recorder = specRecorder(specFor(ENV));
+
+let regions: LocalRegions;
+let primary: LocalApp;
+let second: LocalApp;
+let deadUrl: string;
+let host: http.Server;
+let hostUrl: string;
+let browser: Browser;
+let listener: Listening;
+let openPort: number;
+let closedPort: number;
+
+function hostPage(): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Onboarding</title>
+<script type="module" src="${primary.url}/widget.js"></script>
+<script type="module" src="/host.js"></script>
+</head><body style="font: 16px system-ui, sans-serif; max-width: 36rem; padding: 1rem">
+<dialback-check id="everywhere" regions ports="${openPort},${closedPort}" api="${primary.url}"></dialback-check>
+<dialback-check id="udp-everywhere" regions ports="${openPort}" udp="51820" api="${primary.url}"></dialback-check>
+</body></html>`;
+}
+
+const HOST_JS = `window.__events = [];
+for (const type of ['dialback-regions', 'dialback-result', 'dialback-error']) {
+  document.addEventListener(type, (e) => window.__events.push({ type, detail: e.detail }));
+}`;
+
+beforeAll(async () => {
+  regions = await startLocalRegions(ENV, recorder.observe);
+  ({ primary, second, deadUrl } = regions);
+  listener = await listening();
+  openPort = listener.port;
+  closedPort = await releasedPort();
+  host = http.createServer((req, res) => {
+    const csp = `default-src 'none'; script-src 'self' ${primary.url}; connect-src ${primary.url} ${second.url} ${deadUrl}; style-src 'unsafe-inline'`;
+    const send = (type: string, body: string): void => {
+      res.writeHead(200, { 'content-type': type, 'content-security-policy': csp }).end(body);
+    };
+    if (req.url === '/') send('text/html; charset=utf-8', hostPage());
+    else if (req.url === '/host.js') send('text/javascript', HOST_JS);
+    else res.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => host.listen(0, '127.0.0.1', resolve));
+  hostUrl = `http://127.0.0.1:${(host.address() as net.AddressInfo).port}`;
+  browser = await launchChromium();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await new Promise((resolve) => host?.close(resolve));
+  await listener?.close();
+  await regions?.close();
+});
+
+afterEach(() => {
+  expect(recorder.mismatches()).toEqual([]);
+});
+
+describe('<dialback-check regions> in Chromium', () => {
+  it('checks from every region, one column each, an error cell for the silent one, and fires dialback-regions', async () => {
+    const page = await browser.newPage({ viewport: { width: 640, height: 420 } });
+    const trouble = await watchPage(page);
+    try {
+      await page.goto(hostUrl);
+      const widget = page.locator('#everywhere');
+      await widget.locator('button').click();
+      await widget.locator('table').waitFor({ timeout: 30_000 });
+      const rows = await widget
+        .locator('tr')
+        .evaluateAll((trs) => trs.map((tr) => Array.from(tr.querySelectorAll('th, td'), (c) => c.textContent)));
+      expect(rows).toEqual([
+        ['Port', 'region-a', 'region-b', 'region-c'],
+        [`${openPort}/tcp`, 'open', 'open', 'error'],
+        [`${closedPort}/tcp`, 'closed', 'closed', 'error'],
+      ]);
+      expect(await widget.locator('[part~="region-diagnosis"]').allTextContents()).toEqual([
+        expect.stringMatching(/^region-c: no answer \(Could not reach the Dialback API/),
+      ]);
+      const events = (await page.evaluate('window.__events')) as Array<{ type: string; detail: RegionChecks }>;
+      expect(events.map((e) => e.type)).toEqual(['dialback-regions']);
+      expect(events[0]?.detail.outcomes.map((o) => [o.region.name, o.ok])).toEqual([
+        ['region-a', true],
+        ['region-b', true],
+        ['region-c', false],
+      ]);
+      // The silent region's refused connection is the only thing the console saw.
+      expect(trouble.violations).toEqual([]);
+      await page.screenshot({ path: await screenshotPath('widget-regions.png') });
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('refuses udp beside regions with an error event and no table', async () => {
+    const page = await browser.newPage({ viewport: { width: 640, height: 420 } });
+    const trouble = await watchPage(page);
+    try {
+      await page.goto(hostUrl);
+      const widget = page.locator('#udp-everywhere');
+      await widget.locator('button').click();
+      await widget.locator('[part~="error"]').waitFor({ timeout: 10_000 });
+      const events = (await page.evaluate('window.__events')) as Array<{ type: string; detail: WidgetErrorDetail }>;
+      expect(events.map((e) => [e.type, e.detail.status])).toEqual([['dialback-error', -1]]);
+      expect(events[0]?.detail.message).toMatch(/regions attribute compares TCP ports only/);
+      expect(await widget.locator('table').count()).toBe(0);
+      expect(trouble.violations).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+});
