@@ -5,13 +5,13 @@
  * so neither can skip the limiter or the address guard.
  */
 
-import { type CheckResponse, type Egress, parsePortList } from '../contract/wire.ts';
+import { type CheckResponse, type Egress, type PortResult, parsePortList } from '../contract/wire.ts';
 import type { Config } from '../core/config.ts';
 import { parseToken, proofLine } from '../core/dial-proof.ts';
 import { BadRequest, Unavailable } from '../core/errors.ts';
-import type { PortResult } from '../core/probe.ts';
 import type { RateStatus } from '../core/rate-limiter.ts';
 import { assertDialable, type SourceAddress } from '../core/source-address.ts';
+import { DEFAULT_UDP_DATAGRAMS } from '../core/udp-probe.ts';
 import { localViewNotice } from '../core/verdict-text.ts';
 import { callerAddress, type RouteContext } from './context.ts';
 
@@ -48,12 +48,31 @@ export function portListParameter(ctx: Pick<RouteContext, 'query' | 'deps'>): nu
   return parsePortList(values[0] ?? '', ctx.deps.config.maxPorts);
 }
 
+/**
+ * The `udp` query parameter (UDP ports, in the same grammar as `ports`), `undefined` when
+ * absent. Together with `ports` it may name at most `maxPorts` ports: each one is a probe.
+ */
+export function udpListParameter(ctx: Pick<RouteContext, 'query' | 'deps'>, tcpCount = 0): number[] | undefined {
+  const values = ctx.query.get('udp');
+  if (values === undefined) return undefined;
+  if (values.length > 1) throw new BadRequest('Give "udp" once, as a comma-separated list: udp=53,51820.');
+  const { maxPorts } = ctx.deps.config;
+  const ports = parsePortList(values[0] ?? '', maxPorts);
+  if (tcpCount + ports.length > maxPorts) {
+    throw new BadRequest(
+      `${tcpCount} TCP and ${ports.length} UDP ports were asked for; at most ${maxPorts} ports are checked per request.`,
+    );
+  }
+  return ports;
+}
+
 function countStates(results: readonly PortResult[]): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const r of results) counts[r.state] = (counts[r.state] ?? 0) + 1;
   return counts;
 }
 
+/**
 /**
  * Everything a check refuses before it spends anything: an unreadable or non-dialable caller
  * (400, 403) and a malformed token (400). `HEAD` stops here, so its status is the GET's
@@ -65,32 +84,62 @@ export function validateCheck(ctx: Omit<RouteContext, 'params'>): { source: Sour
   return { source, token: tokenParameter(ctx) };
 }
 
-/** Checks `ports` on the caller's own address; throws the service's typed errors. */
-export async function runCheck(ctx: Omit<RouteContext, 'params'>, ports: readonly number[]): Promise<CheckOutcome> {
+/**
+ * Checks `ports` (TCP) and `udpPorts` on the caller's own address; throws the service's typed
+ * errors. Every port of either protocol is one probe against the caller's budget. Results list
+ * the TCP ports first, then the UDP ones.
+ */
+export async function runCheck(
+  ctx: Omit<RouteContext, 'params'>,
+  ports: readonly number[],
+  udpPorts: readonly number[] = [],
+): Promise<CheckOutcome> {
   const { deps } = ctx;
   const { source, token } = validateCheck(ctx);
-  ctx.logFields.ports = ports.length;
+  ctx.logFields.ports = ports.length + udpPorts.length;
+  if (udpPorts.length > 0) ctx.logFields.udpPorts = udpPorts.length;
   let timeoutMs = deps.config.probeTimeoutMs;
   let results: PortResult[];
   let rate: RateStatus | undefined;
   if (source.family === 6 && !deps.config.ipv6Egress) {
     // Nothing can be dialed, so nothing is spent: say so instead of a false "filtered".
-    results = ports.map((port) => ({ port, state: 'untestable', reason: 'no-ipv6-egress', rttMs: null }));
+    results = [
+      ...ports.map((port): PortResult => ({ port, state: 'untestable', reason: 'no-ipv6-egress', rttMs: null })),
+      ...udpPorts.map(
+        (port): PortResult => ({ port, protocol: 'udp', state: 'untestable', reason: 'no-ipv6-egress', rttMs: null }),
+      ),
+    ];
   } else {
-    rate = await deps.limiter(source, ports.length);
+    rate = await deps.limiter(source, ports.length + udpPorts.length);
     timeoutMs = Math.min(timeoutMs, ctx.remainingMs());
     if (timeoutMs < MIN_PROBE_MS) {
       throw new Unavailable('The service ran out of time for this request; try again.', 1);
     }
-    results = await deps.probe(source, ports, {
-      timeoutMs,
-      // A host that rate-limits its ICMP errors may be asked past timeoutMs, never past this.
-      checkDeadlineMs: ctx.remainingMs(),
-      attempts: deps.config.probeAttempts,
-      attemptSpacingMs: deps.attemptSpacingMs,
-      blockedPorts: deps.blockedPorts,
-      ...(token === undefined ? {} : { greeting: proofLine(token) }),
-    });
+    const greeting = token === undefined ? {} : { greeting: proofLine(token) };
+    // Both protocols run at once, under the same deadline: a mixed check takes no longer.
+    const [tcp, udp] = await Promise.all([
+      ports.length === 0
+        ? []
+        : deps.probe(source, ports, {
+            timeoutMs,
+            // A host that rate-limits its ICMP errors may be asked past timeoutMs, never past this.
+            checkDeadlineMs: ctx.remainingMs(),
+            attempts: deps.config.probeAttempts,
+            attemptSpacingMs: deps.attemptSpacingMs,
+            blockedPorts: deps.blockedPorts,
+            ...greeting,
+          }),
+      udpPorts.length === 0
+        ? []
+        : deps.udpProbe(source, udpPorts, {
+            timeoutMs,
+            datagrams: DEFAULT_UDP_DATAGRAMS,
+            spacingMs: deps.attemptSpacingMs,
+            blockedPorts: deps.blockedPorts,
+            ...greeting,
+          }),
+    ]);
+    results = [...tcp, ...udp];
   }
   ctx.logFields.states = countStates(results);
   return {

@@ -10,6 +10,7 @@ import type { Probe } from '../core/probe.ts';
 import type { RateLimiter, RateWindow } from '../core/rate-limiter.ts';
 import type { ReverseDns } from '../core/reverse-dns.ts';
 import type { SourceAddress, TargetPolicy } from '../core/source-address.ts';
+import type { UdpProbe } from '../core/udp-probe.ts';
 import type { WebAssets } from '../web/assets.ts';
 import type { HttpResponse } from './http.ts';
 
@@ -17,6 +18,8 @@ import type { HttpResponse } from './http.ts';
 export interface HandlerDeps {
   readonly config: Config;
   readonly probe: Probe;
+  /** The UDP probe, for `/check/udp/{port}` and `udp=`. */
+  readonly udpProbe: UdpProbe;
   readonly limiter: RateLimiter;
   readonly reverseDns: ReverseDns;
   readonly log: Log;

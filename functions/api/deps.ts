@@ -9,6 +9,7 @@ import { DEFAULT_ATTEMPT_SPACING_MS, probePorts } from '../core/probe.ts';
 import { createRateLimiter, rateWindows } from '../core/rate-limiter.ts';
 import { createReverseDns } from '../core/reverse-dns.ts';
 import type { TargetPolicy } from '../core/source-address.ts';
+import { udpProbePorts } from '../core/udp-probe.ts';
 import type { WebAssets } from '../web/assets.ts';
 import type { HandlerDeps } from './context.ts';
 
@@ -37,6 +38,7 @@ export function createDeps(config: Config, hosting: HostingOptions): HandlerDeps
   return {
     config,
     probe: probePorts,
+    udpProbe: udpProbePorts,
     limiter: createRateLimiter({
       client: createDynamoDbClient(config),
       tableName: config.tableName,

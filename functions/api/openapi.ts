@@ -14,7 +14,13 @@ import {
 } from '../contract/wire.ts';
 import type { Config } from '../core/config.ts';
 import { TOKEN_PATTERN } from '../core/dial-proof.ts';
-import { HINT_TEXT, REASON_MEANING, STATE_MEANING } from '../core/verdict-text.ts';
+import {
+  HINT_TEXT,
+  REASON_MEANING,
+  STATE_MEANING,
+  UDP_REASON_MEANING,
+  UDP_STATE_MEANING,
+} from '../core/verdict-text.ts';
 import { MAX_QUERY_LENGTH } from './http.ts';
 
 /** An OpenAPI document: plain JSON. */
@@ -229,7 +235,7 @@ export function openApiDocument(config: Config): OpenApiDocument {
         "Every check connects back to the address the request came from (never any other) and reports Nmap's connect-scan states. " +
         `Each port checked counts against the caller's budget: ${config.ratePerMinute} per minute and ${config.ratePerDay} per day (per /64 on IPv6). ` +
         'Unknown paths answer 404 (`components.responses.NotFound`); methods other than GET, HEAD and OPTIONS, 405 (`MethodNotAllowed`). ' +
-        "HEAD is answered wherever GET is, with the GET's status and headers and no body; on `/check` and on the page with `ports`, HEAD validates the request but neither probes nor charges the budget. " +
+        "HEAD is answered wherever GET is, with the GET's status and headers and no body; on `/check` and on the page with `ports` or `udp`, HEAD validates the request but neither probes nor charges the budget. " +
         "Every response carries `Cache-Control: no-store`. No authentication: a check only ever touches the caller's own address.",
       license: { name: 'MIT', identifier: 'MIT' },
     },
@@ -253,19 +259,48 @@ export function openApiDocument(config: Config): OpenApiDocument {
         [portParameter],
         checkHeadResponses(),
       ),
+      '/check/udp/{port}': pathItem(
+        'checkUdpPort',
+        {
+          tags: ['check'],
+          summary: "Check one UDP port on the caller's address",
+          description:
+            'Sends the port a small protocol request (DNS, NTP, QUIC, OpenVPN, STUN, Minecraft Bedrock, Source A2S; an empty datagram elsewhere), retried until an answer, an ICMP error or the deadline. With `token`, the datagram carries the dial-proof line instead (`dialback listen --udp`).',
+          parameters: [tokenParameter],
+          responses: checkResponses(),
+        },
+        [
+          {
+            ...portParameter,
+            description: 'A UDP port, 1–65535, plain ASCII decimal without leading zeros.',
+            example: '51820',
+          },
+        ],
+        checkHeadResponses(),
+      ),
       '/check': pathItem(
         'checkPorts',
         {
           tags: ['check'],
-          summary: `Check up to ${config.maxPorts} distinct TCP ports at once`,
+          summary: `Check up to ${config.maxPorts} distinct ports at once, TCP (\`ports\`) and UDP (\`udp\`)`,
+          description:
+            'Give `ports`, `udp` or both; together they name at most the per-request maximum. Results list the TCP ports first.',
           parameters: [
             {
               name: 'ports',
               in: 'query',
-              required: true,
-              description: `Comma-separated ports, given once; duplicates count once; at most ${config.maxPorts} distinct.`,
+              required: false,
+              description: `Comma-separated TCP ports, given once; duplicates count once; at most ${config.maxPorts} distinct (with \`udp\`).`,
               schema: { type: 'string', pattern: `^${PORT_LIST_PATTERN}$`, maxLength: MAX_PORT_LIST_LENGTH },
               example: '22,80,443',
+            },
+            {
+              name: 'udp',
+              in: 'query',
+              required: false,
+              description: `Comma-separated UDP ports, in the same grammar as \`ports\`; at most ${config.maxPorts} distinct (with \`ports\`).`,
+              schema: { type: 'string', pattern: `^${PORT_LIST_PATTERN}$`, maxLength: MAX_PORT_LIST_LENGTH },
+              example: '53,51820',
             },
             tokenParameter,
           ],
@@ -292,14 +327,23 @@ export function openApiDocument(config: Config): OpenApiDocument {
       }),
       '/': pathItem('page', {
         tags: ['web'],
-        summary: 'The human page; with `ports`, it runs a check and renders the verdicts (no JavaScript needed)',
+        summary:
+          'The human page; with `ports` and/or `udp`, it runs a check and renders the verdicts (no JavaScript needed)',
         parameters: [
           {
             name: 'ports',
             in: 'query',
             required: false,
-            description: 'As for `/check`: ports separated by single commas, no spaces.',
-            schema: { type: 'string', pattern: `^${PORT_LIST_PATTERN}$`, maxLength: MAX_PORT_LIST_LENGTH },
+            description:
+              'As for `/check`: TCP ports separated by single commas, no spaces. Empty beside a non-empty `udp` (the form sends both boxes) means none.',
+            schema: { type: 'string', pattern: `^(?:${PORT_LIST_PATTERN})?$`, maxLength: MAX_PORT_LIST_LENGTH },
+          },
+          {
+            name: 'udp',
+            in: 'query',
+            required: false,
+            description: 'As for `/check`: UDP ports. Empty beside `ports` means none.',
+            schema: { type: 'string', pattern: `^(?:${PORT_LIST_PATTERN})?$`, maxLength: MAX_PORT_LIST_LENGTH },
           },
           tokenParameter,
         ],
@@ -394,12 +438,17 @@ export function openApiDocument(config: Config): OpenApiDocument {
         PortState: {
           type: 'string',
           enum: STATES,
-          description: STATES.map((s) => STATE_MEANING[s]).join(' '),
+          description: STATES.map((s) =>
+            s in STATE_MEANING ? STATE_MEANING[s as keyof typeof STATE_MEANING] : `UDP ${UDP_STATE_MEANING[s]}`,
+          ).join(' '),
         },
         PortReason: {
           type: 'string',
           enum: REASONS,
-          description: REASONS.map((r) => `\`${r}\`: ${REASON_MEANING[r]}.`).join(' '),
+          description: REASONS.map(
+            (r) =>
+              `\`${r}\`: ${r in REASON_MEANING ? REASON_MEANING[r as keyof typeof REASON_MEANING] : UDP_REASON_MEANING[r as keyof typeof UDP_REASON_MEANING]}.`,
+          ).join(' '),
         },
         PortResult: {
           type: 'object',
@@ -407,6 +456,11 @@ export function openApiDocument(config: Config): OpenApiDocument {
           required: ['port', 'state', 'reason', 'rttMs'],
           properties: {
             port: { type: 'integer', minimum: 1, maximum: 65535 },
+            protocol: {
+              const: 'udp',
+              description:
+                'Present on UDP results only; a result without it is TCP. UDP states follow `nmap -sU`: `open` (a datagram came back), `closed` (ICMP port-unreachable), `filtered` (another ICMP error), `open|filtered` (silence after retries).',
+            },
             state: ref('PortState'),
             reason: ref('PortReason'),
             rttMs: {

@@ -9,7 +9,14 @@ import { RateLimitExceeded, type RateStatus } from '../core/rate-limiter.ts';
 import { callerName } from '../core/reverse-dns.ts';
 import { assertDialable, type SourceAddress } from '../core/source-address.ts';
 import { contentSecurityPolicy, renderPage } from '../web/page.ts';
-import { type CheckOutcome, localNotice, portListParameter, runCheck, validateCheck } from './check.ts';
+import {
+  type CheckOutcome,
+  localNotice,
+  portListParameter,
+  runCheck,
+  udpListParameter,
+  validateCheck,
+} from './check.ts';
 import { callerAddress, type RouteContext, requestBaseUrl } from './context.ts';
 import type { HttpResponse } from './http.ts';
 import { knownProblem, type ProblemAnswer } from './problem.ts';
@@ -28,15 +35,22 @@ export async function pageRoute(ctx: RouteContext): Promise<HttpResponse> {
     addressNotice = error.message;
   }
   const values = ctx.query.get('ports');
+  const udpValues = ctx.query.get('udp');
   let outcome: CheckOutcome | undefined;
   let problem: ProblemAnswer | undefined;
   let rate: RateStatus | undefined;
-  if (values !== undefined) {
+  // The form sends both boxes; an empty UDP box beside TCP ports (or the reverse) means "none".
+  const blank = (v: readonly string[] | undefined): boolean => v !== undefined && v.length === 1 && v[0] === '';
+  const onlyUdp = blank(values) && udpValues !== undefined && !blank(udpValues);
+  const onlyTcp = blank(udpValues) && values !== undefined;
+  if (values !== undefined || udpValues !== undefined) {
     try {
-      const ports = portListParameter(ctx) ?? [];
+      const asked = onlyUdp ? withoutParameter(ctx, 'ports') : onlyTcp ? withoutParameter(ctx, 'udp') : ctx;
+      const tcp = portListParameter(asked);
+      const udp = udpListParameter(asked, tcp?.length ?? 0);
       // HEAD renders the page as it is before a check: validated, never charged or probed.
       if (ctx.head) validateCheck(ctx);
-      else outcome = await runCheck(ctx, ports);
+      else outcome = await runCheck(ctx, tcp ?? [], udp ?? []);
       rate = outcome?.rate;
     } catch (error) {
       problem = knownProblem(error, ctx.requestId, deps.windows);
@@ -52,6 +66,7 @@ export async function pageRoute(ctx: RouteContext): Promise<HttpResponse> {
     localNotice: addressNotice === undefined ? localNotice(ctx) : undefined,
     reverseDns,
     portsInput: values?.[0] ?? '',
+    udpInput: udpValues?.[0] ?? '',
     maxPorts: deps.config.maxPorts,
     windows: deps.windows,
     body: outcome?.body,
@@ -80,4 +95,11 @@ export async function pageRoute(ctx: RouteContext): Promise<HttpResponse> {
     },
     body,
   };
+}
+
+/** The route context as if `name` had not been given (an empty box of the form). */
+function withoutParameter(ctx: RouteContext, name: string): RouteContext {
+  const query = new Map(ctx.query);
+  query.delete(name);
+  return { ...ctx, query };
 }

@@ -7,7 +7,7 @@ import { type IpResponse, parsePort } from '../contract/wire.ts';
 import { BadRequest, NotFound } from '../core/errors.ts';
 import { callerName } from '../core/reverse-dns.ts';
 import { SERVED_API_PLACEHOLDER, type WebAssets } from '../web/assets.ts';
-import { egressOf, localNotice, portListParameter, runCheck, validateCheck } from './check.ts';
+import { egressOf, localNotice, portListParameter, runCheck, udpListParameter, validateCheck } from './check.ts';
 import { callerAddress, type Route, type RouteContext, requestBaseUrl } from './context.ts';
 import { decodePath, type HttpResponse, json, text } from './http.ts';
 import { openApiDocument } from './openapi.ts';
@@ -15,7 +15,11 @@ import { pageRoute } from './page-route.ts';
 import { rateLimitHeaders } from './rate-headers.ts';
 import { regionsRoute } from './regions-route.ts';
 
-async function check(ctx: RouteContext, ports: readonly number[]): Promise<HttpResponse> {
+async function check(
+  ctx: RouteContext,
+  ports: readonly number[],
+  udpPorts: readonly number[] = [],
+): Promise<HttpResponse> {
   if (ctx.head) {
     // HEAD must be safe: it is refused as the GET would be (400, 403), but nothing is charged
     // or dialed, so a 200 means "a GET would run this check" (README, OpenAPI `head`).
@@ -23,17 +27,19 @@ async function check(ctx: RouteContext, ports: readonly number[]): Promise<HttpR
     // Only the GET's content type matters: the pipeline sends HEAD answers without a body.
     return ctx.wantsText ? text(200, '') : json(200, null);
   }
-  const { body, rate } = await runCheck(ctx, ports);
+  const { body, rate } = await runCheck(ctx, ports, udpPorts);
   const headers = rate === undefined ? {} : rateLimitHeaders(rate, ctx.deps.windows);
   return ctx.wantsText ? text(200, renderCheckText(body, localNotice(ctx)), headers) : json(200, body, headers);
 }
 
-function portsParameter(ctx: RouteContext): number[] {
-  const ports = portListParameter(ctx);
-  if (ports === undefined) {
-    throw new BadRequest('Say which ports to check: /check?ports=22,80,443 or /check/443.');
+/** `ports` (TCP) and `udp` (UDP) of `/check`; at least one of them. */
+function portsParameters(ctx: RouteContext): { tcp: number[]; udp: number[] } {
+  const tcp = portListParameter(ctx);
+  const udp = udpListParameter(ctx, tcp?.length ?? 0);
+  if (tcp === undefined && udp === undefined) {
+    throw new BadRequest('Say which ports to check: /check?ports=22,80,443, /check?udp=53,51820 or /check/443.');
   }
-  return ports;
+  return { tcp: tcp ?? [], udp: udp ?? [] };
 }
 
 /** Serves one piece of the compiled code as JavaScript; 404 when the deployment was bundled without it. */
@@ -61,10 +67,19 @@ export const ROUTES: readonly Route[] = [
     get: (ctx) => check(ctx, [parsePort(decodePath(ctx.params[0] ?? ''))]),
   },
   {
+    name: '/check/udp/{port}',
+    pattern: /^\/check\/udp\/([^/]*)$/,
+    produces: JSON_OR_TEXT,
+    get: (ctx) => check(ctx, [], [parsePort(decodePath(ctx.params[0] ?? ''), 'udp')]),
+  },
+  {
     name: '/check',
     pattern: /^\/check$/,
     produces: JSON_OR_TEXT,
-    get: (ctx) => check(ctx, portsParameter(ctx)),
+    get: (ctx) => {
+      const { tcp, udp } = portsParameters(ctx);
+      return check(ctx, tcp, udp);
+    },
   },
   {
     name: '/ip',

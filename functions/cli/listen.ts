@@ -7,8 +7,10 @@
  */
 import net from 'node:net';
 import type { CheckResponse, DialbackClient, PortResult } from '../client/dialback-client.ts';
+import { protocolOf } from '../contract/wire.ts';
 import { newToken, proofLine } from '../core/dial-proof.ts';
 import { CliFailure } from './explain.ts';
+import { listenForUdpProof } from './listen-udp.ts';
 
 /** How `listen` ended. */
 export type ListenOutcome =
@@ -20,6 +22,8 @@ export type ListenOutcome =
 export interface ListenOptions {
   /** How long to wait for the token after the API says open (it is written right after the handshake). */
   readonly proofWaitMs?: number;
+  /** Listen on and check the UDP port (`listen --udp`); see listen-udp.ts. */
+  readonly udp?: boolean;
 }
 
 /** Longest a proof line can be; anything longer is not ours. */
@@ -113,32 +117,38 @@ export async function listenAndCheck(
   options: ListenOptions = {},
 ): Promise<ListenOutcome> {
   const token = newToken();
-  let listener: ProofListener;
+  const udp = options.udp === true;
+  const check = (withToken: boolean) =>
+    client.check(udp ? [] : [port], { ...(udp ? { udp: [port] } : {}), ...(withToken ? { token } : {}) });
+  let listener: Pick<ProofListener, 'whenVerified' | 'close'>;
   try {
-    listener = await listenForProof(port, proofLine(token));
+    listener = udp ? await listenForUdpProof(port, proofLine(token)) : await listenForProof(port, proofLine(token));
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EACCES') throw privileged(port);
+    if (code === 'EACCES') throw privileged(port, udp);
     if (code !== 'EADDRINUSE') throw error;
-    const { data } = await client.check([port]);
+    const { data } = await check(false);
     return { kind: 'in-use', check: data, result: onlyResult(data) };
   }
   try {
-    const { data } = await client.check([port], { token });
+    const { data } = await check(true);
     const result = onlyResult(data);
-    const verified = result.state === 'open' ? await listener.whenVerified(options.proofWaitMs ?? 2000) : false;
+    // Over UDP the token arriving is the proof, whatever the probe read: the listener's answer
+    // can be lost on the way back while the datagram did arrive.
+    const wait = options.proofWaitMs ?? 2000;
+    const verified = udp || result.state === 'open' ? await listener.whenVerified(wait) : false;
     return { kind: 'checked', check: data, result, verified };
   } finally {
     await listener.close();
   }
 }
 
-function privileged(port: number): CliFailure {
+function privileged(port: number, udp: boolean): CliFailure {
   return new CliFailure(
     'privileged-port',
     'Port needs privileges',
     port < 1024
-      ? `Listening on port ${port} needs privileges: only root (or a program allowed CAP_NET_BIND_SERVICE) may listen below 1024. Run it with sudo, e.g. \`sudo node dialback.mjs listen ${port}\`.`
+      ? `Listening on port ${port} needs privileges: only root (or a program allowed CAP_NET_BIND_SERVICE) may listen below 1024. Run it with sudo, e.g. \`sudo node dialback.mjs listen${udp ? ' --udp' : ''} ${port}\`.`
       : `This machine does not allow listening on port ${port} (EACCES): a security policy forbids it.`,
   );
 }
@@ -146,13 +156,36 @@ function privileged(port: number): CliFailure {
 /** The one-line verdict of `listen`, for people. */
 export function describeListen(outcome: ListenOutcome, port: number): string {
   const { result } = outcome;
+  const protocol = protocolOf(result);
   if (outcome.kind === 'in-use') {
-    return `Port ${port} is already in use on this machine, so dialback could not listen on it and checked it directly: ${port}/tcp ${result.state}, with no proof the connection reached this machine. Stop the program using the port and run listen again to verify.`;
+    const flag = protocol === 'udp' ? ' --udp' : '';
+    return `Port ${port} is already in use on this machine, so dialback could not listen on it and checked it directly: ${port}/${protocol} ${result.state}, with no proof ${protocol === 'udp' ? 'a datagram' : 'the connection'} reached this machine. Stop the program using the port and run listen${flag} again to verify.`;
   }
+  if (protocol === 'udp') return describeUdpListen(outcome.verified, result, port);
   if (result.state !== 'open') {
     return `${port}/tcp ${result.state}: dialback was listening on this machine and nothing from where the check ran reached it.`;
   }
   return outcome.verified
     ? `${port}/tcp open, verified: the connection reached this machine.`
     : `${port}/tcp open, not verified: something answered, but not this machine's listener (a router, another host or a proxy in front of it).`;
+}
+
+function describeUdpListen(verified: boolean, result: PortResult, port: number): string {
+  if (verified) {
+    return `${port}/udp verified: a datagram from where the check ran reached this machine, so the port is forwarded to it.`;
+  }
+  if (result.state === 'open') {
+    return `${port}/udp open, not verified: something answered, but not this machine's listener (a router, another host or a proxy in front of it).`;
+  }
+  return `${port}/udp ${result.state}, not verified: dialback was listening on this machine and no datagram from where the check ran reached it.`;
+}
+
+/**
+ * Whether `listen` succeeded (exit status 0): only when the check reached this machine's own
+ * listener. A port in use was checked without proof, so it is not a success. Over UDP the token
+ * arriving is the proof, whatever state the probe read.
+ */
+export function listenSucceeded(outcome: ListenOutcome): boolean {
+  if (outcome.kind === 'in-use') return false;
+  return outcome.verified && (protocolOf(outcome.result) === 'udp' || outcome.result.state === 'open');
 }

@@ -1,5 +1,5 @@
 /**
- * `dialback 22 80 443 [--api URL] [--json] [--from all]`, `dialback listen PORT` and `dialback ip`: the API
+ * `dialback 22 80 443 [--udp] [--api URL] [--json] [--from all]`, `dialback listen [--udp] PORT` and `dialback ip`: the API
  * from a terminal, through the typed client. Exit status: 0 when every port is open, 1 when
  * any is not, 2 on any error (one line on stderr saying what happened and what to do; under
  * `--json`, a problem+json document on stdout), like `diff` and `grep`.
@@ -13,14 +13,14 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type CheckResponse, createClient, type DialbackClient } from '../client/dialback-client.ts';
 import { renderCheckText } from '../contract/render-text.ts';
-import { parsePortList } from '../contract/wire.ts';
-import { localViewNotice, nextStepsFor } from '../core/verdict-text.ts';
+import { parsePortList, protocolOf } from '../contract/wire.ts';
+import { localViewNotice, nextStepsOf } from '../core/verdict-text.ts';
 import { apiHost, familyRefusal, isPublicAddress, normalizeApi } from './api-url.ts';
 import { type BothAnswers, bothExitCode, checkBoth, type FamilyAnswer, renderBoth } from './both.ts';
 import { CliFailure, type CliProblem, explainFailure, problemLine, UsageError } from './explain.ts';
 import { type Deadlines, deadlineFetch } from './family-fetch.ts';
 import { cliVersion, servedApi } from './inlined.ts';
-import { describeListen, type ListenOutcome, listenAndCheck } from './listen.ts';
+import { describeListen, type ListenOutcome, listenAndCheck, listenSucceeded } from './listen.ts';
 import { checkFrom } from './regions.ts';
 import { colourStates, colourWanted, paint, startProgress } from './terminal.ts';
 
@@ -39,13 +39,13 @@ const CONNECT_SECONDS = 5;
  */
 const DEFAULT_TIMEOUT_SECONDS = 35;
 
-const SHORT_USAGE = `Usage: dialback PORT... [--api URL] [--json] [-4 | -6 | --both]
-       dialback listen PORT | dialback ip      (dialback --help for more)`;
+const SHORT_USAGE = `Usage: dialback PORT... [--udp] [--api URL] [--json] [-4 | -6 | --both]
+       dialback listen PORT [--udp] | dialback ip      (dialback --help for more)`;
 
 function usage(api: string): string {
-  return `Usage: dialback PORT... [--api URL] [--json] [-4 | -6 | --both] [--timeout S]
+  return `Usage: dialback PORT... [--udp] [--api URL] [--json] [-4 | -6 | --both] [--timeout S]
        dialback PORT... --from all|REGION,... [--api URL] [--json] [-4 | -6] [--timeout S]
-       dialback listen PORT [--api URL] [--json] [-4 | -6 | --both]
+       dialback listen PORT [--udp] [--api URL] [--json] [-4 | -6 | --both]
        dialback ip [--api URL] [--json]
 
 Asks a Dialback API to dial back to your address and reports each TCP port as open,
@@ -53,12 +53,14 @@ closed or filtered. PORTs are 1-65535, separated by spaces or commas.
 
   listen PORT    listen on PORT on all interfaces, have the API check it with a one-time
                  token, and say whether the connection really reached this machine
+  --udp          check (or listen on) UDP ports instead of TCP: open|filtered means no
+                 answer, which is normal for many UDP services; listen --udp settles it
   --api URL      the API to ask (now: ${api}); a bare host:port means http:// for
                  loopback and private addresses, https:// otherwise ($DIALBACK_API sets it too)
   -4, -6         connect to the API over IPv4 / IPv6 only (so that family is checked)
   --both         check over IPv4 and over IPv6 and show the two side by side
   --from all     check from every region the API lists at /regions (or from the regions
-                 named, e.g. --from eu-central-1,us-east-1), one column per region
+                 named, e.g. --from eu-central-1,us-east-1), one column per region (TCP)
   --json         print JSON instead of the table (errors too, as problem+json, on stdout)
   --timeout S    give up on an answer after S seconds (default ${DEFAULT_TIMEOUT_SECONDS}; connecting: ${CONNECT_SECONDS})
   --version      print the version
@@ -93,10 +95,12 @@ function parsePorts(args: readonly string[]): number[] {
 function nextSteps(check: CheckResponse): string {
   const groups = new Map<string, { state: string; ports: number[]; steps: readonly string[] }>();
   for (const result of check.results) {
-    const steps = nextStepsFor(result);
+    const steps = nextStepsOf(result);
     if (result.state === 'open' || steps.length === 0) continue;
-    const key = steps.join('\n');
-    const group = groups.get(key) ?? { state: result.state, ports: [], steps };
+    const protocol = protocolOf(result);
+    const key = `${protocol}\n${steps.join('\n')}`;
+    const state = protocol === 'udp' ? `${result.state} UDP` : result.state;
+    const group = groups.get(key) ?? { state, ports: [], steps };
     group.ports.push(result.port);
     groups.set(key, group);
   }
@@ -128,6 +132,7 @@ interface Options {
   ipv4?: boolean;
   ipv6?: boolean;
   timeout?: string;
+  udp?: boolean;
   from?: string;
 }
 
@@ -145,6 +150,7 @@ function readArgs(argv: readonly string[]): { values: Options; positionals: stri
         ipv6: { type: 'boolean', short: '6', default: false },
         from: { type: 'string' },
         timeout: { type: 'string' },
+        udp: { type: 'boolean', default: false },
       },
       allowPositionals: true,
       strict: true,
@@ -174,6 +180,8 @@ interface Run {
   readonly deadlines: Deadlines;
   readonly family: 4 | 6 | undefined;
   readonly both: boolean;
+  /** `--udp`: the ports are UDP ports. */
+  readonly udp: boolean;
   readonly colour: boolean;
   readonly client: (family?: 4 | 6) => DialbackClient;
 }
@@ -205,8 +213,9 @@ async function listenCommand(run: Run, ports: readonly number[]): Promise<number
   const outcomes: { family: 4 | 6 | undefined; outcome: ListenOutcome }[] = [];
   for (const family of families) {
     const over = family === undefined ? '' : ` over IPv${family}`;
-    const outcome = await withProgress(run, `Listening on port ${port} and asking ${run.api} to check it${over}`, () =>
-      listenAndCheck(run.client(family), port),
+    const what = run.udp ? `UDP port ${port}` : `port ${port}`;
+    const outcome = await withProgress(run, `Listening on ${what} and asking ${run.api} to check it${over}`, () =>
+      listenAndCheck(run.client(family), port, { udp: run.udp }),
     );
     assertFamily(outcome.check, family);
     outcomes.push({ family, outcome });
@@ -229,7 +238,7 @@ async function listenCommand(run: Run, ports: readonly number[]): Promise<number
     );
   }
   // Exit 0 only when the check reached this machine's own listener: anything else is unproven.
-  return outcomes.every(({ outcome }) => outcome.result.state === 'open' && verified(outcome)) ? 0 : 1;
+  return outcomes.every(({ outcome }) => listenSucceeded(outcome)) ? 0 : 1;
 }
 
 async function bothCommand(run: Run, ports: readonly number[]): Promise<number> {
@@ -270,8 +279,9 @@ async function ipCommand(run: Run): Promise<number> {
 }
 
 async function checkCommand(run: Run, ports: readonly number[]): Promise<number> {
-  const { data } = await withProgress(run, `Checking ${ports.join(', ')} with ${run.api}`, () =>
-    run.client(run.family).check(ports),
+  const what = run.udp ? `UDP ${ports.join(', ')}` : ports.join(', ');
+  const { data } = await withProgress(run, `Checking ${what} with ${run.api}`, () =>
+    run.udp ? run.client(run.family).check([], { udp: ports }) : run.client(run.family).check(ports),
   );
   assertFamily(data, run.family);
   run.io.out(run.json ? `${JSON.stringify(data, null, 2)}\n` : renderForPeople(data, run.colour));
@@ -315,8 +325,16 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     }
     const both = values.both === true;
     const [command, ...rest] = positionals;
+    // listen --udp --both binds one dual-stack socket and can prove each family; a check cannot compare them.
+    if (both && values.udp && command !== 'listen') {
+      throw new UsageError('--both compares TCP ports; check UDP over each family with -4 and -6.');
+    }
     if (values.from !== undefined && (both || command === 'listen' || command === 'ip')) {
       throw new UsageError('--from checks ports; it does not combine with --both, listen or ip.');
+    }
+    // The regions table has one column per region of TCP states; UDP's are asked region by region.
+    if (values.from !== undefined && values.udp) {
+      throw new UsageError('--from checks TCP ports; check UDP from one region at a time with --api.');
     }
     if (both && isIP(apiHost(api)) !== 0) {
       throw new UsageError(
@@ -332,6 +350,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       deadlines,
       family,
       both,
+      udp: values.udp === true,
       colour: colourWanted(io.stdoutIsTty === true, io.env),
       client: (f) => createClient({ api: base, fetch: deadlineFetch(fixed, f) }),
     };

@@ -55,10 +55,12 @@ export interface CheckOptions extends CallOptions {
    * `DIALBACK <token>` after the handshake, so a listener can tell the connection reached it.
    */
   readonly token?: string;
+  /** UDP ports to check as well (`udp=`); the TCP `ports` may then be empty. */
+  readonly udp?: readonly number[];
 }
 
-/** Options of a check from several regions. */
-export interface RegionsCheckOptions extends CheckOptions {
+/** Options of a check from several regions: TCP ports only (the regions view has no UDP rows). */
+export interface RegionsCheckOptions extends Omit<CheckOptions, 'udp'> {
   /** Region names to check from, in this order; every region `/regions` lists when absent. */
   readonly from?: readonly string[];
   /** How to word a region's failure (the CLI's own explanations); the error's message when absent. */
@@ -92,7 +94,7 @@ export class NotDialbackError extends DialbackError {
 
 /** The client's calls. */
 export interface DialbackClient {
-  /** Checks one or more ports on the caller's own address (`GET /check?ports=`). */
+  /** Checks one or more ports on the caller's own address (`GET /check?ports=`, with `udp=` for UDP). */
   check(ports: readonly number[], options?: CheckOptions): Promise<Answer<CheckResponse>>;
   /** The address the service sees (`GET /ip`). */
   ip(options?: CallOptions): Promise<Answer<IpResponse>>;
@@ -165,6 +167,7 @@ export function isCheckResponse(value: unknown): value is CheckResponse {
         typeof r.port === 'number' &&
         (PORT_STATES as readonly unknown[]).includes(r.state) &&
         typeof r.reason === 'string' &&
+        (r.protocol === undefined || r.protocol === 'udp') &&
         (r.rttMs === null || typeof r.rttMs === 'number'),
     )
   );
@@ -257,9 +260,16 @@ export function createClient(options: ClientOptions): DialbackClient {
   };
 
   const check = (ports: readonly number[], call?: CheckOptions): Promise<Answer<CheckResponse>> => {
-    if (ports.length === 0) return Promise.reject(new RangeError('check() needs at least one port'));
-    const token = call?.token === undefined ? '' : `&token=${encodeURIComponent(call.token)}`;
-    return get(`/check?ports=${ports.join(',')}${token}`, call, isCheckResponse);
+    const udp = call?.udp ?? [];
+    if (ports.length === 0 && udp.length === 0) {
+      return Promise.reject(new RangeError('check() needs at least one port'));
+    }
+    const query = [
+      ...(ports.length === 0 ? [] : [`ports=${ports.join(',')}`]),
+      ...(udp.length === 0 ? [] : [`udp=${udp.join(',')}`]),
+      ...(call?.token === undefined ? [] : [`token=${encodeURIComponent(call.token)}`]),
+    ];
+    return get(`/check?${query.join('&')}`, call, isCheckResponse);
   };
   const regions = (call?: CallOptions): Promise<Answer<RegionsResponse>> => get('/regions', call, isRegionsResponse);
 

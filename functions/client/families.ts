@@ -4,7 +4,7 @@
  * The dual-stack endpoint's `/ip` is asked first, which spends nothing: a caller it sees over
  * IPv4 has no IPv6 to check, and is told so instead of being charged for a second IPv4 check.
  */
-import { ABSENCE_REASON, type Absence, diagnose, wrongFamily } from '../contract/families.ts';
+import { ABSENCE_REASON, type Absence, askedOf, diagnose, type PortsAsked, wrongFamily } from '../contract/families.ts';
 import type { Endpoints } from '../contract/wire.ts';
 import {
   type CheckResponse,
@@ -40,14 +40,11 @@ function failed(error: unknown): FamilyView {
   };
 }
 
-async function checkOver(
-  api: string,
-  ports: readonly number[],
-  family: 4 | 6,
-  doFetch?: typeof fetch,
-): Promise<FamilyView> {
+async function checkOver(api: string, ports: PortsAsked, family: 4 | 6, doFetch?: typeof fetch): Promise<FamilyView> {
   try {
-    const { data, rateLimit } = await createClient({ api, ...(doFetch ? { fetch: doFetch } : {}) }).check(ports);
+    const { data, rateLimit } = await createClient({ api, ...(doFetch ? { fetch: doFetch } : {}) }).check(ports.tcp, {
+      udp: ports.udp,
+    });
     const wrong = wrongFamily(data, family);
     if (wrong === undefined) return { kind: 'checked', check: data, rateLimit };
     // A dual-stack endpoint that saw IPv4 means no IPv6; an IPv4-only one never sees IPv6.
@@ -65,25 +62,27 @@ export async function ipv6Address(endpoints: Endpoints, doFetch?: typeof fetch):
 }
 
 /**
- * Checks `ports` over IPv4 and, where possible, IPv6, concurrently. `ipv4` falls back to
+ * Checks `ports` (a bare list is TCP; `{ tcp, udp }` for both) over IPv4 and, where possible,
+ * IPv6, concurrently. `ipv4` falls back to
  * `fallback` (the API the caller named) on a deployment that does not announce endpoints.
  */
 export async function checkFamilies(
   endpoints: Endpoints,
-  ports: readonly number[],
+  ports: readonly number[] | PortsAsked,
   fallback: string,
   doFetch?: typeof fetch,
 ): Promise<FamiliesView> {
+  const asked = askedOf(ports);
   const v6 = async (): Promise<FamilyView> => {
     try {
       const seen = await ipv6Address(endpoints, doFetch);
       if (typeof seen === 'string') return absent(seen);
-      return await checkOver(endpoints.dualStack ?? fallback, ports, 6, doFetch);
+      return await checkOver(endpoints.dualStack ?? fallback, asked, 6, doFetch);
     } catch (error) {
       return failed(error);
     }
   };
-  const [a, b] = await Promise.all([checkOver(endpoints.ipv4 ?? fallback, ports, 4, doFetch), v6()]);
-  const notes = a.kind === 'checked' && b.kind === 'checked' ? diagnose(a.check, b.check, ports) : [];
+  const [a, b] = await Promise.all([checkOver(endpoints.ipv4 ?? fallback, asked, 4, doFetch), v6()]);
+  const notes = a.kind === 'checked' && b.kind === 'checked' ? diagnose(a.check, b.check, asked) : [];
   return { v4: a, v6: b, notes };
 }

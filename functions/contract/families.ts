@@ -4,7 +4,18 @@
  * families (`dialback --both`, the page, the widget), so they diagnose alike.
  */
 import { familyDifference } from '../core/verdict-text.ts';
-import type { CheckResponse, Endpoints } from './wire.ts';
+import { type CheckResponse, type Endpoints, type Protocol, protocolOf } from './wire.ts';
+
+/** The ports of one check: TCP (`ports=`) and UDP (`udp=`). */
+export interface PortsAsked {
+  readonly tcp: readonly number[];
+  readonly udp: readonly number[];
+}
+
+/** A bare port list is TCP only. */
+export function askedOf(ports: readonly number[] | PortsAsked): PortsAsked {
+  return 'tcp' in ports ? ports : { tcp: ports, udp: [] };
+}
 
 /** Why the caller's IPv6 was not checked although the deployment has a dual-stack endpoint. */
 export const NO_IPV6_CALLER =
@@ -38,12 +49,18 @@ export function wrongFamily(check: Pick<CheckResponse, 'family'>, family: 4 | 6)
 }
 
 /** One line per port that reads differently over IPv4 and IPv6, saying what that means. */
-export function diagnose(v4: CheckResponse, v6: CheckResponse, ports: readonly number[]): string[] {
+export function diagnose(v4: CheckResponse, v6: CheckResponse, ports: readonly number[] | PortsAsked): string[] {
+  const { tcp, udp } = askedOf(ports);
+  const asked: [number, Protocol][] = [
+    ...tcp.map((p): [number, Protocol] => [p, 'tcp']),
+    ...udp.map((p): [number, Protocol] => [p, 'udp']),
+  ];
   const notes: string[] = [];
-  for (const port of ports) {
-    const a = v4.results.find((r) => r.port === port);
-    const b = v6.results.find((r) => r.port === port);
-    const difference = a && b ? familyDifference(port, a, b) : undefined;
+  for (const [port, protocol] of asked) {
+    const same = (r: CheckResponse['results'][number]): boolean => r.port === port && protocolOf(r) === protocol;
+    const a = v4.results.find(same);
+    const b = v6.results.find(same);
+    const difference = a && b ? familyDifference(port, a, b, protocol) : undefined;
     if (difference !== undefined) notes.push(difference);
   }
   return notes;

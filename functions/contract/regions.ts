@@ -7,7 +7,7 @@
  * nothing about the caller's ports, and the other regions' answers stand.
  */
 import { STATE_MEANING } from '../core/verdict-text.ts';
-import { type CheckResponse, PORT_STATES, type PortResult, type PortState, type Region } from './wire.ts';
+import { type CheckResponse, PORT_STATES, type PortResult, type PortState, protocolOf, type Region } from './wire.ts';
 
 /** Why a region gave no answer. */
 export interface RegionFailure {
@@ -54,9 +54,12 @@ export function selectRegions(listed: readonly Region[], from: readonly string[]
   });
 }
 
-/** The result for `port` in one region's outcome, `undefined` when it gave no answer. */
+/**
+ * The TCP result for `port` in one region's outcome, `undefined` when it gave no answer. Regions
+ * compare TCP ports only; the primary's own check may carry UDP results of the same numbers.
+ */
 export function resultIn(outcome: RegionOutcome, port: number): PortResult | undefined {
-  return outcome.ok ? outcome.check.results.find((r) => r.port === port) : undefined;
+  return outcome.ok ? outcome.check.results.find((r) => r.port === port && protocolOf(r) === 'tcp') : undefined;
 }
 
 /** One cell of the table: the state, or `error`. */

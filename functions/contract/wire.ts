@@ -9,15 +9,64 @@
  * are refused rather than guessed at (never glued: `22 80` is not 2280), so what is probed is
  * always exactly what the caller wrote.
  */
-
 import type { Endpoints } from '../core/config.ts';
 import { BadRequest } from '../core/errors.ts';
-import type { PortHint, PortReason, PortResult, PortState } from '../core/probe.ts';
+import type {
+  PortHint,
+  PortReason as TcpPortReason,
+  PortResult as TcpPortResult,
+  PortState as TcpPortState,
+} from '../core/probe.ts';
+import type { UdpPortReason, UdpPortResult, UdpPortState } from '../core/udp-probe.ts';
 
-export type { Endpoints, PortHint, PortReason, PortResult, PortState };
+export type {
+  Endpoints,
+  PortHint,
+  TcpPortReason,
+  TcpPortResult,
+  TcpPortState,
+  UdpPortReason,
+  UdpPortResult,
+  UdpPortState,
+};
+
+/** A port state in either protocol: Nmap's `-sT` words, and `open|filtered` from its `-sU`. */
+export type PortState = TcpPortState | UdpPortState;
+/** Why a port got its state, in either protocol. */
+export type PortReason = TcpPortReason | UdpPortReason;
+/** One port's verdict. A UDP result says `protocol: "udp"`; a TCP one has no `protocol` (v1 shape). */
+export type PortResult = TcpPortResult | UdpPortResult;
+
+/** The two transport protocols a check can use. */
+export type Protocol = 'tcp' | 'udp';
+
+/** The protocol of a result (a result without `protocol` is TCP). */
+export function protocolOf(result: PortResult): Protocol {
+  return 'protocol' in result && result.protocol === 'udp' ? 'udp' : 'tcp';
+}
+
+/** Narrows a result to a UDP one. */
+export function isUdpResult(result: PortResult): result is UdpPortResult {
+  return protocolOf(result) === 'udp';
+}
 
 /** Every port state, in the order documents list them. */
-export const PORT_STATES = ['open', 'closed', 'filtered', 'untestable'] as const satisfies readonly PortState[];
+export const PORT_STATES = [
+  'open',
+  'closed',
+  'filtered',
+  'open|filtered',
+  'untestable',
+] as const satisfies readonly PortState[];
+
+/** The states a UDP port can read, in the order documents list them. */
+export const UDP_PORT_STATES = [
+  'open',
+  'closed',
+  'filtered',
+  'open|filtered',
+  'untestable',
+] as const satisfies readonly UdpPortState[];
 
 /** Every reason word, in the order documents list them. */
 export const PORT_REASONS = [
@@ -31,6 +80,8 @@ export const PORT_REASONS = [
   'dest-unreach',
   'blocked-at-source',
   'no-ipv6-egress',
+  'udp-response',
+  'port-unreach',
 ] as const satisfies readonly PortReason[];
 
 // A state or reason added to the probe's types but not to the lists above fails to compile here.
@@ -113,13 +164,15 @@ const PORT = new RegExp(`^${PORT_PATTERN}$`);
 /** Longest `ports` list text accepted; bounds the work done on hostile input. */
 export const MAX_PORT_LIST_LENGTH = 1024;
 
-/** Parses one port; throws `BadRequest` with a message naming the value. */
-export function parsePort(raw: string): number {
+/** Parses one port; throws `BadRequest` with a message naming the value (and the protocol). */
+export function parsePort(raw: string, protocol: Protocol = 'tcp'): number {
   if (PORT.test(raw)) {
     const port = Number(raw);
     if (port <= 65535) return port;
   }
-  throw new BadRequest(`"${printable(raw)}" is not a TCP port: give a whole number from 1 to 65535, like 443.`);
+  throw new BadRequest(
+    `"${printable(raw)}" is not a ${protocol.toUpperCase()} port: give a whole number from 1 to 65535, like ${protocol === 'udp' ? 51820 : 443}.`,
+  );
 }
 
 /**

@@ -24,6 +24,7 @@
  * the host's pace (see there). A port silent on a host that sent no error keeps the deadline.
  */
 import net from 'node:net';
+import { errorCode } from './probe-all.ts';
 
 /** Nmap's port states, plus `untestable` for ports the checker itself cannot reach. */
 export type PortState = 'open' | 'closed' | 'filtered' | 'untestable';
@@ -132,11 +133,6 @@ const REMOTE_ERRORS: Readonly<Record<string, Verdict>> = {
 /** Maps a socket error code to a port verdict, or `undefined` when it is a local failure. */
 export function verdictForError(code: string | undefined): Verdict | undefined {
   return code === undefined ? undefined : REMOTE_ERRORS[code];
-}
-
-function errorCode(error: unknown): string | undefined {
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  return typeof code === 'string' ? code : undefined;
 }
 
 function rounded(ms: number): number {

@@ -4,6 +4,7 @@
  * not for network engineers: plain words, one concrete step per line.
  */
 import type { PortHint, PortReason, PortResult, PortState } from './probe.ts';
+import type { UdpPortReason, UdpPortResult, UdpPortState } from './udp-probe.ts';
 
 /** One line per state: what it means. */
 export const STATE_MEANING: Readonly<Record<PortState, string>> = {
@@ -68,8 +69,9 @@ export const HINT_TEXT: Readonly<Record<PortHint, string>> = {
 };
 
 /** One line per hinted port of a check, e.g. for the text table; empty when none has a hint. */
-export function hintLines(results: readonly PortResult[]): string[] {
-  return results.flatMap((r) => (r.hint === undefined ? [] : [`${r.port}/tcp: ${HINT_TEXT[r.hint]}`]));
+export function hintLines(results: readonly (PortResult | UdpPortResult)[]): string[] {
+  // Only TCP results carry a hint: the UDP probe has no rate-limit rounds.
+  return results.flatMap((r) => ('hint' in r && r.hint !== undefined ? [`${r.port}/tcp: ${HINT_TEXT[r.hint]}`] : []));
 }
 
 /**
@@ -85,7 +87,7 @@ export const CGNAT_EXPLAINED =
 
 /** The limits of any single check, said honestly. */
 export const CHECK_LIMITS =
-  'This checks TCP only: UDP services (many game servers, WireGuard, DNS) cannot be tested this way. ' +
+  'A UDP service may stay silent to a stranger (WireGuard always does), so a UDP port can read "open|filtered": `dialback listen --udp PORT` settles it. ' +
   'One check cannot tell packet loss from a firewall that drops silently: each port is tried several times, ' +
   'but if "filtered" surprises you, check again in a minute.';
 
@@ -188,11 +190,12 @@ export function localViewNotice(address: string, publicUrl: string | undefined):
  */
 export function familyDifference(
   port: number,
-  v4: Pick<PortResult, 'state' | 'reason'>,
-  v6: Pick<PortResult, 'state' | 'reason'>,
+  v4: Pick<PortResult | UdpPortResult, 'state' | 'reason'>,
+  v6: Pick<PortResult | UdpPortResult, 'state' | 'reason'>,
+  protocol: 'tcp' | 'udp' = 'tcp',
 ): string | undefined {
   if (v4.state === v6.state && v4.reason === v6.reason) return undefined;
-  const head = `${port}/tcp ${v4.state} over IPv4, ${v6.state} over IPv6`;
+  const head = `${port}/${protocol} ${v4.state} over IPv4, ${v6.state} over IPv6`;
   if (v6.reason === 'no-ipv6-egress') return `${head}: this deployment cannot dial IPv6, so only IPv4 was tested.`;
   if (v4.state === 'open' && v6.state === 'filtered') {
     return `${head}: your IPv6 firewall blocks it. IPv6 has no NAT or port forward; allow the port to this device in the router's IPv6 firewall.`;
@@ -207,4 +210,94 @@ export function familyDifference(
     return `${head}: over IPv4 the router's forward points at a device with nothing listening, or a firewall rejects it.`;
   }
   return `${head}.`;
+}
+
+/*
+ * The UDP tables below are written out in full rather than borrowing TCP's entries: a property
+ * read at module level counts as a side effect to esbuild, which would then keep every table
+ * in the widget's bundle (measured: it doubled).
+ */
+
+/** One line per UDP state: what it means. UDP has no handshake, so the words differ from TCP's. */
+export const UDP_STATE_MEANING: Readonly<Record<UdpPortState, string>> = {
+  open: 'open: a UDP service answered; it is reachable from where this check ran.',
+  closed:
+    'closed: your address answered with ICMP port-unreachable: nothing listens on that UDP port, or a firewall rejects it (nmap -sU says "closed" too).',
+  filtered:
+    'filtered: a firewall or router answered that the port is prohibited (an ICMP error other than port-unreachable).',
+  'open|filtered':
+    'open|filtered: nothing answered, after every retry. A UDP service stays silent to a packet it does not understand (WireGuard always does), so this is a silent service or a firewall that drops; nmap -sU cannot tell either. `dialback listen --udp PORT` settles it.',
+  untestable:
+    'untestable: this checker cannot send to it: the cloud provider blocks the port, or this deployment has no IPv6 egress (try over IPv4).',
+};
+
+/** What a UDP reason adds to the state, in words. */
+export const UDP_REASON_MEANING: Readonly<Record<UdpPortReason, string>> = {
+  'udp-response': 'a UDP datagram came back from the port',
+  'port-unreach': 'your address answered with ICMP port-unreachable',
+  'admin-prohibited': 'a firewall answered with ICMP administratively prohibited',
+  'net-unreach': 'a router answered with ICMP network-unreachable',
+  'proto-unreach': 'your address answered with ICMP protocol-unreachable',
+  'dest-unreach': 'the path answered with another ICMP destination-unreachable',
+  'no-response': 'no datagram and no ICMP error came back, after retries',
+  'blocked-at-source': 'the checker may not send to this port, so nothing was sent',
+  'no-ipv6-egress': 'this deployment cannot send IPv6, so nothing was sent (and nothing counted)',
+};
+
+/** What to try next for a UDP port, per state. */
+export const UDP_NEXT_STEPS: Readonly<Record<UdpPortState, readonly string[]>> = {
+  open: [
+    'Nothing to fix: the UDP service is reachable from where this check ran.',
+    'If it should not be public, stop the service or block the port in your firewall or router.',
+  ],
+  closed: [
+    'Make sure the service is running and listens on all interfaces (0.0.0.0 or ::): `ss -lun` (Linux) or `netstat -an -p udp` shows the address it listens on.',
+    'Check the host firewall on the machine itself: a `reject` rule reads the same as nothing listening.',
+    "Behind a home router, the forward must point at the machine's current LAN address, for UDP (not only TCP).",
+  ],
+  filtered: [
+    'A firewall answered that the port is prohibited: allow the UDP port in the host firewall (ufw, firewalld, nftables, Windows Defender Firewall) or the router.',
+  ],
+  'open|filtered': [
+    'Many UDP services never answer a stranger (WireGuard, most VPNs and some game servers): for them this is the best any outside check can say.',
+    'To settle it, run `dialback listen --udp PORT` on the machine while the service is stopped: it proves whether a datagram from where the check runs reaches this machine.',
+    "If nothing arrives: add or fix the router's port forward for UDP (external port → the machine's LAN address and the same port), and allow the UDP port in the host firewall.",
+    'If your router shows a different WAN address from the one here, you are likely behind carrier-grade NAT (see below).',
+  ],
+  untestable: [
+    'Over IPv6 on a deployment without IPv6 egress: check over IPv4 instead, or use a deployment that can send IPv6.',
+    'A port the cloud provider blocks: test it from another network.',
+  ],
+};
+
+/** The meaning line of a result, in its protocol's words (TCP's says what its reason adds). */
+export function meaningOf(result: PortResult | UdpPortResult): string {
+  return 'protocol' in result ? UDP_STATE_MEANING[result.state] : resultMeaning(result);
+}
+
+/** The meaning without its leading "state: ", for places where the state is already shown. */
+export function explanationOf(result: PortResult | UdpPortResult): string {
+  if (!('protocol' in result)) return resultExplanation(result);
+  const text = UDP_STATE_MEANING[result.state].slice(result.state.length + 2);
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/** What a result's reason means, in its protocol's words. */
+export function reasonMeaningOf(result: PortResult | UdpPortResult): string {
+  return 'protocol' in result ? UDP_REASON_MEANING[result.reason] : REASON_MEANING[result.reason];
+}
+
+/** What to try next for a result, in its protocol's words (TCP's per reason where it has its own). */
+export function nextStepsOf(result: PortResult | UdpPortResult): readonly string[] {
+  return 'protocol' in result ? UDP_NEXT_STEPS[result.state] : nextStepsFor(result);
+}
+
+/** The first thing to try for a result (the widget's advice); `undefined` when there is none. */
+export function firstStepOf(result: PortResult | UdpPortResult): string | undefined {
+  return 'protocol' in result ? UDP_NEXT_STEPS[result.state][0] : firstStepFor(result);
+}
+
+/** A state as a CSS class name: `open|filtered` becomes `open-filtered`. */
+export function stateClass(state: PortState | UdpPortState): string {
+  return state.replace('|', '-');
 }

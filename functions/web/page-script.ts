@@ -21,6 +21,7 @@ import { familiesResults } from './verdict-view.ts';
 
 const form = document.querySelector<HTMLFormElement>('#check-form');
 const input = document.querySelector<HTMLInputElement>('#ports');
+const udpInput = document.querySelector<HTMLInputElement>('#udp');
 const results = document.querySelector<HTMLElement>('#results');
 const button = form?.querySelector<HTMLButtonElement>('button[type="submit"]');
 
@@ -53,6 +54,11 @@ function budgetLine(view: FamiliesView): string {
   return parts.length === 0 ? '' : `Rate budget (each family has its own): ${parts.join('; ')}.`;
 }
 
+/** A box's ports; an empty box is none. */
+function listOf(box: string): number[] {
+  return box === '' ? [] : parsePortList(box, Number.MAX_SAFE_INTEGER);
+}
+
 /**
  * This region's answer for the regions script, as the server's `#primary-check` data would carry
  * it: regions are named by their IPv4-only APIs, so this region's column is the IPv4 check.
@@ -71,10 +77,10 @@ function primaryAnswer(v4: FamilyView): CheckAnswered {
 }
 
 /** Both families through the two endpoints, side by side; what the regions script needs of it. */
-async function runBoth(ports: string, both: { ipv4: string; dualStack: string }): Promise<CheckAnswered> {
-  const list = parsePortList(ports, Number.MAX_SAFE_INTEGER);
-  const view = await checkFamilies(both, list, location.origin);
-  results?.replaceChildren(...nodes(familiesResults(view, list).value));
+async function runBoth(ports: string, udp: string, both: { ipv4: string; dualStack: string }): Promise<CheckAnswered> {
+  const asked = { tcp: listOf(ports), udp: listOf(udp) };
+  const view = await checkFamilies(both, asked, location.origin);
+  results?.replaceChildren(...nodes(familiesResults(view, asked).value));
   const budget = document.querySelector('#budget');
   const line = budgetLine(view);
   if (budget !== null && line !== '') budget.textContent = line;
@@ -95,16 +101,21 @@ async function showAddresses(both: { ipv4: string; dualStack: string }): Promise
   families.textContent = `${v4Text} · ${v6Text}`;
 }
 
-async function run(ports: string): Promise<void> {
+/** Checks the TCP `ports` and the `udp` ports (either may be empty), as the form would. */
+async function run(ports: string, udp = ''): Promise<void> {
   if (results === null || button === null || button === undefined) return;
-  const query = `ports=${encodeURIComponent(ports)}`;
+  const query = [
+    ...(ports === '' && udp !== '' ? [] : [`ports=${encodeURIComponent(ports)}`]),
+    ...(udp === '' ? [] : [`udp=${encodeURIComponent(udp)}`]),
+  ].join('&');
   button.disabled = true;
   results.setAttribute('aria-busy', 'true');
   const status = document.createElement('p');
   status.className = 'checking';
-  status.textContent = `Checking ${ports}…`;
+  status.textContent = `Checking ${[ports, udp === '' ? '' : `UDP ${udp}`].filter((p) => p !== '').join(', ')}…`;
   results.replaceChildren(status);
-  // On a multi-region primary, the other regions check at the same time (page-regions.ts).
+  // On a multi-region primary, the other regions check the TCP ports at the same time (page-regions.ts);
+  // regions compare TCP only, so a check of UDP ports alone starts none.
   const answered = (detail: CheckAnswered): void => {
     document.dispatchEvent(new CustomEvent<CheckAnswered>(CHECK_ANSWERED, { detail }));
   };
@@ -112,7 +123,7 @@ async function run(ports: string): Promise<void> {
   try {
     if (endpoints !== undefined) {
       // The URL keeps no ?ports= here: reloading it would make the server check one family again.
-      answered(await runBoth(ports, endpoints));
+      answered(await runBoth(ports, udp, endpoints));
       return;
     }
     const response = await fetch(`/?${query}`, { headers: { accept: 'text/html' } });
@@ -144,7 +155,7 @@ async function run(ports: string): Promise<void> {
 form?.addEventListener('submit', (event) => {
   if (input === null || !form.checkValidity()) return;
   event.preventDefault();
-  void run(input.value);
+  void run(input.value, udpInput?.value ?? '');
 });
 
 for (const preset of document.querySelectorAll<HTMLAnchorElement>('a[data-ports]')) {
@@ -153,7 +164,19 @@ for (const preset of document.querySelectorAll<HTMLAnchorElement>('a[data-ports]
     if (ports === undefined || input === null) return;
     event.preventDefault();
     input.value = ports;
+    if (udpInput !== null) udpInput.value = '';
     void run(ports);
+  });
+}
+
+for (const preset of document.querySelectorAll<HTMLAnchorElement>('a[data-udp]')) {
+  preset.addEventListener('click', (event) => {
+    const udp = preset.dataset.udp;
+    if (udp === undefined || input === null || udpInput === null) return;
+    event.preventDefault();
+    input.value = '';
+    udpInput.value = udp;
+    void run('', udp);
   });
 }
 

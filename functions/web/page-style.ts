@@ -54,11 +54,11 @@ button:disabled { opacity: .6; cursor: progress; }
 .verdict { border-left: 6px solid var(--line); }
 .verdict-open { border-left-color: var(--open); }
 .verdict-closed { border-left-color: var(--closed); }
-.verdict-filtered, .verdict-untestable { border-left-color: var(--filtered); }
+.verdict-filtered, .verdict-open-filtered, .verdict-untestable { border-left-color: var(--filtered); }
 .state { font-weight: 700; text-transform: uppercase; letter-spacing: .03em; }
 .verdict-open .state { color: var(--open); }
 .verdict-closed .state { color: var(--closed); }
-.verdict-filtered .state, .verdict-untestable .state { color: var(--filtered); }
+.verdict-filtered .state, .verdict-open-filtered .state, .verdict-untestable .state { color: var(--filtered); }
 .problem { border-left: 6px solid var(--closed); }
 .notice { border-left: 6px solid var(--filtered); }
 .meta { color: var(--muted); font-size: .9rem; }

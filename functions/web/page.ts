@@ -6,21 +6,30 @@
  */
 import { createHash } from 'node:crypto';
 import { NO_DUAL_STACK_ENDPOINT } from '../contract/families.ts';
-import {
-  type CheckResponse,
-  type Endpoints,
-  PORT_LIST_PATTERN,
-  PORT_STATES,
-  type Problem,
-  type Region,
-} from '../contract/wire.ts';
+import { type CheckResponse, type Endpoints, PORT_LIST_PATTERN, type Problem, type Region } from '../contract/wire.ts';
 import type { RateStatus, RateWindow } from '../core/rate-limiter.ts';
 import type { SourceAddress } from '../core/source-address.ts';
-import { CGNAT_EXPLAINED, CHECK_LIMITS, formatDuration, STATE_MEANING } from '../core/verdict-text.ts';
+import {
+  CGNAT_EXPLAINED,
+  CHECK_LIMITS,
+  formatDuration,
+  STATE_MEANING,
+  UDP_STATE_MEANING,
+} from '../core/verdict-text.ts';
 import { html, rawText, type SafeHtml } from './html.ts';
 import { PAGE_STYLE } from './page-style.ts';
 import { otherRegionOrigins, primaryCheckData, REGIONS_STYLE, regionsSection } from './regions-section.ts';
 import { verdicts, withCode } from './verdict-view.ts';
+
+/** The TCP states, as the page's legend lists them (UDP's own state follows them). */
+const TCP_STATES = ['open', 'closed', 'filtered', 'untestable'] as const;
+
+/** Common UDP services offered as one-click checks (each has a payload its servers answer, or, like WireGuard, none). */
+export const UDP_PRESETS: ReadonlyArray<{ readonly label: string; readonly ports: string }> = [
+  { label: 'WireGuard', ports: '51820' },
+  { label: 'Minecraft Bedrock', ports: '19132' },
+  { label: 'Source game server', ports: '27015' },
+];
 
 /** Common services offered as one-click checks. */
 export const PRESETS: ReadonlyArray<{ readonly label: string; readonly ports: string }> = [
@@ -89,6 +98,8 @@ export interface PageView {
   readonly localNotice: string | undefined;
   readonly reverseDns: string | null;
   readonly portsInput: string;
+  /** What the UDP box held (`udp=`), shown back as typed. */
+  readonly udpInput?: string;
   readonly maxPorts: number;
   readonly windows: readonly RateWindow[];
   /** The check's answer, when one ran. */
@@ -168,7 +179,7 @@ export function renderPage(view: PageView): string {
 <main>
 <header>
 <h1>Dialback: is my port open?</h1>
-<p class="lede">This service connects back to the address your request came from and tells you, in Nmap's words, whether a TCP port is open, closed or filtered from the Internet. It never probes any other address and keeps no results.</p>
+<p class="lede">This service connects back to the address your request came from and tells you, in Nmap's words, whether a TCP or UDP port is open, closed or filtered from the Internet. It never probes any other address and keeps no results.</p>
 </header>
 <section class="card" aria-labelledby="you">
 <h2 id="you">Your address, as seen from here</h2>
@@ -182,13 +193,16 @@ ${local}
 <form id="check-form" method="get" action="/">
 <label for="ports">Ports to check (up to ${view.maxPorts}, separated by commas)</label>
 <div class="row">
-<input type="text" id="ports" name="ports" value="${view.portsInput}" required inputmode="numeric" autocomplete="off" spellcheck="false" pattern="${PORT_LIST_PATTERN}" placeholder="e.g. 22,80,443" aria-describedby="ports-hint">
+<input type="text" id="ports" name="ports" value="${view.portsInput}" inputmode="numeric" autocomplete="off" spellcheck="false" pattern="${PORT_LIST_PATTERN}" placeholder="e.g. 22,80,443" aria-describedby="ports-hint">
 <button type="submit">Check</button>
 </div>
-<p class="hint" id="ports-hint">Whole numbers from 1 to 65535. Each port counts against your rate budget.</p>
+<p class="hint" id="ports-hint">TCP. Whole numbers from 1 to 65535. Each port counts against your rate budget.</p>
+<label for="udp">UDP ports (optional: WireGuard, game servers, DNS)</label>
+<input type="text" id="udp" name="udp" value="${view.udpInput ?? ''}" inputmode="numeric" autocomplete="off" spellcheck="false" pattern="${PORT_LIST_PATTERN}" placeholder="e.g. 51820" aria-describedby="udp-hint">
+<p class="hint" id="udp-hint">Many UDP services never answer a stranger, so a UDP port can read open|filtered: run <code>dialback listen --udp PORT</code> on the machine to settle it.</p>
 </form>
 <nav aria-label="Common services">
-<ul class="presets">${PRESETS.map((p) => html`<li><a href="/?ports=${p.ports}" data-ports="${p.ports}">${p.label} <span class="mono">${p.ports}</span></a></li>`)}</ul>
+<ul class="presets">${PRESETS.map((p) => html`<li><a href="/?ports=${p.ports}" data-ports="${p.ports}">${p.label} <span class="mono">${p.ports}</span></a></li>`)}${UDP_PRESETS.map((p) => html`<li><a href="/?udp=${p.ports}" data-udp="${p.ports}">${p.label} <span class="mono">${p.ports}/udp</span></a></li>`)}</ul>
 </nav>
 </section>
 ${regionsSection(view.regions, view.script === undefined ? undefined : view.regionsScript)}
@@ -200,7 +214,7 @@ ${regionsSection(view.regions, view.script === undefined ? undefined : view.regi
 <section aria-labelledby="limits">
 <h2 id="limits">What one check can and cannot tell</h2>
 <p>${CHECK_LIMITS}</p>
-<ul>${PORT_STATES.map((s) => html`<li>${STATE_MEANING[s]}</li>`)}</ul>
+<ul>${TCP_STATES.map((s) => html`<li>${STATE_MEANING[s]}</li>`)}<li>UDP ${UDP_STATE_MEANING['open|filtered']}</li></ul>
 <h3>Is it carrier-grade NAT?</h3>
 <p>${CGNAT_EXPLAINED}</p>
 </section>

@@ -4,8 +4,9 @@
  * through the two endpoints, so the advice text is written once.
  */
 import type { FamiliesView, FamilyView } from '../client/families.ts';
-import type { PortResult } from '../contract/wire.ts';
-import { HINT_TEXT, nextStepsFor, REASON_MEANING, resultExplanation } from '../core/verdict-text.ts';
+import { askedOf, type PortsAsked } from '../contract/families.ts';
+import { type PortResult, type Protocol, protocolOf } from '../contract/wire.ts';
+import { explanationOf, HINT_TEXT, nextStepsOf, reasonMeaningOf, stateClass } from '../core/verdict-text.ts';
 import { html, type SafeHtml } from './html.ts';
 
 function rtt(result: PortResult): string {
@@ -18,23 +19,26 @@ export function withCode(text: string): SafeHtml {
 }
 
 /**
- * One port's card. The advice is the same for every port with the same state and reason, so
- * only the first such card lists it; the others point to it (`sameAs`).
+ * One port's card. The advice is the same for every port with the same protocol, state and
+ * reason, so only the first such card lists it; the others point to it (`sameAs`).
  */
 function verdict(result: PortResult, sameAs: PortResult | undefined): SafeHtml {
-  const steps = nextStepsFor(result);
+  const steps = nextStepsOf(result);
+  const protocol = protocolOf(result);
   const advice =
     steps.length === 0
       ? html``
       : sameAs === undefined
         ? html`<h4>What to do next</h4>
   <ul>${steps.map((step) => html`<li>${withCode(step)}</li>`)}</ul>`
-        : html`<p class="meta">What to do next: as for ${sameAs.port}/tcp above.</p>`;
-  return html`<article class="card verdict verdict-${result.state}">
-  <h3><span class="mono">${result.port}/tcp</span>: <span class="state">${result.state}</span></h3>
-  <p>${resultExplanation(result)}</p>
-  <p class="meta">Reason <code>${result.reason}</code>: ${REASON_MEANING[result.reason]}; ${rtt(result)}.</p>
-  ${result.hint === undefined ? '' : html`<p class="recheck" role="note">${HINT_TEXT[result.hint]}</p>`}
+        : html`<p class="meta">What to do next: as for ${sameAs.port}/${protocolOf(sameAs)} above.</p>`;
+  // Only TCP results carry a hint: the UDP probe has no rate-limit rounds.
+  const hint = 'hint' in result ? result.hint : undefined;
+  return html`<article class="card verdict verdict-${stateClass(result.state)}">
+  <h3><span class="mono">${result.port}/${protocol}</span>: <span class="state">${result.state}</span></h3>
+  <p>${explanationOf(result)}</p>
+  <p class="meta">Reason <code>${result.reason}</code>: ${reasonMeaningOf(result)}; ${rtt(result)}.</p>
+  ${hint === undefined ? '' : html`<p class="recheck" role="note">${HINT_TEXT[hint]}</p>`}
   ${advice}
 </article>`;
 }
@@ -43,7 +47,7 @@ function verdict(result: PortResult, sameAs: PortResult | undefined): SafeHtml {
 export function verdicts(results: readonly PortResult[]): SafeHtml[] {
   const first = new Map<string, PortResult>();
   return results.map((result) => {
-    const key = nextStepsFor(result).join('\n');
+    const key = `${protocolOf(result)}\n${nextStepsOf(result).join('\n')}`;
     const earlier = first.get(key);
     if (earlier === undefined) first.set(key, result);
     return verdict(result, earlier);
@@ -54,13 +58,13 @@ function familyHeading(family: 4 | 6, view: FamilyView): SafeHtml {
   return view.kind === 'checked' ? html`IPv${family} <span class="mono">${view.check.ip}</span>` : html`IPv${family}`;
 }
 
-function cell(view: FamilyView, port: number): SafeHtml {
+function cell(view: FamilyView, port: number, protocol: Protocol): SafeHtml {
   if (view.kind !== 'checked')
     return html`<td class="meta">${view.kind === 'absent' ? 'not checked' : 'no answer'}</td>`;
-  const result = view.check.results.find((r) => r.port === port);
+  const result = view.check.results.find((r) => r.port === port && protocolOf(r) === protocol);
   return result === undefined
     ? html`<td>-</td>`
-    : html`<td class="verdict-${result.state}"><span class="state">${result.state}</span></td>`;
+    : html`<td class="verdict-${stateClass(result.state)}"><span class="state">${result.state}</span></td>`;
 }
 
 function familyColumn(family: 4 | 6, view: FamilyView): SafeHtml {
@@ -78,14 +82,19 @@ function familyColumn(family: 4 | 6, view: FamilyView): SafeHtml {
  * Both families' verdicts: a table of the states side by side, the diagnosis of every port
  * that differs (`--both`'s lines), then each family's cards in its own column.
  */
-export function familiesResults(view: FamiliesView, ports: readonly number[]): SafeHtml {
+export function familiesResults(view: FamiliesView, ports: readonly number[] | PortsAsked): SafeHtml {
+  const { tcp, udp } = askedOf(ports);
+  const rows: [number, Protocol][] = [
+    ...tcp.map((p): [number, Protocol] => [p, 'tcp']),
+    ...udp.map((p): [number, Protocol] => [p, 'udp']),
+  ];
   const diagnosis =
     view.notes.length === 0
       ? html``
       : html`<ul class="diagnosis">${view.notes.map((note) => html`<li>${note}</li>`)}</ul>`;
   return html`<table class="families-table">
 <thead><tr><th scope="col">Port</th><th scope="col">${familyHeading(4, view.v4)}</th><th scope="col">${familyHeading(6, view.v6)}</th></tr></thead>
-<tbody>${ports.map((port) => html`<tr><th scope="row" class="mono">${port}/tcp</th>${cell(view.v4, port)}${cell(view.v6, port)}</tr>`)}</tbody>
+<tbody>${rows.map(([port, protocol]) => html`<tr><th scope="row" class="mono">${port}/${protocol}</th>${cell(view.v4, port, protocol)}${cell(view.v6, port, protocol)}</tr>`)}</tbody>
 </table>
 ${diagnosis}
 <div class="families">${familyColumn(4, view.v4)}${familyColumn(6, view.v6)}</div>`;

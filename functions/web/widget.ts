@@ -1,7 +1,8 @@
 /// <reference lib="dom" />
 /**
  * `<dialback-check ports="25565" api="https://…">`: an embeddable port check for onboarding
- * flows ("is your server reachable on 25565?"). Served as an ES module at `GET /widget.js`;
+ * flows ("is your server reachable on 25565?"); `udp="19132"` checks UDP ports, alone or beside
+ * `ports`. Served as an ES module at `GET /widget.js`;
  * no dependencies. It renders into shadow DOM, is themed through CSS custom properties and
  * `::part()`, and reports through events:
  * - `dialback-result`, `detail`: the IPv4 `CheckResponse` (checked through the deployment's
@@ -26,8 +27,8 @@ import {
 } from '../client/dialback-client.ts';
 import { checkFamilies, type FamiliesView } from '../client/families.ts';
 import { ABSENCE_SHORT } from '../contract/families.ts';
-import { type Endpoints, parsePortList } from '../contract/wire.ts';
-import { firstStepFor, resultExplanation } from '../core/verdict-text.ts';
+import { type Endpoints, parsePortList, protocolOf } from '../contract/wire.ts';
+import { explanationOf, firstStepOf, stateClass } from '../core/verdict-text.ts';
 import { regionsView } from './regions-view.ts';
 
 /** `detail` of the `dialback-error` event. */
@@ -75,7 +76,7 @@ const STYLE = `
 [part~="state"] { font-weight: 700; }
 [part~="state-open"] { color: var(--_open); }
 [part~="state-closed"] { color: var(--_closed); }
-[part~="state-filtered"], [part~="state-untestable"] { color: var(--_filtered); }
+[part~="state-filtered"], [part~="state-open-filtered"], [part~="state-untestable"] { color: var(--_filtered); }
 [part~="error"] { color: var(--_closed); margin: .5em 0 0; }
 [part~="diagnosis"] { margin: .5em 0 0; padding-left: 1.2em; }
 [part~="diagnosis"]:empty { display: none; }
@@ -98,6 +99,12 @@ function sheet(): CSSStyleSheet | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The TCP (`ports`) and UDP (`udp`) ports the attributes ask for. */
+interface Asked {
+  readonly tcp: number[];
+  readonly udp: number[];
 }
 
 /** Parses the `ports` attribute with the API's grammar; the server enforces the count. */
@@ -141,7 +148,7 @@ async function endpointsOf(api: string): Promise<Endpoints> {
 
 /** The custom element. */
 export class DialbackCheck extends HTMLElement {
-  static readonly observedAttributes = ['ports', 'label'];
+  static readonly observedAttributes = ['ports', 'udp', 'label'];
 
   readonly #button = element('button', 'button');
   readonly #status = element('p', 'status');
@@ -186,18 +193,34 @@ export class DialbackCheck extends HTMLElement {
     this.#label();
   }
 
+  /** The TCP and UDP ports asked for; `undefined` when neither is given or one is malformed. */
+  #asked(): Asked | undefined {
+    const tcp = parsePorts(this.getAttribute('ports'));
+    const udp = parsePorts(this.getAttribute('udp'));
+    const malformed =
+      (this.hasAttribute('ports') && tcp === undefined) || (this.hasAttribute('udp') && udp === undefined);
+    if (malformed || (tcp === undefined && udp === undefined)) return undefined;
+    return { tcp: tcp ?? [], udp: udp ?? [] };
+  }
+
+  /** The ports as people read them: `22, 51820/udp`. */
+  #names(asked: Asked): string[] {
+    return [...asked.tcp.map(String), ...asked.udp.map((p) => `${p}/udp`)];
+  }
+
   #label(): void {
-    const ports = parsePorts(this.getAttribute('ports'));
+    const asked = this.#asked();
     const own = this.getAttribute('label');
+    const names = asked === undefined ? [] : this.#names(asked);
     this.#button.textContent =
-      own ?? (ports === undefined ? 'Check ports' : `Check port${ports.length > 1 ? 's' : ''} ${ports.join(', ')}`);
+      own ?? (names.length === 0 ? 'Check ports' : `Check port${names.length > 1 ? 's' : ''} ${names.join(', ')}`);
   }
 
   /** Runs a check; resolves with the response, or `undefined` after firing `dialback-error`. */
   check(): Promise<CheckResponse | undefined> {
     return this.#run(
-      async (api, ports) => {
-        const view = await checkFamilies(await endpointsOf(api), ports, api);
+      async (api, asked) => {
+        const view = await checkFamilies(await endpointsOf(api), asked, api);
         this.#show(view);
         this.dispatchEvent(new CustomEvent('dialback-families', { detail: view, bubbles: true, composed: true }));
         if (view.v4.kind === 'failed') throw view.v4.error;
@@ -217,7 +240,18 @@ export class DialbackCheck extends HTMLElement {
    */
   checkRegions(): Promise<RegionChecks | undefined> {
     return this.#run(
-      (api, ports) => createClient({ api }).checkRegions(ports),
+      (api, asked) =>
+        // The regions table compares TCP states; UDP is checked region by region, without `regions`.
+        asked.udp.length > 0
+          ? Promise.reject(
+              new DialbackError(
+                'The regions attribute compares TCP ports only: drop udp="…", or check UDP in a widget without regions.',
+                -1,
+                undefined,
+                undefined,
+              ),
+            )
+          : createClient({ api }).checkRegions(asked.tcp),
       (checks) => {
         const answered = checks.outcomes.filter((o) => o.ok).length;
         this.#status.textContent = `Checked from ${checks.outcomes.length} regions (${answered} answered).`;
@@ -228,13 +262,13 @@ export class DialbackCheck extends HTMLElement {
   }
 
   /** One run of `work` on the attributes' ports: the busy state, the status line, the errors. */
-  async #run<T>(work: (api: string, ports: number[]) => Promise<T>, show: (result: T) => void): Promise<T | undefined> {
+  async #run<T>(work: (api: string, asked: Asked) => Promise<T>, show: (result: T) => void): Promise<T | undefined> {
     if (this.#busy) return undefined;
-    const ports = parsePorts(this.getAttribute('ports'));
-    if (ports === undefined) {
+    const asked = this.#asked();
+    if (asked === undefined) {
       this.#fail({
         status: -1,
-        message: 'Set ports="…" to one or more ports from 1 to 65535, separated by commas.',
+        message: 'Set ports="…" (TCP) or udp="…" to one or more ports from 1 to 65535, separated by commas.',
         retryAfterSeconds: undefined,
         problem: undefined,
       });
@@ -247,9 +281,9 @@ export class DialbackCheck extends HTMLElement {
     this.#diagnosis.replaceChildren();
     this.#regions.replaceChildren();
     this.#status.setAttribute('part', 'status');
-    this.#status.textContent = `Checking ${ports.join(', ')}…`;
+    this.#status.textContent = `Checking ${this.#names(asked).join(', ')}…`;
     try {
-      const result = await work(apiBase(this.getAttribute('api')), ports);
+      const result = await work(apiBase(this.getAttribute('api')), asked);
       show(result);
       return result;
     } catch (error) {
@@ -274,20 +308,20 @@ export class DialbackCheck extends HTMLElement {
     }
     this.#results.replaceChildren(
       ...(v4?.results ?? []).map((r) => {
-        const item = element('li', `result result-${r.state}`);
-        item.append(element('span', 'port', `${r.port}/tcp `));
+        const item = element('li', `result result-${stateClass(r.state)}`);
+        item.append(element('span', 'port', `${r.port}/${protocolOf(r)} `));
         if (v6 !== undefined) item.append(element('span', 'family', 'IPv4 '));
-        item.append(element('span', `state state-${r.state}`, r.state));
-        const other = v6?.results.find((x) => x.port === r.port);
+        item.append(element('span', `state state-${stateClass(r.state)}`, r.state));
+        const other = v6?.results.find((x) => x.port === r.port && protocolOf(x) === protocolOf(r));
         if (other !== undefined) {
           item.append(
             element('span', 'family', ' · IPv6 '),
-            element('span', `state state-${other.state}`, other.state),
+            element('span', `state state-${stateClass(other.state)}`, other.state),
           );
         }
-        item.append(element('span', 'meaning', `: ${resultExplanation(r)}`));
+        item.append(element('span', 'meaning', `: ${explanationOf(r)}`));
         // The first thing to try, for a port that is not open; the page has the rest.
-        const step = r.state === 'open' ? undefined : firstStepFor(r);
+        const step = r.state === 'open' ? undefined : firstStepOf(r);
         if (step !== undefined) item.append(element('span', 'advice', ` ${step.replaceAll('`', '')}`));
         return item;
       }),

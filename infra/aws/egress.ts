@@ -99,18 +99,22 @@ export class VpcEgress extends Construct {
         "Flow logs would record every caller's IP address and port, and DESIGN §4.3 keeps raw addresses out of every log; the VPC carries only the checker's own probes and AWS API calls.",
     });
 
-    // A check dials the caller's port, whichever it is, on either family, so egress is all of TCP
+    // A check dials the caller's port, whichever it is, on either family, so egress is all of TCP (and UDP)
     // to anywhere; the deployed-mode guard in the function, not the network, keeps probes to the
     // caller's own public address. No inbound rule: the function never accepts connections, and
     // replies to its own connections pass because security groups are stateful.
     this.securityGroup = new SecurityGroup(this, 'FunctionSecurityGroup', {
       vpc: this.vpc,
-      description: 'Dialback function: TCP out to any address and port (checks dial the caller), nothing in',
+      description: 'Dialback function: TCP and UDP out to any address and port (checks dial the caller), nothing in',
       allowAllOutbound: false,
       allowAllIpv6Outbound: false,
     });
     this.securityGroup.addEgressRule(Peer.anyIpv4(), Port.allTcp(), 'Probes to IPv4 callers, AWS APIs over HTTPS');
     this.securityGroup.addEgressRule(Peer.anyIpv6(), Port.allTcp(), 'Probes to IPv6 callers');
+    // UDP checks (`/check/udp/{port}`) send datagrams to the caller's port; their answers come back
+    // as replies of a tracked flow.
+    this.securityGroup.addEgressRule(Peer.anyIpv4(), Port.allUdp(), 'UDP probes to IPv4 callers');
+    this.securityGroup.addEgressRule(Peer.anyIpv6(), Port.allUdp(), 'UDP probes to IPv6 callers');
 
     // A policy of its own so that it outlives what needs it: Lambda creates the function's network
     // interfaces with the execution role, and deletes them with it after the function is gone.

@@ -21,6 +21,7 @@ const SECTIONS: ReadonlyArray<() => Promise<Section>> = [
   () => import('./lab.ts'),
   () => import('./reverse-dns.ts'),
   () => import('./local-table.ts'),
+  () => import('./udp-lab.ts'),
 ];
 
 async function main(): Promise<void> {

@@ -70,7 +70,7 @@ function same(got: { state: string; reason: string } | undefined, want: Verdict)
   return got?.state === want.state && got.reason === want.reason;
 }
 
-function quantile(sorted: readonly number[], q: number): number {
+export function quantile(sorted: readonly number[], q: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? Number.NaN;
 }
@@ -86,7 +86,7 @@ function summary(f: Figures): { rate: string; times: string; syns: string } {
   };
 }
 
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array(items.length);
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -240,7 +240,7 @@ async function pacedMultiPort(
   return [merge(0), merge(1)];
 }
 
-function repeat<T>(items: readonly T[], times: number): T[] {
+export function repeat<T>(items: readonly T[], times: number): T[] {
   return Array.from({ length: times }, () => items).flat();
 }
 

@@ -3,6 +3,7 @@
  * the IPv4-only endpoint, ::1 as the dual-stack one, announced as localhost), and a listener
  * bound to 127.0.0.1 only reads open over IPv4 and closed over IPv6.
  */
+import dgram from 'node:dgram';
 import http from 'node:http';
 import type net from 'node:net';
 import type { Browser, Page } from 'playwright-core';
@@ -23,6 +24,8 @@ let single: LocalApp;
 let noIpv6: LocalApp;
 let browser: Browser;
 let listener: Listening;
+/** Answers UDP over IPv4 only: over IPv6 the same port is unbound, so it reads closed. */
+let udpListener: dgram.Socket;
 let host: http.Server;
 let hostUrl: string;
 
@@ -39,6 +42,9 @@ beforeAll(async () => {
     observe: recorder.observe,
   });
   listener = await listening('127.0.0.1');
+  udpListener = dgram.createSocket('udp4');
+  udpListener.on('message', (_m, peer) => udpListener.send('ok', peer.port, peer.address));
+  await new Promise<void>((resolve) => udpListener.bind(0, '127.0.0.1', resolve));
   host = http.createServer((_req, res) => {
     const csp = `default-src 'none'; script-src ${pair.url}; connect-src ${pair.url} ${pair.endpoints.dualStack}`;
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': csp }).end(
@@ -56,6 +62,7 @@ afterAll(async () => {
   await browser?.close();
   await new Promise<void>((resolve) => (host ? host.close(() => resolve()) : resolve()));
   await listener?.close();
+  udpListener?.close();
   await Promise.all([pair?.close(), single?.close(), noIpv6?.close()]);
 });
 
@@ -94,6 +101,32 @@ describe('page with both endpoints', () => {
         fullPage: true,
         clip: { x: 0, y: 0, width: 960, height: Math.ceil((end?.y ?? 1300) + (end?.height ?? 0) + 16) },
       });
+      expect(trouble.errors).toEqual([]);
+      expect(trouble.violations).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('checks UDP ports side by side too, with UDP words and the diagnosis per protocol', async () => {
+    const page = await browser.newPage();
+    const trouble = await watchPage(page);
+    try {
+      await page.goto(pair.url);
+      const port = (udpListener.address() as net.AddressInfo).port;
+      await page.getByLabel(/UDP ports/).fill(String(port));
+      await page.getByLabel(/UDP ports/).press('Enter');
+      await page.locator('#results .families-table').waitFor();
+      await page.locator('#results[aria-busy]').waitFor({ state: 'detached' });
+      expect(await page.locator('.families-table tbody th').allTextContents()).toEqual([`${port}/udp`]);
+      expect(await page.locator('.families-table tbody td').allTextContents()).toEqual(['open', 'closed']);
+      expect(await page.locator('.diagnosis').textContent()).toContain(`${port}/udp open over IPv4, closed over IPv6`);
+      const v4 = (await page.locator('section.family[aria-label="IPv4"]').textContent()) ?? '';
+      expect(v4).toContain(`${port}/udp: open`);
+      expect(v4).toContain('A UDP service answered');
+      const v6 = (await page.locator('section.family[aria-label="IPv6"]').textContent()) ?? '';
+      expect(v6).toContain(`${port}/udp: closed`);
+      expect(v6).toContain('port-unreach');
       expect(trouble.errors).toEqual([]);
       expect(trouble.violations).toEqual([]);
     } finally {

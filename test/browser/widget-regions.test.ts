@@ -9,6 +9,7 @@ import type net from 'node:net';
 import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RegionChecks } from '../../functions/client/dialback-client.ts';
+import type { WidgetErrorDetail } from '../../functions/web/widget.ts';
 import type { LocalApp } from '../../infra/local/app.ts';
 import { launchChromium, screenshotPath, watchPage } from '../support/browser.ts';
 import { type LocalRegions, startLocalRegions } from '../support/local-regions.ts';
@@ -36,6 +37,7 @@ function hostPage(): string {
 <script type="module" src="/host.js"></script>
 </head><body style="font: 16px system-ui, sans-serif; max-width: 36rem; padding: 1rem">
 <dialback-check id="everywhere" regions ports="${openPort},${closedPort}" api="${primary.url}"></dialback-check>
+<dialback-check id="udp-everywhere" regions ports="${openPort}" udp="51820" api="${primary.url}"></dialback-check>
 </body></html>`;
 }
 
@@ -105,6 +107,24 @@ describe('<dialback-check regions> in Chromium', () => {
       // The silent region's refused connection is the only thing the console saw.
       expect(trouble.violations).toEqual([]);
       await page.screenshot({ path: await screenshotPath('widget-regions.png') });
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('refuses udp beside regions with an error event and no table', async () => {
+    const page = await browser.newPage({ viewport: { width: 640, height: 420 } });
+    const trouble = await watchPage(page);
+    try {
+      await page.goto(hostUrl);
+      const widget = page.locator('#udp-everywhere');
+      await widget.locator('button').click();
+      await widget.locator('[part~="error"]').waitFor({ timeout: 10_000 });
+      const events = (await page.evaluate('window.__events')) as Array<{ type: string; detail: WidgetErrorDetail }>;
+      expect(events.map((e) => [e.type, e.detail.status])).toEqual([['dialback-error', -1]]);
+      expect(events[0]?.detail.message).toMatch(/regions attribute compares TCP ports only/);
+      expect(await widget.locator('table').count()).toBe(0);
+      expect(trouble.violations).toEqual([]);
     } finally {
       await page.close();
     }

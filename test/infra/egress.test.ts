@@ -213,11 +213,13 @@ describe('egress=vpc: the function', () => {
     });
   });
 
-  it('may open TCP connections to any address and port of either family, and accepts none', () => {
+  it('may open TCP connections and send UDP to any address and port of either family, and accepts none', () => {
     const group = resources[only('AWS::EC2::SecurityGroup')]?.Properties;
     expect(group?.SecurityGroupEgress).toEqual([
       expect.objectContaining({ CidrIp: '0.0.0.0/0', IpProtocol: 'tcp', FromPort: 0, ToPort: 65535 }),
       expect.objectContaining({ CidrIpv6: '::/0', IpProtocol: 'tcp', FromPort: 0, ToPort: 65535 }),
+      expect.objectContaining({ CidrIp: '0.0.0.0/0', IpProtocol: 'udp', FromPort: 0, ToPort: 65535 }),
+      expect.objectContaining({ CidrIpv6: '::/0', IpProtocol: 'udp', FromPort: 0, ToPort: 65535 }),
     ]);
     expect(group).not.toHaveProperty('SecurityGroupIngress');
     template.resourceCountIs('AWS::EC2::SecurityGroupIngress', 0);

@@ -148,8 +148,8 @@ describe('dialback CLI when the API misbehaves', () => {
     expect(ran.code).toBe(2);
     expect(ran.err.split('\n').filter(Boolean)).toEqual([
       "dialback: Unknown option '--bogus'.",
-      'Usage: dialback PORT... [--api URL] [--json] [-4 | -6 | --both]',
-      '       dialback listen PORT | dialback ip      (dialback --help for more)',
+      'Usage: dialback PORT... [--udp] [--api URL] [--json] [-4 | -6 | --both]',
+      '       dialback listen PORT [--udp] | dialback ip      (dialback --help for more)',
     ]);
   });
 

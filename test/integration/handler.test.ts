@@ -303,7 +303,15 @@ describe('handler: HEAD', () => {
 
   it('answers HEAD on a check without probing or charging the budget', async () => {
     const h = harness();
-    for (const url of ['/check/443', '/check?ports=22,80', '/?ports=22']) {
+    // UDP too: HEAD with udp= validates the list but sends no datagram.
+    for (const url of [
+      '/check/443',
+      '/check?ports=22,80',
+      '/?ports=22',
+      '/check/udp/51820',
+      '/check?ports=22&udp=53,51820',
+      '/?ports=&udp=51820',
+    ]) {
       const head = await call(h, { url, method: 'HEAD' });
       expect(head.statusCode).toBe(200);
       expect(head.body).toBe('');
@@ -322,6 +330,10 @@ describe('handler: HEAD', () => {
     ['/check/80', '10.0.0.1', 403],
     ['/?ports=0', '8.8.8.8', 400],
     ['/?ports=22', '10.0.0.1', 403],
+    ['/check/udp/0', '8.8.8.8', 400],
+    ['/check?udp=53,,123', '8.8.8.8', 400],
+    ['/?ports=&udp=0', '8.8.8.8', 400],
+    ['/check/udp/53', '10.0.0.1', 403],
     ['/nowhere', '8.8.8.8', 404],
   ])('refuses HEAD %s from %s as the GET would (%i), without a body', async (url, sourceIp, status) => {
     const h = harness();

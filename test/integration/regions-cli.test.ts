@@ -104,6 +104,7 @@ describe('dialback --from', () => {
     [['--from', 'mars-1'], /No region "mars-1" here; this deployment checks from region-a, region-b, region-c/],
     [['--from', 'region-a,,region-b'], /--from takes "all" or region names separated by commas/],
     [['--from', 'all', '--both'], /--from checks ports; it does not combine/],
+    [['--from', 'all', '--udp'], /--from checks TCP ports; check UDP from one region at a time with --api/],
   ])('refuses %j with a usage error', async (args, message) => {
     const { code, err } = await cli([String(openPort), ...args, '--api', primary.url]);
     expect(err).toMatch(message);

@@ -8,8 +8,8 @@
  * the same time. The probe runs with the shipped schedule and deadline.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PortResult } from '../../functions/contract/wire.ts';
 import { CONFIG_DEFAULTS } from '../../functions/core/config.ts';
-import type { PortResult } from '../../functions/core/probe.ts';
 import { runProbeTrials } from '../support/lab/dialback.ts';
 import { type Lab, startLab } from '../support/lab/lab.ts';
 import type { ProbeTrial } from '../support/lab/probe-runner.ts';

@@ -16,6 +16,7 @@ import {
   type ProbeTarget,
 } from '../../functions/core/probe.ts';
 import { createRateLimiter, type RateLimiter, rateWindows } from '../../functions/core/rate-limiter.ts';
+import type { UdpPortResult, UdpProbe } from '../../functions/core/udp-probe.ts';
 
 /** One call the service made to its dialer. */
 export interface ProbeCall {
@@ -78,12 +79,29 @@ export function tableLimiter(
   return { limiter, destroy: () => client.destroy() };
 }
 
+/** A UDP probe that sends nothing: it records each call and answers every port `open|filtered`. */
+export function recordingUdpProbe(): { udpProbe: UdpProbe; calls: ProbeCall[] } {
+  const calls: ProbeCall[] = [];
+  const udpProbe: UdpProbe = async (target, ports, options) => {
+    calls.push({
+      target: { address: target.address, family: target.family },
+      ports: [...ports],
+      greeting: options.greeting,
+    });
+    return ports.map(
+      (port): UdpPortResult => ({ port, protocol: 'udp', state: 'open|filtered', reason: 'no-response', rttMs: null }),
+    );
+  };
+  return { udpProbe, calls };
+}
+
 /** Handler deps from an environment and overrides; defaults dial nothing and limit nothing. */
 export function testDeps(env: Record<string, string>, overrides: Partial<HandlerDeps> = {}): HandlerDeps {
   const config = loadConfig(env);
   return {
     config,
     probe: recordingProbe().probe,
+    udpProbe: recordingUdpProbe().udpProbe,
     limiter: unlimited(config),
     reverseDns: async () => null,
     log: () => undefined,

@@ -12,6 +12,7 @@ import type { Log } from '../../functions/core/log.ts';
 import type { PortResult, Probe, ProbeTarget } from '../../functions/core/probe.ts';
 import type { ReverseDns } from '../../functions/core/reverse-dns.ts';
 import type { TargetPolicy } from '../../functions/core/source-address.ts';
+import type { UdpPortResult } from '../../functions/core/udp-probe.ts';
 import { tableLimiter } from './handler-deps.ts';
 import { expectDocumented, fromHandler, specFor } from './openapi.ts';
 
@@ -21,6 +22,8 @@ export interface ProbeCall {
   readonly ports: readonly number[];
   readonly timeoutMs: number;
   readonly checkDeadlineMs: number | undefined;
+  /** Present for the UDP probe's calls. */
+  readonly protocol?: 'udp';
 }
 
 /** A handler plus what it did. */
@@ -72,6 +75,19 @@ export function buildHarness(options: HarnessOptions): Harness {
         checkDeadlineMs: probeOptions.checkDeadlineMs,
       });
       return answer(target, ports, probeOptions);
+    },
+    // UDP is recorded too and never sent: the harness's callers are documentation addresses.
+    udpProbe: async (target, ports, probeOptions) => {
+      probeCalls.push({
+        target,
+        ports: [...ports],
+        timeoutMs: probeOptions.timeoutMs,
+        checkDeadlineMs: undefined,
+        protocol: 'udp',
+      });
+      return ports.map(
+        (port): UdpPortResult => ({ port, protocol: 'udp', state: 'open', reason: 'udp-response', rttMs: 1.5 }),
+      );
     },
     reverseDns: options.reverseDns ?? (async () => null),
     ...(options.now === undefined ? {} : { limiter: tableLimiter(config, options.endpoint, options.now).limiter }),

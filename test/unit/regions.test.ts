@@ -2,13 +2,14 @@ import { describe, expect, it } from 'vitest';
 import {
   type RegionChecks,
   type RegionOutcome,
+  regionCell,
   regionDiagnoses,
   regionsExitCode,
   renderRegionsText,
   selectRegions,
   UnknownRegion,
 } from '../../functions/contract/regions.ts';
-import type { PortResult, PortState } from '../../functions/contract/wire.ts';
+import type { TcpPortResult as PortResult, TcpPortState as PortState } from '../../functions/contract/wire.ts';
 
 const REASON: Record<PortState, PortResult['reason']> = {
   open: 'syn-ack',
@@ -117,5 +118,20 @@ describe('selectRegions', () => {
   it('refuses a name that is not listed, naming those that are', () => {
     expect(() => selectRegions(listed, ['c'])).toThrow(UnknownRegion);
     expect(() => selectRegions(listed, ['c'])).toThrow('this deployment checks from a, b');
+  });
+});
+
+describe('regionCell', () => {
+  it('reads the TCP result of a port when the check carries a UDP result of the same number', () => {
+    const own = answered('a', { 53: 'closed' });
+    if (!own.ok) throw new Error('answered() answers');
+    const udpFirst: RegionOutcome = {
+      ...own,
+      check: {
+        ...own.check,
+        results: [{ port: 53, protocol: 'udp', state: 'open', reason: 'udp-response', rttMs: 4 }, ...own.check.results],
+      },
+    };
+    expect(regionCell(udpFirst, 53)).toBe('closed');
   });
 });

@@ -4,7 +4,11 @@
  * cases carry the facts a person needs (which port, which family, what to change).
  */
 import { describe, expect, it } from 'vitest';
-import { PORT_REASONS, PORT_STATES, type PortReason, type PortState } from '../../functions/contract/wire.ts';
+import {
+  PORT_REASONS,
+  type TcpPortReason as PortReason,
+  type TcpPortState as PortState,
+} from '../../functions/contract/wire.ts';
 import {
   CGNAT_EXPLAINED,
   CHECK_LIMITS,
@@ -14,6 +18,11 @@ import {
   STATE_MEANING,
   STATE_NEXT_STEPS,
 } from '../../functions/core/verdict-text.ts';
+
+/** The wire contract's TCP states and reasons (UDP's have texts of their own, UDP_STATE_MEANING). */
+const TCP_STATES = ['open', 'closed', 'filtered', 'untestable'] as const satisfies readonly PortState[];
+const UDP_ONLY_REASONS: readonly string[] = ['udp-response', 'port-unreach'];
+const TCP_REASONS = PORT_REASONS.filter((r): r is PortReason => !UDP_ONLY_REASONS.includes(r));
 
 /** What a person is told to do for each state, over the reasons it comes with. */
 const REASONS_OF: Readonly<Record<PortState, readonly PortReason[]>> = {
@@ -25,28 +34,28 @@ const REASONS_OF: Readonly<Record<PortState, readonly PortReason[]>> = {
 const stepsOf = (state: PortState): string[] => REASONS_OF[state].flatMap((reason) => nextStepsFor({ state, reason }));
 
 describe('state and reason texts', () => {
-  it.each(PORT_STATES)('%s has a meaning and next steps, the meaning naming the state', (state) => {
+  it.each(TCP_STATES)('%s has a meaning and next steps, the meaning naming the state', (state) => {
     expect(STATE_MEANING[state].toLowerCase()).toContain(state);
     const steps = stepsOf(state);
     expect(steps.length).toBeGreaterThan(0);
     for (const step of steps) expect(step.trim().length).toBeGreaterThan(20);
   });
 
-  it('has texts for exactly the states and reasons of the wire contract', () => {
-    expect(Object.keys(STATE_MEANING).sort()).toEqual([...PORT_STATES].sort());
-    expect(Object.keys(STATE_NEXT_STEPS).sort()).toEqual([...PORT_STATES].sort());
-    expect(Object.keys(REASON_MEANING).sort()).toEqual([...PORT_REASONS].sort());
+  it('has texts for exactly the TCP states and reasons of the wire contract', () => {
+    expect(Object.keys(STATE_MEANING).sort()).toEqual([...TCP_STATES].sort());
+    expect(Object.keys(STATE_NEXT_STEPS).sort()).toEqual([...TCP_STATES].sort());
+    expect(Object.keys(REASON_MEANING).sort()).toEqual([...TCP_REASONS].sort());
   });
 
-  it.each(PORT_REASONS)('%s has a meaning of its own', (reason) => {
+  it.each(TCP_REASONS)('%s has a meaning of its own', (reason) => {
     expect(REASON_MEANING[reason].trim().length).toBeGreaterThan(10);
-    const others = PORT_REASONS.filter((r) => r !== reason).map((r) => REASON_MEANING[r]);
+    const others = TCP_REASONS.filter((r) => r !== reason).map((r) => REASON_MEANING[r]);
     expect(others).not.toContain(REASON_MEANING[reason]);
   });
 
   it('gives every state a different meaning and first step', () => {
-    expect(new Set(PORT_STATES.map((s) => STATE_MEANING[s])).size).toBe(PORT_STATES.length);
-    expect(new Set(PORT_STATES.map((s) => stepsOf(s)[0])).size).toBe(PORT_STATES.length);
+    expect(new Set(TCP_STATES.map((s) => STATE_MEANING[s])).size).toBe(TCP_STATES.length);
+    expect(new Set(TCP_STATES.map((s) => stepsOf(s)[0])).size).toBe(TCP_STATES.length);
   });
 
   const facts: [PortState, RegExp[]][] = [
@@ -99,9 +108,10 @@ describe('state and reason texts', () => {
     expect(CGNAT_EXPLAINED).toMatch(/status page/);
   });
 
-  it('states the limits of one check: TCP only, loss versus firewall', () => {
-    expect(CHECK_LIMITS).toMatch(/TCP only/);
+  it("states the limits of one check: UDP's silence, loss versus firewall", () => {
     expect(CHECK_LIMITS).toMatch(/UDP/);
+    expect(CHECK_LIMITS).toMatch(/open\|filtered/);
+    expect(CHECK_LIMITS).toMatch(/listen --udp/);
     expect(CHECK_LIMITS).toMatch(/packet loss/);
     expect(CHECK_LIMITS).toMatch(/check again/);
   });

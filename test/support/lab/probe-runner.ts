@@ -5,8 +5,11 @@
  * Options left out are the service's defaults, so the lab measures what ships.
  * Usage: node --import tsx test/support/lab/probe-runner.ts '{"address":"198.18.1.2","family":4,"ports":[20001],"trials":200,"concurrency":50}'
  */
+
+import type { PortResult } from '../../../functions/contract/wire.ts';
 import { CONFIG_DEFAULTS } from '../../../functions/core/config.ts';
-import { DEFAULT_ATTEMPT_SPACING_MS, type PortResult, probePorts } from '../../../functions/core/probe.ts';
+import { DEFAULT_ATTEMPT_SPACING_MS, probePorts } from '../../../functions/core/probe.ts';
+import { DEFAULT_UDP_DATAGRAMS, udpProbePorts } from '../../../functions/core/udp-probe.ts';
 
 /** What the parent passes as the only argument. */
 export interface ProbeJob {
@@ -18,6 +21,8 @@ export interface ProbeJob {
   readonly timeoutMs?: number;
   readonly attempts?: number;
   readonly attemptSpacingMs?: number;
+  /** `udp` runs the UDP probe (with its default datagrams, spaced `attemptSpacingMs`); default TCP. */
+  readonly protocol?: 'tcp' | 'udp';
 }
 
 /** One trial: the verdicts for all ports, and the probe's own time to them. */
@@ -39,7 +44,15 @@ async function main(): Promise<void> {
     while (next < job.trials) {
       const i = next++;
       const started = performance.now();
-      const results = await probePorts({ address: job.address, family: job.family }, job.ports, options);
+      const target = { address: job.address, family: job.family };
+      const results: readonly PortResult[] =
+        job.protocol === 'udp'
+          ? await udpProbePorts(target, job.ports, {
+              timeoutMs: options.timeoutMs,
+              datagrams: DEFAULT_UDP_DATAGRAMS,
+              spacingMs: options.attemptSpacingMs,
+            })
+          : await probePorts(target, job.ports, options);
       trials[i] = { results, elapsedMs: performance.now() - started };
     }
   };
