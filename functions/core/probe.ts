@@ -317,12 +317,19 @@ export const probePorts: Probe = (target, ports, options) =>
       rttMs: null,
       ...(hint === undefined ? {} : { hint }),
     });
+    /**
+     * A cleared port's silence still comes from a host seen rate-limiting its errors, and the
+     * clearing is an inference from SYN order: say so (issue 14: a verdict resting on silence
+     * from a host known to rate-limit carries the hint), though the port keeps its deadline.
+     */
+    const clearedSilence = (port: number): PortResult =>
+      silence(port, paced || pacedErrorSeen ? 'icmp-rate-limit' : undefined);
     /** An error answered the socket at `tag`: every port dialed before it in that round is a drop. */
     const clear = (tag: RoundTag): void => {
       for (const port of (rounds[tag.round] ?? []).slice(0, tag.position)) {
         if (results.has(port)) continue;
         cleared.add(port);
-        if (pastDeadline) settle(port, silence(port));
+        if (pastDeadline) settle(port, clearedSilence(port));
       }
     };
 
@@ -421,7 +428,7 @@ export const probePorts: Probe = (target, ports, options) =>
       pastDeadline = true;
       // The deadline's schedule ends here; rounds still in flight may yet be answered.
       dropSockets(scheduled);
-      for (const port of silent()) if (cleared.has(port)) settle(port, silence(port));
+      for (const port of silent()) if (cleared.has(port)) settle(port, clearedSilence(port));
       if (done) return;
       const now = performance.now();
       const limit = Math.min(options.timeoutMs + RATE_LIMIT_EXTENSION_MS, options.checkDeadlineMs ?? Infinity);
