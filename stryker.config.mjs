@@ -56,6 +56,32 @@ const MODULES = {
     mutate: ['functions/core/reverse-dns.ts'],
     tests: ['test/integration/reverse-dns.test.ts', 'test/integration/reverse-dns-lookup.test.ts'],
   },
+  'udp-probe': {
+    mutate: ['functions/core/udp-probe.ts'],
+    tests: ['test/integration/udp-probe.test.ts'],
+  },
+  // Shared by both probes: each probe's tests reach it through the probe's public API.
+  'probe-all': {
+    mutate: ['functions/core/probe-all.ts'],
+    tests: [
+      'test/integration/probe.test.ts',
+      'test/integration/probe-local.test.ts',
+      'test/integration/udp-probe.test.ts',
+    ],
+  },
+  'udp-payloads': {
+    mutate: ['functions/core/udp-payloads.ts'],
+    tests: ['test/unit/udp-payloads.test.ts', 'test/integration/udp-probe.test.ts'],
+  },
+  // The table's schema and client are reached through the embedded table and the limiter.
+  'table-schema': {
+    mutate: ['functions/core/table-schema.ts'],
+    tests: ['test/integration/embedded-table.test.ts', 'test/integration/rate-limiter.test.ts'],
+  },
+  'dynamodb-client': {
+    mutate: ['functions/core/dynamodb-client.ts'],
+    tests: ['test/integration/embedded-table.test.ts', 'test/integration/rate-limiter.test.ts'],
+  },
 };
 
 const names = process.env.DIALBACK_MUTATE?.split(',').filter(Boolean) ?? Object.keys(MODULES);
