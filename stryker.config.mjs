@@ -64,6 +64,7 @@ const MODULES = {
   'probe-all': {
     mutate: ['functions/core/probe-all.ts'],
     tests: [
+      'test/unit/probe-all.test.ts',
       'test/integration/probe.test.ts',
       'test/integration/probe-local.test.ts',
       'test/integration/udp-probe.test.ts',
