@@ -1,5 +1,9 @@
 // Mutation testing: `npm run mutation` (all modules) or `DIALBACK_MUTATE=probe npm run mutation`.
 // Not part of CI: it takes minutes. The report lands in test-results/mutation/index.html.
+// dynamodb-client (so also the full run) refuses to start outside a loopback-only namespace:
+// `unshare -n sh -c 'ip link set lo up && npm run mutation'` (root).
+
+import { networkInterfaces } from 'node:os';
 
 /**
  * Each module with only the unit and integration test files that exercise it, so a mutant
@@ -79,7 +83,11 @@ const MODULES = {
     mutate: ['functions/core/table-schema.ts'],
     tests: ['test/integration/embedded-table.test.ts', 'test/integration/rate-limiter.test.ts'],
   },
+  // Its mutants can drop the local endpoint and credentials, and the SDK would then call AWS
+  // (and the instance metadata address for credentials): so it runs only where no packet can
+  // leave, a network namespace with nothing but loopback (`isolated`, checked below).
   'dynamodb-client': {
+    isolated: true,
     mutate: ['functions/core/dynamodb-client.ts'],
     tests: ['test/integration/embedded-table.test.ts', 'test/integration/rate-limiter.test.ts'],
   },
@@ -93,6 +101,13 @@ const chosen = names.map((name) => {
   }
   return module;
 });
+const outside = Object.keys(networkInterfaces()).filter((name) => name !== 'lo');
+if (chosen.some((m) => m.isolated) && outside.length > 0) {
+  throw new Error(
+    `DIALBACK_MUTATE: ${names.join(',')} needs a network namespace with only loopback (here also ${outside.join(', ')}); ` +
+      `run: unshare -n sh -c 'ip link set lo up && DIALBACK_MUTATE=${names.join(',')} npm run mutation'`,
+  );
+}
 // Read by test/vitest.config.ts in Stryker's runner processes, which inherit this environment.
 process.env.DIALBACK_TEST_FILES = chosen.flatMap((m) => m.tests).join(',');
 
