@@ -91,7 +91,11 @@ const MODULES = {
   'dynamodb-client': {
     isolated: true,
     mutate: ['functions/core/dynamodb-client.ts'],
-    tests: ['test/integration/embedded-table.test.ts', 'test/integration/rate-limiter.test.ts'],
+    tests: [
+      'test/integration/dynamodb-client.test.ts',
+      'test/integration/embedded-table.test.ts',
+      'test/integration/rate-limiter.test.ts',
+    ],
   },
 };
 
