@@ -83,7 +83,11 @@ const MODULES = {
   // The table's schema and client are reached through the embedded table and the limiter.
   'table-schema': {
     mutate: ['functions/core/table-schema.ts'],
-    tests: ['test/integration/embedded-table.test.ts', 'test/integration/rate-limiter.test.ts'],
+    tests: [
+      'test/integration/table-schema.test.ts',
+      'test/integration/embedded-table.test.ts',
+      'test/integration/rate-limiter.test.ts',
+    ],
   },
   // Its mutants can drop the local endpoint and credentials, and the SDK would then call AWS
   // (and the instance metadata address for credentials): so it runs only where no packet can
