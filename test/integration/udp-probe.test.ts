@@ -108,6 +108,8 @@ describe('udp probe on loopback', () => {
     ]);
     expect(udpSendSchedule({ timeoutMs: 1500, datagrams: 8, spacingMs: 250 })).toEqual([0, 250, 500, 750]);
     expect(udpSendSchedule({ timeoutMs: 100, datagrams: 8, spacingMs: 250 })).toEqual([0]);
+    // `datagrams` bounds the count even when the window has room for more.
+    expect(udpSendSchedule({ timeoutMs: 3000, datagrams: 2, spacingMs: 100 })).toEqual([0, 100]);
   });
 
   it('answers untestable / blocked-at-source for a blocked port without sending', async () => {
@@ -200,6 +202,7 @@ describe('udp probe on loopback', () => {
       await expect(udpProbePort(LOOPBACK, port, OPTIONS)).rejects.toMatchObject({
         name: 'LocalProbeError',
         code: 'ERR_SOCKET_BAD_PORT',
+        cause: { code: 'ERR_SOCKET_BAD_PORT' },
       });
     }
   });
@@ -237,18 +240,36 @@ describe('udp probe on loopback', () => {
   });
 
   it('removes its abort listener and closes its socket once the port has a verdict', async () => {
-    const server = await udpServer('udp4', true);
-    const sockets = (): number => process.getActiveResourcesInfo().filter((r) => r === 'UDPWrap').length;
+    // The server answers and notes the probe's source port; once the probe has its verdict,
+    // that port must be closed: a datagram sent to it comes back as ICMP port-unreachable.
+    const server = dgram.createSocket('udp4');
+    let probePort = 0;
+    server.on('message', (_message, peer) => {
+      probePort = peer.port;
+      server.send(Buffer.from('pong'), peer.port, peer.address);
+    });
+    await new Promise<void>((resolve) => server.bind(0, '127.0.0.1', resolve));
     try {
-      const before = sockets();
       const controller = new AbortController();
-      const result = await udpProbePort(LOOPBACK, server.port, { ...OPTIONS, signal: controller.signal });
+      const result = await udpProbePort(LOOPBACK, (server.address() as AddressInfo).port, {
+        ...OPTIONS,
+        signal: controller.signal,
+      });
       expect(result.state).toBe('open');
-      await new Promise((r) => setImmediate(r));
-      expect(sockets()).toBe(before);
       expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+      // From the server's own address, the one peer the probe's connected socket would accept.
+      await new Promise<void>((resolve) => server.connect(probePort, '127.0.0.1', resolve));
+      let bound: NodeJS.Timeout | undefined;
+      const refused = new Promise<string | undefined>((resolve) => {
+        server.on('error', (error: NodeJS.ErrnoException) => resolve(error.code));
+        // A bound only so a still-open socket fails this test instead of hanging it.
+        bound = setTimeout(() => resolve('no ICMP error: the probe socket is still open'), 2000);
+      });
+      server.send(Buffer.from('ping'));
+      expect(await refused).toBe('ECONNREFUSED');
+      clearTimeout(bound);
     } finally {
-      await server.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   });
 
@@ -271,6 +292,27 @@ describe('udp probe on loopback', () => {
       expect(udpVerdictForError(code)).toBeUndefined();
     }
     expect(udpVerdictForError('ECONNREFUSED')).toEqual({ state: 'closed', reason: 'port-unreach' });
+  });
+
+  it('reads each ICMP error the kernel reports as the state and reason nmap -sU gives it', () => {
+    // Only port-unreachable is produced for real here (loopback, and the lab's reject); the
+    // others need routers that say so, so their mapping is checked as a table.
+    expect(
+      Object.fromEntries(
+        ['ECONNREFUSED', 'EHOSTUNREACH', 'EACCES', 'ENETUNREACH', 'ENOPROTOOPT', 'ENONET', 'EHOSTDOWN'].map((code) => [
+          code,
+          udpVerdictForError(code),
+        ]),
+      ),
+    ).toEqual({
+      ECONNREFUSED: { state: 'closed', reason: 'port-unreach' },
+      EHOSTUNREACH: { state: 'filtered', reason: 'admin-prohibited' },
+      EACCES: { state: 'filtered', reason: 'admin-prohibited' },
+      ENETUNREACH: { state: 'filtered', reason: 'net-unreach' },
+      ENOPROTOOPT: { state: 'filtered', reason: 'proto-unreach' },
+      ENONET: { state: 'filtered', reason: 'dest-unreach' },
+      EHOSTDOWN: { state: 'filtered', reason: 'dest-unreach' },
+    });
   });
 });
 
