@@ -1,5 +1,9 @@
 // Mutation testing: `npm run mutation` (all modules) or `DIALBACK_MUTATE=probe npm run mutation`.
 // Not part of CI: it takes minutes. The report lands in test-results/mutation/index.html.
+// dynamodb-client (so also the full run) refuses to start outside a loopback-only namespace:
+// `unshare -n sh -c 'ip link set lo up && npm run mutation'` (root).
+
+import { networkInterfaces } from 'node:os';
 
 /**
  * Each module with only the unit and integration test files that exercise it, so a mutant
@@ -56,6 +60,47 @@ const MODULES = {
     mutate: ['functions/core/reverse-dns.ts'],
     tests: ['test/integration/reverse-dns.test.ts', 'test/integration/reverse-dns-lookup.test.ts'],
   },
+  'udp-probe': {
+    mutate: ['functions/core/udp-probe.ts'],
+    tests: ['test/integration/udp-probe.test.ts'],
+  },
+  // Shared by both probes: each probe's tests reach it through the probe's public API.
+  'probe-all': {
+    mutate: ['functions/core/probe-all.ts'],
+    tests: [
+      'test/unit/probe-all.test.ts',
+      'test/integration/probe.test.ts',
+      'test/integration/probe-local.test.ts',
+      'test/integration/udp-probe.test.ts',
+    ],
+  },
+  // Nearly every mutant here is static (module-level bytes), so each would rerun every test:
+  // the unit test checks each payload byte by byte and is the only one it needs.
+  'udp-payloads': {
+    mutate: ['functions/core/udp-payloads.ts'],
+    tests: ['test/unit/udp-payloads.test.ts'],
+  },
+  // The table's schema and client are reached through the embedded table and the limiter.
+  'table-schema': {
+    mutate: ['functions/core/table-schema.ts'],
+    tests: [
+      'test/integration/table-schema.test.ts',
+      'test/integration/embedded-table.test.ts',
+      'test/integration/rate-limiter.test.ts',
+    ],
+  },
+  // Its mutants can drop the local endpoint and credentials, and the SDK would then call AWS
+  // (and the instance metadata address for credentials): so it runs only where no packet can
+  // leave, a network namespace with nothing but loopback (`isolated`, checked below).
+  'dynamodb-client': {
+    isolated: true,
+    mutate: ['functions/core/dynamodb-client.ts'],
+    tests: [
+      'test/integration/dynamodb-client.test.ts',
+      'test/integration/embedded-table.test.ts',
+      'test/integration/rate-limiter.test.ts',
+    ],
+  },
 };
 
 const names = process.env.DIALBACK_MUTATE?.split(',').filter(Boolean) ?? Object.keys(MODULES);
@@ -66,6 +111,13 @@ const chosen = names.map((name) => {
   }
   return module;
 });
+const outside = Object.keys(networkInterfaces()).filter((name) => name !== 'lo');
+if (chosen.some((m) => m.isolated) && outside.length > 0) {
+  throw new Error(
+    `DIALBACK_MUTATE: ${names.join(',')} needs a network namespace with only loopback (here also ${outside.join(', ')}); ` +
+      `run: unshare -n sh -c 'ip link set lo up && DIALBACK_MUTATE=${names.join(',')} npm run mutation'`,
+  );
+}
 // Read by test/vitest.config.ts in Stryker's runner processes, which inherit this environment.
 process.env.DIALBACK_TEST_FILES = chosen.flatMap((m) => m.tests).join(',');
 

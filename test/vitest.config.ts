@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+import { LoadFailuresAsTests } from './support/load-failures-reporter.ts';
 
 const isCi = Boolean(process.env.CI) || process.env.DIALBACK_REQUIRE_LAB === '1';
 
@@ -8,6 +9,8 @@ export default defineConfig({
   test: {
     // DIALBACK_TEST_FILES narrows the run to a list of files (stryker.config.mjs sets it).
     include: process.env.DIALBACK_TEST_FILES?.split(',') ?? ['test/**/*.test.ts'],
+    // Under Stryker, a file that cannot load or set up must count as failed tests (see the reporter).
+    ...(process.env.DIALBACK_TEST_FILES === undefined ? {} : { reporters: ['default', new LoadFailuresAsTests()] }),
     // Under CI a focused (.only) test fails the run instead of quietly skipping the rest.
     allowOnly: !isCi,
     // Lab and integration tests start servers and network namespaces; give them room but

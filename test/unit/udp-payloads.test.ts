@@ -54,6 +54,9 @@ describe('udp payloads', () => {
     // RFC 9000 §15: versions 0x?a?a?a?a are reserved to force version negotiation.
     expect(version & 0x0f0f0f0f).toBe(0x0a0a0a0a);
     expect(quic[5]).toBe(8);
+    // Two 8-byte connection ids, each after its length byte; then only padding.
+    expect(quic.subarray(5, 23).toString('latin1')).toBe('\x08Dialback\x08Dialback');
+    expect(quic.subarray(23).every((b) => b === 0)).toBe(true);
   });
 
   it('sends Bedrock a RakNet Unconnected Ping with the offline magic', () => {
@@ -74,7 +77,8 @@ describe('udp payloads', () => {
   });
 
   it('sends any other port an empty datagram, and nothing larger than the QUIC one anywhere', () => {
-    expect(payloadFor(51820).bytes.length).toBe(0);
+    expect(payloadFor(51820)).toEqual({ name: 'empty datagram', bytes: Buffer.alloc(0) });
+    for (const [port, payload] of UDP_PAYLOADS) expect(payloadFor(port)).toBe(payload);
     expect(MAX_UDP_PAYLOAD_BYTES).toBe(1200);
   });
 });
