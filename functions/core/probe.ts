@@ -24,6 +24,7 @@
  * the host's pace (see there). A port silent on a host that sent no error keeps the deadline.
  */
 import net from 'node:net';
+import ipaddr from 'ipaddr.js';
 import { errorCode } from './probe-all.ts';
 
 /** Nmap's port states, plus `untestable` for ports the checker itself cannot reach. */
@@ -164,16 +165,46 @@ interface RoundTag {
   readonly position: number;
 }
 
-/** An answer to one socket: a verdict with its round trip, and the socket itself when open. */
+/**
+ * An answer to one socket: a verdict with its round trip, and the socket itself when open; or
+ * `void`, a socket that claimed a connection it cannot show (see `handshakeWith`).
+ */
 type DialOutcome =
   | { readonly kind: 'answer'; readonly verdict: Verdict; readonly rttMs: number | null; readonly socket?: net.Socket }
-  | { readonly kind: 'local'; readonly error: LocalProbeError };
+  | { readonly kind: 'local'; readonly error: LocalProbeError }
+  | { readonly kind: 'void' };
+
+/** `address` written one way per address, so two spellings of one address compare equal. */
+function canonical(address: string | undefined): string | undefined {
+  return address !== undefined && ipaddr.isValid(address) ? ipaddr.process(address).toNormalizedString() : undefined;
+}
+
+/**
+ * Whether `socket`, reported connected, really holds a connection to `target`:`port`. `open` is
+ * the one verdict that must never be wrong, and the runtime's 'connect' only says that the
+ * socket became writable with no pending error; the kernel's own peer (getpeername) is the
+ * handshake's proof. A socket that was closed under the runtime (its error already taken) has
+ * no peer and proves nothing: it is no answer, and the port's other attempts decide.
+ */
+export function handshakeWith(
+  socket: Pick<net.Socket, 'remoteAddress' | 'remotePort'>,
+  target: ProbeTarget,
+  port: number,
+): boolean {
+  const peer = canonical(socket.remoteAddress);
+  return peer !== undefined && peer === canonical(target.address) && socket.remotePort === port;
+}
 
 /** One connect() to `port`; `onOutcome` is called at most once. The caller destroys the socket. */
 function dial(target: ProbeTarget, port: number, onOutcome: (outcome: DialOutcome) => void): net.Socket {
   const started = performance.now();
   const socket = new net.Socket();
   socket.once('connect', () => {
+    if (!handshakeWith(socket, target, port)) {
+      socket.destroy();
+      onOutcome({ kind: 'void' });
+      return;
+    }
     onOutcome({
       kind: 'answer',
       verdict: { state: 'open', reason: 'syn-ack' },
@@ -380,6 +411,7 @@ export const probePorts: Probe = (target, ports, options) =>
       const socket = dial(target, port, (outcome) => {
         set.delete(socket);
         scheduled.delete(socket);
+        if (outcome.kind === 'void') return;
         if (outcome.kind === 'local') {
           finish({ error: outcome.error });
           return;
@@ -417,7 +449,7 @@ export const probePorts: Probe = (target, ports, options) =>
         socket.destroy();
         if (done) return;
         if (outcome.kind === 'local') finish({ error: outcome.error });
-        else if (isErrorAnswer(outcome.verdict)) onError(port, tag);
+        else if (outcome.kind === 'answer' && isErrorAnswer(outcome.verdict)) onError(port, tag);
       });
       canarySockets.add(socket);
       later(ROUND_SOCKET_LIFE_MS, () => socket.destroy());

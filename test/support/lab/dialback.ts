@@ -9,6 +9,7 @@ import type { PortResult } from '../../../functions/core/probe.ts';
 import type { LabSide, NsProcess } from '../netns.ts';
 import type { HttpClientJob, HttpClientResult } from './http-client.ts';
 import type { ProbeJob, ProbeTrial } from './probe-runner.ts';
+import { openWithoutHandshake } from './wire.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const script = (name: string): string => fileURLToPath(new URL(name, import.meta.url));
@@ -82,10 +83,27 @@ export function checkResults(body: unknown): readonly PortResult[] {
   return results as PortResult[];
 }
 
-/** Runs Dialback's probe directly in the checker namespace for `job.trials` trials. */
+/**
+ * Runs Dialback's probe directly in the checker namespace for `job.trials` trials. A TCP port
+ * read open must have sent the checker a SYN-ACK (the lab's ruleset records them): an open
+ * verdict the wire does not back is the probe's fault, and fails the run whatever the test asks.
+ */
 export async function runProbeTrials(checker: LabSide, job: ProbeJob, timeoutMs = 120_000): Promise<ProbeTrial[]> {
   const out = await checker.exec([...NODE_TS, script('./probe-runner.ts'), JSON.stringify(job)], undefined, timeoutMs);
-  return JSON.parse(out) as ProbeTrial[];
+  const trials = JSON.parse(out) as ProbeTrial[];
+  if (job.protocol !== 'udp') {
+    const unbacked = await openWithoutHandshake(
+      checker,
+      job.family,
+      trials.flatMap((t) => t.results),
+    );
+    if (unbacked.length > 0) {
+      throw new Error(
+        `probe fault: read ports ${unbacked.join(', ')} open (IPv${job.family}) with no SYN-ACK from them on the wire`,
+      );
+    }
+  }
+  return trials;
 }
 
 /** Packets counted so far by the checker's named SYN counter. */

@@ -210,19 +210,38 @@ ${lines.join('\n')}
 export const SYN_COUNTER = 'probe_syns';
 
 /**
+ * Names of the checker's sets of probe ports that a SYN-ACK has come from, per family, since the
+ * ruleset was loaded: what the wire says, beside what the probe says (see `wireHandshakes`).
+ */
+export const SYN_ACK_SOURCES: Readonly<Record<4 | 6, string>> = { 4: 'synack_from4', 6: 'synack_from6' };
+
+/**
  * The checker's ruleset: counts every SYN it sends to a probe port (before any loss, so it is
- * what the checker put on the wire), then drops `lossPercent` of them at random.
+ * what the checker put on the wire), then drops `lossPercent` of them at random; and records
+ * every probe port a SYN-ACK comes back from, before anything else sees it.
  */
 export function checkerRuleset(lossPercent: number): string {
   const syn = `tcp dport ${PORT_RANGE.first}-${PORT_RANGE.last} tcp flags & (syn | ack) == syn`;
   const loss = lossPercent > 0 ? `    ${syn} numgen random mod 100 < ${lossPercent} drop` : '';
+  const synAck = `tcp sport ${PORT_RANGE.first}-${PORT_RANGE.last} tcp flags & (syn | ack) == syn | ack`;
+  const record = ([4, 6] as const)
+    .map((f) => `    meta nfproto ipv${f} ${synAck} add @${SYN_ACK_SOURCES[f]} { tcp sport }`)
+    .join('\n');
+  const sets = ([4, 6] as const)
+    .map((f) => `  set ${SYN_ACK_SOURCES[f]} {\n    type inet_service; flags dynamic;\n  }`)
+    .join('\n');
   return `table inet lab {
   counter ${SYN_COUNTER} {
   }
+${sets}
   chain output {
     type filter hook output priority 0; policy accept;
     ${syn} counter name ${SYN_COUNTER}
 ${loss}
+  }
+  chain input {
+    type filter hook input priority -300; policy accept;
+${record}
   }
 }`;
 }
