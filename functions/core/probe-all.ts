@@ -1,7 +1,24 @@
 /**
- * Shared by the probes: run one probe per port concurrently, and if any port hits a local
- * failure, abort every other one at once and throw it: a half-answered check is not an answer.
+ * Shared by the probes: the local-failure error, the socket error's code, one way to round a
+ * round trip, and running one probe per port concurrently (if any port hits a local failure,
+ * every other one is aborted at once and the failure thrown: a half-answered check is not an
+ * answer).
  */
+
+/** A failure of this machine, not of the caller's port (`EMFILE`, `ENOBUFS`, `EADDRNOTAVAIL`, …). */
+export class LocalProbeError extends Error {
+  override readonly name = 'LocalProbeError';
+  readonly code: string;
+  constructor(code: string, options?: ErrorOptions) {
+    super(`the checker could not open a connection (${code})`, options);
+    this.code = code;
+  }
+}
+
+/** A round trip in ms, to a tenth of a millisecond, as every result reports it. */
+export function roundedMs(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}
 
 /** Runs `one` for every port under one abort signal chained to `outer`; results in port order. */
 export async function probeAll<T>(

@@ -20,15 +20,21 @@
  *   payloads (udp-payloads.ts) make the common services answer, and `dialback listen --udp`
  *   settles the rest.
  *
- * Retries: the same datagram is sent up to `datagrams` times, `spacingMs` apart, within the
- * first two thirds of the deadline (so the last one still has time to be answered); the first
- * answer or ICMP error ends the port at once and closes its socket. The socket is the only
- * resource and is closed on every path: a fixed deadline timer, nothing held after the verdict.
+ * Retries and pacing: the same datagram is sent up to `datagrams` times, `spacingMs` apart,
+ * within the first two thirds of the deadline (so the last one still has time to be answered),
+ * each from a socket of its own, so an ICMP error names the datagram it answers. The schedule
+ * and the rounds for a host that rate-limits its ICMP errors are the TCP probe's (pacing.ts):
+ * a closed port behind Linux's default limit (a burst of 6, then one a second) is asked again at
+ * the host's pace until it answers, for at most `RATE_LIMIT_EXTENSION_MS` past the deadline. The
+ * first answer or ICMP error ends the port at once; every socket is closed on every path.
  */
 import { Buffer } from 'node:buffer';
 import dgram from 'node:dgram';
-import { LocalProbeError, type ProbeTarget } from './probe.ts';
-import { errorCode, probeAll } from './probe-all.ts';
+import { type ErrnoVerdict, UDP_ERRNO_VERDICTS, verdictFor } from './errno-verdicts.ts';
+import { type Dialer, type DialOutcome, runPacedCheck } from './paced-check.ts';
+import { attemptOffsets } from './pacing.ts';
+import type { ProbeTarget } from './probe.ts';
+import { errorCode, LocalProbeError, roundedMs } from './probe-all.ts';
 import { payloadFor } from './udp-payloads.ts';
 
 /** Nmap's UDP port states, plus `untestable` for ports the checker itself cannot reach. */
@@ -69,6 +75,8 @@ export interface UdpProbeOptions {
   readonly greeting?: string;
   /** Aborts every port; the probe then throws `LocalProbeError` with code `ABORTED`. */
   readonly signal?: AbortSignal;
+  /** The request's own deadline, in ms from the check's start (see `ProbeOptions`). */
+  readonly checkDeadlineMs?: number;
 }
 
 /** Probes `ports` over UDP on `target`; results in the order of `ports`. */
@@ -88,28 +96,9 @@ export const DEFAULT_UDP_DATAGRAMS = 8;
 /** The last datagram leaves before this share of the deadline, so its answer can still arrive. */
 const SEND_WINDOW = 2 / 3;
 
-type UdpVerdict = Pick<UdpPortResult, 'state' | 'reason'>;
-
-/**
- * Socket errors a connected UDP socket reports for ICMP errors from the network. On IPv4 the
- * only hard ICMP codes that become EHOSTUNREACH are the prohibited ones (9/10/13 and the
- * precedence codes), on IPv6 administratively-prohibited, policy-fail and reject-route become
- * EACCES: both are a firewall saying no, as Nmap's `admin-prohibited`. Anything else is a local
- * failure: the service fails closed rather than guess.
- */
-const UDP_REMOTE_ERRORS: Readonly<Record<string, UdpVerdict>> = {
-  ECONNREFUSED: { state: 'closed', reason: 'port-unreach' },
-  EHOSTUNREACH: { state: 'filtered', reason: 'admin-prohibited' },
-  EACCES: { state: 'filtered', reason: 'admin-prohibited' },
-  ENETUNREACH: { state: 'filtered', reason: 'net-unreach' },
-  ENOPROTOOPT: { state: 'filtered', reason: 'proto-unreach' },
-  ENONET: { state: 'filtered', reason: 'dest-unreach' },
-  EHOSTDOWN: { state: 'filtered', reason: 'dest-unreach' },
-};
-
 /** Maps a UDP socket error code to a verdict, or `undefined` when it is a local failure. */
-export function udpVerdictForError(code: string | undefined): UdpVerdict | undefined {
-  return code === undefined ? undefined : UDP_REMOTE_ERRORS[code];
+export function udpVerdictForError(code: string | undefined): ErrnoVerdict<UdpPortState, UdpPortReason> | undefined {
+  return verdictFor(UDP_ERRNO_VERDICTS, code);
 }
 
 /** The datagram `udpProbePort` sends to `port`. */
@@ -117,94 +106,108 @@ export function udpDatagramFor(port: number, greeting: string | undefined): Buff
   return greeting === undefined ? payloadFor(port).bytes : Buffer.from(greeting, 'latin1');
 }
 
-/** The send times of one port's datagrams, in ms from its start. */
-export function udpSendSchedule(options: Pick<UdpProbeOptions, 'timeoutMs' | 'datagrams' | 'spacingMs'>): number[] {
-  const offsets: number[] = [0];
-  for (let i = 1; i < options.datagrams; i++) {
-    const at = i * options.spacingMs;
-    if (at >= options.timeoutMs * SEND_WINDOW) break;
-    offsets.push(at);
-  }
-  return offsets;
+/** The pacing options of a UDP check: datagrams are its attempts, sent in the first two thirds. */
+function udpPacing(options: Pick<UdpProbeOptions, 'timeoutMs' | 'datagrams' | 'spacingMs' | 'checkDeadlineMs'>) {
+  return {
+    timeoutMs: options.timeoutMs,
+    attempts: options.datagrams,
+    attemptSpacingMs: options.spacingMs,
+    attemptWindowMs: options.timeoutMs * SEND_WINDOW,
+    ...(options.checkDeadlineMs === undefined ? {} : { checkDeadlineMs: options.checkDeadlineMs }),
+  };
 }
 
-/** Probes one UDP port; resolves with the first answer, ICMP error, or silence at the deadline. */
-export function udpProbePort(target: ProbeTarget, port: number, options: UdpProbeOptions): Promise<UdpPortResult> {
-  const result = (verdict: UdpVerdict, rttMs: number | null): UdpPortResult => ({
+/** The send times of one port's scheduled datagrams, in ms from its start. */
+export function udpSendSchedule(options: Pick<UdpProbeOptions, 'timeoutMs' | 'datagrams' | 'spacingMs'>): number[] {
+  return attemptOffsets(udpPacing(options));
+}
+
+/** UDP's dials: one connected socket each, sending one datagram and reading what answers it. */
+function udpDialer(target: ProbeTarget, greeting: string | undefined): Dialer<UdpPortResult> {
+  const result = (
+    port: number,
+    verdict: Pick<UdpPortResult, 'state' | 'reason'>,
+    rttMs: number | null,
+  ): UdpPortResult => ({
     port,
     protocol: 'udp',
     ...verdict,
     rttMs,
   });
-  if (options.blockedPorts?.includes(port)) {
-    return Promise.resolve(result({ state: 'untestable', reason: 'blocked-at-source' }, null));
-  }
-  const datagram = udpDatagramFor(port, options.greeting);
-  return new Promise<UdpPortResult>((resolve, reject) => {
-    const timers: NodeJS.Timeout[] = [];
-    let settled = false;
-    let started = 0;
-    const socket = dgram.createSocket({ type: target.family === 6 ? 'udp6' : 'udp4' });
-
-    const finish = (outcome: { result: UdpPortResult } | { error: Error }): void => {
-      if (settled) return;
-      settled = true;
-      for (const timer of timers) clearTimeout(timer);
-      options.signal?.removeEventListener('abort', onAbort);
-      try {
-        socket.close();
-      } catch {
-        // Already closed by a failed bind or connect: nothing left to release.
-      }
-      if ('result' in outcome) resolve(outcome.result);
-      else reject(outcome.error);
-    };
-    const onAbort = (): void => finish({ error: new LocalProbeError('ABORTED') });
-    const onError = (error: unknown): void => {
-      const code = errorCode(error);
-      const verdict = udpVerdictForError(code);
-      if (verdict === undefined) finish({ error: new LocalProbeError(code ?? 'UNKNOWN', { cause: error }) });
-      else finish({ result: result(verdict, Math.round((performance.now() - started) * 10) / 10) });
-    };
-    const send = (): void => {
-      if (settled) return;
-      socket.send(datagram, (error) => {
-        if (error) onError(error);
-      });
-    };
-
-    socket.on('error', onError);
-    socket.on('message', () => {
-      finish({
-        result: result({ state: 'open', reason: 'udp-response' }, Math.round((performance.now() - started) * 10) / 10),
-      });
-    });
-    if (options.signal?.aborted) {
-      onAbort();
-      return;
-    }
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    timers.push(
-      setTimeout(
-        () => finish({ result: result({ state: 'open|filtered', reason: 'no-response' }, null) }),
-        options.timeoutMs,
-      ),
-    );
-    try {
-      socket.connect(port, target.address, () => {
-        if (settled) return;
-        started = performance.now();
-        for (const at of udpSendSchedule(options)) {
-          if (at === 0) send();
-          else timers.push(setTimeout(send, at));
+  return {
+    dial: (port, report) => {
+      const datagram = udpDatagramFor(port, greeting);
+      const socket = dgram.createSocket({ type: target.family === 6 ? 'udp6' : 'udp4' });
+      let started = performance.now();
+      let reported = false;
+      let closed = false;
+      const close = (): void => {
+        if (closed) return;
+        closed = true;
+        try {
+          socket.close();
+        } catch {
+          // Already closed by a failed bind or connect: nothing left to release.
         }
+      };
+      const once = (outcome: DialOutcome<UdpPortResult>): void => {
+        if (reported) return;
+        reported = true;
+        close();
+        report(outcome);
+      };
+      const onError = (error: unknown): void => {
+        const verdict = udpVerdictForError(errorCode(error));
+        if (verdict === undefined) {
+          once({ kind: 'local', error: new LocalProbeError(errorCode(error) ?? 'UNKNOWN', { cause: error }) });
+        } else {
+          once({ kind: 'answer', error: true, result: result(port, verdict, roundedMs(performance.now() - started)) });
+        }
+      };
+      socket.on('error', onError);
+      socket.on('message', () => {
+        once({
+          kind: 'answer',
+          error: false,
+          result: result(port, { state: 'open', reason: 'udp-response' }, roundedMs(performance.now() - started)),
+        });
       });
-    } catch (error) {
-      finish({ error: new LocalProbeError(errorCode(error) ?? 'UNKNOWN', { cause: error }) });
-    }
-  });
+      try {
+        socket.connect(port, target.address, () => {
+          if (closed) return;
+          started = performance.now();
+          socket.send(datagram, (error) => {
+            if (error) onError(error);
+          });
+        });
+      } catch (error) {
+        queueMicrotask(() => onError(error));
+      }
+      return { close };
+    },
+    silence: (port) => result(port, { state: 'open|filtered', reason: 'no-response' }, null),
+    untestable: (port) => result(port, { state: 'untestable', reason: 'blocked-at-source' }, null),
+  };
+}
+
+/** Probes one UDP port; resolves with the first answer, ICMP error, or silence at the deadline. */
+export async function udpProbePort(
+  target: ProbeTarget,
+  port: number,
+  options: UdpProbeOptions,
+): Promise<UdpPortResult> {
+  const [result] = await udpProbePorts(target, [port], options);
+  return result as UdpPortResult;
 }
 
 /** Probes all `ports` concurrently; a local failure on any port aborts the rest and is thrown. */
 export const udpProbePorts: UdpProbe = (target, ports, options) =>
-  probeAll(ports, options.signal, (port, signal) => udpProbePort(target, port, { ...options, signal }));
+  runPacedCheck(
+    ports,
+    {
+      ...udpPacing(options),
+      ...(options.blockedPorts === undefined ? {} : { blockedPorts: options.blockedPorts }),
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    },
+    udpDialer(target, options.greeting),
+  );

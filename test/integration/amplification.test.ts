@@ -11,24 +11,19 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONFIG_DEFAULTS } from '../../functions/core/config.ts';
-import {
-  DEFAULT_ATTEMPT_SPACING_MS,
-  probePort,
-  probePorts,
-  RATE_LIMIT_EXTENSION_MS,
-  RATE_LIMIT_ROUND_MS,
-} from '../../functions/core/probe.ts';
+import { maxRounds } from '../../functions/core/pacing.ts';
+import { DEFAULT_ATTEMPT_SPACING_MS, probePort, probePorts } from '../../functions/core/probe.ts';
 import { counterPackets, createHostLink, type HostLink, labSkipReason } from '../support/netns.ts';
 
 /** The bound SECURITY.md states per filtered port at the defaults. */
 const MAX_SYNS_PER_PORT = 16;
-/** Rounds a rate-limiting host can earn: every 250 ms from 1.25 s to 4 s past the 3 s deadline. */
-const MAX_ROUNDS = Math.ceil((CONFIG_DEFAULTS.probeTimeoutMs + RATE_LIMIT_EXTENSION_MS - 1250) / RATE_LIMIT_ROUND_MS);
 const DEFAULTS = {
   timeoutMs: CONFIG_DEFAULTS.probeTimeoutMs,
   attempts: CONFIG_DEFAULTS.probeAttempts,
   attemptSpacingMs: DEFAULT_ATTEMPT_SPACING_MS,
 };
+/** Rounds a rate-limiting host can earn: every 250 ms from 0.5 s to 4 s past the 3 s deadline (26). */
+const MAX_ROUNDS = maxRounds(DEFAULTS);
 /** The rate-limiting host's ports: one dropped, last in the check so no early SYN order clears it. */
 const DROPPED = 19;
 const REJECTED = [10, 11, 12, 13, 14, 15, 16, 17, 18];

@@ -23,6 +23,11 @@ export interface ProbeJob {
   readonly attemptSpacingMs?: number;
   /** `udp` runs the UDP probe (with its default datagrams, spaced `attemptSpacingMs`); default TCP. */
   readonly protocol?: 'tcp' | 'udp';
+  /**
+   * A pause before every trial but the first, outside the trial's own time: a client's ICMP
+   * budget refills between checks, as between a person's checks. Use with `concurrency: 1`.
+   */
+  readonly pauseMs?: number;
 }
 
 /** One trial: the verdicts for all ports, and the probe's own time to them. */
@@ -43,6 +48,7 @@ async function main(): Promise<void> {
   const worker = async (): Promise<void> => {
     while (next < job.trials) {
       const i = next++;
+      if (i > 0 && job.pauseMs !== undefined) await new Promise((r) => setTimeout(r, job.pauseMs));
       const started = performance.now();
       const target = { address: job.address, family: job.family };
       const results: readonly PortResult[] =
