@@ -13,7 +13,7 @@ import { networkInterfaces } from 'node:os';
 const MODULES = {
   probe: {
     mutate: ['functions/core/probe.ts'],
-    tests: ['test/integration/probe.test.ts', 'test/integration/probe-local.test.ts'],
+    tests: ['test/unit/handshake.test.ts', 'test/integration/probe.test.ts', 'test/integration/probe-local.test.ts'],
   },
   'rate-limiter': {
     mutate: ['functions/core/rate-limiter.ts'],
@@ -64,11 +64,18 @@ const MODULES = {
     mutate: ['functions/core/udp-probe.ts'],
     tests: ['test/integration/udp-probe.test.ts'],
   },
-  // Shared by both probes: each probe's tests reach it through the probe's public API.
-  'probe-all': {
-    mutate: ['functions/core/probe-all.ts'],
+  // Shared by both probes: the pacing's own unit tests with a clock, and each probe's tests
+  // through the probe's public API.
+  pacing: {
+    mutate: [
+      'functions/core/pacing.ts',
+      'functions/core/paced-check.ts',
+      'functions/core/errno-verdicts.ts',
+      'functions/core/local-failure.ts',
+    ],
     tests: [
-      'test/unit/probe-all.test.ts',
+      'test/unit/pacing.test.ts',
+      'test/unit/local-failure.test.ts',
       'test/integration/probe.test.ts',
       'test/integration/probe-local.test.ts',
       'test/integration/udp-probe.test.ts',

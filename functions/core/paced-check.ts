@@ -6,8 +6,8 @@
  * check is not an answer.
  */
 import type { PortHint } from '../contract/wire.ts';
+import { LocalProbeError } from './local-failure.ts';
 import { createPacing, type PacingAction, type PacingOptions, ROUND_DIAL_LIFE_MS, type RoundTag } from './pacing.ts';
-import { LocalProbeError } from './probe-all.ts';
 
 /** One open dial: a socket the engine may close at any time. */
 export interface DialHandle {
@@ -43,6 +43,69 @@ export interface PacedCheckOptions extends PacingOptions {
   readonly signal?: AbortSignal;
 }
 
+/** A round trip in ms, to a tenth of a millisecond, as every result reports it. */
+export function roundedMs(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}
+
+/** The open dials of one check: per port, the schedule's, the canaries, and the round dials' lifetimes. */
+interface DialBook {
+  add(port: number, handle: DialHandle, scheduled: boolean): void;
+  addCanary(handle: DialHandle): void;
+  /** Forgets a dial that reported (its socket is then the reporter's or closed). */
+  forget(port: number | undefined, handle: DialHandle): void;
+  closePort(port: number): void;
+  closeScheduled(): void;
+  closeAll(): void;
+}
+
+function createDialBook(): DialBook {
+  const byPort = new Map<number, Set<DialHandle>>();
+  const scheduled = new Set<DialHandle>();
+  const canaries = new Set<DialHandle>();
+  const timers = new Set<NodeJS.Timeout>();
+  const close = (handles: Iterable<DialHandle>): void => {
+    for (const handle of [...handles]) handle.close();
+  };
+  /** A round's dial or a canary lives `ROUND_DIAL_LIFE_MS`: one packet, then it is dropped. */
+  const expire = (handle: DialHandle, from: Set<DialHandle>): void => {
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      from.delete(handle);
+      handle.close();
+    }, ROUND_DIAL_LIFE_MS);
+    timers.add(timer);
+  };
+  return {
+    add: (port, handle, isScheduled) => {
+      let set = byPort.get(port);
+      if (set === undefined) {
+        set = new Set();
+        byPort.set(port, set);
+      }
+      set.add(handle);
+      if (isScheduled) scheduled.add(handle);
+      else expire(handle, set);
+    },
+    addCanary: (handle) => {
+      canaries.add(handle);
+      expire(handle, canaries);
+    },
+    forget: (port, handle) => {
+      if (port === undefined) canaries.delete(handle);
+      else byPort.get(port)?.delete(handle);
+      scheduled.delete(handle);
+    },
+    closePort: (port) => close(byPort.get(port) ?? []),
+    closeScheduled: () => close(scheduled),
+    closeAll: () => {
+      for (const timer of timers) clearTimeout(timer);
+      for (const set of byPort.values()) close(set);
+      close(canaries);
+    },
+  };
+}
+
 /** Dials `ports` as the pacing says; results in the order of `ports`. */
 export function runPacedCheck<R>(
   ports: readonly number[],
@@ -57,63 +120,33 @@ export function runPacedCheck<R>(
       return false;
     });
     const pacing = createPacing(toDial, options);
-    /** Every open dial per port, which of them belong to the deadline's schedule, and the canaries. */
-    const open = new Map<number, Set<DialHandle>>();
-    const scheduled = new Set<DialHandle>();
-    const canaries = new Set<DialHandle>();
-    const lifeTimers = new Set<NodeJS.Timeout>();
+    const book = createDialBook();
     let wake: NodeJS.Timeout | undefined;
     let finished = false;
 
-    const closeAll = (handles: Iterable<DialHandle>): void => {
-      for (const handle of handles) handle.close();
-    };
     const finish = (outcome: { ok: true } | { error: Error }): void => {
       if (finished) return;
       finished = true;
       clearTimeout(wake);
-      for (const timer of lifeTimers) clearTimeout(timer);
-      for (const set of open.values()) closeAll(set);
-      closeAll(canaries);
+      book.closeAll();
       options.signal?.removeEventListener('abort', onAbort);
       if ('error' in outcome) reject(outcome.error);
       else resolve(ports.map((port) => results.get(port) as R));
     };
     const onAbort = (): void => finish({ error: new LocalProbeError('ABORTED') });
-    const closeAfterLife = (handle: DialHandle, from: Set<DialHandle>): void => {
-      const timer = setTimeout(() => {
-        lifeTimers.delete(timer);
-        from.delete(handle);
-        handle.close();
-      }, ROUND_DIAL_LIFE_MS);
-      lifeTimers.add(timer);
-    };
 
     const perform = (actions: readonly PacingAction[]): void => {
       for (const action of actions) {
         if (finished) return;
-        switch (action.type) {
-          case 'dial':
-            dial(action.port, action.tag, action.scheduled);
-            break;
-          case 'canary':
-            dialCanary(action.port, action.tag);
-            break;
-          case 'silence':
-            results.set(action.port, dialer.silence(action.port, action.hint));
-            closeAll(open.get(action.port) ?? []);
-            break;
-          case 'end-schedule':
-            closeAll(scheduled);
-            break;
-          case 'finish':
-            finish({ ok: true });
-            return;
+        if (action.type === 'dial') dial(action.port, action.tag, action.scheduled);
+        else if (action.type === 'canary') dialCanary(action.port, action.tag);
+        else if (action.type === 'end-schedule') book.closeScheduled();
+        else if (action.type === 'finish') finish({ ok: true });
+        else {
+          results.set(action.port, dialer.silence(action.port, action.hint));
+          book.closePort(action.port);
         }
       }
-      rearm();
-    };
-    const rearm = (): void => {
       clearTimeout(wake);
       const next = pacing.nextWakeAt();
       if (next === undefined || finished) return;
@@ -122,16 +155,9 @@ export function runPacedCheck<R>(
 
     const dial = (port: number, tag: RoundTag, isScheduled: boolean): void => {
       if (results.has(port)) return;
-      let set = open.get(port);
-      if (set === undefined) {
-        set = new Set();
-        open.set(port, set);
-      }
-      const mine = set;
       const startedAt = performance.now();
       const handle = dialer.dial(port, (outcome) => {
-        mine.delete(handle);
-        scheduled.delete(handle);
+        book.forget(port, handle);
         if (outcome.kind === 'void') return;
         if (outcome.kind === 'local') {
           finish({ error: outcome.error });
@@ -141,27 +167,24 @@ export function runPacedCheck<R>(
         outcome.claim?.(won);
         if (!won) return;
         results.set(port, outcome.result);
-        closeAll(mine);
+        book.closePort(port);
         const now = performance.now();
         // Only an answer to the dial's first packet says when the host had an error to spare.
         const firstPacket = now - startedAt < ROUND_DIAL_LIFE_MS;
         perform(pacing.answer(port, { error: outcome.error, ...(firstPacket ? { tag } : {}) }, now));
       });
-      mine.add(handle);
-      if (isScheduled) scheduled.add(handle);
-      else closeAfterLife(handle, mine);
+      book.add(port, handle, isScheduled);
     };
 
     const dialCanary = (port: number, tag: RoundTag): void => {
       const handle = dialer.dial(port, (outcome) => {
-        canaries.delete(handle);
+        book.forget(undefined, handle);
         if (outcome.kind === 'answer') outcome.claim?.(false);
         if (finished || outcome.kind === 'void') return;
         if (outcome.kind === 'local') finish({ error: outcome.error });
         else if (outcome.error) perform(pacing.canaryError(port, tag, performance.now()));
       });
-      canaries.add(handle);
-      closeAfterLife(handle, canaries);
+      book.addCanary(handle);
     };
 
     if (options.signal?.aborted) {

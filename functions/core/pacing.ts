@@ -126,166 +126,205 @@ export function rotated<T>(items: readonly T[], by: number): T[] {
   return [...items.slice(k), ...items.slice(0, k)];
 }
 
+/** Something the pacing must do at a time: a scheduled batch, the deadline, a round. */
 type Due = { readonly at: number; readonly run: (now: number) => void };
+
+/** Everything one check's pacing knows; the functions below read and change it. */
+interface PacingState {
+  readonly options: PacingOptions;
+  readonly ports: readonly number[];
+  readonly offsets: readonly number[];
+  /** An error no sooner than this (from the start) is paced: every port had been asked by then. */
+  readonly lastBatchAt: number;
+  readonly settled: Set<number>;
+  /** Each batch's and round's ports, in the order their packets left. */
+  readonly rounds: number[][];
+  /** Silent ports proven not to be waiting for the host's rate limit. */
+  readonly cleared: Set<number>;
+  agenda: Due[];
+  /** What the current event asks of the probe. */
+  actions: PacingAction[];
+  startedAt: number;
+  lastErrorAt: number | undefined;
+  canary: number | undefined;
+  roundsRunning: boolean;
+  /** Whether rounds ever ran (the host made this check ask at its pace). */
+  paced: boolean;
+  pacedErrorSeen: boolean;
+  pastDeadline: boolean;
+  extensionEnd: number;
+  done: boolean;
+}
+
+const silent = (st: PacingState): number[] => st.ports.filter((p) => !st.settled.has(p));
+const suspects = (st: PacingState): number[] => silent(st).filter((p) => !st.cleared.has(p));
+
+function markSettled(st: PacingState, port: number): void {
+  st.settled.add(port);
+  if (!st.done && silent(st).length === 0) {
+    st.done = true;
+    st.agenda = [];
+    st.actions.push({ type: 'finish' });
+  }
+}
+
+function silence(st: PacingState, port: number, hint: PortHint | undefined): void {
+  if (st.done || st.settled.has(port)) return;
+  st.actions.push(hint === undefined ? { type: 'silence', port } : { type: 'silence', port, hint });
+  markSettled(st, port);
+}
+
+/** A cleared port's silence still comes from a host seen rate-limiting, and clearing is an inference: say so. */
+const clearedHint = (st: PacingState): PortHint | undefined =>
+  st.paced || st.pacedErrorSeen ? 'icmp-rate-limit' : undefined;
+
+/** Dials `order` as one batch or round; returns its index. */
+function dialBatch(st: PacingState, order: readonly number[], scheduled: boolean): number {
+  const round = st.rounds.push([...order]) - 1;
+  order.forEach((port, position) => {
+    st.actions.push({ type: 'dial', port, tag: { round, position }, scheduled });
+  });
+  return round;
+}
+
+/** An error answered the dial at `tag`: every port dialed before it there is a plain drop. */
+function clear(st: PacingState, tag: RoundTag): void {
+  for (const port of (st.rounds[tag.round] ?? []).slice(0, tag.position)) {
+    if (st.settled.has(port)) continue;
+    st.cleared.add(port);
+    if (st.pastDeadline) silence(st, port, clearedHint(st));
+  }
+}
+
+function round(st: PacingState, now: number): void {
+  if (st.done) return;
+  const quiet = st.lastErrorAt === undefined || now - st.lastErrorAt >= RATE_LIMIT_QUIET_MS;
+  if (st.pastDeadline && (quiet || now >= st.extensionEnd)) {
+    for (const port of suspects(st)) silence(st, port, 'icmp-rate-limit');
+    return;
+  }
+  const order = rotated(suspects(st), st.rounds.length);
+  // Before the deadline, a host that stopped answering even the canary is not asked more.
+  if (order.length === 0 || quiet) {
+    st.roundsRunning = false;
+    return;
+  }
+  st.paced = true;
+  const index = dialBatch(st, order, false);
+  if (st.canary !== undefined) {
+    st.actions.push({ type: 'canary', port: st.canary, tag: { round: index, position: order.length } });
+  }
+  const next = now + Math.max(0, Math.min(RATE_LIMIT_ROUND_MS, st.extensionEnd - now));
+  st.agenda.push({ at: next, run: (t) => round(st, t) });
+}
+
+function onError(st: PacingState, port: number, tag: RoundTag | undefined, now: number): void {
+  st.lastErrorAt = now;
+  st.canary = port;
+  if (tag !== undefined) clear(st, tag);
+  // Paced: the host answered a later ask, or answered after every port had been asked. A host
+  // without a limit answers every first packet at once; UDP has no retransmissions of its own,
+  // so its first paced error is often the answer to a later scheduled datagram.
+  if (now - st.startedAt >= st.lastBatchAt || (tag !== undefined && tag.round > 0)) st.pacedErrorSeen = true;
+  if (st.pacedErrorSeen && !st.roundsRunning && suspects(st).some((p) => p !== port)) {
+    st.roundsRunning = true;
+    // The scheduled dials sent fresh packets until now: the first round waits one.
+    st.agenda.push({ at: now + RATE_LIMIT_ROUND_MS, run: (t) => round(st, t) });
+  }
+}
+
+function deadline(st: PacingState, now: number): void {
+  st.pastDeadline = true;
+  st.actions.push({ type: 'end-schedule' });
+  for (const port of silent(st)) if (st.cleared.has(port)) silence(st, port, clearedHint(st));
+  if (st.done) return;
+  const { timeoutMs, checkDeadlineMs } = st.options;
+  const limit = Math.min(timeoutMs + RATE_LIMIT_EXTENSION_MS, checkDeadlineMs ?? Infinity);
+  st.extensionEnd = st.startedAt + limit;
+  const stillAnswering = st.lastErrorAt !== undefined && now - st.lastErrorAt < RATE_LIMIT_QUIET_MS;
+  if (st.pacedErrorSeen && stillAnswering && limit > timeoutMs) {
+    if (!st.roundsRunning) {
+      st.roundsRunning = true;
+      round(st, now);
+    }
+    return;
+  }
+  // Rounds ran, nothing cleared these ports, and the host has gone quiet: say so.
+  const hint = st.paced ? 'icmp-rate-limit' : undefined;
+  for (const port of silent(st)) silence(st, port, hint);
+}
+
+function start(st: PacingState, now: number): void {
+  st.startedAt = now;
+  if (st.ports.length === 0) {
+    st.done = true;
+    st.actions.push({ type: 'finish' });
+    return;
+  }
+  st.agenda.push({ at: now + st.options.timeoutMs, run: (t) => deadline(st, t) });
+  st.offsets.forEach((offset, i) => {
+    const fire = (): void => {
+      dialBatch(st, rotated(silent(st), i), true);
+    };
+    if (offset === 0) fire();
+    else st.agenda.push({ at: now + offset, run: fire });
+  });
+}
+
+/** Runs every agenda item due by `now`, earliest first. */
+function runDue(st: PacingState, now: number): void {
+  for (;;) {
+    if (st.done) return;
+    let next: Due | undefined;
+    for (const due of st.agenda) if (due.at <= now && (next === undefined || due.at < next.at)) next = due;
+    if (next === undefined) return;
+    st.agenda.splice(st.agenda.indexOf(next), 1);
+    next.run(now);
+  }
+}
 
 /** The pacing for `ports` (distinct) under `options`. */
 export function createPacing(ports: readonly number[], options: PacingOptions): Pacing {
   const offsets = attemptOffsets(options);
-  /** An error no sooner than this (from the start) is paced: every port had been asked by then. */
-  const lastBatchAt = offsets[offsets.length - 1] ?? 0;
-  const settled = new Set<number>();
-  /** Each batch's and round's ports, in the order their packets left. */
-  const rounds: number[][] = [];
-  /** Silent ports proven not to be waiting for the host's rate limit. */
-  const cleared = new Set<number>();
-  let agenda: Due[] = [];
-  let actions: PacingAction[] = [];
-  let startedAt = 0;
-  let lastErrorAt: number | undefined;
-  let canary: number | undefined;
-  let roundsRunning = false;
-  /** Whether rounds ever ran (the host made this check ask at its pace). */
-  let paced = false;
-  let pacedErrorSeen = false;
-  let pastDeadline = false;
-  let extensionEnd = Number.POSITIVE_INFINITY;
-  let done = false;
-
-  const silent = (): number[] => ports.filter((p) => !settled.has(p));
-  const suspects = (): number[] => silent().filter((p) => !cleared.has(p));
-  const at = (when: number, run: (now: number) => void): void => {
-    agenda.push({ at: when, run });
+  const st: PacingState = {
+    options,
+    ports,
+    offsets,
+    lastBatchAt: offsets[offsets.length - 1] ?? 0,
+    settled: new Set(),
+    rounds: [],
+    cleared: new Set(),
+    agenda: [],
+    actions: [],
+    startedAt: 0,
+    lastErrorAt: undefined,
+    canary: undefined,
+    roundsRunning: false,
+    paced: false,
+    pacedErrorSeen: false,
+    pastDeadline: false,
+    extensionEnd: Number.POSITIVE_INFINITY,
+    done: false,
   };
-  const markSettled = (port: number): void => {
-    settled.add(port);
-    if (!done && silent().length === 0) {
-      done = true;
-      agenda = [];
-      actions.push({ type: 'finish' });
-    }
-  };
-  const silence = (port: number, hint: PortHint | undefined): void => {
-    if (done || settled.has(port)) return;
-    actions.push(hint === undefined ? { type: 'silence', port } : { type: 'silence', port, hint });
-    markSettled(port);
-  };
-  /** A cleared port's silence still comes from a host seen rate-limiting, and clearing is an inference: say so. */
-  const clearedHint = (): PortHint | undefined => (paced || pacedErrorSeen ? 'icmp-rate-limit' : undefined);
-  const dialBatch = (order: readonly number[], scheduled: boolean): number => {
-    const round = rounds.push([...order]) - 1;
-    order.forEach((port, position) => {
-      actions.push({ type: 'dial', port, tag: { round, position }, scheduled });
-    });
-    return round;
-  };
-
-  /** An error answered the dial at `tag`: every port dialed before it there is a plain drop. */
-  const clear = (tag: RoundTag): void => {
-    for (const port of (rounds[tag.round] ?? []).slice(0, tag.position)) {
-      if (settled.has(port)) continue;
-      cleared.add(port);
-      if (pastDeadline) silence(port, clearedHint());
-    }
-  };
-  const round = (now: number): void => {
-    if (done) return;
-    const quiet = lastErrorAt === undefined || now - lastErrorAt >= RATE_LIMIT_QUIET_MS;
-    if (pastDeadline && (quiet || now >= extensionEnd)) {
-      for (const port of suspects()) silence(port, 'icmp-rate-limit');
-      return;
-    }
-    const order = rotated(suspects(), rounds.length);
-    // Before the deadline, a host that stopped answering even the canary is not asked more.
-    if (order.length === 0 || quiet) {
-      roundsRunning = false;
-      return;
-    }
-    paced = true;
-    const index = dialBatch(order, false);
-    if (canary !== undefined)
-      actions.push({ type: 'canary', port: canary, tag: { round: index, position: order.length } });
-    at(now + Math.max(0, Math.min(RATE_LIMIT_ROUND_MS, extensionEnd - now)), round);
-  };
-  const onError = (port: number, tag: RoundTag | undefined, now: number): void => {
-    lastErrorAt = now;
-    canary = port;
-    if (tag !== undefined) clear(tag);
-    // Paced: the host answered a later ask, or answered after every port had been asked. A host
-    // without a limit answers every first packet at once; UDP has no retransmissions of its own,
-    // so its first paced error is often the answer to a later scheduled datagram.
-    if (now - startedAt >= lastBatchAt || (tag !== undefined && tag.round > 0)) pacedErrorSeen = true;
-    if (pacedErrorSeen && !roundsRunning && suspects().some((p) => p !== port)) {
-      roundsRunning = true;
-      // The scheduled dials sent fresh packets until now: the first round waits one.
-      at(now + RATE_LIMIT_ROUND_MS, round);
-    }
-  };
-  const deadline = (now: number): void => {
-    pastDeadline = true;
-    actions.push({ type: 'end-schedule' });
-    for (const port of silent()) if (cleared.has(port)) silence(port, clearedHint());
-    if (done) return;
-    const limit = Math.min(options.timeoutMs + RATE_LIMIT_EXTENSION_MS, options.checkDeadlineMs ?? Infinity);
-    extensionEnd = startedAt + limit;
-    const stillAnswering = lastErrorAt !== undefined && now - lastErrorAt < RATE_LIMIT_QUIET_MS;
-    if (pacedErrorSeen && stillAnswering && limit > options.timeoutMs) {
-      if (!roundsRunning) {
-        roundsRunning = true;
-        round(now);
-      }
-      return;
-    }
-    // Rounds ran, nothing cleared these ports, and the host has gone quiet: say so.
-    const hint = paced ? 'icmp-rate-limit' : undefined;
-    for (const port of silent()) silence(port, hint);
-  };
-
-  /** Runs `work`, then hands over the actions it queued. */
+  /** Runs `work` and hands over the actions it queued. */
   const step = (work: () => void): PacingAction[] => {
-    actions = [];
-    if (!done) work();
-    return actions;
+    st.actions = [];
+    if (!st.done) work();
+    return st.actions;
   };
-
   return {
     get done() {
-      return done;
+      return st.done;
     },
-    start: (now) =>
-      step(() => {
-        startedAt = now;
-        if (ports.length === 0) {
-          done = true;
-          actions.push({ type: 'finish' });
-          return;
-        }
-        at(now + options.timeoutMs, deadline);
-        offsets.forEach((offset, i) => {
-          const fire = (): void => {
-            dialBatch(rotated(silent(), i), true);
-          };
-          if (offset === 0) fire();
-          else at(now + offset, fire);
-        });
-      }),
+    start: (now) => step(() => start(st, now)),
     answer: (port, answer, now) =>
       step(() => {
-        if (settled.has(port)) return;
-        if (answer.error) onError(port, answer.tag, now);
-        markSettled(port);
+        if (st.settled.has(port)) return;
+        if (answer.error) onError(st, port, answer.tag, now);
+        markSettled(st, port);
       }),
-    canaryError: (port, tag, now) => step(() => onError(port, tag, now)),
-    tick: (now) =>
-      step(() => {
-        for (;;) {
-          if (done) return;
-          let next: Due | undefined;
-          for (const due of agenda) if (due.at <= now && (next === undefined || due.at < next.at)) next = due;
-          if (next === undefined) return;
-          agenda.splice(agenda.indexOf(next), 1);
-          next.run(now);
-        }
-      }),
-    nextWakeAt: () => (agenda.length === 0 ? undefined : Math.min(...agenda.map((d) => d.at))),
+    canaryError: (port, tag, now) => step(() => onError(st, port, tag, now)),
+    tick: (now) => step(() => runDue(st, now)),
+    nextWakeAt: () => (st.agenda.length === 0 ? undefined : Math.min(...st.agenda.map((d) => d.at))),
   };
 }

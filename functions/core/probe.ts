@@ -27,8 +27,8 @@
 import net from 'node:net';
 import ipaddr from 'ipaddr.js';
 import { type ErrnoVerdict, TCP_ERRNO_VERDICTS, verdictFor } from './errno-verdicts.ts';
-import { type Dialer, type DialOutcome, runPacedCheck } from './paced-check.ts';
-import { errorCode, LocalProbeError, roundedMs } from './probe-all.ts';
+import { errorCode, LocalProbeError } from './local-failure.ts';
+import { type Dialer, type DialOutcome, roundedMs, runPacedCheck } from './paced-check.ts';
 
 export { RATE_LIMIT_EXTENSION_MS, RATE_LIMIT_QUIET_MS, RATE_LIMIT_ROUND_MS } from './pacing.ts';
 export { LocalProbeError };

@@ -31,10 +31,10 @@
 import { Buffer } from 'node:buffer';
 import dgram from 'node:dgram';
 import { type ErrnoVerdict, UDP_ERRNO_VERDICTS, verdictFor } from './errno-verdicts.ts';
-import { type Dialer, type DialOutcome, runPacedCheck } from './paced-check.ts';
+import { errorCode, LocalProbeError } from './local-failure.ts';
+import { type Dialer, type DialOutcome, roundedMs, runPacedCheck } from './paced-check.ts';
 import { attemptOffsets } from './pacing.ts';
 import type { ProbeTarget } from './probe.ts';
-import { errorCode, LocalProbeError, roundedMs } from './probe-all.ts';
 import { payloadFor } from './udp-payloads.ts';
 
 /** Nmap's UDP port states, plus `untestable` for ports the checker itself cannot reach. */
