@@ -44,10 +44,23 @@ describe('verdictForError', () => {
     ['EACCES', 'filtered', 'admin-prohibited'],
     ['ENOPROTOOPT', 'filtered', 'proto-unreach'],
     ['ENONET', 'filtered', 'dest-unreach'],
+    // ICMP parameter-problem and source-route-failed: rare, but the path's answer, never a 503.
+    ['EPROTO', 'filtered', 'dest-unreach'],
+    ['ENOTSUP', 'filtered', 'dest-unreach'],
+    ['EOPNOTSUPP', 'filtered', 'dest-unreach'],
     ['EHOSTDOWN', 'filtered', 'no-response'],
     ['ETIMEDOUT', 'filtered', 'no-response'],
   ])('reads %s, an answer from the network, as %s / %s', (code, state, reason) => {
     expect(verdictForError(code)).toEqual({ state, reason });
+  });
+
+  it.each([
+    'toString',
+    'constructor',
+    '__proto__',
+    'hasOwnProperty',
+  ])('reads %s, a name every object inherits, as no errno at all', (code) => {
+    expect(verdictForError(code)).toBeUndefined();
   });
 
   it.each([

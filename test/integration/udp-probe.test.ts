@@ -288,9 +288,20 @@ describe('udp probe on loopback', () => {
   });
 
   it('treats errors that are not ICMP answers as local failures', () => {
-    for (const code of ['EMFILE', 'ENOBUFS', 'EADDRNOTAVAIL', 'EMSGSIZE', 'EPERM', undefined]) {
+    for (const code of [
+      'EMFILE',
+      'ENOBUFS',
+      'EADDRNOTAVAIL',
+      'EMSGSIZE',
+      'EPERM',
+      'toString',
+      '__proto__',
+      undefined,
+    ]) {
       expect(udpVerdictForError(code)).toBeUndefined();
     }
+    // ICMP parameter-problem is the path's answer, not this machine's failure.
+    expect(udpVerdictForError('EPROTO')).toEqual({ state: 'filtered', reason: 'dest-unreach' });
     expect(udpVerdictForError('ECONNREFUSED')).toEqual({ state: 'closed', reason: 'port-unreach' });
   });
 
