@@ -9,6 +9,7 @@ import { callDialback, checkResults, LAB_SERVER_ENV } from '../support/lab/dialb
 import { type Lab, startLab } from '../support/lab/lab.ts';
 import { type NmapRun, nmapScan } from '../support/lab/nmap.ts';
 import { verdictRows } from '../support/lab/rules.ts';
+import { assertNoHandshakeFrom, lockDroppedIcmps, openWithoutHandshake } from '../support/lab/wire.ts';
 import { labSkipReason } from '../support/netns.ts';
 
 const skip = await labSkipReason('verdict lab tests', ['nmap', 'taskset']);
@@ -17,16 +18,30 @@ describe.runIf(skip === undefined)('verdict lab: Dialback over HTTP and nmap -sT
   let lab: Lab;
   const dialback = new Map<4 | 6, ReadonlyMap<number, PortResult>>();
   const nmap = new Map<4 | 6, NmapRun>();
+  const unbacked = new Map<4 | 6, number[]>();
+  /** ICMP errors the checker's kernel dropped on a locked socket while Dialback asked: said with any miss. */
+  let lockDropped = 0;
 
   beforeAll(async () => {
     lab = await startLab('verdict', LAB_SERVER_ENV);
     // Dialback first, then Nmap: each family's ports are asked about by one tool at a time.
     const { pair } = lab;
     for (const [family, server] of lab.servers) {
-      const ports = verdictRows(family).map((r) => r.port);
+      const rows = verdictRows(family);
+      const ports = rows.map((r) => r.port);
+      const before = await lockDroppedIcmps(pair.checker);
       const [answer] = await callDialback(pair.client, server, [`/check?ports=${ports.join(',')}`], 1);
+      lockDropped += (await lockDroppedIcmps(pair.checker)) - before;
       expect(answer?.status).toBe(200);
-      dialback.set(family, new Map(checkResults(answer?.body).map((r) => [r.port, r])));
+      const results = checkResults(answer?.body);
+      dialback.set(family, new Map(results.map((r) => [r.port, r])));
+      unbacked.set(family, await openWithoutHandshake(pair.checker, family, results));
+      // A port nothing listens on never sends a SYN-ACK; if one did, the lab is broken, not the verdict.
+      await assertNoHandshakeFrom(
+        pair.checker,
+        family,
+        rows.filter((r) => !r.listen).map((r) => r.port),
+      );
       nmap.set(family, await nmapScan(pair.checker, pair.client.address(family), family, ports));
     }
   }, 120_000);
@@ -36,11 +51,19 @@ describe.runIf(skip === undefined)('verdict lab: Dialback over HTTP and nmap -sT
   });
 
   for (const family of [4, 6] as const) {
+    it(`reads no port open that sent the checker no SYN-ACK (IPv${family})`, () => {
+      expect(unbacked.get(family)).toEqual([]);
+    });
+
     for (const row of verdictRows(family)) {
       const { state, reason } = row.expected;
       it(`reads ${state} / ${reason} for "${row.name}" (IPv${family})`, () => {
         const result = dialback.get(family)?.get(row.port);
-        expect(result).toMatchObject({ port: row.port, state, reason });
+        expect(result, `ICMP errors dropped on a locked socket in this lab: ${lockDropped}`).toMatchObject({
+          port: row.port,
+          state,
+          reason,
+        });
         // An answer carries its round trip; silence does not.
         expect(result?.rttMs === null).toBe(reason === 'no-response');
       });
