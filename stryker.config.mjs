@@ -39,7 +39,7 @@ const MODULES = {
   // The texts are read by the CLI, the text renderer and the OpenAPI document; their own
   // tests check every state and reason has words, and that the words carry the key facts.
   'verdict-text': {
-    mutate: ['functions/core/verdict-text.ts'],
+    mutate: ['functions/contract/verdict-text.ts'],
     tests: ['test/unit/verdict-text.test.ts', 'test/unit/verdict-text-facts.test.ts', 'test/unit/both.test.ts'],
   },
   // The small modules the handler wires, each with its own tests of its public API (the

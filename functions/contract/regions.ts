@@ -6,7 +6,7 @@
  * A region that did not answer is an error cell in its own column and nothing more: it says
  * nothing about the caller's ports, and the other regions' answers stand.
  */
-import { STATE_MEANING } from '../core/verdict-text.ts';
+import { STATE_MEANING } from './verdict-text.ts';
 import { type CheckResponse, PORT_STATES, type PortResult, type PortState, protocolOf, type Region } from './wire.ts';
 
 /** Why a region gave no answer. */

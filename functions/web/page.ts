@@ -6,16 +6,16 @@
  */
 import { createHash } from 'node:crypto';
 import { NO_DUAL_STACK_ENDPOINT } from '../contract/families.ts';
-import { type CheckResponse, type Endpoints, PORT_LIST_PATTERN, type Problem, type Region } from '../contract/wire.ts';
-import type { RateStatus, RateWindow } from '../core/rate-limiter.ts';
-import type { SourceAddress } from '../core/source-address.ts';
 import {
   CGNAT_EXPLAINED,
   CHECK_LIMITS,
   formatDuration,
   STATE_MEANING,
   UDP_STATE_MEANING,
-} from '../core/verdict-text.ts';
+} from '../contract/verdict-text.ts';
+import { type CheckResponse, type Endpoints, PORT_LIST_PATTERN, type Problem, type Region } from '../contract/wire.ts';
+import type { RateStatus, RateWindow } from '../core/rate-limiter.ts';
+import type { SourceAddress } from '../core/source-address.ts';
 import { html, rawText, type SafeHtml } from './html.ts';
 import { PAGE_STYLE } from './page-style.ts';
 import { otherRegionOrigins, primaryCheckData, REGIONS_STYLE, regionsSection } from './regions-section.ts';

@@ -5,8 +5,8 @@
  */
 import type { FamiliesView, FamilyView } from '../client/families.ts';
 import { askedOf, type PortsAsked } from '../contract/families.ts';
+import { explanationOf, HINT_TEXT, nextStepsOf, reasonMeaningOf, stateClass } from '../contract/verdict-text.ts';
 import { type PortResult, type Protocol, protocolOf } from '../contract/wire.ts';
-import { explanationOf, HINT_TEXT, nextStepsOf, reasonMeaningOf, stateClass } from '../core/verdict-text.ts';
 import { html, type SafeHtml } from './html.ts';
 
 function rtt(result: PortResult): string {
