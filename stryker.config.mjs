@@ -20,7 +20,7 @@ const MODULES = {
     tests: ['test/integration/rate-limiter.test.ts'],
   },
   'source-address': {
-    mutate: ['functions/core/source-address.ts'],
+    mutate: ['functions/core/source-address.ts', 'functions/contract/address.ts'],
     tests: ['test/unit/source-address.test.ts'],
   },
   // The port grammar lives in the wire contract, shared by server, client, widget and CLI.
@@ -49,7 +49,7 @@ const MODULES = {
     tests: ['test/unit/errors.test.ts'],
   },
   'dial-proof': {
-    mutate: ['functions/core/dial-proof.ts'],
+    mutate: ['functions/core/dial-proof.ts', 'functions/contract/dial-proof.ts'],
     tests: ['test/unit/dial-proof.test.ts'],
   },
   log: {

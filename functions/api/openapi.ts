@@ -5,6 +5,7 @@
  * it receives against it, so the document cannot drift from the handler.
  */
 
+import { TOKEN_PATTERN } from '../contract/dial-proof.ts';
 import {
   HINT_TEXT,
   REASON_MEANING,
@@ -21,7 +22,6 @@ import {
   type PortHint,
 } from '../contract/wire.ts';
 import type { Config } from '../core/config.ts';
-import { TOKEN_PATTERN } from '../core/dial-proof.ts';
 import { MAX_QUERY_LENGTH } from './http.ts';
 
 /** An OpenAPI document: plain JSON. */
