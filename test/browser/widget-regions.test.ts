@@ -6,12 +6,11 @@
  */
 import http from 'node:http';
 import type net from 'node:net';
-import type { Browser } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect } from 'vitest';
 import type { RegionChecks } from '../../functions/client/dialback-client.ts';
 import type { WidgetErrorDetail } from '../../functions/web/widget.ts';
 import type { LocalApp } from '../../infra/local/app.ts';
-import { launchChromium, screenshotPath, watchPage } from '../support/browser.ts';
+import { browserTest, screenshotPath } from '../support/browser.ts';
 import { type LocalRegions, startLocalRegions } from '../support/local-regions.ts';
 import { specFor, specRecorder } from '../support/openapi.ts';
 import { type Listening, listening, releasedPort } from '../support/ports.ts';
@@ -25,7 +24,6 @@ let second: LocalApp;
 let deadUrl: string;
 let host: http.Server;
 let hostUrl: string;
-let browser: Browser;
 let listener: Listening;
 let openPort: number;
 let closedPort: number;
@@ -63,11 +61,9 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => host.listen(0, '127.0.0.1', resolve));
   hostUrl = `http://127.0.0.1:${(host.address() as net.AddressInfo).port}`;
-  browser = await launchChromium();
 });
 
 afterAll(async () => {
-  await browser?.close();
   await new Promise((resolve) => host?.close(resolve));
   await listener?.close();
   await regions?.close();
@@ -78,10 +74,10 @@ afterEach(() => {
 });
 
 describe('<dialback-check regions> in Chromium', () => {
-  it('checks from every region, one column each, an error cell for the silent one, and fires dialback-regions', async () => {
-    const page = await browser.newPage({ viewport: { width: 640, height: 420 } });
-    const trouble = await watchPage(page);
-    try {
+  browserTest(
+    'checks from every region, one column each, an error cell for the silent one, and fires dialback-regions',
+    async ({ openPage }) => {
+      const { page, trouble } = await openPage({ viewport: { width: 640, height: 420 } });
       await page.goto(hostUrl);
       const widget = page.locator('#everywhere');
       await widget.locator('button').click();
@@ -107,26 +103,19 @@ describe('<dialback-check regions> in Chromium', () => {
       // The silent region's refused connection is the only thing the console saw.
       expect(trouble.violations).toEqual([]);
       await page.screenshot({ path: await screenshotPath('widget-regions.png') });
-    } finally {
-      await page.close();
-    }
-  });
+    },
+  );
 
-  it('refuses udp beside regions with an error event and no table', async () => {
-    const page = await browser.newPage({ viewport: { width: 640, height: 420 } });
-    const trouble = await watchPage(page);
-    try {
-      await page.goto(hostUrl);
-      const widget = page.locator('#udp-everywhere');
-      await widget.locator('button').click();
-      await widget.locator('[part~="error"]').waitFor({ timeout: 10_000 });
-      const events = (await page.evaluate('window.__events')) as Array<{ type: string; detail: WidgetErrorDetail }>;
-      expect(events.map((e) => [e.type, e.detail.status])).toEqual([['dialback-error', -1]]);
-      expect(events[0]?.detail.message).toMatch(/regions attribute compares TCP ports only/);
-      expect(await widget.locator('table').count()).toBe(0);
-      expect(trouble.violations).toEqual([]);
-    } finally {
-      await page.close();
-    }
+  browserTest('refuses udp beside regions with an error event and no table', async ({ openPage }) => {
+    const { page, trouble } = await openPage({ viewport: { width: 640, height: 420 } });
+    await page.goto(hostUrl);
+    const widget = page.locator('#udp-everywhere');
+    await widget.locator('button').click();
+    await widget.locator('[part~="error"]').waitFor({ timeout: 10_000 });
+    const events = (await page.evaluate('window.__events')) as Array<{ type: string; detail: WidgetErrorDetail }>;
+    expect(events.map((e) => [e.type, e.detail.status])).toEqual([['dialback-error', -1]]);
+    expect(events[0]?.detail.message).toMatch(/regions attribute compares TCP ports only/);
+    expect(await widget.locator('table').count()).toBe(0);
+    expect(trouble.violations).toEqual([]);
   });
 });
