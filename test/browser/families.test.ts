@@ -12,17 +12,18 @@ import { NO_DUAL_STACK_ENDPOINT, NO_IPV6_CALLER } from '../../functions/contract
 import { type LocalApp, startLocalApp } from '../../infra/local/app.ts';
 import { browserTest, screenshotPath } from '../support/browser.ts';
 import { specFor, specRecorder } from '../support/openapi.ts';
-import { type Listening, listening, releasedPort } from '../support/ports.ts';
+import { portPairForFile } from '../support/port-pair.ts';
+import { releasedPort } from '../support/ports.ts';
 
 const ENV = { PROBE_TIMEOUT_MS: '1500' };
 const recorder = specRecorder(specFor(ENV));
+const ports = portPairForFile();
 const quiet = { env: ENV, host: '127.0.0.1', port: 0, allowNonPublic: false, log: () => undefined } as const;
 const DIAGNOSIS = 'open over IPv4, closed over IPv6: the service does not listen on IPv6';
 
 let pair: LocalApp;
 let single: LocalApp;
 let noIpv6: LocalApp;
-let listener: Listening;
 /** Answers UDP over IPv4 only: over IPv6 the same port is unbound, so it reads closed. */
 let udpListener: dgram.Socket;
 let host: http.Server;
@@ -40,7 +41,6 @@ beforeAll(async () => {
     env: { ...ENV, API_URL_DUAL_STACK: `http://127.0.0.1:${port}` },
     observe: recorder.observe,
   });
-  listener = await listening('127.0.0.1');
   udpListener = dgram.createSocket('udp4');
   udpListener.on('message', (_m, peer) => udpListener.send('ok', peer.port, peer.address));
   await new Promise<void>((resolve) => udpListener.bind(0, '127.0.0.1', resolve));
@@ -49,7 +49,7 @@ beforeAll(async () => {
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': csp }).end(
       `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Onboarding</title>
 <script type="module" src="${pair.url}/widget.js"></script></head>
-<body><dialback-check id="both" ports="${listener.port}" api="${pair.url}"></dialback-check></body></html>`,
+<body><dialback-check id="both" ports="${ports.open}" api="${pair.url}"></dialback-check></body></html>`,
     );
   });
   await new Promise<void>((resolve) => host.listen(0, '127.0.0.1', resolve));
@@ -58,7 +58,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await new Promise<void>((resolve) => (host ? host.close(() => resolve()) : resolve()));
-  await listener?.close();
   udpListener?.close();
   await Promise.all([pair?.close(), single?.close(), noIpv6?.close()]);
 });
@@ -81,14 +80,14 @@ describe('page with both endpoints', () => {
       const { page, trouble } = await openPage({ viewport: { width: 960, height: 1400 }, colorScheme: 'light' });
       await page.goto(pair.url);
       await expect.poll(() => page.locator('#families').textContent()).toMatch(/^IPv4 127\.0\.0\.1 · IPv6 ::1$/);
-      await check(page, String(listener.port));
+      await check(page, String(ports.open));
       const row = page.locator('.families-table tbody tr');
       expect(await row.locator('td').allTextContents()).toEqual(['open', 'closed']);
       expect(await page.locator('.families-table thead').textContent()).toMatch(/IPv4 127\.0\.0\.1.*IPv6 ::1/);
-      expect(await page.locator('.diagnosis').textContent()).toContain(`${listener.port}/tcp ${DIAGNOSIS}`);
+      expect(await page.locator('.diagnosis').textContent()).toContain(`${ports.open}/tcp ${DIAGNOSIS}`);
       // Each family's cards carry the advice, rendered by the server's own view code.
       const v6 = (await page.locator('section.family[aria-label="IPv6"]').textContent()) ?? '';
-      expect(v6).toMatch(new RegExp(`${listener.port}/tcp: closed`));
+      expect(v6).toMatch(new RegExp(`${ports.open}/tcp: closed`));
       expect(v6).toContain('listens on all interfaces');
       expect(await page.locator('#budget').textContent()).toMatch(/IPv4: 29 left this minute.*IPv6: 29 left/);
       // The README's picture: the page from its top to the end of the results.
@@ -134,7 +133,7 @@ describe('page with both endpoints', () => {
       await page.goto(`http://localhost:${pair.port}/`);
       expect(await page.locator('#address').textContent()).toBe('::1');
       await expect.poll(() => page.locator('#families').textContent()).toBe('IPv4 127.0.0.1 · IPv6 ::1');
-      await check(page, String(listener.port));
+      await check(page, String(ports.open));
       expect(await page.locator('.families-table tbody td').allTextContents()).toEqual(['open', 'closed']);
       expect(await page.locator('.diagnosis').textContent()).toContain(DIAGNOSIS);
       expect(trouble.errors).toEqual([]);
@@ -154,7 +153,7 @@ describe('page with both endpoints', () => {
     const { page, trouble } = await openPage();
     await page.goto(noIpv6.url);
     await expect.poll(() => page.locator('#families').textContent()).toContain(`IPv6: none. ${NO_IPV6_CALLER}`);
-    await check(page, String(listener.port));
+    await check(page, String(ports.open));
     expect(await page.locator('.families-table tbody td').allTextContents()).toEqual(['open', 'not checked']);
     expect(await page.locator('section.family[aria-label="IPv6"]').textContent()).toContain(NO_IPV6_CALLER);
     expect(await page.locator('#results [role="alert"]').count()).toBe(0);
@@ -190,7 +189,7 @@ describe('page with both endpoints on a multi-region primary', () => {
       const response = await page.goto(primary.url);
       const csp = (await response?.allHeaders())?.['content-security-policy'] ?? '';
       expect(csp).toContain(`connect-src 'self' ${primary.url} http://localhost:${primary.port} ${other.url};`);
-      await check(page, String(listener.port));
+      await check(page, String(ports.open));
       expect(await page.locator('.families-table tbody td').allTextContents()).toEqual(['open', 'closed']);
       await page.locator('#regions-results table').waitFor();
       const rows = await page
@@ -198,7 +197,7 @@ describe('page with both endpoints on a multi-region primary', () => {
         .evaluateAll((trs) => trs.map((tr) => Array.from(tr.querySelectorAll('th, td'), (c) => c.textContent)));
       expect(rows).toEqual([
         ['Port', 'region-a', 'region-b'],
-        [`${listener.port}/tcp`, 'open', 'open'],
+        [`${ports.open}/tcp`, 'open', 'open'],
       ]);
       expect(trouble.errors).toEqual([]);
       expect(trouble.violations).toEqual([]);
@@ -211,10 +210,10 @@ describe('page with the IPv4 endpoint alone', () => {
     const { page, trouble } = await openPage();
     await page.goto(single.url);
     expect(await page.locator('#families').textContent()).toBe(NO_DUAL_STACK_ENDPOINT);
-    await page.getByLabel(/Ports to check/).fill(String(listener.port));
+    await page.getByLabel(/Ports to check/).fill(String(ports.open));
     await page.getByLabel(/Ports to check/).press('Enter');
     await page.locator('#results article').waitFor();
-    expect(await page.locator('#results').textContent()).toMatch(new RegExp(`${listener.port}/tcp: open`));
+    expect(await page.locator('#results').textContent()).toMatch(new RegExp(`${ports.open}/tcp: open`));
     expect(await page.locator('.families-table').count()).toBe(0);
     expect(trouble.errors).toEqual([]);
     expect(trouble.violations).toEqual([]);
@@ -229,7 +228,7 @@ describe('widget with both endpoints', () => {
     const diagnosis = page.locator('#both').locator('[part~="diagnosis"]');
     await expect.poll(() => diagnosis.textContent()).toContain(DIAGNOSIS);
     expect(await page.locator('#both').getByRole('listitem').first().textContent()).toMatch(
-      new RegExp(`^${listener.port}/tcp IPv4 open · IPv6 closed`),
+      new RegExp(`^${ports.open}/tcp IPv4 open · IPv6 closed`),
     );
     expect(await page.locator('#both').getByRole('status').textContent()).toBe(
       '1 of 1 open on 127.0.0.1. IPv6 ::1: 0 open.',

@@ -3,14 +3,13 @@ import { afterAll, afterEach, beforeAll, describe, expect } from 'vitest';
 import { type LocalApp, startLocalApp } from '../../infra/local/app.ts';
 import { browserTest, screenshotPath } from '../support/browser.ts';
 import { specFor, specRecorder } from '../support/openapi.ts';
-import { type Listening, listening, releasedPort } from '../support/ports.ts';
+import { portPairForFile } from '../support/port-pair.ts';
+import { releasedPort } from '../support/ports.ts';
 
 const ENV = { PROBE_TIMEOUT_MS: '1500' };
 const recorder = specRecorder(specFor(ENV));
+const ports = portPairForFile();
 let app: LocalApp;
-let listener: Listening;
-let openPort: number;
-let closedPort: number;
 
 beforeAll(async () => {
   app = await startLocalApp({
@@ -21,13 +20,9 @@ beforeAll(async () => {
     log: () => undefined,
     observe: recorder.observe,
   });
-  listener = await listening();
-  openPort = listener.port;
-  closedPort = await releasedPort();
 });
 
 afterAll(async () => {
-  await listener?.close();
   await app?.close();
 });
 
@@ -69,20 +64,20 @@ describe('page in Chromium', () => {
       expect(await page.locator('#address').textContent()).toBe('127.0.0.1');
 
       await tabTo(page, 'ports');
-      const open = await checkWithKeyboard(page, String(openPort), 1);
-      expect(open).toMatch(new RegExp(`${openPort}/tcp: open`, 'i'));
+      const open = await checkWithKeyboard(page, String(ports.open), 1);
+      expect(open).toMatch(new RegExp(`${ports.open}/tcp: open`, 'i'));
       expect(open).toContain('Nothing to fix');
       // A check of 127.0.0.1 is not the Internet's view, and must not claim to be.
       expect(await page.locator('body').textContent()).not.toContain('reachable from the Internet');
-      expect(page.url()).toBe(`${app.url}/?ports=${openPort}`);
+      expect(page.url()).toBe(`${app.url}/?ports=${ports.open}`);
       expect(await page.locator('#budget').textContent()).toMatch(/Rate budget: 29 of 30 left this minute/);
 
-      const closed = await checkWithKeyboard(page, String(closedPort), 1);
-      expect(closed).toMatch(new RegExp(`${closedPort}/tcp: closed`, 'i'));
+      const closed = await checkWithKeyboard(page, String(ports.closed), 1);
+      expect(closed).toMatch(new RegExp(`${ports.closed}/tcp: closed`, 'i'));
       expect(closed).toContain('listens on all interfaces (0.0.0.0 or ::), not only on 127.0.0.1');
       expect(closed).toContain('host firewall');
       expect(closed).toContain('right LAN address');
-      expect(closed).not.toContain(`${openPort}/tcp`);
+      expect(closed).not.toContain(`${ports.open}/tcp`);
 
       expect(trouble.errors).toEqual([]);
       expect(trouble.violations).toEqual([]);
@@ -91,7 +86,7 @@ describe('page in Chromium', () => {
 
   browserTest('looks right in light and dark mode, with no console errors or CSP violations', async ({ openPage }) => {
     const { page, trouble } = await openPage({ viewport: { width: 960, height: 1280 }, colorScheme: 'light' });
-    await page.goto(`${app.url}/?ports=${openPort},${closedPort}`);
+    await page.goto(`${app.url}/?ports=${ports.open},${ports.closed}`);
     const background = (): Promise<string> => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
     expect(await background()).toBe('rgb(251, 251, 250)');
     await page.screenshot({ path: await screenshotPath('page-light.png') });
@@ -105,12 +100,12 @@ describe('page in Chromium', () => {
   browserTest('answers the form with JavaScript disabled, rendered by the server', async ({ openPage }) => {
     const { page } = await openPage({ javaScriptEnabled: false });
     await page.goto(app.url);
-    await page.getByLabel(/Ports to check/).fill(`${closedPort},${openPort}`);
+    await page.getByLabel(/Ports to check/).fill(`${ports.closed},${ports.open}`);
     await Promise.all([page.waitForURL(/\?ports=/), page.getByLabel(/Ports to check/).press('Enter')]);
     const results = (await page.locator('#results').textContent()) ?? '';
-    expect(results).toMatch(new RegExp(`${closedPort}/tcp: closed`, 'i'));
-    expect(results).toMatch(new RegExp(`${openPort}/tcp: open`, 'i'));
-    expect(await page.getByLabel(/Ports to check/).inputValue()).toBe(`${closedPort},${openPort}`);
+    expect(results).toMatch(new RegExp(`${ports.closed}/tcp: closed`, 'i'));
+    expect(results).toMatch(new RegExp(`${ports.open}/tcp: open`, 'i'));
+    expect(await page.getByLabel(/Ports to check/).inputValue()).toBe(`${ports.closed},${ports.open}`);
   });
 
   browserTest(
@@ -118,14 +113,14 @@ describe('page in Chromium', () => {
     async ({ openPage }) => {
       const { page, trouble } = await openPage({ viewport: { width: 960, height: 900 } });
       const other = await releasedPort();
-      await page.goto(`${app.url}/?ports=${closedPort},${other}`);
+      await page.goto(`${app.url}/?ports=${ports.closed},${other}`);
       expect(await page.locator('#local-notice').textContent()).toMatch(
         /^This is a local check: 127\.0\.0\.1 is not a public address, so this shows what this machine or network sees, not a view from the Internet\. To check from the Internet, deploy Dialback/,
       );
       // Two closed ports, one list of advice, and a pointer to it from the second.
       await expect(page.locator('#results h4', { hasText: 'What to do next' }).count()).resolves.toBe(1);
       expect(await page.locator('#results').textContent()).toContain(
-        `What to do next: as for ${closedPort}/tcp above.`,
+        `What to do next: as for ${ports.closed}/tcp above.`,
       );
       // The footer's curl line is the URL this page came from, scheme included (http locally).
       expect(await page.locator('footer code').first().textContent()).toBe(`curl -s ${app.url}/check/22`);
@@ -140,7 +135,7 @@ describe('page in Chromium', () => {
   browserTest('received only responses the OpenAPI document describes', async ({ openPage }) => {
     const { page } = await openPage();
     await page.goto(app.url);
-    await page.goto(`${app.url}/?ports=${openPort},${closedPort}`);
+    await page.goto(`${app.url}/?ports=${ports.open},${ports.closed}`);
     // Every response the browser caused in this file was checked against the document
     // (status, headers, media type): the empty page and the pages answering a check.
     expect(recorder.seen()).toEqual(expect.arrayContaining(['GET / 200 text/html', 'GET /?ports 200 text/html']));

@@ -13,10 +13,11 @@ import type { LocalApp } from '../../infra/local/app.ts';
 import { browserTest, screenshotPath } from '../support/browser.ts';
 import { type LocalRegions, startLocalRegions } from '../support/local-regions.ts';
 import { specFor, specRecorder } from '../support/openapi.ts';
-import { type Listening, listening, releasedPort } from '../support/ports.ts';
+import { portPairForFile } from '../support/port-pair.ts';
 
 const ENV = { PROBE_TIMEOUT_MS: '1500' };
 const recorder = specRecorder(specFor(ENV));
+const ports = portPairForFile();
 
 let regions: LocalRegions;
 let primary: LocalApp;
@@ -24,9 +25,6 @@ let second: LocalApp;
 let deadUrl: string;
 let host: http.Server;
 let hostUrl: string;
-let listener: Listening;
-let openPort: number;
-let closedPort: number;
 
 function hostPage(): string {
   return `<!doctype html>
@@ -34,8 +32,8 @@ function hostPage(): string {
 <script type="module" src="${primary.url}/widget.js"></script>
 <script type="module" src="/host.js"></script>
 </head><body style="font: 16px system-ui, sans-serif; max-width: 36rem; padding: 1rem">
-<dialback-check id="everywhere" regions ports="${openPort},${closedPort}" api="${primary.url}"></dialback-check>
-<dialback-check id="udp-everywhere" regions ports="${openPort}" udp="51820" api="${primary.url}"></dialback-check>
+<dialback-check id="everywhere" regions ports="${ports.open},${ports.closed}" api="${primary.url}"></dialback-check>
+<dialback-check id="udp-everywhere" regions ports="${ports.open}" udp="51820" api="${primary.url}"></dialback-check>
 </body></html>`;
 }
 
@@ -47,9 +45,6 @@ for (const type of ['dialback-regions', 'dialback-result', 'dialback-error']) {
 beforeAll(async () => {
   regions = await startLocalRegions(ENV, recorder.observe);
   ({ primary, second, deadUrl } = regions);
-  listener = await listening();
-  openPort = listener.port;
-  closedPort = await releasedPort();
   host = http.createServer((req, res) => {
     const csp = `default-src 'none'; script-src 'self' ${primary.url}; connect-src ${primary.url} ${second.url} ${deadUrl}; style-src 'unsafe-inline'`;
     const send = (type: string, body: string): void => {
@@ -65,7 +60,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await new Promise((resolve) => host?.close(resolve));
-  await listener?.close();
   await regions?.close();
 });
 
@@ -87,8 +81,8 @@ describe('<dialback-check regions> in Chromium', () => {
         .evaluateAll((trs) => trs.map((tr) => Array.from(tr.querySelectorAll('th, td'), (c) => c.textContent)));
       expect(rows).toEqual([
         ['Port', 'region-a', 'region-b', 'region-c'],
-        [`${openPort}/tcp`, 'open', 'open', 'error'],
-        [`${closedPort}/tcp`, 'closed', 'closed', 'error'],
+        [`${ports.open}/tcp`, 'open', 'open', 'error'],
+        [`${ports.closed}/tcp`, 'closed', 'closed', 'error'],
       ]);
       expect(await widget.locator('[part~="region-diagnosis"]').allTextContents()).toEqual([
         expect.stringMatching(/^region-c: no answer \(Could not reach the Dialback API/),

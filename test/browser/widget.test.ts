@@ -7,21 +7,19 @@ import type { WidgetErrorDetail } from '../../functions/web/widget.ts';
 import { type LocalApp, startLocalApp } from '../../infra/local/app.ts';
 import { browserTest, screenshotPath } from '../support/browser.ts';
 import { specFor, specRecorder } from '../support/openapi.ts';
-import { type Listening, listening, releasedPort } from '../support/ports.ts';
+import { portPairForFile } from '../support/port-pair.ts';
 
 /** Two APIs: one with the usual budget, one allowing 2 port checks a minute for the 429. */
 const ENV = { PROBE_TIMEOUT_MS: '1500' };
 const TIGHT_ENV = { PROBE_TIMEOUT_MS: '1500', RATE_LIMIT_PER_MINUTE: '2', MAX_PORTS: '1' };
 const recorder = specRecorder(specFor(ENV));
 const tightRecorder = specRecorder(specFor(TIGHT_ENV));
+const ports = portPairForFile();
 
 let api: LocalApp;
 let tightApi: LocalApp;
 let host: http.Server;
 let hostUrl: string;
-let listener: Listening;
-let openPort: number;
-let closedPort: number;
 
 interface Recorded {
   readonly type: 'dialback-result' | 'dialback-error';
@@ -38,9 +36,9 @@ function hostPage(): string {
 <script type="module" src="/host.js"></script>
 </head><body><main>
 <h1>Step 3: is your server reachable?</h1>
-<dialback-check id="open" ports="${openPort}" api="${api.url}"></dialback-check>
-<dialback-check id="closed" ports="${closedPort}" api="${api.url}" label="Check the admin port"></dialback-check>
-<dialback-check id="limited" ports="${openPort}" api="${tightApi.url}"></dialback-check>
+<dialback-check id="open" ports="${ports.open}" api="${api.url}"></dialback-check>
+<dialback-check id="closed" ports="${ports.closed}" api="${api.url}" label="Check the admin port"></dialback-check>
+<dialback-check id="limited" ports="${ports.open}" api="${tightApi.url}"></dialback-check>
 </main></body></html>`;
 }
 
@@ -74,15 +72,11 @@ beforeAll(async () => {
   const quiet = { host: '127.0.0.1', port: 0, allowNonPublic: false, log: () => undefined } as const;
   api = await startLocalApp({ ...quiet, env: ENV, observe: recorder.observe });
   tightApi = await startLocalApp({ ...quiet, env: TIGHT_ENV, observe: tightRecorder.observe });
-  listener = await listening();
-  openPort = listener.port;
-  closedPort = await releasedPort();
   await startHost();
 });
 
 afterAll(async () => {
   await new Promise<void>((resolve) => (host ? host.close(() => resolve()) : resolve()));
-  await listener?.close();
   await api?.close();
   await tightApi?.close();
 });
@@ -121,22 +115,22 @@ describe('widget embedded on another origin', () => {
       ip: '127.0.0.1',
       family: 4,
       checkedFrom: 'local',
-      results: [{ port: openPort, state: 'open', reason: 'syn-ack' }],
+      results: [{ port: ports.open, state: 'open', reason: 'syn-ack' }],
     });
 
     const closed = await press(page, 'closed');
     expect(closed).toMatchObject({
       type: 'dialback-result',
       id: 'closed',
-      detail: { results: [{ port: closedPort, state: 'closed', reason: 'conn-refused' }] },
+      detail: { results: [{ port: ports.closed, state: 'closed', reason: 'conn-refused' }] },
     });
     await expect(page.locator('#closed').getByRole('status').textContent()).resolves.toBe('0 of 1 open on 127.0.0.1.');
     await expect(page.locator('#open').locator('[part~="result"]').textContent()).resolves.toContain(
-      `${openPort}/tcp open`,
+      `${ports.open}/tcp open`,
     );
     // The state once, what it means, and the first thing to try.
     const closedItem = (await page.locator('#closed').locator('[part~="result"]').textContent()) ?? '';
-    expect(closedItem).toMatch(new RegExp(`^${closedPort}/tcp closed: Your address answered, but nothing accepted`));
+    expect(closedItem).toMatch(new RegExp(`^${ports.closed}/tcp closed: Your address answered, but nothing accepted`));
     expect(closedItem).not.toMatch(/Closed:/);
     expect(closedItem).toContain('Make sure the service is running and listens on all interfaces');
 
