@@ -1,34 +1,13 @@
 import type { Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect } from 'vitest';
-import { type LocalApp, startLocalApp } from '../../infra/local/app.ts';
+import { describe, expect } from 'vitest';
 import { browserTest, screenshotPath } from '../support/browser.ts';
-import { specFor, specRecorder } from '../support/openapi.ts';
+import { documentedAppForFile } from '../support/documented-app.ts';
 import { portPairForFile } from '../support/port-pair.ts';
 import { releasedPort } from '../support/ports.ts';
 
 const ENV = { PROBE_TIMEOUT_MS: '1500' };
-const recorder = specRecorder(specFor(ENV));
+const app = documentedAppForFile(ENV);
 const ports = portPairForFile();
-let app: LocalApp;
-
-beforeAll(async () => {
-  app = await startLocalApp({
-    env: ENV,
-    host: '127.0.0.1',
-    port: 0,
-    allowNonPublic: false,
-    log: () => undefined,
-    observe: recorder.observe,
-  });
-});
-
-afterAll(async () => {
-  await app?.close();
-});
-
-afterEach(() => {
-  expect(recorder.mismatches()).toEqual([]);
-});
 
 /** Presses Tab until the element with `id` has focus (at most 30 presses). */
 async function tabTo(page: Page, id: string): Promise<void> {
@@ -138,7 +117,7 @@ describe('page in Chromium', () => {
     await page.goto(`${app.url}/?ports=${ports.open},${ports.closed}`);
     // Every response the browser caused in this file was checked against the document
     // (status, headers, media type): the empty page and the pages answering a check.
-    expect(recorder.seen()).toEqual(expect.arrayContaining(['GET / 200 text/html', 'GET /?ports 200 text/html']));
-    expect(recorder.mismatches()).toEqual([]);
+    expect(app.recorder.seen()).toEqual(expect.arrayContaining(['GET / 200 text/html', 'GET /?ports 200 text/html']));
+    expect(app.recorder.mismatches()).toEqual([]);
   });
 });

@@ -4,14 +4,12 @@
  */
 import dgram from 'node:dgram';
 import type { AddressInfo } from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect } from 'vitest';
-import { type LocalApp, startLocalApp } from '../../infra/local/app.ts';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { browserTest } from '../support/browser.ts';
-import { specFor, specRecorder } from '../support/openapi.ts';
+import { documentedAppForFile } from '../support/documented-app.ts';
 
 const ENV = { PROBE_TIMEOUT_MS: '900' };
-const recorder = specRecorder(specFor(ENV));
-let app: LocalApp;
+const app = documentedAppForFile(ENV);
 let answering: dgram.Socket;
 let silent: dgram.Socket;
 let answeringPort: number;
@@ -25,14 +23,6 @@ async function udpSocket(answer: boolean): Promise<dgram.Socket> {
 }
 
 beforeAll(async () => {
-  app = await startLocalApp({
-    env: ENV,
-    host: '127.0.0.1',
-    port: 0,
-    allowNonPublic: false,
-    log: () => undefined,
-    observe: recorder.observe,
-  });
   answering = await udpSocket(true);
   silent = await udpSocket(false);
   answeringPort = (answering.address() as AddressInfo).port;
@@ -42,11 +32,6 @@ beforeAll(async () => {
 afterAll(async () => {
   answering?.close();
   silent?.close();
-  await app?.close();
-});
-
-afterEach(() => {
-  expect(recorder.mismatches()).toEqual([]);
 });
 
 describe('UDP on the page and in the widget', () => {

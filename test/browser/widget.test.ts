@@ -1,23 +1,20 @@
 import http from 'node:http';
 import type net from 'node:net';
 import type { Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect } from 'vitest';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
 import type { CheckResponse } from '../../functions/client/dialback-client.ts';
 import type { WidgetErrorDetail } from '../../functions/web/widget.ts';
-import { type LocalApp, startLocalApp } from '../../infra/local/app.ts';
 import { browserTest, screenshotPath } from '../support/browser.ts';
-import { specFor, specRecorder } from '../support/openapi.ts';
+import { documentedAppForFile } from '../support/documented-app.ts';
 import { portPairForFile } from '../support/port-pair.ts';
 
 /** Two APIs: one with the usual budget, one allowing 2 port checks a minute for the 429. */
 const ENV = { PROBE_TIMEOUT_MS: '1500' };
 const TIGHT_ENV = { PROBE_TIMEOUT_MS: '1500', RATE_LIMIT_PER_MINUTE: '2', MAX_PORTS: '1' };
-const recorder = specRecorder(specFor(ENV));
-const tightRecorder = specRecorder(specFor(TIGHT_ENV));
+const api = documentedAppForFile(ENV);
+const tightApi = documentedAppForFile(TIGHT_ENV);
 const ports = portPairForFile();
 
-let api: LocalApp;
-let tightApi: LocalApp;
 let host: http.Server;
 let hostUrl: string;
 
@@ -69,21 +66,11 @@ async function startHost(): Promise<void> {
 }
 
 beforeAll(async () => {
-  const quiet = { host: '127.0.0.1', port: 0, allowNonPublic: false, log: () => undefined } as const;
-  api = await startLocalApp({ ...quiet, env: ENV, observe: recorder.observe });
-  tightApi = await startLocalApp({ ...quiet, env: TIGHT_ENV, observe: tightRecorder.observe });
   await startHost();
 });
 
 afterAll(async () => {
   await new Promise<void>((resolve) => (host ? host.close(() => resolve()) : resolve()));
-  await api?.close();
-  await tightApi?.close();
-});
-
-afterEach(() => {
-  expect(recorder.mismatches()).toEqual([]);
-  expect(tightRecorder.mismatches()).toEqual([]);
 });
 
 function events(page: Page): Promise<Recorded[]> {

@@ -3,10 +3,10 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalApp, startLocalApp } from '../../infra/local/app.ts';
 import { type CliRun, runCaptured } from '../support/cli-run.ts';
-import { specFor, specRecorder } from '../support/openapi.ts';
+import { documentedAppForFile } from '../support/documented-app.ts';
 import { portPairForFile } from '../support/port-pair.ts';
 import { releasedPort } from '../support/ports.ts';
 import { skipReason } from '../support/requirements.ts';
@@ -14,31 +14,12 @@ import { skipReason } from '../support/requirements.ts';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const ENV = { PROBE_TIMEOUT_MS: '1500' };
 const TIGHT_ENV = { PROBE_TIMEOUT_MS: '1500', RATE_LIMIT_PER_MINUTE: '1', MAX_PORTS: '1' };
-const recorder = specRecorder(specFor(ENV));
-const tightRecorder = specRecorder(specFor(TIGHT_ENV));
+const app = documentedAppForFile(ENV);
+const tight = documentedAppForFile(TIGHT_ENV);
 const ports = portPairForFile();
-
-let app: LocalApp;
-let tight: LocalApp;
 
 /** Runs the CLI in-process against a real server; returns its exit status and output. */
 const cli = (args: string[], env: Record<string, string> = {}): Promise<CliRun> => runCaptured(args, { env });
-
-beforeAll(async () => {
-  const quiet = { host: '127.0.0.1', port: 0, allowNonPublic: false, log: () => undefined } as const;
-  app = await startLocalApp({ ...quiet, env: ENV, observe: recorder.observe });
-  tight = await startLocalApp({ ...quiet, env: TIGHT_ENV, observe: tightRecorder.observe });
-});
-
-afterAll(async () => {
-  await app?.close();
-  await tight?.close();
-});
-
-afterEach(() => {
-  expect(recorder.mismatches()).toEqual([]);
-  expect(tightRecorder.mismatches()).toEqual([]);
-});
 
 describe('dialback CLI', () => {
   it('exits 0 with an Nmap-style table when every port is open', async () => {
@@ -73,13 +54,13 @@ describe('dialback CLI', () => {
   });
 
   it('exits 2 with the usage for a bad port, without asking the API', async () => {
-    const before = recorder.count();
+    const before = app.recorder.count();
     const { code, out, err } = await cli(['70000', '--api', app.url]);
     expect(code).toBe(2);
     expect(out).toBe('');
     expect(err).toMatch(/^dialback: "70000" is not a TCP port/);
     expect(err).toContain('Usage: dialback PORT...');
-    expect(recorder.count()).toBe(before);
+    expect(app.recorder.count()).toBe(before);
   });
 
   it('exits 2 when the API cannot be reached', async () => {
