@@ -1,39 +1,33 @@
 /**
- * `<dialback-check regions>` in Chromium (issue 15): the widget reads `/regions` from its API,
+ * `<dialback-check regions>` in Chromium: the widget reads `/regions` from its API,
  * checks from every region at once and shows one column per region; a region whose API does
  * not answer is an error cell in its own column. Two local servers stand in for two regions
  * on loopback, where both see the same ports; the lab shows regions that disagree.
  */
 import http from 'node:http';
 import type net from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect } from 'vitest';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
 import type { RegionChecks } from '../../functions/client/dialback-client.ts';
 import type { WidgetErrorDetail } from '../../functions/web/widget.ts';
-import type { LocalApp } from '../../infra/local/app.ts';
 import { browserTest, screenshotPath } from '../support/browser.ts';
-import { type LocalRegions, startLocalRegions } from '../support/local-regions.ts';
-import { specFor, specRecorder } from '../support/openapi.ts';
+import { localRegionsForFile } from '../support/local-regions.ts';
 import { portPairForFile } from '../support/port-pair.ts';
 
 const ENV = { PROBE_TIMEOUT_MS: '1500' };
-const recorder = specRecorder(specFor(ENV));
+const regions = localRegionsForFile(ENV);
 const ports = portPairForFile();
 
-let regions: LocalRegions;
-let primary: LocalApp;
-let second: LocalApp;
-let deadUrl: string;
 let host: http.Server;
 let hostUrl: string;
 
 function hostPage(): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Onboarding</title>
-<script type="module" src="${primary.url}/widget.js"></script>
+<script type="module" src="${regions.primary.url}/widget.js"></script>
 <script type="module" src="/host.js"></script>
 </head><body style="font: 16px system-ui, sans-serif; max-width: 36rem; padding: 1rem">
-<dialback-check id="everywhere" regions ports="${ports.open},${ports.closed}" api="${primary.url}"></dialback-check>
-<dialback-check id="udp-everywhere" regions ports="${ports.open}" udp="51820" api="${primary.url}"></dialback-check>
+<dialback-check id="everywhere" regions ports="${ports.open},${ports.closed}" api="${regions.primary.url}"></dialback-check>
+<dialback-check id="udp-everywhere" regions ports="${ports.open}" udp="51820" api="${regions.primary.url}"></dialback-check>
 </body></html>`;
 }
 
@@ -43,10 +37,8 @@ for (const type of ['dialback-regions', 'dialback-result', 'dialback-error']) {
 }`;
 
 beforeAll(async () => {
-  regions = await startLocalRegions(ENV, recorder.observe);
-  ({ primary, second, deadUrl } = regions);
   host = http.createServer((req, res) => {
-    const csp = `default-src 'none'; script-src 'self' ${primary.url}; connect-src ${primary.url} ${second.url} ${deadUrl}; style-src 'unsafe-inline'`;
+    const csp = `default-src 'none'; script-src 'self' ${regions.primary.url}; connect-src ${regions.primary.url} ${regions.second.url} ${regions.deadUrl}; style-src 'unsafe-inline'`;
     const send = (type: string, body: string): void => {
       res.writeHead(200, { 'content-type': type, 'content-security-policy': csp }).end(body);
     };
@@ -60,11 +52,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await new Promise((resolve) => host?.close(resolve));
-  await regions?.close();
-});
-
-afterEach(() => {
-  expect(recorder.mismatches()).toEqual([]);
 });
 
 describe('<dialback-check regions> in Chromium', () => {

@@ -1,12 +1,14 @@
 /**
- * Three regions on loopback for issue 15's tests: `region-a`, a primary whose REGIONS lists
+ * Three regions on loopback for the tests of checks from several regions: `region-a`, a primary whose REGIONS lists
  * all three, `region-b`, a second local server, and `region-c`, a URL nothing serves (a region
  * that does not answer). On loopback every region sees the same ports; the lab makes them differ.
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import type { HttpResponse } from '../../functions/api/http.ts';
 import { formatRegions } from '../../functions/core/config.ts';
 import { type LocalApp, startLocalApp } from '../../infra/local/app.ts';
+import { type SpecRecorder, specFor, specRecorder } from './openapi.ts';
 import { releasedPort } from './ports.ts';
 
 /** The running regions. */
@@ -51,4 +53,44 @@ export async function startLocalRegions(
     await second.close();
     throw error;
   }
+}
+
+/** The three regions of one test file and the recorder that checks their responses. */
+export interface FileRegions extends Omit<LocalRegions, 'close'> {
+  readonly recorder: SpecRecorder;
+}
+
+/**
+ * Registers the three regions in the calling test file (call it at module scope, before the
+ * file's own `beforeAll`): started before its tests, closed after them, every response held
+ * to the OpenAPI document for `env` after each test. Read its fields in hooks and tests.
+ */
+export function localRegionsForFile(env: Readonly<Record<string, string>>): FileRegions {
+  const recorder = specRecorder(specFor(env));
+  let regions: LocalRegions | undefined;
+  beforeAll(async () => {
+    regions = await startLocalRegions(env, recorder.observe);
+  });
+  afterAll(async () => {
+    await regions?.close();
+  });
+  afterEach(() => {
+    expect(recorder.mismatches()).toEqual([]);
+  });
+  const started = (): LocalRegions => {
+    if (regions === undefined) throw new Error('the regions are read before their beforeAll ran');
+    return regions;
+  };
+  return {
+    recorder,
+    get primary() {
+      return started().primary;
+    },
+    get second() {
+      return started().second;
+    },
+    get deadUrl() {
+      return started().deadUrl;
+    },
+  };
 }
