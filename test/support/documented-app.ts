@@ -3,9 +3,9 @@
  * response it sends checked against the OpenAPI document, so a browser or CLI test also proves
  * the document describes what it saw.
  */
-import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { type LocalApp, startLocalApp } from '../../infra/local/app.ts';
-import { type SpecRecorder, specFor, specRecorder } from './openapi.ts';
+import type { SpecRecorder } from './openapi.ts';
+import { documentedForFile } from './per-file.ts';
 
 /** A local app and the recorder that checks its responses. */
 export interface DocumentedApp extends LocalApp {
@@ -19,45 +19,26 @@ export interface DocumentedApp extends LocalApp {
  * Read its fields in hooks and tests; it closes itself.
  */
 export function documentedAppForFile(env: Readonly<Record<string, string>>): DocumentedApp {
-  const recorder = specRecorder(specFor(env));
-  let app: LocalApp | undefined;
-  beforeAll(async () => {
-    app = await startLocalApp({
-      env,
-      host: '127.0.0.1',
-      port: 0,
-      allowNonPublic: false,
-      log: () => undefined,
-      observe: recorder.observe,
-    });
-  });
-  afterAll(async () => {
-    await app?.close();
-  });
-  afterEach(() => {
-    expect(recorder.mismatches()).toEqual([]);
-  });
-  const started = (): LocalApp => {
-    if (app === undefined) throw new Error('the local app is read before its beforeAll ran');
-    return app;
-  };
+  const { recorder, current } = documentedForFile('the local app', env, (observe) =>
+    startLocalApp({ env, host: '127.0.0.1', port: 0, allowNonPublic: false, log: () => undefined, observe }),
+  );
   return {
     recorder,
     get url() {
-      return started().url;
+      return current().url;
     },
     get endpoints() {
-      return started().endpoints;
+      return current().endpoints;
     },
     get port() {
-      return started().port;
+      return current().port;
     },
     get tableEndpoint() {
-      return started().tableEndpoint;
+      return current().tableEndpoint;
     },
     get policy() {
-      return started().policy;
+      return current().policy;
     },
-    close: () => started().close(),
+    close: () => current().close(),
   };
 }

@@ -4,11 +4,11 @@
  * that does not answer). On loopback every region sees the same ports; the lab makes them differ.
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import type { HttpResponse } from '../../functions/api/http.ts';
 import { formatRegions } from '../../functions/core/config.ts';
 import { type LocalApp, startLocalApp } from '../../infra/local/app.ts';
-import { type SpecRecorder, specFor, specRecorder } from './openapi.ts';
+import type { SpecRecorder } from './openapi.ts';
+import { documentedForFile } from './per-file.ts';
 import { releasedPort } from './ports.ts';
 
 /** The running regions. */
@@ -66,31 +66,17 @@ export interface FileRegions extends Omit<LocalRegions, 'close'> {
  * to the OpenAPI document for `env` after each test. Read its fields in hooks and tests.
  */
 export function localRegionsForFile(env: Readonly<Record<string, string>>): FileRegions {
-  const recorder = specRecorder(specFor(env));
-  let regions: LocalRegions | undefined;
-  beforeAll(async () => {
-    regions = await startLocalRegions(env, recorder.observe);
-  });
-  afterAll(async () => {
-    await regions?.close();
-  });
-  afterEach(() => {
-    expect(recorder.mismatches()).toEqual([]);
-  });
-  const started = (): LocalRegions => {
-    if (regions === undefined) throw new Error('the regions are read before their beforeAll ran');
-    return regions;
-  };
+  const { recorder, current } = documentedForFile('the regions', env, (observe) => startLocalRegions(env, observe));
   return {
     recorder,
     get primary() {
-      return started().primary;
+      return current().primary;
     },
     get second() {
-      return started().second;
+      return current().second;
     },
     get deadUrl() {
-      return started().deadUrl;
+      return current().deadUrl;
     },
   };
 }

@@ -2,7 +2,7 @@
  * The open port and the closed port most end-to-end test files check, set up once per file:
  * a loopback listener (reads open) and a port just released (reads closed).
  */
-import { afterAll, beforeAll } from 'vitest';
+import { forFile } from './per-file.ts';
 import { type Listening, listening, releasedPort } from './ports.ts';
 
 /** The file's two ports; read them in hooks and tests, once the file's set-up has run. */
@@ -20,28 +20,20 @@ export interface PortPair {
  * before the file's own `beforeAll`, so those hooks can use the ports).
  */
 export function portPairForFile(host = '127.0.0.1'): PortPair {
-  let listener: Listening | undefined;
-  let closed: number | undefined;
-  beforeAll(async () => {
-    listener = await listening(host);
-    closed = await releasedPort(host);
-  });
-  afterAll(async () => {
-    await listener?.close();
-  });
-  const ready = <T>(value: T | undefined): T => {
-    if (value === undefined) throw new Error('the port pair is read before its beforeAll ran');
-    return value;
-  };
+  const current = forFile(
+    'the port pair',
+    async () => ({ listener: await listening(host), closed: await releasedPort(host) }),
+    ({ listener }) => listener.close(),
+  );
   return {
     get open() {
-      return ready(listener).port;
+      return current().listener.port;
     },
     get closed() {
-      return ready(closed);
+      return current().closed;
     },
     get listener() {
-      return ready(listener);
+      return current().listener;
     },
   };
 }
