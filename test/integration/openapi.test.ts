@@ -221,7 +221,7 @@ describe('page', () => {
     expect(response.body).toMatch(/Rate budget: 2 of 4 left this minute/);
   });
 
-  // Issue 16, finding 3: whitespace was stripped, so these probed 2280 and 1901.
+  // Stripping whitespace would glue the digits: these would probe 2280 and 1901, which nobody asked for.
   it.each([
     ['a plus (a form-encoded space)', '22+80'],
     ['a tab, a newline and a carriage return', '1%099%0A0%0D1'],
