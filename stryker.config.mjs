@@ -20,7 +20,7 @@ const MODULES = {
     tests: ['test/integration/rate-limiter.test.ts'],
   },
   'source-address': {
-    mutate: ['functions/core/source-address.ts'],
+    mutate: ['functions/core/source-address.ts', 'functions/contract/address.ts'],
     tests: ['test/unit/source-address.test.ts'],
   },
   // The port grammar lives in the wire contract, shared by server, client, widget and CLI.
@@ -39,7 +39,7 @@ const MODULES = {
   // The texts are read by the CLI, the text renderer and the OpenAPI document; their own
   // tests check every state and reason has words, and that the words carry the key facts.
   'verdict-text': {
-    mutate: ['functions/core/verdict-text.ts'],
+    mutate: ['functions/contract/verdict-text.ts'],
     tests: ['test/unit/verdict-text.test.ts', 'test/unit/verdict-text-facts.test.ts', 'test/unit/both.test.ts'],
   },
   // The small modules the handler wires, each with its own tests of its public API (the
@@ -49,7 +49,7 @@ const MODULES = {
     tests: ['test/unit/errors.test.ts'],
   },
   'dial-proof': {
-    mutate: ['functions/core/dial-proof.ts'],
+    mutate: ['functions/core/dial-proof.ts', 'functions/contract/dial-proof.ts'],
     tests: ['test/unit/dial-proof.test.ts'],
   },
   log: {

@@ -11,6 +11,8 @@ export default defineConfig({
     include: process.env.DIALBACK_TEST_FILES?.split(',') ?? ['test/**/*.test.ts'],
     // Under Stryker, a file that cannot load or set up must count as failed tests (see the reporter).
     ...(process.env.DIALBACK_TEST_FILES === undefined ? {} : { reporters: ['default', new LoadFailuresAsTests()] }),
+    // No test can send outside loopback and the lab's ranges (support/connect-guard.ts).
+    setupFiles: ['test/support/guard-setup.ts'],
     // Under CI a focused (.only) test fails the run instead of quietly skipping the rest.
     allowOnly: !isCi,
     // Lab and integration tests start servers and network namespaces; give them room but

@@ -5,14 +5,15 @@
  * so neither can skip the limiter or the address guard.
  */
 
+import { proofLine } from '../contract/dial-proof.ts';
+import { localViewNotice } from '../contract/verdict-text.ts';
 import { type CheckResponse, type Egress, type PortResult, parsePortList } from '../contract/wire.ts';
 import type { Config } from '../core/config.ts';
-import { parseToken, proofLine } from '../core/dial-proof.ts';
+import { parseToken } from '../core/dial-proof.ts';
 import { BadRequest, Unavailable } from '../core/errors.ts';
 import type { RateStatus } from '../core/rate-limiter.ts';
 import { assertDialable, type SourceAddress } from '../core/source-address.ts';
 import { DEFAULT_UDP_DATAGRAMS } from '../core/udp-probe.ts';
-import { localViewNotice } from '../core/verdict-text.ts';
 import { callerAddress, type RouteContext } from './context.ts';
 
 /** The shortest per-port deadline worth running; below it the answer would be a guess. */

@@ -4,6 +4,15 @@
  * (config limits, the state and reason lists), and the test suite validates every response
  * it receives against it, so the document cannot drift from the handler.
  */
+
+import { TOKEN_PATTERN } from '../contract/dial-proof.ts';
+import {
+  HINT_TEXT,
+  REASON_MEANING,
+  STATE_MEANING,
+  UDP_REASON_MEANING,
+  UDP_STATE_MEANING,
+} from '../contract/verdict-text.ts';
 import {
   MAX_PORT_LIST_LENGTH,
   PORT_LIST_PATTERN,
@@ -13,14 +22,6 @@ import {
   type PortHint,
 } from '../contract/wire.ts';
 import type { Config } from '../core/config.ts';
-import { TOKEN_PATTERN } from '../core/dial-proof.ts';
-import {
-  HINT_TEXT,
-  REASON_MEANING,
-  STATE_MEANING,
-  UDP_REASON_MEANING,
-  UDP_STATE_MEANING,
-} from '../core/verdict-text.ts';
 import { MAX_QUERY_LENGTH } from './http.ts';
 
 /** An OpenAPI document: plain JSON. */

@@ -4,7 +4,7 @@
  * anything else is a bare 500 whose cause goes only to the log.
  */
 
-import { type Problem, printable } from '../contract/wire.ts';
+import { PortSyntaxError, type Problem, printable } from '../contract/wire.ts';
 import {
   BadRequest,
   Forbidden,
@@ -57,8 +57,8 @@ export interface ProblemAnswer {
 }
 
 /**
- * Maps a typed service failure (or a local probe failure) to its answer; `undefined` for
- * anything else, which is a bug. The page renders the same answer as HTML.
+ * Maps a typed service failure (or a local probe failure, or a port the contract's grammar
+ * refuses) to its answer; `undefined` for anything else, which is a bug. The page renders the same answer as HTML.
  */
 export function knownProblem(
   error: unknown,
@@ -70,7 +70,9 @@ export function knownProblem(
       ? error
       : error instanceof LocalProbeError
         ? new Unavailable('The checker is out of network resources right now; try again in a few seconds.', 5)
-        : undefined;
+        : error instanceof PortSyntaxError
+          ? new BadRequest(error.message, { cause: error })
+          : undefined;
   if (known === undefined) return undefined;
   const status = statusOf(known);
   const headers: Record<string, string> = {};

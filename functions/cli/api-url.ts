@@ -4,17 +4,8 @@
  * gets `https://`, which every deployed API speaks.
  */
 import { isIP } from 'node:net';
-import { parseSourceAddress } from '../core/source-address.ts';
+import { isPublicAddress } from '../contract/address.ts';
 import { UsageError } from './explain.ts';
-
-/** Whether `ip` is an address on the Internet (global unicast), as the service decides it. */
-export function isPublicAddress(ip: string): boolean {
-  try {
-    return parseSourceAddress(ip).range === 'unicast';
-  } catch {
-    return false;
-  }
-}
 
 /** The host of an API URL without IPv6 brackets. */
 export function apiHost(api: string): string {

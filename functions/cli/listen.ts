@@ -7,8 +7,8 @@
  */
 import net from 'node:net';
 import type { CheckResponse, DialbackClient, PortResult } from '../client/dialback-client.ts';
+import { newToken, proofLine } from '../contract/dial-proof.ts';
 import { protocolOf } from '../contract/wire.ts';
-import { newToken, proofLine } from '../core/dial-proof.ts';
 import { CliFailure } from './explain.ts';
 import { listenForUdpProof } from './listen-udp.ts';
 

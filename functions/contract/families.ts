@@ -3,7 +3,7 @@
  * what to say when one family could not be checked. One copy for every client that shows both
  * families (`dialback --both`, the page, the widget), so they diagnose alike.
  */
-import { familyDifference } from '../core/verdict-text.ts';
+import { familyDifference } from './verdict-text.ts';
 import { type CheckResponse, type Endpoints, type Protocol, protocolOf } from './wire.ts';
 
 /** The ports of one check: TCP (`ports=`) and UDP (`udp=`). */

@@ -1,12 +1,13 @@
 /**
- * Checks from several regions at once (issue 15): what each region answered, one column per
- * region, and what it means when they disagree. The page, the widget, the typed client and
- * the CLI all read the same outcomes through this module, so the diagnosis is written once.
+ * Checks from several regions at once (`GET /regions`, `dialback --from`): what each region
+ * answered, one column per region, and what it means when they disagree. The page, the widget,
+ * the typed client and the CLI all read the same outcomes through this module, so the
+ * diagnosis is written once.
  *
  * A region that did not answer is an error cell in its own column and nothing more: it says
  * nothing about the caller's ports, and the other regions' answers stand.
  */
-import { STATE_MEANING } from '../core/verdict-text.ts';
+import { STATE_MEANING } from './verdict-text.ts';
 import { type CheckResponse, PORT_STATES, type PortResult, type PortState, protocolOf, type Region } from './wire.ts';
 
 /** Why a region gave no answer. */

@@ -2,7 +2,7 @@
  * Plain-text renderings for terminal clients, aligned like Nmap's port table so that people
  * who know `nmap` read it at a glance and scripts can `awk` it.
  */
-import { hintLines, meaningOf } from '../core/verdict-text.ts';
+import { hintLines, meaningOf } from './verdict-text.ts';
 import { type CheckResponse, PORT_STATES, type PortResult, type PortState, protocolOf } from './wire.ts';
 
 /** The legend lists states in this order, whatever order the ports came in. */

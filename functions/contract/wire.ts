@@ -1,34 +1,93 @@
 /**
  * The wire contract: what goes over HTTP between the API and its callers (the typed client, the
  * widget, the page script, the CLI). The handler builds these bodies, the OpenAPI document
- * derives its enums and patterns from here, and nothing here imports from `functions/api/`, so
- * a field or word added in one place cannot be missing in another.
+ * derives its enums and patterns from here, and this module imports nothing of ours (core, api,
+ * the views, the client and the CLI all build on it), so a change in the probe cannot silently
+ * change the JSON, and a field or word added in one place cannot be missing in another.
  *
  * Port grammar. Strict on purpose: only plain ASCII decimal 1–65535 is a port, and a list is
  * ports separated by single commas. `0x50`, `1e3`, ` 80`, `080`, `22 80` or Arabic-Indic digits
  * are refused rather than guessed at (never glued: `22 80` is not 2280), so what is probed is
  * always exactly what the caller wrote.
  */
-import type { Endpoints } from '../core/config.ts';
-import { BadRequest } from '../core/errors.ts';
-import type {
-  PortHint,
-  PortReason as TcpPortReason,
-  PortResult as TcpPortResult,
-  PortState as TcpPortState,
-} from '../core/probe.ts';
-import type { UdpPortReason, UdpPortResult, UdpPortState } from '../core/udp-probe.ts';
 
-export type {
-  Endpoints,
-  PortHint,
-  TcpPortReason,
-  TcpPortResult,
-  TcpPortState,
-  UdpPortReason,
-  UdpPortResult,
-  UdpPortState,
-};
+/** Nmap's TCP connect-scan states, plus `untestable` for ports the checker itself cannot reach. */
+export type TcpPortState = 'open' | 'closed' | 'filtered' | 'untestable';
+
+/** Why a TCP port got its state; the same words as Nmap's `--reason` where Nmap has them. */
+export type TcpPortReason =
+  | 'syn-ack'
+  | 'conn-refused'
+  | 'no-response'
+  | 'host-unreach'
+  | 'net-unreach'
+  | 'admin-prohibited'
+  | 'proto-unreach'
+  | 'dest-unreach'
+  | 'blocked-at-source'
+  | 'no-ipv6-egress';
+
+/**
+ * Why a verdict deserves a second look. `icmp-rate-limit`: the port read filtered by silence
+ * while the same host was answering other ports with ICMP errors at the pace of its rate limit,
+ * so the silence may be an error the host had no budget left to send.
+ */
+export type PortHint = 'icmp-rate-limit';
+
+/** The verdict for one TCP port. `rttMs` is the winning attempt's round trip, `null` without an answer. */
+export interface TcpPortResult {
+  readonly port: number;
+  readonly state: TcpPortState;
+  readonly reason: TcpPortReason;
+  readonly rttMs: number | null;
+  /** Present only when the verdict deserves a second look (see `PortHint`). */
+  readonly hint?: PortHint;
+}
+
+/** Nmap's UDP port states, plus `untestable` for ports the checker itself cannot reach. */
+export type UdpPortState = 'open' | 'closed' | 'filtered' | 'open|filtered' | 'untestable';
+
+/** Why a UDP port got its state; Nmap's `--reason` words for `-sU`. */
+export type UdpPortReason =
+  | 'udp-response'
+  | 'port-unreach'
+  | 'admin-prohibited'
+  | 'net-unreach'
+  | 'proto-unreach'
+  | 'dest-unreach'
+  | 'no-response'
+  | 'blocked-at-source'
+  | 'no-ipv6-egress';
+
+/** The verdict for one UDP port; `rttMs` is from the first datagram to the answer, `null` without one. */
+export interface UdpPortResult {
+  readonly port: number;
+  readonly protocol: 'udp';
+  readonly state: UdpPortState;
+  readonly reason: UdpPortReason;
+  readonly rttMs: number | null;
+}
+
+/**
+ * The deployment's public base URLs (no trailing slash), `null` where there is none. A page
+ * checks IPv4 through `ipv4`, which accepts IPv4 callers only, and IPv6 through `dualStack`,
+ * over which a caller with IPv6 arrives by IPv6. The function cannot find these by itself:
+ * which API invoked it says nothing about its sibling, so the stack passes both.
+ */
+export interface Endpoints {
+  /** An IPv4-only endpoint (`API_URL_IPV4`): every check through it dials IPv4. */
+  readonly ipv4: string | null;
+  /** A dual-stack endpoint (`API_URL_DUAL_STACK`): only where the deployment can dial IPv6. */
+  readonly dualStack: string | null;
+}
+
+/**
+ * A port or port list that breaks the port grammar (see the top of this module). The API answers it as a 400 problem; the
+ * CLI and the page show its message as it is, so the message names the value and the fix.
+ */
+export class PortSyntaxError extends Error {
+  override readonly name = 'PortSyntaxError';
+}
 
 /** A port state in either protocol: Nmap's `-sT` words, and `open|filtered` from its `-sU`. */
 export type PortState = TcpPortState | UdpPortState;
@@ -84,7 +143,7 @@ export const PORT_REASONS = [
   'port-unreach',
 ] as const satisfies readonly PortReason[];
 
-// A state or reason added to the probe's types but not to the lists above fails to compile here.
+// A state or reason added to the types above but not to these lists fails to compile here.
 type Missing<All, Listed> = [Exclude<All, Listed>] extends [never] ? true : Exclude<All, Listed>;
 const statesComplete: Missing<PortState, (typeof PORT_STATES)[number]> = true;
 const reasonsComplete: Missing<PortReason, (typeof PORT_REASONS)[number]> = true;
@@ -140,7 +199,7 @@ export interface Problem {
   readonly requestId?: string;
 }
 
-/** One region a deployment checks from (issue 15). */
+/** One region a deployment checks from. */
 export interface Region {
   /** The region's name, as its checks report it in `checkedFrom` (e.g. `eu-central-1`). */
   readonly name: string;
@@ -164,13 +223,13 @@ const PORT = new RegExp(`^${PORT_PATTERN}$`);
 /** Longest `ports` list text accepted; bounds the work done on hostile input. */
 export const MAX_PORT_LIST_LENGTH = 1024;
 
-/** Parses one port; throws `BadRequest` with a message naming the value (and the protocol). */
+/** Parses one port; throws `PortSyntaxError` with a message naming the value (and the protocol). */
 export function parsePort(raw: string, protocol: Protocol = 'tcp'): number {
   if (PORT.test(raw)) {
     const port = Number(raw);
     if (port <= 65535) return port;
   }
-  throw new BadRequest(
+  throw new PortSyntaxError(
     `"${printable(raw)}" is not a ${protocol.toUpperCase()} port: give a whole number from 1 to 65535, like ${protocol === 'udp' ? 51820 : 443}.`,
   );
 }
@@ -181,25 +240,28 @@ export function parsePort(raw: string, protocol: Protocol = 'tcp'): number {
  */
 export function parsePortList(raw: string, maxPorts: number): number[] {
   if (raw.length > MAX_PORT_LIST_LENGTH) {
-    throw new BadRequest(
+    throw new PortSyntaxError(
       `The ports list is ${raw.length} characters long; at most ${MAX_PORT_LIST_LENGTH} characters are accepted.`,
     );
   }
-  if (raw === '') throw new BadRequest(`The ports list is empty: give one to ${maxPorts} ports, like ports=22,80,443.`);
+  if (raw === '')
+    throw new PortSyntaxError(`The ports list is empty: give one to ${maxPorts} ports, like ports=22,80,443.`);
   if (/\s/.test(raw)) {
-    throw new BadRequest(
+    throw new PortSyntaxError(
       `"${printable(raw)}" has spaces or line breaks in it: separate ports with commas only, like 22,80,443.`,
     );
   }
   const ports: number[] = [];
   for (const item of raw.split(',')) {
     if (item === '')
-      throw new BadRequest('The ports list has an empty item: separate ports with single commas, like 22,80.');
+      throw new PortSyntaxError('The ports list has an empty item: separate ports with single commas, like 22,80.');
     const port = parsePort(item);
     if (!ports.includes(port)) ports.push(port);
   }
   if (ports.length > maxPorts) {
-    throw new BadRequest(`${ports.length} distinct ports were asked for; at most ${maxPorts} are checked per request.`);
+    throw new PortSyntaxError(
+      `${ports.length} distinct ports were asked for; at most ${maxPorts} are checked per request.`,
+    );
   }
   return ports;
 }

@@ -4,6 +4,7 @@
  * fails its cold start instead of answering wrongly.
  */
 import { isIP } from 'node:net';
+import type { Endpoints } from '../contract/wire.ts';
 
 /** Every setting the service reads, already validated. */
 export interface Config {
@@ -45,19 +46,6 @@ export interface Config {
    * them to deploying instead.
    */
   readonly internetCheckerUrl: string | undefined;
-}
-
-/**
- * The deployment's public base URLs (no trailing slash), `null` where there is none. A page
- * checks IPv4 through `ipv4`, which accepts IPv4 callers only, and IPv6 through `dualStack`,
- * over which a caller with IPv6 arrives by IPv6. The function cannot find these by itself:
- * which API invoked it says nothing about its sibling, so the stack passes both.
- */
-export interface Endpoints {
-  /** An IPv4-only endpoint (`API_URL_IPV4`): every check through it dials IPv4. */
-  readonly ipv4: string | null;
-  /** A dual-stack endpoint (`API_URL_DUAL_STACK`): only where the deployment can dial IPv6. */
-  readonly dualStack: string | null;
 }
 
 /** One region of a deployment and the base URL of its IPv4-only API. */

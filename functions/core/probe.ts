@@ -26,45 +26,13 @@
  */
 import net from 'node:net';
 import ipaddr from 'ipaddr.js';
+import type { TcpPortResult as PortResult } from '../contract/wire.ts';
 import { type ErrnoVerdict, TCP_ERRNO_VERDICTS, verdictFor } from './errno-verdicts.ts';
 import { errorCode, LocalProbeError } from './local-failure.ts';
 import { type Dialer, type DialOutcome, roundedMs, runPacedCheck } from './paced-check.ts';
 
 export { RATE_LIMIT_EXTENSION_MS, RATE_LIMIT_QUIET_MS, RATE_LIMIT_ROUND_MS } from './pacing.ts';
 export { LocalProbeError };
-
-/** Nmap's port states, plus `untestable` for ports the checker itself cannot reach. */
-export type PortState = 'open' | 'closed' | 'filtered' | 'untestable';
-
-/** Why a port got its state; the same words as Nmap's `--reason` where Nmap has them. */
-export type PortReason =
-  | 'syn-ack'
-  | 'conn-refused'
-  | 'no-response'
-  | 'host-unreach'
-  | 'net-unreach'
-  | 'admin-prohibited'
-  | 'proto-unreach'
-  | 'dest-unreach'
-  | 'blocked-at-source'
-  | 'no-ipv6-egress';
-
-/**
- * Why a verdict deserves a second look. `icmp-rate-limit`: the port read filtered by silence
- * while the same host was answering other ports with ICMP errors at the pace of its rate limit,
- * so the silence may be an error the host had no budget left to send.
- */
-export type PortHint = 'icmp-rate-limit';
-
-/** The verdict for one port. `rttMs` is the winning attempt's round trip, `null` without an answer. */
-export interface PortResult {
-  readonly port: number;
-  readonly state: PortState;
-  readonly reason: PortReason;
-  readonly rttMs: number | null;
-  /** Present only when the verdict deserves a second look (see `PortHint`). */
-  readonly hint?: PortHint;
-}
 
 /** The one address to dial. */
 export interface ProbeTarget {

@@ -29,10 +29,10 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import ipaddr from 'ipaddr.js';
+import { formatDuration } from '../contract/verdict-text.ts';
 import { RateLimited, Unavailable } from './errors.ts';
 import type { SourceAddress } from './source-address.ts';
 import { COUNTER_ATTRIBUTES } from './table-schema.ts';
-import { formatDuration } from './verdict-text.ts';
 
 /** One fixed window of the policy. */
 export interface RateWindow {

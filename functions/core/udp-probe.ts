@@ -30,36 +30,13 @@
  */
 import { Buffer } from 'node:buffer';
 import dgram from 'node:dgram';
+import type { UdpPortReason, UdpPortResult, UdpPortState } from '../contract/wire.ts';
 import { type ErrnoVerdict, UDP_ERRNO_VERDICTS, verdictFor } from './errno-verdicts.ts';
 import { errorCode, LocalProbeError } from './local-failure.ts';
 import { type Dialer, type DialOutcome, roundedMs, runPacedCheck } from './paced-check.ts';
 import { attemptOffsets } from './pacing.ts';
 import type { ProbeTarget } from './probe.ts';
 import { payloadFor } from './udp-payloads.ts';
-
-/** Nmap's UDP port states, plus `untestable` for ports the checker itself cannot reach. */
-export type UdpPortState = 'open' | 'closed' | 'filtered' | 'open|filtered' | 'untestable';
-
-/** Why a UDP port got its state; Nmap's `--reason` words for `-sU`. */
-export type UdpPortReason =
-  | 'udp-response'
-  | 'port-unreach'
-  | 'admin-prohibited'
-  | 'net-unreach'
-  | 'proto-unreach'
-  | 'dest-unreach'
-  | 'no-response'
-  | 'blocked-at-source'
-  | 'no-ipv6-egress';
-
-/** The verdict for one UDP port; `rttMs` is from the first datagram to the answer, `null` without one. */
-export interface UdpPortResult {
-  readonly port: number;
-  readonly protocol: 'udp';
-  readonly state: UdpPortState;
-  readonly reason: UdpPortReason;
-  readonly rttMs: number | null;
-}
 
 /** How one UDP check runs. */
 export interface UdpProbeOptions {

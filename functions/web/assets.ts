@@ -1,8 +1,8 @@
 /**
  * The code the function serves: the browser code (`widget.ts`, `page-script.ts`, `page-regions.ts`, the typed
  * client) and the standalone CLI, TypeScript compiled by esbuild. It reaches the handler in one of two ways:
- * - locally (`npm start`, tests), `build.ts` compiles it once at start-up;
- * - in Lambda there is no compiler, so `writeBundledAssets()` (build.ts) compiles it at bundle
+ * - locally (`npm start`, tests), `functions/build/served-code.ts` compiles it once at start-up;
+ * - in Lambda there is no compiler, so `writeBundledAssets()` (served-code.ts) compiles it at bundle
  *   time into two gzip files beside the bundle: `WEB_ASSETS_FILE` (the browser code) and
  *   `CLI_FILE` (the standalone CLI). `bundledWebAssets()` reads each on its first use. Neither is
  *   part of the module Lambda imports, so neither weighs on a cold start: a container that only

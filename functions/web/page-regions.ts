@@ -1,11 +1,11 @@
 /// <reference lib="dom" />
 /**
- * The page's checks from the other regions (issue 15), a script of its own that only a
- * multi-region primary's page carries. Its `#regions-section` lists the regions; each check
- * the page script runs (the primary's, rendered by the server; page-events.ts) is also run
- * from every other region, straight from the browser to that region's API, and the answers
- * fill one column each with the diagnosis. The primary's column is read from the check the
- * page already ran, so nothing is spent twice.
+ * The page's checks from the other regions of a multi-region deployment, a script of its own that
+ * only a multi-region primary's page carries. Its `#regions-section` lists the regions; each check
+ * the page script runs (the primary's, rendered by the server; page-events.ts) is also run from
+ * every other region, straight from the browser to that region's API, and the answers fill one
+ * column each with the diagnosis. The primary's column is read from the check the page already
+ * ran, so nothing is spent twice.
  */
 import { checkFromRegions } from '../client/dialback-client.ts';
 import type { RegionOutcome } from '../contract/regions.ts';

@@ -6,16 +6,14 @@
  */
 import { createHash } from 'node:crypto';
 import { NO_DUAL_STACK_ENDPOINT } from '../contract/families.ts';
-import { type CheckResponse, type Endpoints, PORT_LIST_PATTERN, type Problem, type Region } from '../contract/wire.ts';
-import type { RateStatus, RateWindow } from '../core/rate-limiter.ts';
-import type { SourceAddress } from '../core/source-address.ts';
 import {
   CGNAT_EXPLAINED,
   CHECK_LIMITS,
   formatDuration,
   STATE_MEANING,
   UDP_STATE_MEANING,
-} from '../core/verdict-text.ts';
+} from '../contract/verdict-text.ts';
+import { type CheckResponse, type Endpoints, PORT_LIST_PATTERN, type Problem, type Region } from '../contract/wire.ts';
 import { html, rawText, type SafeHtml } from './html.ts';
 import { PAGE_STYLE } from './page-style.ts';
 import { otherRegionOrigins, primaryCheckData, REGIONS_STYLE, regionsSection } from './regions-section.ts';
@@ -89,9 +87,26 @@ export function contentSecurityPolicy(
   ].join('; ');
 }
 
+/** A rate-limit window, as the page states the budget: "30 per minute". */
+export interface BudgetWindow {
+  readonly name: string;
+  readonly limit: number;
+}
+
+/** Where the caller stands after a request, window by window (the limiter's own standing fits). */
+export interface BudgetStanding {
+  readonly windows: readonly {
+    readonly window: BudgetWindow;
+    readonly remaining: number;
+    /** Seconds until this window resets. */
+    readonly resetSeconds: number;
+  }[];
+}
+
 /** What the page shows for one request. */
 export interface PageView {
-  readonly source: SourceAddress | undefined;
+  /** The caller's address, when it could be read. */
+  readonly source: { readonly address: string; readonly family: 4 | 6 } | undefined;
   /** Why the caller's address cannot be checked, when it cannot. */
   readonly addressNotice: string | undefined;
   /** That a check of this (non-public) address is not a view from the Internet, when it is not. */
@@ -101,13 +116,13 @@ export interface PageView {
   /** What the UDP box held (`udp=`), shown back as typed. */
   readonly udpInput?: string;
   readonly maxPorts: number;
-  readonly windows: readonly RateWindow[];
+  readonly windows: readonly BudgetWindow[];
   /** The check's answer, when one ran. */
   readonly body: CheckResponse | undefined;
   /** Why the check was refused, when it was. */
   readonly problem: Problem | undefined;
   /** The caller's standing after this request, when it was charged or refused for budget. */
-  readonly rate: RateStatus | undefined;
+  readonly rate: BudgetStanding | undefined;
   /** The URL this page was served from (scheme and host), for the copyable curl line. */
   readonly baseUrl: string;
   readonly script: string | undefined;
@@ -132,7 +147,7 @@ function resultsSection(view: PageView): SafeHtml {
 ${verdicts(body.results)}`;
 }
 
-function budgetText(windows: readonly RateWindow[], rate: RateStatus | undefined): string {
+function budgetText(windows: readonly BudgetWindow[], rate: BudgetStanding | undefined): string {
   if (rate === undefined) {
     const policy = windows.map((w) => `${w.limit} per ${w.name}`).join(' and ');
     return `Each port checked counts against your address's budget: ${policy}.`;

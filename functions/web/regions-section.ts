@@ -1,7 +1,7 @@
 /**
- * The page's part of issue 15, on the server: on a multi-region primary, a section that says
- * where else checks come from and where the page script (page-regions.ts) puts one column per
- * region, the data that script needs, and the origins the page may fetch from.
+ * The page's checks from several regions, the server's half: on a multi-region primary, a section
+ * that says where else checks come from and where the page script (page-regions.ts) puts one
+ * column per region, the data that script needs, and the origins the page may fetch from.
  *
  * The primary's own column is the check the page already ran (its verdict cards): the
  * page carries that check as data, so a multi-region check spends one check per region, never

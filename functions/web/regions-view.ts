@@ -1,10 +1,10 @@
 /// <reference lib="dom" />
 /**
- * The regions table in the browser (issue 15), for the page and the widget alike: one row per
- * port, one column per region, a cell per answer (`error` where a region gave none), then the
- * diagnoses from `functions/contract/regions.ts`. Built with DOM calls, never from markup, so
- * nothing a region answered is parsed as HTML. Every element has a class (the page's
- * stylesheet) and a `part` (the widget's `::part()` theming).
+ * The regions table in the browser (a multi-region deployment's checks), for the page and the
+ * widget alike: one row per port, one column per region, a cell per answer (`error` where a region
+ * gave none), then the diagnoses from `functions/contract/regions.ts`. Built with DOM calls, never
+ * from markup, so nothing a region answered is parsed as HTML. Every element has a class (the
+ * page's stylesheet) and a `part` (the widget's `::part()` theming).
  */
 import { type RegionChecks, regionCell, regionDiagnoses } from '../contract/regions.ts';
 

@@ -5,8 +5,8 @@
  */
 import type { FamiliesView, FamilyView } from '../client/families.ts';
 import { askedOf, type PortsAsked } from '../contract/families.ts';
+import { explanationOf, HINT_TEXT, nextStepsOf, reasonMeaningOf, stateClass } from '../contract/verdict-text.ts';
 import { type PortResult, type Protocol, protocolOf } from '../contract/wire.ts';
-import { explanationOf, HINT_TEXT, nextStepsOf, reasonMeaningOf, stateClass } from '../core/verdict-text.ts';
 import { html, type SafeHtml } from './html.ts';
 
 function rtt(result: PortResult): string {
@@ -73,7 +73,7 @@ function familyColumn(family: 4 | 6, view: FamilyView): SafeHtml {
       ? verdicts(view.check.results)
       : view.kind === 'absent'
         ? html`<p class="card note">${view.reason}</p>`
-        : // A 429's detail already says when to try again; saying it twice was issue 17's finding.
+        : // A 429's detail already ends "Try again in 45 s."; a second line saying so would repeat it.
           html`<div class="card problem" role="alert"><p>${view.error.message}</p></div>`;
   return html`<section class="family" aria-label="IPv${family}"><h3 class="family-heading">${familyHeading(family, view)}</h3>${body}</section>`;
 }

@@ -27,8 +27,8 @@ import {
 } from '../client/dialback-client.ts';
 import { checkFamilies, type FamiliesView } from '../client/families.ts';
 import { ABSENCE_SHORT } from '../contract/families.ts';
+import { explanationOf, firstStepOf, stateClass } from '../contract/verdict-text.ts';
 import { type Endpoints, parsePortList, protocolOf } from '../contract/wire.ts';
-import { explanationOf, firstStepOf, stateClass } from '../core/verdict-text.ts';
 import { regionsView } from './regions-view.ts';
 
 /** `detail` of the `dialback-error` event. */

@@ -19,9 +19,9 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
+import { writeBundledAssets } from '../../functions/build/served-code.ts';
 import { formatRegions, REGIONS_VARIABLE, type RegionApi } from '../../functions/core/config.ts';
 import { COUNTER_TABLE_SCHEMA } from '../../functions/core/table-schema.ts';
-import { writeBundledAssets } from '../../functions/web/build.ts';
 import { DEFAULT_EGRESS_ENVIRONMENT, VpcEgress } from './egress.ts';
 import {
   API_ID_SUFFIXES,

@@ -8,10 +8,11 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { createDeps } from '../../functions/api/deps.ts';
 import { createHandler, type Handler } from '../../functions/api/handler.ts';
 import type { HttpResponse } from '../../functions/api/http.ts';
-import { type Endpoints, loadConfig } from '../../functions/core/config.ts';
+import { buildWebAssets } from '../../functions/build/served-code.ts';
+import type { Endpoints } from '../../functions/contract/wire.ts';
+import { loadConfig } from '../../functions/core/config.ts';
 import type { Log } from '../../functions/core/log.ts';
 import type { TargetPolicy } from '../../functions/core/source-address.ts';
-import { buildWebAssets } from '../../functions/web/build.ts';
 import { type EmbeddedTable, startEmbeddedTable } from './embedded-table.ts';
 import { type LocalServer, startLocalServer } from './server.ts';
 

@@ -4,7 +4,7 @@
  * response is checked against the OpenAPI document the deployment itself serves.
  */
 import { listenForProof } from '../../functions/cli/listen.ts';
-import { newToken, proofLine } from '../../functions/core/dial-proof.ts';
+import { newToken, proofLine } from '../../functions/contract/dial-proof.ts';
 import { checkAgainstSpec, type Json, type ObservedResponse } from './openapi-check.ts';
 
 /** One line of the report. */

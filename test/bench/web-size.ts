@@ -3,7 +3,7 @@
  * esbuild build that `npm start` and the Lambda bundle use (raw, and gzip at its default level).
  */
 import { gzipSync } from 'node:zlib';
-import { buildWebAssets } from '../../functions/web/build.ts';
+import { buildWebAssets } from '../../functions/build/served-code.ts';
 
 /** Section title in BENCHMARKS.md. */
 export const title = 'Widget, page script and standalone CLI size';

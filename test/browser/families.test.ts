@@ -6,24 +6,24 @@
 import dgram from 'node:dgram';
 import http from 'node:http';
 import type net from 'node:net';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { NO_DUAL_STACK_ENDPOINT, NO_IPV6_CALLER } from '../../functions/contract/families.ts';
 import { type LocalApp, startLocalApp } from '../../infra/local/app.ts';
-import { launchChromium, screenshotPath, watchPage } from '../support/browser.ts';
+import { browserTest, screenshotPath } from '../support/browser.ts';
 import { specFor, specRecorder } from '../support/openapi.ts';
-import { type Listening, listening, releasedPort } from '../support/ports.ts';
+import { portPairForFile } from '../support/port-pair.ts';
+import { releasedPort } from '../support/ports.ts';
 
 const ENV = { PROBE_TIMEOUT_MS: '1500' };
 const recorder = specRecorder(specFor(ENV));
+const ports = portPairForFile();
 const quiet = { env: ENV, host: '127.0.0.1', port: 0, allowNonPublic: false, log: () => undefined } as const;
 const DIAGNOSIS = 'open over IPv4, closed over IPv6: the service does not listen on IPv6';
 
 let pair: LocalApp;
 let single: LocalApp;
 let noIpv6: LocalApp;
-let browser: Browser;
-let listener: Listening;
 /** Answers UDP over IPv4 only: over IPv6 the same port is unbound, so it reads closed. */
 let udpListener: dgram.Socket;
 let host: http.Server;
@@ -41,7 +41,6 @@ beforeAll(async () => {
     env: { ...ENV, API_URL_DUAL_STACK: `http://127.0.0.1:${port}` },
     observe: recorder.observe,
   });
-  listener = await listening('127.0.0.1');
   udpListener = dgram.createSocket('udp4');
   udpListener.on('message', (_m, peer) => udpListener.send('ok', peer.port, peer.address));
   await new Promise<void>((resolve) => udpListener.bind(0, '127.0.0.1', resolve));
@@ -50,18 +49,15 @@ beforeAll(async () => {
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': csp }).end(
       `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Onboarding</title>
 <script type="module" src="${pair.url}/widget.js"></script></head>
-<body><dialback-check id="both" ports="${listener.port}" api="${pair.url}"></dialback-check></body></html>`,
+<body><dialback-check id="both" ports="${ports.open}" api="${pair.url}"></dialback-check></body></html>`,
     );
   });
   await new Promise<void>((resolve) => host.listen(0, '127.0.0.1', resolve));
   hostUrl = `http://127.0.0.1:${(host.address() as net.AddressInfo).port}`;
-  browser = await launchChromium();
 });
 
 afterAll(async () => {
-  await browser?.close();
   await new Promise<void>((resolve) => (host ? host.close(() => resolve()) : resolve()));
-  await listener?.close();
   udpListener?.close();
   await Promise.all([pair?.close(), single?.close(), noIpv6?.close()]);
 });
@@ -78,20 +74,20 @@ async function check(page: Page, ports: string): Promise<void> {
 }
 
 describe('page with both endpoints', () => {
-  it('checks IPv4 and IPv6 side by side: open over IPv4, closed over IPv6, and says why', async () => {
-    const page = await browser.newPage({ viewport: { width: 960, height: 1400 }, colorScheme: 'light' });
-    const trouble = await watchPage(page);
-    try {
+  browserTest(
+    'checks IPv4 and IPv6 side by side: open over IPv4, closed over IPv6, and says why',
+    async ({ openPage }) => {
+      const { page, trouble } = await openPage({ viewport: { width: 960, height: 1400 }, colorScheme: 'light' });
       await page.goto(pair.url);
       await expect.poll(() => page.locator('#families').textContent()).toMatch(/^IPv4 127\.0\.0\.1 · IPv6 ::1$/);
-      await check(page, String(listener.port));
+      await check(page, String(ports.open));
       const row = page.locator('.families-table tbody tr');
       expect(await row.locator('td').allTextContents()).toEqual(['open', 'closed']);
       expect(await page.locator('.families-table thead').textContent()).toMatch(/IPv4 127\.0\.0\.1.*IPv6 ::1/);
-      expect(await page.locator('.diagnosis').textContent()).toContain(`${listener.port}/tcp ${DIAGNOSIS}`);
+      expect(await page.locator('.diagnosis').textContent()).toContain(`${ports.open}/tcp ${DIAGNOSIS}`);
       // Each family's cards carry the advice, rendered by the server's own view code.
       const v6 = (await page.locator('section.family[aria-label="IPv6"]').textContent()) ?? '';
-      expect(v6).toMatch(new RegExp(`${listener.port}/tcp: closed`));
+      expect(v6).toMatch(new RegExp(`${ports.open}/tcp: closed`));
       expect(v6).toContain('listens on all interfaces');
       expect(await page.locator('#budget').textContent()).toMatch(/IPv4: 29 left this minute.*IPv6: 29 left/);
       // The README's picture: the page from its top to the end of the results.
@@ -103,15 +99,13 @@ describe('page with both endpoints', () => {
       });
       expect(trouble.errors).toEqual([]);
       expect(trouble.violations).toEqual([]);
-    } finally {
-      await page.close();
-    }
-  });
+    },
+  );
 
-  it('checks UDP ports side by side too, with UDP words and the diagnosis per protocol', async () => {
-    const page = await browser.newPage();
-    const trouble = await watchPage(page);
-    try {
+  browserTest(
+    'checks UDP ports side by side too, with UDP words and the diagnosis per protocol',
+    async ({ openPage }) => {
+      const { page, trouble } = await openPage();
       await page.goto(pair.url);
       const port = (udpListener.address() as net.AddressInfo).port;
       await page.getByLabel(/UDP ports/).fill(String(port));
@@ -129,54 +123,41 @@ describe('page with both endpoints', () => {
       expect(v6).toContain('port-unreach');
       expect(trouble.errors).toEqual([]);
       expect(trouble.violations).toEqual([]);
-    } finally {
-      await page.close();
-    }
-  });
+    },
+  );
 
-  it('does the same when the page itself came from the dual-stack endpoint over IPv6', async () => {
-    const page = await browser.newPage();
-    const trouble = await watchPage(page);
-    try {
+  browserTest(
+    'does the same when the page itself came from the dual-stack endpoint over IPv6',
+    async ({ openPage }) => {
+      const { page, trouble } = await openPage();
       await page.goto(`http://localhost:${pair.port}/`);
       expect(await page.locator('#address').textContent()).toBe('::1');
       await expect.poll(() => page.locator('#families').textContent()).toBe('IPv4 127.0.0.1 · IPv6 ::1');
-      await check(page, String(listener.port));
+      await check(page, String(ports.open));
       expect(await page.locator('.families-table tbody td').allTextContents()).toEqual(['open', 'closed']);
       expect(await page.locator('.diagnosis').textContent()).toContain(DIAGNOSIS);
       expect(trouble.errors).toEqual([]);
       expect(trouble.violations).toEqual([]);
-    } finally {
-      await page.close();
-    }
+    },
+  );
+
+  browserTest('allows both endpoint origins in connect-src and nothing else', async ({ openPage }) => {
+    const { page } = await openPage();
+    const response = await page.goto(pair.url);
+    const csp = (await response?.allHeaders())?.['content-security-policy'] ?? '';
+    expect(csp).toContain(`connect-src 'self' ${pair.url} http://localhost:${pair.port};`);
+    expect(csp).toMatch(/^default-src 'none'; script-src 'sha256-/);
   });
 
-  it('allows both endpoint origins in connect-src and nothing else', async () => {
-    const page = await browser.newPage();
-    try {
-      const response = await page.goto(pair.url);
-      const csp = (await response?.allHeaders())?.['content-security-policy'] ?? '';
-      expect(csp).toContain(`connect-src 'self' ${pair.url} http://localhost:${pair.port};`);
-      expect(csp).toMatch(/^default-src 'none'; script-src 'sha256-/);
-    } finally {
-      await page.close();
-    }
-  });
-
-  it('tells a caller without IPv6 so, and checks IPv4 alone without an error', async () => {
-    const page = await browser.newPage();
-    const trouble = await watchPage(page);
-    try {
-      await page.goto(noIpv6.url);
-      await expect.poll(() => page.locator('#families').textContent()).toContain(`IPv6: none. ${NO_IPV6_CALLER}`);
-      await check(page, String(listener.port));
-      expect(await page.locator('.families-table tbody td').allTextContents()).toEqual(['open', 'not checked']);
-      expect(await page.locator('section.family[aria-label="IPv6"]').textContent()).toContain(NO_IPV6_CALLER);
-      expect(await page.locator('#results [role="alert"]').count()).toBe(0);
-      expect(trouble.errors).toEqual([]);
-    } finally {
-      await page.close();
-    }
+  browserTest('tells a caller without IPv6 so, and checks IPv4 alone without an error', async ({ openPage }) => {
+    const { page, trouble } = await openPage();
+    await page.goto(noIpv6.url);
+    await expect.poll(() => page.locator('#families').textContent()).toContain(`IPv6: none. ${NO_IPV6_CALLER}`);
+    await check(page, String(ports.open));
+    expect(await page.locator('.families-table tbody td').allTextContents()).toEqual(['open', 'not checked']);
+    expect(await page.locator('section.family[aria-label="IPv6"]').textContent()).toContain(NO_IPV6_CALLER);
+    expect(await page.locator('#results [role="alert"]').count()).toBe(0);
+    expect(trouble.errors).toEqual([]);
   });
 });
 
@@ -201,14 +182,14 @@ describe('page with both endpoints on a multi-region primary', () => {
     await Promise.all([primary?.close(), other?.close()]);
   });
 
-  it("fills the regions table from the two-family check, its IPv4 check being this region's column", async () => {
-    const page = await browser.newPage({ viewport: { width: 960, height: 1400 } });
-    const trouble = await watchPage(page);
-    try {
+  browserTest(
+    "fills the regions table from the two-family check, its IPv4 check being this region's column",
+    async ({ openPage }) => {
+      const { page, trouble } = await openPage({ viewport: { width: 960, height: 1400 } });
       const response = await page.goto(primary.url);
       const csp = (await response?.allHeaders())?.['content-security-policy'] ?? '';
       expect(csp).toContain(`connect-src 'self' ${primary.url} http://localhost:${primary.port} ${other.url};`);
-      await check(page, String(listener.port));
+      await check(page, String(ports.open));
       expect(await page.locator('.families-table tbody td').allTextContents()).toEqual(['open', 'closed']);
       await page.locator('#regions-results table').waitFor();
       const rows = await page
@@ -216,57 +197,45 @@ describe('page with both endpoints on a multi-region primary', () => {
         .evaluateAll((trs) => trs.map((tr) => Array.from(tr.querySelectorAll('th, td'), (c) => c.textContent)));
       expect(rows).toEqual([
         ['Port', 'region-a', 'region-b'],
-        [`${listener.port}/tcp`, 'open', 'open'],
+        [`${ports.open}/tcp`, 'open', 'open'],
       ]);
       expect(trouble.errors).toEqual([]);
       expect(trouble.violations).toEqual([]);
-    } finally {
-      await page.close();
-    }
-  });
+    },
+  );
 });
 
 describe('page with the IPv4 endpoint alone', () => {
-  it('shows IPv4 alone and says why', async () => {
-    const page = await browser.newPage();
-    const trouble = await watchPage(page);
-    try {
-      await page.goto(single.url);
-      expect(await page.locator('#families').textContent()).toBe(NO_DUAL_STACK_ENDPOINT);
-      await page.getByLabel(/Ports to check/).fill(String(listener.port));
-      await page.getByLabel(/Ports to check/).press('Enter');
-      await page.locator('#results article').waitFor();
-      expect(await page.locator('#results').textContent()).toMatch(new RegExp(`${listener.port}/tcp: open`));
-      expect(await page.locator('.families-table').count()).toBe(0);
-      expect(trouble.errors).toEqual([]);
-      expect(trouble.violations).toEqual([]);
-    } finally {
-      await page.close();
-    }
+  browserTest('shows IPv4 alone and says why', async ({ openPage }) => {
+    const { page, trouble } = await openPage();
+    await page.goto(single.url);
+    expect(await page.locator('#families').textContent()).toBe(NO_DUAL_STACK_ENDPOINT);
+    await page.getByLabel(/Ports to check/).fill(String(ports.open));
+    await page.getByLabel(/Ports to check/).press('Enter');
+    await page.locator('#results article').waitFor();
+    expect(await page.locator('#results').textContent()).toMatch(new RegExp(`${ports.open}/tcp: open`));
+    expect(await page.locator('.families-table').count()).toBe(0);
+    expect(trouble.errors).toEqual([]);
+    expect(trouble.violations).toEqual([]);
   });
 });
 
 describe('widget with both endpoints', () => {
-  it('shows IPv4 open and IPv6 closed with the diagnosis', async () => {
-    const page = await browser.newPage({ viewport: { width: 640, height: 300 } });
-    const trouble = await watchPage(page);
-    try {
-      await page.goto(hostUrl);
-      await page.locator('#both').getByRole('button').press('Enter');
-      const diagnosis = page.locator('#both').locator('[part~="diagnosis"]');
-      await expect.poll(() => diagnosis.textContent()).toContain(DIAGNOSIS);
-      expect(await page.locator('#both').getByRole('listitem').first().textContent()).toMatch(
-        new RegExp(`^${listener.port}/tcp IPv4 open · IPv6 closed`),
-      );
-      expect(await page.locator('#both').getByRole('status').textContent()).toBe(
-        '1 of 1 open on 127.0.0.1. IPv6 ::1: 0 open.',
-      );
-      await page.locator('#both').screenshot({ path: await screenshotPath('widget-both.png') });
-      expect(trouble.errors).toEqual([]);
-      expect(trouble.violations).toEqual([]);
-    } finally {
-      await page.close();
-    }
+  browserTest('shows IPv4 open and IPv6 closed with the diagnosis', async ({ openPage }) => {
+    const { page, trouble } = await openPage({ viewport: { width: 640, height: 300 } });
+    await page.goto(hostUrl);
+    await page.locator('#both').getByRole('button').press('Enter');
+    const diagnosis = page.locator('#both').locator('[part~="diagnosis"]');
+    await expect.poll(() => diagnosis.textContent()).toContain(DIAGNOSIS);
+    expect(await page.locator('#both').getByRole('listitem').first().textContent()).toMatch(
+      new RegExp(`^${ports.open}/tcp IPv4 open · IPv6 closed`),
+    );
+    expect(await page.locator('#both').getByRole('status').textContent()).toBe(
+      '1 of 1 open on 127.0.0.1. IPv6 ::1: 0 open.',
+    );
+    await page.locator('#both').screenshot({ path: await screenshotPath('widget-both.png') });
+    expect(trouble.errors).toEqual([]);
+    expect(trouble.violations).toEqual([]);
   });
 });
 

@@ -1,43 +1,13 @@
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalApp, startLocalApp } from '../../infra/local/app.ts';
-import { browserSkipReason, launchChromium, screenshotPath, watchPage } from '../support/browser.ts';
-import { specFor, specRecorder } from '../support/openapi.ts';
-import { type Listening, listening, releasedPort } from '../support/ports.ts';
+import type { Page } from 'playwright-core';
+import { describe, expect } from 'vitest';
+import { browserTest, screenshotPath } from '../support/browser.ts';
+import { documentedAppForFile } from '../support/documented-app.ts';
+import { portPairForFile } from '../support/port-pair.ts';
+import { releasedPort } from '../support/ports.ts';
 
-const skip = await browserSkipReason('page tests in Chromium');
 const ENV = { PROBE_TIMEOUT_MS: '1500' };
-const recorder = specRecorder(specFor(ENV));
-let app: LocalApp;
-let browser: Browser;
-let listener: Listening;
-let openPort: number;
-let closedPort: number;
-
-beforeAll(async () => {
-  app = await startLocalApp({
-    env: ENV,
-    host: '127.0.0.1',
-    port: 0,
-    allowNonPublic: false,
-    log: () => undefined,
-    observe: recorder.observe,
-  });
-  listener = await listening();
-  openPort = listener.port;
-  closedPort = await releasedPort();
-  browser = await launchChromium();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await listener?.close();
-  await app?.close();
-});
-
-afterEach(() => {
-  expect(recorder.mismatches()).toEqual([]);
-});
+const app = documentedAppForFile(ENV);
+const ports = portPairForFile();
 
 /** Presses Tab until the element with `id` has focus (at most 30 presses). */
 async function tabTo(page: Page, id: string): Promise<void> {
@@ -61,11 +31,11 @@ async function checkWithKeyboard(page: Page, ports: string, expected: number): P
   return (await page.locator('#results').textContent()) ?? '';
 }
 
-describe.runIf(skip === undefined)('page in Chromium', () => {
-  it('lets a keyboard-only user check a listening and a closed port and read verdicts and advice', async () => {
-    const page = await browser.newPage({ viewport: { width: 960, height: 900 } });
-    const trouble = await watchPage(page);
-    try {
+describe('page in Chromium', () => {
+  browserTest(
+    'lets a keyboard-only user check a listening and a closed port and read verdicts and advice',
+    async ({ openPage }) => {
+      const { page, trouble } = await openPage({ viewport: { width: 960, height: 900 } });
       const response = await page.goto(app.url);
       expect(response?.status()).toBe(200);
       await expect(page.getByLabel(/Ports to check/).getAttribute('id')).resolves.toBe('ports');
@@ -73,75 +43,63 @@ describe.runIf(skip === undefined)('page in Chromium', () => {
       expect(await page.locator('#address').textContent()).toBe('127.0.0.1');
 
       await tabTo(page, 'ports');
-      const open = await checkWithKeyboard(page, String(openPort), 1);
-      expect(open).toMatch(new RegExp(`${openPort}/tcp: open`, 'i'));
+      const open = await checkWithKeyboard(page, String(ports.open), 1);
+      expect(open).toMatch(new RegExp(`${ports.open}/tcp: open`, 'i'));
       expect(open).toContain('Nothing to fix');
       // A check of 127.0.0.1 is not the Internet's view, and must not claim to be.
       expect(await page.locator('body').textContent()).not.toContain('reachable from the Internet');
-      expect(page.url()).toBe(`${app.url}/?ports=${openPort}`);
+      expect(page.url()).toBe(`${app.url}/?ports=${ports.open}`);
       expect(await page.locator('#budget').textContent()).toMatch(/Rate budget: 29 of 30 left this minute/);
 
-      const closed = await checkWithKeyboard(page, String(closedPort), 1);
-      expect(closed).toMatch(new RegExp(`${closedPort}/tcp: closed`, 'i'));
+      const closed = await checkWithKeyboard(page, String(ports.closed), 1);
+      expect(closed).toMatch(new RegExp(`${ports.closed}/tcp: closed`, 'i'));
       expect(closed).toContain('listens on all interfaces (0.0.0.0 or ::), not only on 127.0.0.1');
       expect(closed).toContain('host firewall');
       expect(closed).toContain('right LAN address');
-      expect(closed).not.toContain(`${openPort}/tcp`);
+      expect(closed).not.toContain(`${ports.open}/tcp`);
 
       expect(trouble.errors).toEqual([]);
       expect(trouble.violations).toEqual([]);
-    } finally {
-      await page.close();
-    }
+    },
+  );
+
+  browserTest('looks right in light and dark mode, with no console errors or CSP violations', async ({ openPage }) => {
+    const { page, trouble } = await openPage({ viewport: { width: 960, height: 1280 }, colorScheme: 'light' });
+    await page.goto(`${app.url}/?ports=${ports.open},${ports.closed}`);
+    const background = (): Promise<string> => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    expect(await background()).toBe('rgb(251, 251, 250)');
+    await page.screenshot({ path: await screenshotPath('page-light.png') });
+    await page.emulateMedia({ colorScheme: 'dark' });
+    expect(await background()).toBe('rgb(22, 23, 24)');
+    await page.screenshot({ path: await screenshotPath('page-dark.png') });
+    expect(trouble.errors).toEqual([]);
+    expect(trouble.violations).toEqual([]);
   });
 
-  it('looks right in light and dark mode, with no console errors or CSP violations', async () => {
-    const page = await browser.newPage({ viewport: { width: 960, height: 1280 }, colorScheme: 'light' });
-    const trouble = await watchPage(page);
-    try {
-      await page.goto(`${app.url}/?ports=${openPort},${closedPort}`);
-      const background = (): Promise<string> => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
-      expect(await background()).toBe('rgb(251, 251, 250)');
-      await page.screenshot({ path: await screenshotPath('page-light.png') });
-      await page.emulateMedia({ colorScheme: 'dark' });
-      expect(await background()).toBe('rgb(22, 23, 24)');
-      await page.screenshot({ path: await screenshotPath('page-dark.png') });
-      expect(trouble.errors).toEqual([]);
-      expect(trouble.violations).toEqual([]);
-    } finally {
-      await page.close();
-    }
+  browserTest('answers the form with JavaScript disabled, rendered by the server', async ({ openPage }) => {
+    const { page } = await openPage({ javaScriptEnabled: false });
+    await page.goto(app.url);
+    await page.getByLabel(/Ports to check/).fill(`${ports.closed},${ports.open}`);
+    await Promise.all([page.waitForURL(/\?ports=/), page.getByLabel(/Ports to check/).press('Enter')]);
+    const results = (await page.locator('#results').textContent()) ?? '';
+    expect(results).toMatch(new RegExp(`${ports.closed}/tcp: closed`, 'i'));
+    expect(results).toMatch(new RegExp(`${ports.open}/tcp: open`, 'i'));
+    expect(await page.getByLabel(/Ports to check/).inputValue()).toBe(`${ports.closed},${ports.open}`);
   });
 
-  it('answers the form with JavaScript disabled, rendered by the server', async () => {
-    const context = await browser.newContext({ javaScriptEnabled: false });
-    try {
-      const page = await context.newPage();
-      await page.goto(app.url);
-      await page.getByLabel(/Ports to check/).fill(`${closedPort},${openPort}`);
-      await Promise.all([page.waitForURL(/\?ports=/), page.getByLabel(/Ports to check/).press('Enter')]);
-      const results = (await page.locator('#results').textContent()) ?? '';
-      expect(results).toMatch(new RegExp(`${closedPort}/tcp: closed`, 'i'));
-      expect(results).toMatch(new RegExp(`${openPort}/tcp: open`, 'i'));
-      expect(await page.getByLabel(/Ports to check/).inputValue()).toBe(`${closedPort},${openPort}`);
-    } finally {
-      await context.close();
-    }
-  });
-
-  it("says a local check is not the Internet's view, gives advice once per kind of port, and readable times", async () => {
-    const page = await browser.newPage({ viewport: { width: 960, height: 900 } });
-    const trouble = await watchPage(page);
-    const other = await releasedPort();
-    try {
-      await page.goto(`${app.url}/?ports=${closedPort},${other}`);
+  browserTest(
+    "says a local check is not the Internet's view, gives advice once per kind of port, and readable times",
+    async ({ openPage }) => {
+      const { page, trouble } = await openPage({ viewport: { width: 960, height: 900 } });
+      const other = await releasedPort();
+      await page.goto(`${app.url}/?ports=${ports.closed},${other}`);
       expect(await page.locator('#local-notice').textContent()).toMatch(
         /^This is a local check: 127\.0\.0\.1 is not a public address, so this shows what this machine or network sees, not a view from the Internet\. To check from the Internet, deploy Dialback/,
       );
       // Two closed ports, one list of advice, and a pointer to it from the second.
       await expect(page.locator('#results h4', { hasText: 'What to do next' }).count()).resolves.toBe(1);
       expect(await page.locator('#results').textContent()).toContain(
-        `What to do next: as for ${closedPort}/tcp above.`,
+        `What to do next: as for ${ports.closed}/tcp above.`,
       );
       // The footer's curl line is the URL this page came from, scheme included (http locally).
       expect(await page.locator('footer code').first().textContent()).toBe(`curl -s ${app.url}/check/22`);
@@ -150,22 +108,16 @@ describe.runIf(skip === undefined)('page in Chromium', () => {
       expect(budget).toMatch(/left this day \(resets in (\d+ h( \d+ min)?|\d+ min( \d+ s)?|\d{1,2} s)\)/);
       expect(budget).not.toMatch(/\d{3,} s\b/);
       expect(trouble.errors).toEqual([]);
-    } finally {
-      await page.close();
-    }
-  });
+    },
+  );
 
-  it('received only responses the OpenAPI document describes', async () => {
-    const page = await browser.newPage();
-    try {
-      await page.goto(app.url);
-      await page.goto(`${app.url}/?ports=${openPort},${closedPort}`);
-    } finally {
-      await page.close();
-    }
+  browserTest('received only responses the OpenAPI document describes', async ({ openPage }) => {
+    const { page } = await openPage();
+    await page.goto(app.url);
+    await page.goto(`${app.url}/?ports=${ports.open},${ports.closed}`);
     // Every response the browser caused in this file was checked against the document
     // (status, headers, media type): the empty page and the pages answering a check.
-    expect(recorder.seen()).toEqual(expect.arrayContaining(['GET / 200 text/html', 'GET /?ports 200 text/html']));
-    expect(recorder.mismatches()).toEqual([]);
+    expect(app.recorder.seen()).toEqual(expect.arrayContaining(['GET / 200 text/html', 'GET /?ports 200 text/html']));
+    expect(app.recorder.mismatches()).toEqual([]);
   });
 });

@@ -4,16 +4,12 @@
  */
 import dgram from 'node:dgram';
 import type { AddressInfo } from 'node:net';
-import type { Browser } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalApp, startLocalApp } from '../../infra/local/app.ts';
-import { launchChromium, watchPage } from '../support/browser.ts';
-import { specFor, specRecorder } from '../support/openapi.ts';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
+import { browserTest } from '../support/browser.ts';
+import { documentedAppForFile } from '../support/documented-app.ts';
 
 const ENV = { PROBE_TIMEOUT_MS: '900' };
-const recorder = specRecorder(specFor(ENV));
-let app: LocalApp;
-let browser: Browser;
+const app = documentedAppForFile(ENV);
 let answering: dgram.Socket;
 let silent: dgram.Socket;
 let answeringPort: number;
@@ -27,36 +23,22 @@ async function udpSocket(answer: boolean): Promise<dgram.Socket> {
 }
 
 beforeAll(async () => {
-  app = await startLocalApp({
-    env: ENV,
-    host: '127.0.0.1',
-    port: 0,
-    allowNonPublic: false,
-    log: () => undefined,
-    observe: recorder.observe,
-  });
   answering = await udpSocket(true);
   silent = await udpSocket(false);
   answeringPort = (answering.address() as AddressInfo).port;
   silentPort = (silent.address() as AddressInfo).port;
-  browser = await launchChromium();
 });
 
 afterAll(async () => {
-  await browser?.close();
   answering?.close();
   silent?.close();
-  await app?.close();
-});
-
-afterEach(() => {
-  expect(recorder.mismatches()).toEqual([]);
 });
 
 describe('UDP on the page and in the widget', () => {
-  it('renders a silent UDP port as open|filtered with how listen --udp settles it, without JavaScript', async () => {
-    const page = await browser.newPage({ javaScriptEnabled: false });
-    try {
+  browserTest(
+    'renders a silent UDP port as open|filtered with how listen --udp settles it, without JavaScript',
+    async ({ openPage }) => {
+      const { page } = await openPage({ javaScriptEnabled: false });
       const response = await page.goto(`${app.url}/?ports=&udp=${silentPort}`);
       expect(response?.status()).toBe(200);
       const results = (await page.locator('#results').textContent()) ?? '';
@@ -64,15 +46,13 @@ describe('UDP on the page and in the widget', () => {
       expect(results).toContain('dialback listen --udp PORT');
       expect(results).not.toContain('/tcp');
       expect(await page.locator('#udp').inputValue()).toBe(String(silentPort));
-    } finally {
-      await page.close();
-    }
-  });
+    },
+  );
 
-  it('checks the UDP box from the form with JavaScript and shows the answering port open', async () => {
-    const page = await browser.newPage();
-    const trouble = await watchPage(page);
-    try {
+  browserTest(
+    'checks the UDP box from the form with JavaScript and shows the answering port open',
+    async ({ openPage }) => {
+      const { page, trouble } = await openPage();
       await page.goto(app.url);
       await page.getByLabel(/UDP ports/).fill(String(answeringPort));
       await page.getByLabel(/UDP ports/).press('Enter');
@@ -83,31 +63,25 @@ describe('UDP on the page and in the widget', () => {
       expect(page.url()).toBe(`${app.url}/?udp=${answeringPort}`);
       expect(trouble.errors).toEqual([]);
       expect(trouble.violations).toEqual([]);
-    } finally {
-      await page.close();
-    }
-  });
+    },
+  );
 
-  it("checks UDP ports named by the widget's udp attribute", async () => {
-    const page = await browser.newPage();
-    try {
-      await page.setContent(
-        `<script type="module" src="${app.url}/widget.js"></script><dialback-check udp="${answeringPort}" ports="" api="${app.url}"></dialback-check>`,
-      );
-      const widget = page.locator('dialback-check');
-      await expect(widget.getByRole('button').textContent()).resolves.toBe('Check ports');
-      await page.evaluate(() => {
-        document.querySelector('dialback-check')?.removeAttribute('ports');
-      });
-      await expect(widget.getByRole('button').textContent()).resolves.toBe(`Check port ${answeringPort}/udp`);
-      await widget.getByRole('button').click();
-      await widget.locator('[part~="results"] li').first().waitFor();
-      const row = (await widget.locator('[part~="results"] li').first().textContent()) ?? '';
-      expect(row).toContain(`${answeringPort}/udp`);
-      expect(row).toContain('open');
-      expect(row).toContain(': A UDP service answered');
-    } finally {
-      await page.close();
-    }
+  browserTest("checks UDP ports named by the widget's udp attribute", async ({ openPage }) => {
+    const { page } = await openPage();
+    await page.setContent(
+      `<script type="module" src="${app.url}/widget.js"></script><dialback-check udp="${answeringPort}" ports="" api="${app.url}"></dialback-check>`,
+    );
+    const widget = page.locator('dialback-check');
+    await expect(widget.getByRole('button').textContent()).resolves.toBe('Check ports');
+    await page.evaluate(() => {
+      document.querySelector('dialback-check')?.removeAttribute('ports');
+    });
+    await expect(widget.getByRole('button').textContent()).resolves.toBe(`Check port ${answeringPort}/udp`);
+    await widget.getByRole('button').click();
+    await widget.locator('[part~="results"] li').first().waitFor();
+    const row = (await widget.locator('[part~="results"] li').first().textContent()) ?? '';
+    expect(row).toContain(`${answeringPort}/udp`);
+    expect(row).toContain('open');
+    expect(row).toContain(': A UDP service answered');
   });
 });

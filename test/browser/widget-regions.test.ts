@@ -1,43 +1,33 @@
 /**
- * `<dialback-check regions>` in Chromium (issue 15): the widget reads `/regions` from its API,
+ * `<dialback-check regions>` in Chromium: the widget reads `/regions` from its API,
  * checks from every region at once and shows one column per region; a region whose API does
  * not answer is an error cell in its own column. Two local servers stand in for two regions
  * on loopback, where both see the same ports; the lab shows regions that disagree.
  */
 import http from 'node:http';
 import type net from 'node:net';
-import type { Browser } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
 import type { RegionChecks } from '../../functions/client/dialback-client.ts';
 import type { WidgetErrorDetail } from '../../functions/web/widget.ts';
-import type { LocalApp } from '../../infra/local/app.ts';
-import { launchChromium, screenshotPath, watchPage } from '../support/browser.ts';
-import { type LocalRegions, startLocalRegions } from '../support/local-regions.ts';
-import { specFor, specRecorder } from '../support/openapi.ts';
-import { type Listening, listening, releasedPort } from '../support/ports.ts';
+import { browserTest, screenshotPath } from '../support/browser.ts';
+import { localRegionsForFile } from '../support/local-regions.ts';
+import { portPairForFile } from '../support/port-pair.ts';
 
 const ENV = { PROBE_TIMEOUT_MS: '1500' };
-const recorder = specRecorder(specFor(ENV));
+const regions = localRegionsForFile(ENV);
+const ports = portPairForFile();
 
-let regions: LocalRegions;
-let primary: LocalApp;
-let second: LocalApp;
-let deadUrl: string;
 let host: http.Server;
 let hostUrl: string;
-let browser: Browser;
-let listener: Listening;
-let openPort: number;
-let closedPort: number;
 
 function hostPage(): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Onboarding</title>
-<script type="module" src="${primary.url}/widget.js"></script>
+<script type="module" src="${regions.primary.url}/widget.js"></script>
 <script type="module" src="/host.js"></script>
 </head><body style="font: 16px system-ui, sans-serif; max-width: 36rem; padding: 1rem">
-<dialback-check id="everywhere" regions ports="${openPort},${closedPort}" api="${primary.url}"></dialback-check>
-<dialback-check id="udp-everywhere" regions ports="${openPort}" udp="51820" api="${primary.url}"></dialback-check>
+<dialback-check id="everywhere" regions ports="${ports.open},${ports.closed}" api="${regions.primary.url}"></dialback-check>
+<dialback-check id="udp-everywhere" regions ports="${ports.open}" udp="51820" api="${regions.primary.url}"></dialback-check>
 </body></html>`;
 }
 
@@ -47,13 +37,8 @@ for (const type of ['dialback-regions', 'dialback-result', 'dialback-error']) {
 }`;
 
 beforeAll(async () => {
-  regions = await startLocalRegions(ENV, recorder.observe);
-  ({ primary, second, deadUrl } = regions);
-  listener = await listening();
-  openPort = listener.port;
-  closedPort = await releasedPort();
   host = http.createServer((req, res) => {
-    const csp = `default-src 'none'; script-src 'self' ${primary.url}; connect-src ${primary.url} ${second.url} ${deadUrl}; style-src 'unsafe-inline'`;
+    const csp = `default-src 'none'; script-src 'self' ${regions.primary.url}; connect-src ${regions.primary.url} ${regions.second.url} ${regions.deadUrl}; style-src 'unsafe-inline'`;
     const send = (type: string, body: string): void => {
       res.writeHead(200, { 'content-type': type, 'content-security-policy': csp }).end(body);
     };
@@ -63,25 +48,17 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => host.listen(0, '127.0.0.1', resolve));
   hostUrl = `http://127.0.0.1:${(host.address() as net.AddressInfo).port}`;
-  browser = await launchChromium();
 });
 
 afterAll(async () => {
-  await browser?.close();
   await new Promise((resolve) => host?.close(resolve));
-  await listener?.close();
-  await regions?.close();
-});
-
-afterEach(() => {
-  expect(recorder.mismatches()).toEqual([]);
 });
 
 describe('<dialback-check regions> in Chromium', () => {
-  it('checks from every region, one column each, an error cell for the silent one, and fires dialback-regions', async () => {
-    const page = await browser.newPage({ viewport: { width: 640, height: 420 } });
-    const trouble = await watchPage(page);
-    try {
+  browserTest(
+    'checks from every region, one column each, an error cell for the silent one, and fires dialback-regions',
+    async ({ openPage }) => {
+      const { page, trouble } = await openPage({ viewport: { width: 640, height: 420 } });
       await page.goto(hostUrl);
       const widget = page.locator('#everywhere');
       await widget.locator('button').click();
@@ -91,8 +68,8 @@ describe('<dialback-check regions> in Chromium', () => {
         .evaluateAll((trs) => trs.map((tr) => Array.from(tr.querySelectorAll('th, td'), (c) => c.textContent)));
       expect(rows).toEqual([
         ['Port', 'region-a', 'region-b', 'region-c'],
-        [`${openPort}/tcp`, 'open', 'open', 'error'],
-        [`${closedPort}/tcp`, 'closed', 'closed', 'error'],
+        [`${ports.open}/tcp`, 'open', 'open', 'error'],
+        [`${ports.closed}/tcp`, 'closed', 'closed', 'error'],
       ]);
       expect(await widget.locator('[part~="region-diagnosis"]').allTextContents()).toEqual([
         expect.stringMatching(/^region-c: no answer \(Could not reach the Dialback API/),
@@ -107,26 +84,19 @@ describe('<dialback-check regions> in Chromium', () => {
       // The silent region's refused connection is the only thing the console saw.
       expect(trouble.violations).toEqual([]);
       await page.screenshot({ path: await screenshotPath('widget-regions.png') });
-    } finally {
-      await page.close();
-    }
-  });
+    },
+  );
 
-  it('refuses udp beside regions with an error event and no table', async () => {
-    const page = await browser.newPage({ viewport: { width: 640, height: 420 } });
-    const trouble = await watchPage(page);
-    try {
-      await page.goto(hostUrl);
-      const widget = page.locator('#udp-everywhere');
-      await widget.locator('button').click();
-      await widget.locator('[part~="error"]').waitFor({ timeout: 10_000 });
-      const events = (await page.evaluate('window.__events')) as Array<{ type: string; detail: WidgetErrorDetail }>;
-      expect(events.map((e) => [e.type, e.detail.status])).toEqual([['dialback-error', -1]]);
-      expect(events[0]?.detail.message).toMatch(/regions attribute compares TCP ports only/);
-      expect(await widget.locator('table').count()).toBe(0);
-      expect(trouble.violations).toEqual([]);
-    } finally {
-      await page.close();
-    }
+  browserTest('refuses udp beside regions with an error event and no table', async ({ openPage }) => {
+    const { page, trouble } = await openPage({ viewport: { width: 640, height: 420 } });
+    await page.goto(hostUrl);
+    const widget = page.locator('#udp-everywhere');
+    await widget.locator('button').click();
+    await widget.locator('[part~="error"]').waitFor({ timeout: 10_000 });
+    const events = (await page.evaluate('window.__events')) as Array<{ type: string; detail: WidgetErrorDetail }>;
+    expect(events.map((e) => [e.type, e.detail.status])).toEqual([['dialback-error', -1]]);
+    expect(events[0]?.detail.message).toMatch(/regions attribute compares TCP ports only/);
+    expect(await widget.locator('table').count()).toBe(0);
+    expect(trouble.violations).toEqual([]);
   });
 });

@@ -1,29 +1,22 @@
 import http from 'node:http';
 import type net from 'node:net';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
 import type { CheckResponse } from '../../functions/client/dialback-client.ts';
 import type { WidgetErrorDetail } from '../../functions/web/widget.ts';
-import { type LocalApp, startLocalApp } from '../../infra/local/app.ts';
-import { browserSkipReason, launchChromium, screenshotPath, watchPage } from '../support/browser.ts';
-import { specFor, specRecorder } from '../support/openapi.ts';
-import { type Listening, listening, releasedPort } from '../support/ports.ts';
+import { browserTest, screenshotPath } from '../support/browser.ts';
+import { documentedAppForFile } from '../support/documented-app.ts';
+import { portPairForFile } from '../support/port-pair.ts';
 
-const skip = await browserSkipReason('widget tests in Chromium');
 /** Two APIs: one with the usual budget, one allowing 2 port checks a minute for the 429. */
 const ENV = { PROBE_TIMEOUT_MS: '1500' };
 const TIGHT_ENV = { PROBE_TIMEOUT_MS: '1500', RATE_LIMIT_PER_MINUTE: '2', MAX_PORTS: '1' };
-const recorder = specRecorder(specFor(ENV));
-const tightRecorder = specRecorder(specFor(TIGHT_ENV));
+const api = documentedAppForFile(ENV);
+const tightApi = documentedAppForFile(TIGHT_ENV);
+const ports = portPairForFile();
 
-let api: LocalApp;
-let tightApi: LocalApp;
 let host: http.Server;
 let hostUrl: string;
-let browser: Browser;
-let listener: Listening;
-let openPort: number;
-let closedPort: number;
 
 interface Recorded {
   readonly type: 'dialback-result' | 'dialback-error';
@@ -40,9 +33,9 @@ function hostPage(): string {
 <script type="module" src="/host.js"></script>
 </head><body><main>
 <h1>Step 3: is your server reachable?</h1>
-<dialback-check id="open" ports="${openPort}" api="${api.url}"></dialback-check>
-<dialback-check id="closed" ports="${closedPort}" api="${api.url}" label="Check the admin port"></dialback-check>
-<dialback-check id="limited" ports="${openPort}" api="${tightApi.url}"></dialback-check>
+<dialback-check id="open" ports="${ports.open}" api="${api.url}"></dialback-check>
+<dialback-check id="closed" ports="${ports.closed}" api="${api.url}" label="Check the admin port"></dialback-check>
+<dialback-check id="limited" ports="${ports.open}" api="${tightApi.url}"></dialback-check>
 </main></body></html>`;
 }
 
@@ -73,27 +66,11 @@ async function startHost(): Promise<void> {
 }
 
 beforeAll(async () => {
-  const quiet = { host: '127.0.0.1', port: 0, allowNonPublic: false, log: () => undefined } as const;
-  api = await startLocalApp({ ...quiet, env: ENV, observe: recorder.observe });
-  tightApi = await startLocalApp({ ...quiet, env: TIGHT_ENV, observe: tightRecorder.observe });
-  listener = await listening();
-  openPort = listener.port;
-  closedPort = await releasedPort();
   await startHost();
-  browser = await launchChromium();
 });
 
 afterAll(async () => {
-  await browser?.close();
   await new Promise<void>((resolve) => (host ? host.close(() => resolve()) : resolve()));
-  await listener?.close();
-  await api?.close();
-  await tightApi?.close();
-});
-
-afterEach(() => {
-  expect(recorder.mismatches()).toEqual([]);
-  expect(tightRecorder.mismatches()).toEqual([]);
 });
 
 function events(page: Page): Promise<Recorded[]> {
@@ -111,66 +88,59 @@ async function press(page: Page, id: string): Promise<Recorded> {
   return last;
 }
 
-describe.runIf(skip === undefined)('widget embedded on another origin', () => {
-  it('checks through CORS and fires dialback-result with the typed response', async () => {
-    const page = await browser.newPage({ viewport: { width: 640, height: 420 } });
-    const trouble = await watchPage(page);
-    try {
-      await page.goto(hostUrl);
-      expect(new URL(hostUrl).origin).not.toBe(new URL(api.url).origin);
-      await expect(page.locator('#closed').getByRole('button').textContent()).resolves.toBe('Check the admin port');
+describe('widget embedded on another origin', () => {
+  browserTest('checks through CORS and fires dialback-result with the typed response', async ({ openPage }) => {
+    const { page, trouble } = await openPage({ viewport: { width: 640, height: 420 } });
+    await page.goto(hostUrl);
+    expect(new URL(hostUrl).origin).not.toBe(new URL(api.url).origin);
+    await expect(page.locator('#closed').getByRole('button').textContent()).resolves.toBe('Check the admin port');
 
-      const open = await press(page, 'open');
-      expect(open.type).toBe('dialback-result');
-      expect(open.id).toBe('open');
-      expect(open.detail).toMatchObject({
-        ip: '127.0.0.1',
-        family: 4,
-        checkedFrom: 'local',
-        results: [{ port: openPort, state: 'open', reason: 'syn-ack' }],
-      });
+    const open = await press(page, 'open');
+    expect(open.type).toBe('dialback-result');
+    expect(open.id).toBe('open');
+    expect(open.detail).toMatchObject({
+      ip: '127.0.0.1',
+      family: 4,
+      checkedFrom: 'local',
+      results: [{ port: ports.open, state: 'open', reason: 'syn-ack' }],
+    });
 
-      const closed = await press(page, 'closed');
-      expect(closed).toMatchObject({
-        type: 'dialback-result',
-        id: 'closed',
-        detail: { results: [{ port: closedPort, state: 'closed', reason: 'conn-refused' }] },
-      });
-      await expect(page.locator('#closed').getByRole('status').textContent()).resolves.toBe(
-        '0 of 1 open on 127.0.0.1.',
-      );
-      await expect(page.locator('#open').locator('[part~="result"]').textContent()).resolves.toContain(
-        `${openPort}/tcp open`,
-      );
-      // The state once, what it means, and the first thing to try.
-      const closedItem = (await page.locator('#closed').locator('[part~="result"]').textContent()) ?? '';
-      expect(closedItem).toMatch(new RegExp(`^${closedPort}/tcp closed: Your address answered, but nothing accepted`));
-      expect(closedItem).not.toMatch(/Closed:/);
-      expect(closedItem).toContain('Make sure the service is running and listens on all interfaces');
+    const closed = await press(page, 'closed');
+    expect(closed).toMatchObject({
+      type: 'dialback-result',
+      id: 'closed',
+      detail: { results: [{ port: ports.closed, state: 'closed', reason: 'conn-refused' }] },
+    });
+    await expect(page.locator('#closed').getByRole('status').textContent()).resolves.toBe('0 of 1 open on 127.0.0.1.');
+    await expect(page.locator('#open').locator('[part~="result"]').textContent()).resolves.toContain(
+      `${ports.open}/tcp open`,
+    );
+    // The state once, what it means, and the first thing to try.
+    const closedItem = (await page.locator('#closed').locator('[part~="result"]').textContent()) ?? '';
+    expect(closedItem).toMatch(new RegExp(`^${ports.closed}/tcp closed: Your address answered, but nothing accepted`));
+    expect(closedItem).not.toMatch(/Closed:/);
+    expect(closedItem).toContain('Make sure the service is running and listens on all interfaces');
 
-      // A deployment with one endpoint: IPv4 alone, and a short line saying why.
-      await expect(page.locator('#open').locator('[part~="diagnosis"]').textContent()).resolves.toBe(
-        'IPv6 not checked: this service has no IPv6 endpoint.',
-      );
+    // A deployment with one endpoint: IPv4 alone, and a short line saying why.
+    await expect(page.locator('#open').locator('[part~="diagnosis"]').textContent()).resolves.toBe(
+      'IPv6 not checked: this service has no IPv6 endpoint.',
+    );
 
-      // Themed from outside through a custom property and ::part().
-      const button = page.locator('#open').getByRole('button');
-      expect(await button.evaluate((b) => getComputedStyle(b).backgroundColor)).toBe('rgb(107, 33, 168)');
-      expect(await button.evaluate((b) => getComputedStyle(b).fontWeight)).toBe('600');
+    // Themed from outside through a custom property and ::part().
+    const button = page.locator('#open').getByRole('button');
+    expect(await button.evaluate((b) => getComputedStyle(b).backgroundColor)).toBe('rgb(107, 33, 168)');
+    expect(await button.evaluate((b) => getComputedStyle(b).fontWeight)).toBe('600');
 
-      await page.locator('#open').screenshot({ path: await screenshotPath('widget.png') });
-      await page.locator('main').screenshot({ path: await screenshotPath('widget-onboarding.png') });
-      expect(trouble.errors).toEqual([]);
-      expect(trouble.violations).toEqual([]);
-    } finally {
-      await page.close();
-    }
+    await page.locator('#open').screenshot({ path: await screenshotPath('widget.png') });
+    await page.locator('main').screenshot({ path: await screenshotPath('widget-onboarding.png') });
+    expect(trouble.errors).toEqual([]);
+    expect(trouble.violations).toEqual([]);
   });
 
-  it('fires dialback-error with the retry time on 429 and waits before allowing another check', async () => {
-    const page = await browser.newPage({ viewport: { width: 640, height: 420 } });
-    const trouble = await watchPage(page);
-    try {
+  browserTest(
+    'fires dialback-error with the retry time on 429 and waits before allowing another check',
+    async ({ openPage }) => {
+      const { page, trouble } = await openPage({ viewport: { width: 640, height: 420 } });
       await page.goto(hostUrl);
       let last: Recorded | undefined;
       // Two checks a minute are allowed; the third is refused. A minute boundary in between
@@ -188,8 +158,6 @@ describe.runIf(skip === undefined)('widget embedded on another origin', () => {
       // The browser logs the failed fetch's 429 itself; nothing else may go wrong.
       expect(trouble.errors.filter((e) => !e.includes('429'))).toEqual([]);
       expect(trouble.violations).toEqual([]);
-    } finally {
-      await page.close();
-    }
-  });
+    },
+  );
 });

@@ -3,71 +3,47 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalApp, startLocalApp } from '../../infra/local/app.ts';
 import { type CliRun, runCaptured } from '../support/cli-run.ts';
-import { specFor, specRecorder } from '../support/openapi.ts';
-import { type Listening, listening, releasedPort } from '../support/ports.ts';
+import { documentedAppForFile } from '../support/documented-app.ts';
+import { portPairForFile } from '../support/port-pair.ts';
+import { releasedPort } from '../support/ports.ts';
 import { skipReason } from '../support/requirements.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const ENV = { PROBE_TIMEOUT_MS: '1500' };
 const TIGHT_ENV = { PROBE_TIMEOUT_MS: '1500', RATE_LIMIT_PER_MINUTE: '1', MAX_PORTS: '1' };
-const recorder = specRecorder(specFor(ENV));
-const tightRecorder = specRecorder(specFor(TIGHT_ENV));
-
-let app: LocalApp;
-let tight: LocalApp;
-let listener: Listening;
-let openPort: number;
-let closedPort: number;
+const app = documentedAppForFile(ENV);
+const tight = documentedAppForFile(TIGHT_ENV);
+const ports = portPairForFile();
 
 /** Runs the CLI in-process against a real server; returns its exit status and output. */
 const cli = (args: string[], env: Record<string, string> = {}): Promise<CliRun> => runCaptured(args, { env });
 
-beforeAll(async () => {
-  const quiet = { host: '127.0.0.1', port: 0, allowNonPublic: false, log: () => undefined } as const;
-  app = await startLocalApp({ ...quiet, env: ENV, observe: recorder.observe });
-  tight = await startLocalApp({ ...quiet, env: TIGHT_ENV, observe: tightRecorder.observe });
-  listener = await listening();
-  openPort = listener.port;
-  closedPort = await releasedPort();
-});
-
-afterAll(async () => {
-  await listener?.close();
-  await app?.close();
-  await tight?.close();
-});
-
-afterEach(() => {
-  expect(recorder.mismatches()).toEqual([]);
-  expect(tightRecorder.mismatches()).toEqual([]);
-});
-
 describe('dialback CLI', () => {
   it('exits 0 with an Nmap-style table when every port is open', async () => {
-    const { code, out, err } = await cli([String(openPort), '--api', app.url]);
+    const { code, out, err } = await cli([String(ports.open), '--api', app.url]);
     expect(code).toBe(0);
     expect(err).toBe('');
     expect(out).toMatch(/^PORT\s+STATE\s+REASON\s+RTT$/m);
-    expect(out).toMatch(new RegExp(`^${openPort}/tcp\\s+open\\s+syn-ack\\s+\\d+\\.\\d ms$`, 'm'));
+    expect(out).toMatch(new RegExp(`^${ports.open}/tcp\\s+open\\s+syn-ack\\s+\\d+\\.\\d ms$`, 'm'));
   });
 
   it('exits 1 and says what to try when a port is closed', async () => {
-    const { code, out } = await cli([`${openPort},${closedPort}`, '--api', app.url]);
+    const { code, out } = await cli([`${ports.open},${ports.closed}`, '--api', app.url]);
     expect(code).toBe(1);
-    expect(out).toMatch(new RegExp(`^${closedPort}/tcp\\s+closed\\s+conn-refused`, 'm'));
-    expect(out).toContain(`What to try for closed port ${closedPort}:`);
+    expect(out).toMatch(new RegExp(`^${ports.closed}/tcp\\s+closed\\s+conn-refused`, 'm'));
+    expect(out).toContain(`What to try for closed port ${ports.closed}:`);
     expect(out).toContain('not only on 127.0.0.1');
   });
 
   it('prints the JSON response with --json, taking the API from DIALBACK_API', async () => {
-    const { code, out } = await cli([String(closedPort), '--json'], { DIALBACK_API: app.url });
+    const { code, out } = await cli([String(ports.closed), '--json'], { DIALBACK_API: app.url });
     expect(code).toBe(1);
     expect(JSON.parse(out)).toMatchObject({
       ip: '127.0.0.1',
-      results: [{ port: closedPort, state: 'closed', reason: 'conn-refused' }],
+      results: [{ port: ports.closed, state: 'closed', reason: 'conn-refused' }],
     });
   });
 
@@ -78,17 +54,17 @@ describe('dialback CLI', () => {
   });
 
   it('exits 2 with the usage for a bad port, without asking the API', async () => {
-    const before = recorder.count();
+    const before = app.recorder.count();
     const { code, out, err } = await cli(['70000', '--api', app.url]);
     expect(code).toBe(2);
     expect(out).toBe('');
     expect(err).toMatch(/^dialback: "70000" is not a TCP port/);
     expect(err).toContain('Usage: dialback PORT...');
-    expect(recorder.count()).toBe(before);
+    expect(app.recorder.count()).toBe(before);
   });
 
   it('exits 2 when the API cannot be reached', async () => {
-    const nobody = `http://127.0.0.1:${closedPort}`;
+    const nobody = `http://127.0.0.1:${ports.closed}`;
     const { code, err } = await cli(['22', '--api', nobody]);
     expect(code).toBe(2);
     expect(err).toBe(
@@ -97,9 +73,9 @@ describe('dialback CLI', () => {
   });
 
   it('exits 2 on 429 and says how long to wait', async () => {
-    let result = await cli([String(openPort), '--api', tight.url]);
+    let result = await cli([String(ports.open), '--api', tight.url]);
     // One check a minute: the next is refused, unless a minute boundary fell in between.
-    for (let i = 0; i < 3 && result.code !== 2; i++) result = await cli([String(openPort), '--api', tight.url]);
+    for (let i = 0; i < 3 && result.code !== 2; i++) result = await cli([String(ports.open), '--api', tight.url]);
     expect(result.code).toBe(2);
     expect(result.out).toBe('');
     // The wait is said once, in the API's words.
@@ -117,12 +93,12 @@ describe('dialback CLI', () => {
           resolve({ code: error === null ? 0 : Number(error.code), out: stdout });
         });
       });
-    const bin = await run('node', ['functions/cli/dialback.mjs', String(closedPort), '--api', app.url]);
+    const bin = await run('node', ['functions/cli/dialback.mjs', String(ports.closed), '--api', app.url]);
     expect(bin.code).toBe(1);
-    expect(bin.out).toMatch(new RegExp(`^${closedPort}/tcp\\s+closed`, 'm'));
-    const script = await run('npm', ['run', '--silent', 'dialback', '--', String(openPort), '--api', app.url]);
+    expect(bin.out).toMatch(new RegExp(`^${ports.closed}/tcp\\s+closed`, 'm'));
+    const script = await run('npm', ['run', '--silent', 'dialback', '--', String(ports.open), '--api', app.url]);
     expect(script.code).toBe(0);
-    expect(script.out).toMatch(new RegExp(`^${openPort}/tcp\\s+open`, 'm'));
+    expect(script.out).toMatch(new RegExp(`^${ports.open}/tcp\\s+open`, 'm'));
   });
 
   it('listen: verifies that the connection reached this machine with its own token', async () => {
@@ -135,10 +111,10 @@ describe('dialback CLI', () => {
   });
 
   it('listen: says so, checks directly, and exits 1 when the port is already in use (nothing was proven)', async () => {
-    const { code, out } = await cli(['listen', String(openPort), '--api', app.url]);
+    const { code, out } = await cli(['listen', String(ports.open), '--api', app.url]);
     expect(code).toBe(1);
     expect(out).toContain(
-      `Port ${openPort} is already in use on this machine, so dialback could not listen on it and checked it directly: ${openPort}/tcp open, with no proof`,
+      `Port ${ports.open} is already in use on this machine, so dialback could not listen on it and checked it directly: ${ports.open}/tcp open, with no proof`,
     );
   });
 
@@ -197,7 +173,7 @@ describe.runIf(noMountNamespace === undefined)('dialback CLI over one family', (
   function dualCli(flags: string[]): Promise<{ family: number; ip: string }> {
     const api = `http://${DUAL_NAME}:${new URL(v4.url).port}`;
     const script = 'mount --bind "$0" /etc/hosts && exec node functions/cli/dialback.mjs "$@"';
-    const args = ['--mount', 'sh', '-c', script, path.join(dir, 'hosts'), String(openPort), ...flags, '--json'];
+    const args = ['--mount', 'sh', '-c', script, path.join(dir, 'hosts'), String(ports.open), ...flags, '--json'];
     return new Promise((resolve, reject) => {
       execFile('unshare', [...args, '--api', api], { cwd: ROOT, timeout: 60_000 }, (error, stdout, stderr) => {
         if (stdout === '') reject(new Error(`the CLI printed nothing: ${error?.message} ${stderr}`));

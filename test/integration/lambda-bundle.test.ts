@@ -4,8 +4,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Handler } from '../../functions/api/handler.ts';
+import { buildWebAssets, writeBundledAssets } from '../../functions/build/served-code.ts';
 import { SERVED_API_PLACEHOLDER } from '../../functions/web/assets.ts';
-import { buildWebAssets, writeBundledAssets } from '../../functions/web/build.ts';
 import { apiEvent, lambdaContext } from '../fixtures/events.ts';
 import { expectDocumented, fromHandler, specFor } from '../support/openapi.ts';
 

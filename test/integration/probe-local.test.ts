@@ -10,9 +10,9 @@ import { execFile, spawn } from 'node:child_process';
 import net from 'node:net';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TcpPortResult as PortResult } from '../../functions/contract/wire.ts';
 import {
   LocalProbeError,
-  type PortResult,
   type ProbeOptions,
   probePort,
   probePorts,

@@ -4,7 +4,7 @@
  * is the one DESIGN §2 gives, and `nmap -sT` run from the checker against the same rules agrees.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PortResult } from '../../functions/core/probe.ts';
+import type { TcpPortResult as PortResult } from '../../functions/contract/wire.ts';
 import { callDialback, checkResults, LAB_SERVER_ENV } from '../support/lab/dialback.ts';
 import { type Lab, startLab } from '../support/lab/lab.ts';
 import { type NmapRun, nmapScan } from '../support/lab/nmap.ts';

@@ -7,7 +7,8 @@
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { type Browser, type BrowserContextOptions, chromium, type Page } from 'playwright-core';
+import { test } from 'vitest';
 import { CHROMIUM_PATH, skipReason } from './requirements.ts';
 
 /**
@@ -98,3 +99,41 @@ export async function screenshotPath(name: string): Promise<string> {
   await mkdir(SCREENSHOTS, { recursive: true });
   return new URL(name, SCREENSHOTS).pathname;
 }
+
+/** A page a test opened, and what went wrong on it. */
+export interface WatchedPage {
+  readonly page: Page;
+  readonly trouble: PageTrouble;
+}
+
+/** Asked once, when the first browser test file loads this module. */
+const chromiumMissing = await browserSkipReason('browser tests in Chromium');
+
+/**
+ * The test function for every browser test: skipped, with one line naming the package, where
+ * Chromium is missing (and failing the file under CI instead), so `npm test` passes on a
+ * machine without it. Its fixtures:
+ * - `browser`: one headless Chromium per file, launched on first use and closed after the file;
+ * - `openPage(options)`: a new page (in a context of its own when `options` are given) with
+ *   `watchPage`'s trouble recorder, closed after the test whatever it did.
+ * A test that needs no browser (a plain HTTP request) uses vitest's own `it`.
+ */
+export const browserTest = test
+  // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from this pattern; it has none
+  .extend('browser', { scope: 'file' }, async ({}, { onCleanup }) => {
+    const browser = await launchChromium();
+    onCleanup(() => browser.close());
+    return browser;
+  })
+  .extend('openPage', async ({ browser }, { onCleanup }) => {
+    const pages: Page[] = [];
+    onCleanup(async () => {
+      await Promise.all(pages.map((page) => page.close()));
+    });
+    return async (options: BrowserContextOptions = {}): Promise<WatchedPage> => {
+      const page = await browser.newPage(options);
+      pages.push(page);
+      return { page, trouble: await watchPage(page) };
+    };
+  })
+  .skipIf(chromiumMissing !== undefined);

@@ -7,16 +7,12 @@
 
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { HandlerDeps } from '../../functions/api/context.ts';
+import type { TcpPortResult as PortResult, UdpPortResult } from '../../functions/contract/wire.ts';
 import { type Config, loadConfig } from '../../functions/core/config.ts';
 import { createDynamoDbClient } from '../../functions/core/dynamodb-client.ts';
-import {
-  DEFAULT_ATTEMPT_SPACING_MS,
-  type PortResult,
-  type Probe,
-  type ProbeTarget,
-} from '../../functions/core/probe.ts';
+import { DEFAULT_ATTEMPT_SPACING_MS, type Probe, type ProbeTarget } from '../../functions/core/probe.ts';
 import { createRateLimiter, type RateLimiter, rateWindows } from '../../functions/core/rate-limiter.ts';
-import type { UdpPortResult, UdpProbe } from '../../functions/core/udp-probe.ts';
+import type { UdpProbe } from '../../functions/core/udp-probe.ts';
 
 /** One call the service made to its dialer. */
 export interface ProbeCall {

@@ -7,12 +7,12 @@
 import type { HandlerDeps } from '../../functions/api/context.ts';
 import { createDeps } from '../../functions/api/deps.ts';
 import { createHandler, type Handler } from '../../functions/api/handler.ts';
+import type { TcpPortResult as PortResult, UdpPortResult } from '../../functions/contract/wire.ts';
 import { loadConfig } from '../../functions/core/config.ts';
 import type { Log } from '../../functions/core/log.ts';
-import type { PortResult, Probe, ProbeTarget } from '../../functions/core/probe.ts';
+import type { Probe, ProbeTarget } from '../../functions/core/probe.ts';
 import type { ReverseDns } from '../../functions/core/reverse-dns.ts';
 import type { TargetPolicy } from '../../functions/core/source-address.ts';
-import type { UdpPortResult } from '../../functions/core/udp-probe.ts';
 import { tableLimiter } from './handler-deps.ts';
 import { expectDocumented, fromHandler, specFor } from './openapi.ts';
 

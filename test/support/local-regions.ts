@@ -1,5 +1,5 @@
 /**
- * Three regions on loopback for issue 15's tests: `region-a`, a primary whose REGIONS lists
+ * Three regions on loopback for the tests of checks from several regions: `region-a`, a primary whose REGIONS lists
  * all three, `region-b`, a second local server, and `region-c`, a URL nothing serves (a region
  * that does not answer). On loopback every region sees the same ports; the lab makes them differ.
  */
@@ -7,6 +7,8 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { HttpResponse } from '../../functions/api/http.ts';
 import { formatRegions } from '../../functions/core/config.ts';
 import { type LocalApp, startLocalApp } from '../../infra/local/app.ts';
+import type { SpecRecorder } from './openapi.ts';
+import { documentedForFile } from './per-file.ts';
 import { releasedPort } from './ports.ts';
 
 /** The running regions. */
@@ -51,4 +53,30 @@ export async function startLocalRegions(
     await second.close();
     throw error;
   }
+}
+
+/** The three regions of one test file and the recorder that checks their responses. */
+export interface FileRegions extends Omit<LocalRegions, 'close'> {
+  readonly recorder: SpecRecorder;
+}
+
+/**
+ * Registers the three regions in the calling test file (call it at module scope, before the
+ * file's own `beforeAll`): started before its tests, closed after them, every response held
+ * to the OpenAPI document for `env` after each test. Read its fields in hooks and tests.
+ */
+export function localRegionsForFile(env: Readonly<Record<string, string>>): FileRegions {
+  const { recorder, current } = documentedForFile('the regions', env, (observe) => startLocalRegions(env, observe));
+  return {
+    recorder,
+    get primary() {
+      return current().primary;
+    },
+    get second() {
+      return current().second;
+    },
+    get deadUrl() {
+      return current().deadUrl;
+    },
+  };
 }

@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { type BothAnswers, bothExitCode, checkBoth, renderBoth } from '../../functions/cli/both.ts';
 import { createClient, DialbackError } from '../../functions/client/dialback-client.ts';
-import type { CheckResponse } from '../../functions/contract/wire.ts';
-import type { PortResult } from '../../functions/core/probe.ts';
-import { familyDifference } from '../../functions/core/verdict-text.ts';
+import { familyDifference } from '../../functions/contract/verdict-text.ts';
+import type { CheckResponse, TcpPortResult as PortResult } from '../../functions/contract/wire.ts';
 
 function check(ip: string, family: 4 | 6, results: PortResult[]): CheckResponse {
   return {

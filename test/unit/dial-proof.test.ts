@@ -1,6 +1,7 @@
 /** The dial-proof token: its bounds and charset, the one line the probe sends, fresh tokens. */
 import { describe, expect, it } from 'vitest';
-import { newToken, parseToken, proofLine, TOKEN_PATTERN } from '../../functions/core/dial-proof.ts';
+import { newToken, proofLine, TOKEN_PATTERN } from '../../functions/contract/dial-proof.ts';
+import { parseToken } from '../../functions/core/dial-proof.ts';
 import { BadRequest } from '../../functions/core/errors.ts';
 
 describe('parseToken', () => {

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { describeError, knownProblem } from '../../functions/api/problem.ts';
+import { PortSyntaxError } from '../../functions/contract/wire.ts';
 import {
   BadRequest,
   Forbidden,
@@ -113,6 +114,15 @@ describe('knownProblem', () => {
     const bad = knownProblem(new BadRequest('bad'), 'r', []);
     expect(bad?.headers).toEqual({});
     expect(bad?.problem).not.toHaveProperty('retryAfterSeconds');
+  });
+
+  it("answers a port the contract's grammar refuses as a 400 with the grammar's message", () => {
+    const answer = knownProblem(new PortSyntaxError('"0x50" is not a TCP port'), 'r', []);
+    expect(answer?.status).toBe(400);
+    expect(answer?.problem).toMatchObject({
+      type: 'urn:dialback:problem:bad-request',
+      detail: '"0x50" is not a TCP port',
+    });
   });
 
   it('leaves anything that is not a service error to the caller as a bug', () => {

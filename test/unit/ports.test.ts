@@ -3,11 +3,11 @@ import {
   MAX_PORT_LIST_LENGTH,
   PORT_LIST_PATTERN,
   PORT_PATTERN,
+  PortSyntaxError,
   parsePort,
   parsePortList,
   printable,
 } from '../../functions/contract/wire.ts';
-import { BadRequest } from '../../functions/core/errors.ts';
 
 describe('parsePort', () => {
   it.each([
@@ -33,8 +33,8 @@ describe('parsePort', () => {
     '٨٠', // Arabic-Indic digits
     '８０', // full-width digits
     '99999999999999999999',
-  ])('refuses %j with a BadRequest naming the value', (raw) => {
-    expect(() => parsePort(raw)).toThrow(BadRequest);
+  ])('refuses %j with a PortSyntaxError naming the value', (raw) => {
+    expect(() => parsePort(raw)).toThrow(PortSyntaxError);
     expect(() => parsePort(raw)).toThrow(/is not a TCP port/);
   });
 
@@ -75,7 +75,7 @@ describe('parsePortList', () => {
     ['22\n', /^"22\?" has spaces or line breaks in it/],
     ['22,abc', /^"abc" is not a TCP port/],
   ])('refuses the malformed list %j, saying what is wrong', (raw, message) => {
-    expect(() => parsePortList(raw, 10)).toThrow(BadRequest);
+    expect(() => parsePortList(raw, 10)).toThrow(PortSyntaxError);
     expect(() => parsePortList(raw, 10)).toThrow(message);
   });
 
@@ -111,7 +111,7 @@ describe('the port grammar as a pattern (HTML pattern attribute, OpenAPI)', () =
     '22;80',
   ])('does not match %j, which the parser refuses', (raw) => {
     expect(list.test(raw)).toBe(false);
-    expect(() => parsePortList(raw, 10)).toThrow(BadRequest);
+    expect(() => parsePortList(raw, 10)).toThrow(PortSyntaxError);
   });
 
   it('matches one port without a list', () => {

@@ -5,11 +5,6 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  PORT_REASONS,
-  type TcpPortReason as PortReason,
-  type TcpPortState as PortState,
-} from '../../functions/contract/wire.ts';
-import {
   CGNAT_EXPLAINED,
   CHECK_LIMITS,
   familyDifference,
@@ -17,7 +12,12 @@ import {
   REASON_MEANING,
   STATE_MEANING,
   STATE_NEXT_STEPS,
-} from '../../functions/core/verdict-text.ts';
+} from '../../functions/contract/verdict-text.ts';
+import {
+  PORT_REASONS,
+  type TcpPortReason as PortReason,
+  type TcpPortState as PortState,
+} from '../../functions/contract/wire.ts';
 
 /** The wire contract's TCP states and reasons (UDP's have texts of their own, UDP_STATE_MEANING). */
 const TCP_STATES = ['open', 'closed', 'filtered', 'untestable'] as const satisfies readonly PortState[];

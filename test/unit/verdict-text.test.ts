@@ -1,13 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { PORT_REASONS } from '../../functions/contract/wire.ts';
-import type { PortReason, PortState } from '../../functions/core/probe.ts';
 import {
   formatDuration,
   nextStepsFor,
   resultExplanation,
   resultMeaning,
   STATE_NEXT_STEPS,
-} from '../../functions/core/verdict-text.ts';
+} from '../../functions/contract/verdict-text.ts';
+import {
+  PORT_REASONS,
+  type TcpPortReason as PortReason,
+  type TcpPortState as PortState,
+} from '../../functions/contract/wire.ts';
 
 /** The state each reason comes with (DESIGN §2). */
 const STATE_OF: Readonly<Record<PortReason, PortState>> = {

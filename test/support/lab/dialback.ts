@@ -5,7 +5,7 @@
  * `destroy()`, so a failing test cannot leave one behind.
  */
 import { fileURLToPath } from 'node:url';
-import type { PortResult } from '../../../functions/core/probe.ts';
+import type { TcpPortResult as PortResult } from '../../../functions/contract/wire.ts';
 import type { LabSide, NsProcess } from '../netns.ts';
 import type { HttpClientJob, HttpClientResult } from './http-client.ts';
 import type { ProbeJob, ProbeTrial } from './probe-runner.ts';

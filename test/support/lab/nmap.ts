@@ -2,7 +2,7 @@
  * Runs `nmap -sT` (connect scan, as Dialback does) from the lab's checker namespace and reads
  * its XML report. Nmap is the reference Dialback's verdicts are compared with.
  */
-import type { PortReason } from '../../../functions/core/probe.ts';
+import type { TcpPortReason as PortReason } from '../../../functions/contract/wire.ts';
 import type { LabSide } from '../netns.ts';
 import type { Verdict } from './rules.ts';
 

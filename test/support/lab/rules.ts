@@ -4,7 +4,7 @@
  * own mapping (net/ipv4/icmp.c icmp_err_convert, net/ipv6/icmp.c tab_unreach), checked here
  * against the real kernel rather than assumed.
  */
-import type { PortReason, PortState } from '../../../functions/core/probe.ts';
+import type { TcpPortReason as PortReason, TcpPortState as PortState } from '../../../functions/contract/wire.ts';
 import type { LabSide } from '../netns.ts';
 
 /** State and reason, as Dialback and Nmap report them. */

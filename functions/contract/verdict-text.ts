@@ -3,8 +3,15 @@
  * the page, the widget and the CLI. Written for someone who runs a game server or a home NAS,
  * not for network engineers: plain words, one concrete step per line.
  */
-import type { PortHint, PortReason, PortResult, PortState } from './probe.ts';
-import type { UdpPortReason, UdpPortResult, UdpPortState } from './udp-probe.ts';
+import type {
+  PortHint,
+  TcpPortReason as PortReason,
+  TcpPortResult as PortResult,
+  TcpPortState as PortState,
+  UdpPortReason,
+  UdpPortResult,
+  UdpPortState,
+} from './wire.ts';
 
 /** One line per state: what it means. */
 export const STATE_MEANING: Readonly<Record<PortState, string>> = {

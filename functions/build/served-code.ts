@@ -1,5 +1,6 @@
 /**
- * Compiles the code the function serves with esbuild (a dev dependency: it runs where the
+ * The build step, kept apart from the views it compiles (it imports the CLI and esbuild; nothing
+ * the function runs imports it). Compiles the code the function serves with esbuild (a dev dependency: it runs where the
  * code is built or served locally, never inside Lambda): the browser code (widget and page
  * script, minified, for browsers that support custom elements and ES modules) and the
  * standalone CLI (one ES module for Node with no dependencies, served as `GET /dialback.mjs`).
@@ -9,12 +10,18 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { type BuildOptions, build, buildSync, type OutputFile } from 'esbuild';
 import { packageVersion, SERVED_API_CONSTANT, VERSION_CONSTANT } from '../cli/inlined.ts';
-import { CLI_FILE, type InlinedAssets, SERVED_API_PLACEHOLDER, WEB_ASSETS_FILE, type WebAssets } from './assets.ts';
+import {
+  CLI_FILE,
+  type InlinedAssets,
+  SERVED_API_PLACEHOLDER,
+  WEB_ASSETS_FILE,
+  type WebAssets,
+} from '../web/assets.ts';
 
 const ENTRY_POINTS = {
-  widget: new URL('./widget.ts', import.meta.url).pathname,
-  pageScript: new URL('./page-script.ts', import.meta.url).pathname,
-  pageRegionsScript: new URL('./page-regions.ts', import.meta.url).pathname,
+  widget: new URL('../web/widget.ts', import.meta.url).pathname,
+  pageScript: new URL('../web/page-script.ts', import.meta.url).pathname,
+  pageRegionsScript: new URL('../web/page-regions.ts', import.meta.url).pathname,
 } as const;
 
 const OPTIONS: BuildOptions = {
