@@ -40,11 +40,10 @@ export function mayReach(host: string): boolean {
 /** Thrown for a refused call; `host` is where it would have gone. */
 export class OutsideTraffic extends Error {
   override readonly name = 'OutsideTraffic';
-  constructor(
-    readonly host: string,
-    what: string,
-  ) {
+  readonly host: string;
+  constructor(host: string, what: string) {
     super(`connect guard: refused ${what} to ${host} (tests may reach loopback and the lab's ranges only)`);
+    this.host = host;
   }
 }
 
