@@ -1,5 +1,5 @@
 /**
- * `GET /regions` (issue 15): where checks can come from. A multi-region primary lists every
+ * `GET /regions`: where checks can come from. A multi-region primary lists every
  * region from `REGIONS`, itself first; any other deployment lists itself alone, so a client
  * can always fan out through `/regions` whatever it is pointed at.
  */

@@ -1,7 +1,7 @@
 /**
  * `dialback PORT... --from all` (or `--from eu-central-1,us-east-1`): the same check from
  * several regions of one deployment at once, through `/regions` and each region's own API,
- * printed one column per region with what it means when they disagree (issue 15).
+ * printed one column per region with what it means when they disagree.
  */
 import type { DialbackClient } from '../client/dialback-client.ts';
 import { type RegionChecks, regionDiagnoses, regionsExitCode, renderRegionsText } from '../contract/regions.ts';

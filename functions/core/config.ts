@@ -181,7 +181,7 @@ function parseBaseUrl(raw: string, label: string): string {
 
 function endpoints(env: Env, ipv6Egress: boolean): Endpoints {
   const dualStack = baseUrl(env, 'API_URL_DUAL_STACK');
-  // The failure of issue 12: IPv6 callers let in by an endpoint whose function cannot dial them.
+  // The failure this prevents: IPv6 callers let in by an endpoint whose function cannot dial them.
   if (dualStack !== null && !ipv6Egress) {
     throw new ConfigError('API_URL_DUAL_STACK is set but IPV6_EGRESS is false: IPv6 callers could not be checked');
   }

@@ -16,8 +16,9 @@
  * open only 98.4% of the time there; four (8 SYNs) 99.6%, too thin a margin. An answered port
  * costs one SYN when its round trip is under the 250 ms spacing, and every attempt starts in
  * the first second, so the last SYNs (at 2 s) still leave a slow path 1 s to answer.
- * Linux 6.5+ retries linearly at first (`tcp_syn_linear_timeouts`): up to 3 SYNs per attempt,
- * 14 measured per silent port on this project's machines; SECURITY.md states the bound.
+ * A kernel that has `net.ipv4.tcp_syn_linear_timeouts` retries linearly at first: up to 3 SYNs
+ * per attempt, 14 measured per silent port on this project's machines (the amplification test
+ * counts them); SECURITY.md states the bound.
  *
  * A host that rejects with ICMP errors sends them through a rate limit, so a check of many
  * rejected ports can leave some silent at the deadline; the pacing (pacing.ts, shared with the

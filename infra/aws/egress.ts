@@ -1,5 +1,5 @@
 /**
- * Where the function's probes leave AWS from (issue 8, `-c egress=default|vpc`).
+ * Where the function's probes leave AWS from (`-c egress=default|vpc`).
  *
  * `default` needs nothing here: a Lambda outside a VPC dials out over IPv4 only, from an address
  * AWS picks per execution environment, so the function is told it has no IPv6 egress and no

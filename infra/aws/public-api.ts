@@ -1,5 +1,5 @@
 /**
- * One public HTTP API in front of the function (issue 12): routes, `$default` stage with
+ * One public HTTP API in front of the function: routes, `$default` stage with
  * throttling and access logs. The stack builds one IPv4-only API in every egress mode and, with
  * `egress=vpc`, a dual-stack one beside it on the same function.
  */

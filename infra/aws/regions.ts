@@ -1,5 +1,5 @@
 /**
- * Which stacks a deployment is (issue 15). One region: the one `Dialback` stack, exactly as
+ * Which stacks a deployment is. One region: the one `Dialback` stack, exactly as
  * before. Several (`-c regions=eu-central-1,us-east-1,…`): one complete, independent stack per
  * region, each pinned to it, and the first, the primary, told the others' API URLs so that
  * `GET /regions` lists them all.
