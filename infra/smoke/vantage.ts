@@ -38,8 +38,16 @@ export function isOwnAddress(address: string, own: ReadonlySet<string>): boolean
   return seen !== undefined && own.has(seen);
 }
 
-/** Connect errors that mean this machine has no path of that family, not that the API lacks one. */
-export const NO_ROUTE_FROM_HERE: ReadonlySet<string> = new Set(['ENETUNREACH', 'EADDRNOTAVAIL', 'EAFNOSUPPORT']);
+/**
+ * Connect errors that mean this machine has no path of that family, not that the API lacks
+ * one: no route or no address of the family here, or the first router saying so.
+ */
+export const NO_ROUTE_FROM_HERE: ReadonlySet<string> = new Set([
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'EADDRNOTAVAIL',
+  'EAFNOSUPPORT',
+]);
 
 /**
  * Resolves as the system does, except `localhost` over IPv6, which is ::1 (RFC 6761): the local
