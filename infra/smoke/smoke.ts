@@ -3,10 +3,10 @@
  * own machine, through the API's public URL, spending two ports of the caller's budget. Every
  * response is checked against the OpenAPI document the deployment itself serves.
  */
-import { listenForProof } from '../../functions/cli/listen.ts';
-import { newToken, proofLine } from '../../functions/core/dial-proof.ts';
 import { checkAgainstSpec, type Json, type ObservedResponse } from './openapi-check.ts';
-import { getOverFamily, isOwnAddress, NO_ROUTE_FROM_HERE, ownAddresses, refusedPort } from './vantage.ts';
+import { Expectation, expect, type Session, Unproven } from './session.ts';
+import { getOverFamily, isOwnAddress, ownAddresses } from './vantage.ts';
+import { endpointSteps, type Seen, verdictSteps } from './verdicts.ts';
 
 /**
  * How a check ended. `unproven`: the contract held as far as it could be seen, but what the
@@ -31,17 +31,6 @@ export function smokeExitCode(results: readonly SmokeResult[]): 0 | 1 | 3 {
   return results.some((r) => r.outcome === 'unproven') ? 3 : 0;
 }
 
-/** Why a verdict is unproven behind NAT, and what to do about it. */
-export function natAdvice(seen: string): string {
-  return (
-    `the API sees ${seen}, which is not an address of this machine (NAT, CGNAT or a proxy in between), ` +
-    'so a port opened or refused here is not what the service reaches: the verdict path is unproven from here. ' +
-    'To prove it, run `npm run smoke -- --api URL` from a host whose own interface holds a public address ' +
-    '(a cloud VM with a public IPv4 address, or a host with global IPv6 against ApiUrlDualStack) ' +
-    'and whose firewall lets inbound TCP in'
-  );
-}
-
 /** Options of `runSmoke`. */
 export interface SmokeOptions {
   /** The API's base URL, e.g. the stack's `ApiUrl` output. */
@@ -52,32 +41,6 @@ export interface SmokeOptions {
   readonly proofWaitMs?: number;
 }
 
-/** A failed expectation; its message is the report's detail. */
-class Expectation extends Error {}
-
-/** What a check exists to prove cannot be seen from here; its message says why and what to do. */
-class Unproven extends Error {}
-
-function expect(condition: boolean, message: string): asserts condition {
-  if (!condition) throw new Expectation(message);
-}
-
-interface Call {
-  readonly method: string;
-  readonly path: string;
-  readonly headers?: Record<string, string>;
-  /** Another endpoint of the same deployment; the `--api` one when absent. */
-  readonly at?: string;
-  /** Connect over this family only (a dual-stack endpoint's IPv6); either when absent. */
-  readonly family?: 4 | 6;
-}
-
-interface CheckBody {
-  readonly ip: string;
-  readonly family: number;
-  readonly results: readonly { readonly state: string; readonly reason: string }[];
-}
-
 /** Runs every check and returns one result each, in order; never throws. */
 export async function runSmoke(options: SmokeOptions): Promise<SmokeResult[]> {
   const base = options.api.replace(/\/+$/, '');
@@ -85,7 +48,7 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeResult[]> {
   let doc: Json | undefined;
 
   const timeoutMs = options.timeoutMs ?? 30_000;
-  const request = async ({ method, path, headers = {}, at = base, family }: Call): Promise<ObservedResponse> => {
+  const request: Session['request'] = async ({ method, path, headers = {}, at = base, family }) => {
     const sent = { accept: 'application/json', ...headers };
     let observed: ObservedResponse;
     if (family === undefined) {
@@ -111,7 +74,7 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeResult[]> {
     return observed;
   };
 
-  const step = async (name: string, run: () => Promise<string>): Promise<void> => {
+  const step: Session['step'] = async (name, run) => {
     try {
       results.push({ name, outcome: 'pass', detail: await run() });
     } catch (error) {
@@ -143,96 +106,22 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeResult[]> {
     return results;
   }
 
-  let seen: { ip: string; family: number } | undefined;
-  let direct = false;
-  let endpoints: { ipv4?: unknown; dualStack?: unknown } = {};
+  let seen: Seen | undefined;
   await step('address seen (GET /ip)', async () => {
     const response = await request({ method: 'GET', path: '/ip' });
     expect(response.status === 200, `answered ${response.status}`);
-    const ip = JSON.parse(response.body) as { ip: string; family: number; endpoints: typeof endpoints };
-    seen = ip;
-    endpoints = ip.endpoints;
-    direct = isOwnAddress(ip.ip, ownAddresses());
+    const ip = JSON.parse(response.body) as Omit<Seen, 'direct'>;
+    seen = { ...ip, direct: isOwnAddress(ip.ip, ownAddresses()) };
     const announced = Object.entries(ip.endpoints)
       .filter(([, url]) => url !== null)
       .map(([name, url]) => `${name} ${String(url)}`);
-    const where = direct ? "one of this machine's own addresses" : 'not an address of this machine';
+    const where = seen.direct ? "one of this machine's own addresses" : 'not an address of this machine';
     return `${ip.ip} (IPv${ip.family}), ${where}; endpoints: ${announced.join(', ') || 'none announced'}`;
   });
-
-  // The IPv4-only endpoint, when it is not the one under test, must answer, and over IPv4.
-  if (typeof endpoints.ipv4 === 'string' && endpoints.ipv4 !== base) {
-    const at = endpoints.ipv4;
-    await step(`the IPv4-only endpoint answers over IPv4 (GET ${at}/ip)`, async () => {
-      const ip = await askIp(request, { at });
-      expect(ip.family === 4, `it saw IPv${ip.family}: an IPv4-only endpoint let an IPv6 caller in`);
-      return `${ip.ip} (IPv4)`;
-    });
+  if (seen !== undefined) {
+    await endpointSteps({ request, step }, base, seen);
+    await verdictSteps({ request, step }, seen, options.proofWaitMs ?? 3000);
   }
-  // A dual-stack endpoint claims IPv6: reach it over IPv6 alone and have it say so.
-  if (typeof endpoints.dualStack === 'string') {
-    const at = endpoints.dualStack;
-    await step(`the dual-stack endpoint answers over IPv6 (GET ${at}/ip)`, async () => {
-      let ip: { ip: string; family: number };
-      try {
-        ip = await askIp(request, { at, family: 6 });
-      } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code;
-        if (code !== undefined && NO_ROUTE_FROM_HERE.has(code)) {
-          throw new Unproven(`this machine has no IPv6 path (${code}); run from a host with global IPv6 to prove it`);
-        }
-        if (code === 'ENOTFOUND') throw new Expectation(`${new URL(at).hostname} has no IPv6 address (no AAAA)`);
-        throw error;
-      }
-      expect(ip.family === 6, `connected over IPv6 but it saw IPv${ip.family}`);
-      return `${ip.ip} (IPv6)`;
-    });
-  }
-
-  /** A charged check of one port, held to the contract every check must meet. */
-  const check = async (path: string): Promise<{ state: string; reason: string }> => {
-    const response = await request({ method: 'GET', path });
-    expect(response.status === 200, `answered ${response.status}: ${response.body.slice(0, 200)}`);
-    for (const name of ['ratelimit', 'ratelimit-policy']) {
-      expect(response.headers[name] !== undefined, `no ${name} header on a charged check`);
-    }
-    const body = JSON.parse(response.body) as CheckBody;
-    expect(seen === undefined || body.family === seen.family, `checked IPv${body.family}, /ip saw IPv${seen?.family}`);
-    expect(seen === undefined || body.ip === seen.ip, `checked ${body.ip}, /ip saw ${seen?.ip}`);
-    const result = body.results[0];
-    expect(result !== undefined, 'no result');
-    return result;
-  };
-  const unprovenBehindNat = (read: string): Unproven => new Unproven(`${read}; ${natAdvice(seen?.ip ?? 'an address')}`);
-
-  await step('a port this machine opens reads open, with dial proof (GET /check/{port}?token=)', async () => {
-    const token = newToken();
-    const listener = await listenForProof(0, proofLine(token));
-    try {
-      const result = await check(`/check/${listener.port}?token=${token}`);
-      const read = `${listener.port}/tcp ${result.state} (${result.reason})`;
-      if (!direct) throw unprovenBehindNat(`read ${read}`);
-      expect(
-        result.state === 'open',
-        `${read}: the service dialled this machine's own address, where the port is listening, so it must read open (unless this machine's firewall drops inbound TCP)`,
-      );
-      expect(await listener.whenVerified(options.proofWaitMs ?? 3000), 'open, but the proof line never arrived');
-      return `${listener.port}/tcp open, proof line received; RateLimit headers present`;
-    } finally {
-      await listener.close();
-    }
-  });
-
-  await step('a port this machine refuses reads closed (GET /check/{port})', async () => {
-    if (!direct) throw unprovenBehindNat('not checked, so as to spend nothing');
-    const port = await refusedPort();
-    const result = await check(`/check/${port}`);
-    expect(
-      result.state === 'closed',
-      `${port}/tcp ${result.state} (${result.reason}): nothing listens on it here, so it must read closed (unless this machine's firewall drops instead of refusing)`,
-    );
-    return `${port}/tcp closed (${result.reason})`;
-  });
 
   await step('bad input is refused with 400 (/check/0, /check?ports=22,,80)', async () => {
     for (const path of ['/check/0', '/check?ports=22,,80']) {
@@ -266,6 +155,7 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeResult[]> {
   });
 
   // An origin the deployment allows whatever corsOrigins says: its own endpoints always pass.
+  const endpoints = seen?.endpoints ?? {};
   const announced = [endpoints.ipv4, endpoints.dualStack].find((url): url is string => typeof url === 'string');
   const origin = new URL(announced ?? base).origin;
   await step(`CORS preflight from ${origin} (OPTIONS /check/22)`, async () => {
@@ -286,16 +176,6 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeResult[]> {
   });
 
   return results;
-}
-
-/** `GET /ip` at another endpoint of the deployment. */
-async function askIp(
-  request: (call: Call) => Promise<ObservedResponse>,
-  where: Pick<Call, 'at' | 'family'>,
-): Promise<{ ip: string; family: number }> {
-  const response = await request({ method: 'GET', path: '/ip', ...where });
-  expect(response.status === 200, `answered ${response.status}`);
-  return JSON.parse(response.body) as { ip: string; family: number };
 }
 
 function describe(error: unknown): string {
