@@ -6,10 +6,16 @@
 /** A log sink; tests pass one that collects lines. */
 export type Log = (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
 
-/** Writes JSON lines to `write` (stdout by default). */
+/**
+ * Writes JSON lines to `write` (stdout by default), shaped as Lambda's JSON log format reads an
+ * application line: `level` in capitals and an RFC 3339 `timestamp`. Lambda counts a line
+ * without both as INFO, so an application log level of WARN would drop the error lines too.
+ */
 export function createLog(write: (line: string) => void = (line) => process.stdout.write(`${line}\n`)): Log {
   return (level, message, fields = {}) => {
-    write(JSON.stringify({ level, message, time: new Date().toISOString(), ...fields }));
+    // The fields come after, but must not replace the two keys Lambda filters on.
+    const { level: _level, timestamp: _timestamp, ...rest } = fields;
+    write(JSON.stringify({ level: level.toUpperCase(), message, timestamp: new Date().toISOString(), ...rest }));
   };
 }
 

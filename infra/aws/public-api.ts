@@ -17,14 +17,15 @@ export const API_PATHS = ['/', '/check', '/check/{port}', '/ip', '/widget.js', '
 /**
  * The access-log record. It names the request, the route and the outcome and nothing that
  * identifies the caller: no `$context.identity.sourceIp` (DESIGN §4.3: no raw address in any
- * log), no user agent. API Gateway's predefined formats all carry the source IP.
+ * log), no user agent. API Gateway's predefined formats all carry the source IP. The route key
+ * (`ANY /check/{port}`) stands for the path: `$context.path` would record `/check/22`, the
+ * caller's port, which the function's own log line leaves out too.
  */
 export const ACCESS_LOG_FIELDS = Object.freeze({
   requestId: '$context.requestId',
   requestTimeEpoch: '$context.requestTimeEpoch',
   method: '$context.httpMethod',
   routeKey: '$context.routeKey',
-  path: '$context.path',
   protocol: '$context.protocol',
   status: '$context.status',
   responseLength: '$context.responseLength',

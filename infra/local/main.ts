@@ -5,7 +5,7 @@
  */
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
-import { ConfigError } from '../../functions/core/config.ts';
+import { ConfigError, loadConfig } from '../../functions/core/config.ts';
 import { type LocalApp, startLocalApp, startupHint } from './app.ts';
 
 const USAGE = `Usage: npm start -- [--host 127.0.0.1] [--ipv6-host ::1|none] [--port 8787] [--allow-non-public]
@@ -15,7 +15,8 @@ Serves the Dialback API locally with an embedded rate-limit table.
   --host ADDR        the address to serve on; an IPv4 address makes this the IPv4-only endpoint
   --ipv6-host ADDR   also serve on this IPv6 address, same port, as the dual-stack endpoint, so
                      the page checks IPv4 and IPv6 side by side; default ::1 (announced as
-                     http://localhost:PORT) when --host is IPv4 loopback, else none; "none" turns it off
+                     http://localhost:PORT) when --host is IPv4 loopback and IPV6_EGRESS is not
+                     false, else none; "none" turns it off
   --port N           the port (default 8787; 0 picks a free one)
   --allow-non-public dial callers with private addresses too (labs)
 
@@ -25,6 +26,34 @@ API_URL_IPV4 and API_URL_DUAL_STACK override the endpoint URLs /ip and the page 
 function fail(message: string): never {
   process.stderr.write(`dialback: ${message}\n\n${USAGE}\n`);
   process.exit(2);
+}
+
+/**
+ * Which IPv6 address serves the dual-stack endpoint, if any, and a line saying why when the
+ * default was set aside. A dual-stack endpoint lets IPv6 callers in, so with IPV6_EGRESS=false
+ * (they could not be dialled) the default ::1 is dropped rather than left to fail the start
+ * with a complaint about API_URL_DUAL_STACK, a variable the user never set.
+ */
+function chooseIpv6Host(
+  host: string,
+  asked: string | undefined,
+  ipv6Egress: boolean,
+): { ipv6Host: string | undefined; note?: string } {
+  if (asked !== undefined && asked !== 'none' && isIP(asked) !== 6) {
+    fail(`--ipv6-host must be an IPv6 address or "none", got "${asked}"`);
+  }
+  if (asked === 'none') return { ipv6Host: undefined };
+  if (!ipv6Egress) {
+    if (asked !== undefined) {
+      fail(`--ipv6-host ${asked} would let IPv6 callers in, but IPV6_EGRESS is false: they could not be checked`);
+    }
+    return {
+      ipv6Host: undefined,
+      note: 'IPV6_EGRESS is false: serving IPv4 alone, with no dual-stack endpoint, since IPv6 callers could not be checked.\n',
+    };
+  }
+  const loopbackV4 = isIP(host) === 4 && host.startsWith('127.');
+  return { ipv6Host: asked ?? (loopbackV4 ? '::1' : undefined) };
 }
 
 async function main(): Promise<void> {
@@ -51,11 +80,15 @@ async function main(): Promise<void> {
   if (!/^\d{1,5}$/.test(port) || Number(port) > 65535) fail(`--port must be 0 to 65535, got "${port}"`);
   const host = values.host ?? '127.0.0.1';
   const askedIpv6 = values['ipv6-host'];
-  if (askedIpv6 !== undefined && askedIpv6 !== 'none' && isIP(askedIpv6) !== 6) {
-    fail(`--ipv6-host must be an IPv6 address or "none", got "${askedIpv6}"`);
+  let ipv6Egress: boolean;
+  try {
+    ({ ipv6Egress } = loadConfig(process.env));
+  } catch (error) {
+    if (error instanceof ConfigError) fail(error.message);
+    throw error;
   }
-  const loopbackV4 = isIP(host) === 4 && host.startsWith('127.');
-  const ipv6Host = askedIpv6 === 'none' ? undefined : (askedIpv6 ?? (loopbackV4 ? '::1' : undefined));
+  const { ipv6Host, note } = chooseIpv6Host(host, askedIpv6, ipv6Egress);
+  if (note !== undefined) process.stderr.write(note);
 
   // Handlers go in before anything is printed: a supervisor that signals as soon as it reads
   // the URL must get a clean shutdown, not Node's default kill.

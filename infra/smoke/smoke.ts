@@ -1,18 +1,34 @@
 /**
  * The deployer's smoke test: right after a deploy, checks the live contract from the deployer's
- * own machine, through the API's public URL, spending one port of the caller's budget. Every
+ * own machine, through the API's public URL, spending two ports of the caller's budget. Every
  * response is checked against the OpenAPI document the deployment itself serves.
  */
-import { listenForProof } from '../../functions/cli/listen.ts';
-import { newToken, proofLine } from '../../functions/contract/dial-proof.ts';
 import { checkAgainstSpec, type Json, type ObservedResponse } from './openapi-check.ts';
+import { Expectation, expect, type Session, Unproven } from './session.ts';
+import { getOverFamily, isOwnAddress, ownAddresses } from './vantage.ts';
+import { endpointSteps, type Seen, verdictSteps } from './verdicts.ts';
+
+/**
+ * How a check ended. `unproven`: the contract held as far as it could be seen, but what the
+ * check exists to prove cannot be seen from this machine (behind NAT, or without IPv6).
+ */
+export type SmokeOutcome = 'pass' | 'fail' | 'unproven';
 
 /** One line of the report. */
 export interface SmokeResult {
   readonly name: string;
-  readonly ok: boolean;
+  readonly outcome: SmokeOutcome;
   /** What was seen, or what went wrong. */
   readonly detail: string;
+}
+
+/**
+ * The exit code of a run: 0 when every check passed, 1 when any failed, 3 when none failed but
+ * some could not be proven from here (2 is the usage error). A pipeline must not read 3 as a pass.
+ */
+export function smokeExitCode(results: readonly SmokeResult[]): 0 | 1 | 3 {
+  if (results.some((r) => r.outcome === 'fail')) return 1;
+  return results.some((r) => r.outcome === 'unproven') ? 3 : 0;
 }
 
 /** Options of `runSmoke`. */
@@ -25,39 +41,31 @@ export interface SmokeOptions {
   readonly proofWaitMs?: number;
 }
 
-/** A failed expectation; its message is the report's detail. */
-class Expectation extends Error {}
-
-function expect(condition: boolean, message: string): asserts condition {
-  if (!condition) throw new Expectation(message);
-}
-
-interface Call {
-  readonly method: string;
-  readonly path: string;
-  readonly headers?: Record<string, string>;
-  /** Another endpoint of the same deployment; the `--api` one when absent. */
-  readonly at?: string;
-}
-
 /** Runs every check and returns one result each, in order; never throws. */
 export async function runSmoke(options: SmokeOptions): Promise<SmokeResult[]> {
   const base = options.api.replace(/\/+$/, '');
   const results: SmokeResult[] = [];
   let doc: Json | undefined;
 
-  const request = async ({ method, path, headers = {}, at = base }: Call): Promise<ObservedResponse> => {
-    const response = await fetch(`${at}${path}`, {
-      method,
-      headers: { accept: 'application/json', ...headers },
-      redirect: 'manual',
-      signal: AbortSignal.timeout(options.timeoutMs ?? 30_000),
-    });
-    const observed: ObservedResponse = {
-      status: response.status,
-      headers: Object.fromEntries(response.headers.entries()),
-      body: await response.text(),
-    };
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const request: Session['request'] = async ({ method, path, headers = {}, at = base, family }) => {
+    const sent = { accept: 'application/json', ...headers };
+    let observed: ObservedResponse;
+    if (family === undefined) {
+      const response = await fetch(`${at}${path}`, {
+        method,
+        headers: sent,
+        redirect: 'manual',
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      observed = {
+        status: response.status,
+        headers: Object.fromEntries(response.headers.entries()),
+        body: await response.text(),
+      };
+    } else {
+      observed = await getOverFamily(`${at}${path}`, family, sent, timeoutMs);
+    }
     // Every answer must be one the deployment's own document describes.
     if (doc !== undefined) {
       const mismatches = checkAgainstSpec(doc, method, path, observed);
@@ -66,12 +74,16 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeResult[]> {
     return observed;
   };
 
-  const step = async (name: string, run: () => Promise<string>): Promise<void> => {
+  const step: Session['step'] = async (name, run) => {
     try {
-      results.push({ name, ok: true, detail: await run() });
+      results.push({ name, outcome: 'pass', detail: await run() });
     } catch (error) {
+      if (error instanceof Unproven) {
+        results.push({ name, outcome: 'unproven', detail: error.message });
+        return;
+      }
       const reason = error instanceof Expectation ? error.message : `no answer (${describe(error)})`;
-      results.push({ name, ok: false, detail: reason });
+      results.push({ name, outcome: 'fail', detail: reason });
     }
   };
 
@@ -88,61 +100,28 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeResult[]> {
   if (doc === undefined) {
     results.push({
       name: 'everything else',
-      ok: false,
+      outcome: 'fail',
       detail: 'not run: there is no document to check answers against',
     });
     return results;
   }
 
-  let family: number | undefined;
-  let others: string[] = [];
+  let seen: Seen | undefined;
   await step('address seen (GET /ip)', async () => {
     const response = await request({ method: 'GET', path: '/ip' });
     expect(response.status === 200, `answered ${response.status}`);
-    const ip = JSON.parse(response.body) as { ip: string; family: number; endpoints: Record<string, unknown> };
-    family = ip.family;
-    others = Object.values(ip.endpoints).filter((url): url is string => typeof url === 'string' && url !== base);
-    const endpoints = Object.entries(ip.endpoints)
+    const ip = JSON.parse(response.body) as Omit<Seen, 'direct'>;
+    seen = { ...ip, direct: isOwnAddress(ip.ip, ownAddresses()) };
+    const announced = Object.entries(ip.endpoints)
       .filter(([, url]) => url !== null)
       .map(([name, url]) => `${name} ${String(url)}`);
-    return `${ip.ip} (IPv${ip.family}); endpoints: ${endpoints.join(', ') || 'none announced'}`;
+    const where = seen.direct ? "one of this machine's own addresses" : 'not an address of this machine';
+    return `${ip.ip} (IPv${ip.family}), ${where}; endpoints: ${announced.join(', ') || 'none announced'}`;
   });
-
-  // vpc mode: the sibling endpoint must answer too, and says which family reaches it from here.
-  for (const other of others) {
-    await step(`the other endpoint answers (GET ${other}/ip)`, async () => {
-      const response = await request({ method: 'GET', path: '/ip', at: other });
-      expect(response.status === 200, `answered ${response.status}`);
-      const ip = JSON.parse(response.body) as { ip: string; family: number };
-      return `${ip.ip} (IPv${ip.family})`;
-    });
+  if (seen !== undefined) {
+    await endpointSteps({ request, step }, base, seen);
+    await verdictSteps({ request, step }, seen, options.proofWaitMs ?? 3000);
   }
-
-  await step('a port this machine opens, checked with dial proof (GET /check/{port}?token=)', async () => {
-    const token = newToken();
-    const listener = await listenForProof(0, proofLine(token));
-    try {
-      const path = `/check/${listener.port}?token=${token}`;
-      const response = await request({ method: 'GET', path });
-      expect(response.status === 200, `answered ${response.status}: ${response.body.slice(0, 200)}`);
-      for (const name of ['ratelimit', 'ratelimit-policy']) {
-        expect(response.headers[name] !== undefined, `no ${name} header on a charged check`);
-      }
-      const body = JSON.parse(response.body) as { family: number; results: { state: string; reason: string }[] };
-      expect(family === undefined || body.family === family, `checked IPv${body.family}, /ip saw IPv${family}`);
-      const result = body.results[0];
-      expect(result !== undefined, 'no result');
-      if (result.state !== 'open') {
-        // Behind NAT or a firewall the port is not reachable from the service: the contract
-        // held (a documented answer); the proof cannot be tested from here.
-        return `${listener.port}/tcp ${result.state} (${result.reason}): not reachable from the service, so the proof was not tested; RateLimit headers present`;
-      }
-      expect(await listener.whenVerified(options.proofWaitMs ?? 3000), 'open, but the proof line never arrived');
-      return `${listener.port}/tcp open, proof line received; RateLimit headers present`;
-    } finally {
-      await listener.close();
-    }
-  });
 
   await step('bad input is refused with 400 (/check/0, /check?ports=22,,80)', async () => {
     for (const path of ['/check/0', '/check?ports=22,,80']) {
@@ -175,18 +154,25 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeResult[]> {
     return '200, not charged';
   });
 
-  await step('CORS preflight (OPTIONS /check/22)', async () => {
+  // An origin the deployment allows whatever corsOrigins says: its own endpoints always pass.
+  const endpoints = seen?.endpoints ?? {};
+  const announced = [endpoints.ipv4, endpoints.dualStack].find((url): url is string => typeof url === 'string');
+  const origin = new URL(announced ?? base).origin;
+  await step(`CORS preflight from ${origin} (OPTIONS /check/22)`, async () => {
     const response = await request({
       method: 'OPTIONS',
       path: '/check/22',
-      headers: { origin: 'https://smoke.example', 'access-control-request-method': 'GET' },
+      headers: { origin, 'access-control-request-method': 'GET' },
     });
     expect(response.status === 204, `answered ${response.status}`);
     const methods = response.headers['access-control-allow-methods'] ?? '';
     expect(methods.includes('GET'), `Access-Control-Allow-Methods is "${methods}"`);
-    const origin = response.headers['access-control-allow-origin'];
-    expect(origin !== undefined, 'no Access-Control-Allow-Origin (CORS_ALLOW_ORIGINS may not list this origin)');
-    return `allows ${methods} from ${origin}`;
+    const allowed = response.headers['access-control-allow-origin'];
+    expect(
+      allowed === '*' || allowed === origin,
+      `Access-Control-Allow-Origin is ${allowed ?? 'missing'}: the deployment refuses its own origin`,
+    );
+    return `allows ${methods} from ${allowed}`;
   });
 
   return results;
@@ -197,9 +183,16 @@ function describe(error: unknown): string {
   return [cause?.code, (error as Error).message].filter((part) => typeof part === 'string').join(': ');
 }
 
-/** The report: one PASS/FAIL line per check and a count. */
+const LABELS = Object.freeze({ pass: 'PASS', fail: 'FAIL', unproven: 'UNPROVEN' }) satisfies Record<
+  SmokeOutcome,
+  string
+>;
+
+/** The report: one PASS/FAIL/UNPROVEN line per check and a count of each. */
 export function renderSmoke(api: string, results: readonly SmokeResult[]): string {
-  const failed = results.filter((r) => !r.ok).length;
-  const lines = results.map((r) => `${r.ok ? 'PASS' : 'FAIL'}  ${r.name}: ${r.detail}`);
-  return `Dialback smoke test of ${api}\n${lines.join('\n')}\n${results.length - failed} passed, ${failed} failed\n`;
+  const count = (outcome: SmokeOutcome): number => results.filter((r) => r.outcome === outcome).length;
+  const lines = results.map((r) => `${LABELS[r.outcome]}  ${r.name}: ${r.detail}`);
+  const unproven = count('unproven');
+  const tally = `${count('pass')} passed, ${count('fail')} failed${unproven > 0 ? `, ${unproven} unproven` : ''}`;
+  return `Dialback smoke test of ${api}\n${lines.join('\n')}\n${tally}\n`;
 }

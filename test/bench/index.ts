@@ -18,6 +18,7 @@ const SECTIONS: ReadonlyArray<() => Promise<Section>> = [
   () => import('./service-load.ts'),
   () => import('./handler-cost.ts'),
   () => import('./limiter-cost.ts'),
+  () => import('./cost.ts'),
   () => import('./lab.ts'),
   () => import('./reverse-dns.ts'),
   () => import('./local-table.ts'),

@@ -237,6 +237,9 @@ describe('the stack', () => {
     expect(format).not.toContain('sourceIp');
     expect(format).not.toContain('$context.identity');
     expect(format).not.toContain('userAgent');
+    // The route key, not the path: `/check/22` would log the caller's port.
+    expect(JSON.parse(format)).toMatchObject({ routeKey: '$context.routeKey' });
+    expect(format).not.toMatch(/\$context\.(path|resourcePath)|rawPath|querystring/i);
     expect(stage.AccessLogSettings.DestinationArn).toEqual({
       'Fn::GetAtt': [expect.stringMatching(/^ApiAccessLogs/), 'Arn'],
     });

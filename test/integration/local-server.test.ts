@@ -202,6 +202,22 @@ describe('local server (as npm start runs it)', () => {
     );
   });
 
+  it('serves IPv4 alone with IPV6_EGRESS=false and says why, and refuses an --ipv6-host it could not serve', async () => {
+    const child = await startLocalChild(['--port', '0'], { IPV6_EGRESS: 'false' });
+    try {
+      expect(child.output()).toContain('IPV6_EGRESS is false: serving IPv4 alone');
+      expect(child.output()).not.toContain('API_URL_DUAL_STACK');
+      expect(JSON.parse((await get(`${child.url}/ip`)).body).endpoints).toEqual({ ipv4: child.url, dualStack: null });
+      const port = new URL(child.url).port;
+      await expect(get(`http://[::1]:${port}/ip`, {}, '::1')).rejects.toThrow(/ECONNREFUSED/);
+    } finally {
+      expect(await child.stop()).toBe(0);
+    }
+    await expect(startLocalChild(['--port', '0', '--ipv6-host', '::1'], { IPV6_EGRESS: 'false' })).rejects.toThrow(
+      /--ipv6-host ::1 would let IPv6 callers in, but IPV6_EGRESS is false/,
+    );
+  });
+
   it.each([
     ['127.0.0.1', 200],
     ['0.0.0.0', undefined],

@@ -1,14 +1,15 @@
 /**
- * `npm run smoke`: passes against the local server, as a deployer runs it, and fails (exit 1,
- * with the failing checks named) against a server that breaks the contract.
+ * `npm run smoke`: passes against a healthy local server, as a deployer runs it, even with a
+ * named CORS list; fails (exit 1, with the failing checks named) against a server that breaks
+ * the contract or lies about verdicts; and, when the API sees an address that is not this
+ * machine's (NAT), exits 3 and says the verdicts are unproven from here.
  */
 import { execFile } from 'node:child_process';
-import http from 'node:http';
-import type net from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalApp, startLocalApp } from '../../infra/local/app.ts';
 import { type LocalChild, startLocalChild } from '../support/local-child.ts';
+import { type RewriteProxy, type Rewrites, startRewriteProxy } from '../support/rewrite-proxy.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -27,68 +28,105 @@ function smoke(args: readonly string[]): Promise<{ code: number; out: string }> 
   });
 }
 
-describe('smoke test against the local server (npm start)', () => {
+describe('smoke test against the local server (npm start) with a named CORS list', () => {
   let child: LocalChild;
   beforeAll(async () => {
-    child = await startLocalChild(['--port', '0']);
+    child = await startLocalChild(['--port', '0'], { CORS_ALLOW_ORIGINS: 'https://app.example' });
   });
   afterAll(async () => {
     await child?.stop();
   });
 
-  it('passes every check, with the dial proof received', async () => {
+  it('passes every check: open with the dial proof, closed where refused, IPv6 on the dual-stack endpoint', async () => {
     const { code, out } = await smoke(['--api', child.url]);
-    expect(out).toMatch(/^9 passed, 0 failed$/m);
-    // npm start serves the pair; the smoke test reaches the dual-stack one too.
+    expect(out).not.toMatch(/FAIL|UNPROVEN/);
+    expect(out).toMatch(/^10 passed, 0 failed$/m);
+    expect(out).toContain("address seen (GET /ip): 127.0.0.1 (IPv4), one of this machine's own addresses");
+    // npm start serves the pair; the dual-stack one is reached over IPv6 alone, and says so.
     expect(out).toMatch(
-      /^PASS {2}the other endpoint answers \(GET http:\/\/localhost:\d+\/ip\): (127\.0\.0\.1 \(IPv4\)|::1 \(IPv6\))$/m,
+      /^PASS {2}the dual-stack endpoint answers over IPv6 \(GET http:\/\/localhost:\d+\/ip\): ::1 \(IPv6\)$/m,
     );
-    expect(out).not.toContain('FAIL');
-    expect(out).toContain('open, proof line received');
-    expect(out).toContain('address seen (GET /ip): 127.0.0.1 (IPv4)');
+    expect(out).toMatch(/^PASS {2}a port this machine opens reads open.*open, proof line received/m);
+    expect(out).toMatch(/^PASS {2}a port this machine refuses reads closed.*closed \(conn-refused\)$/m);
+    expect(out).toMatch(
+      /^PASS {2}CORS preflight from http:\/\/127\.0\.0\.1:\d+ .*allows GET.* from http:\/\/127\.0\.0\.1:\d+$/m,
+    );
     expect(code).toBe(0);
   });
 });
 
-describe('smoke test against a server that breaks the contract', () => {
+describe('smoke test against a server that breaks the contract or lies', () => {
   let app: LocalApp;
-  let proxy: http.Server;
-  let proxyUrl: string;
+  let proxy: RewriteProxy | undefined;
   beforeAll(async () => {
     app = await startLocalApp({ env: {}, host: '127.0.0.1', port: 0, allowNonPublic: false, log: () => undefined });
-    // Forwards to the real server but drops the RateLimit header and refuses HEAD on /ip.
-    proxy = http.createServer((req, res) => {
-      if (req.method === 'HEAD' && req.url === '/ip') {
-        res.writeHead(405, { allow: 'GET', 'cache-control': 'no-store' }).end();
-        return;
-      }
-      const upstream = http.request(
-        `${app.url}${req.url ?? '/'}`,
-        { method: req.method, headers: req.headers },
-        (answer) => {
-          const { ratelimit: _dropped, ...headers } = answer.headers;
-          res.writeHead(answer.statusCode ?? 502, headers);
-          answer.pipe(res);
-        },
-      );
-      upstream.on('error', () => res.destroy());
-      req.pipe(upstream);
-    });
-    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-    proxyUrl = `http://127.0.0.1:${(proxy.address() as net.AddressInfo).port}`;
+  });
+  afterEach(async () => {
+    await proxy?.close();
+    proxy = undefined;
   });
   afterAll(async () => {
-    await new Promise<void>((resolve) => (proxy ? proxy.close(() => resolve()) : resolve()));
     await app?.close();
   });
 
-  it('exits 1 and names what failed', async () => {
-    const { code, out } = await smoke(['--api', proxyUrl]);
+  const through = async (rewrites: Rewrites): Promise<{ code: number; out: string }> => {
+    proxy = await startRewriteProxy(app.url, rewrites);
+    return smoke(['--api', proxy.url]);
+  };
+
+  it('exits 1 and names what failed when a header is dropped and HEAD refused', async () => {
+    const { code, out } = await through({
+      answer: (req, res) => {
+        if (req.method !== 'HEAD' || req.url !== '/ip') return false;
+        res.writeHead(405, { allow: 'GET', 'cache-control': 'no-store' }).end();
+        return true;
+      },
+      headers: ({ ratelimit: _dropped, ...headers }) => headers,
+    });
     expect(out).toMatch(/^FAIL {2}a port this machine opens.*no ratelimit header on a charged check/m);
+    expect(out).toMatch(/^FAIL {2}a port this machine refuses.*no ratelimit header on a charged check/m);
     expect(out).toMatch(/^FAIL {2}HEAD on every GET route.*HEAD \/ip → 405: status 405 is not documented/m);
     expect(out).toMatch(/^PASS {2}bad input is refused/m);
-    expect(out).toMatch(/^7 passed, 2 failed$/m);
+    expect(out).toMatch(/^7 passed, 3 failed$/m);
     expect(code).toBe(1);
+  });
+
+  it('exits 1 when every result is rewritten to filtered / no-response', async () => {
+    const { code, out } = await through({
+      json: (body, path) =>
+        path.startsWith('/check') && Array.isArray(body.results)
+          ? {
+              ...body,
+              results: body.results.map((r: Record<string, unknown>) => ({
+                ...r,
+                state: 'filtered',
+                reason: 'no-response',
+                rttMs: null,
+              })),
+            }
+          : body,
+    });
+    expect(out).toMatch(/^FAIL {2}a port this machine opens.*filtered \(no-response\).*must read open/m);
+    expect(out).toMatch(/^FAIL {2}a port this machine refuses.*filtered \(no-response\).*must read closed/m);
+    expect(out).toMatch(/^8 passed, 2 failed$/m);
+    expect(code).toBe(1);
+  });
+
+  it('exits 3, not 0, and says how to prove it when the API sees an address that is not this machine (NAT)', async () => {
+    const NAT = '203.0.113.7';
+    const { code, out } = await through({
+      json: (body) => (typeof body.ip === 'string' ? { ...body, ip: NAT } : body),
+    });
+    expect(out).toContain(`address seen (GET /ip): ${NAT} (IPv4), not an address of this machine`);
+    expect(out).toMatch(
+      /^UNPROVEN {2}a port this machine opens.*read \d+\/tcp open \(syn-ack\); the API sees 203\.0\.113\.7/m,
+    );
+    expect(out).toMatch(/^UNPROVEN {2}a port this machine refuses.*not checked, so as to spend nothing/m);
+    expect(out).toContain('the verdict path is unproven from here');
+    expect(out).toContain('from a host whose own interface holds a public address');
+    expect(out).not.toContain('FAIL');
+    expect(out).toMatch(/^8 passed, 0 failed, 2 unproven$/m);
+    expect(code).toBe(3);
   });
 
   it('exits 1 when nothing answers, and 2 without --api', async () => {

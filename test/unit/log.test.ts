@@ -1,36 +1,57 @@
 /**
- * The log line: one JSON object per line with level, message, time and the given fields, and
+ * The log line: one JSON object per line with level, message, timestamp and the given fields, and
  * the scrub that keeps addresses out of error texts we did not write.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLog, redactAddresses } from '../../functions/core/log.ts';
 
 describe('createLog', () => {
-  it('writes one JSON object with level, message, an ISO time and the fields', () => {
+  // Lambda's JSON log format reads `level` and an RFC 3339 `timestamp`; a line without both
+  // counts as INFO, and an application log level of WARN would drop the error lines with it.
+  it('writes one JSON object with level, message, an RFC 3339 timestamp and the fields', () => {
     const lines: string[] = [];
     const log = createLog((line) => lines.push(line));
     const before = Date.now();
     log('warn', 'table slow', { requestId: 'r1', ms: 120 });
     expect(lines).toHaveLength(1);
     const entry = JSON.parse(lines[0] ?? '');
-    expect(Object.keys(entry)).toEqual(['level', 'message', 'time', 'requestId', 'ms']);
-    expect(entry).toMatchObject({ level: 'warn', message: 'table slow', requestId: 'r1', ms: 120 });
-    expect(entry.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
-    expect(Date.parse(entry.time)).toBeGreaterThanOrEqual(before - 1000);
+    expect(Object.keys(entry)).toEqual(['level', 'message', 'timestamp', 'requestId', 'ms']);
+    expect(entry).toMatchObject({ level: 'WARN', message: 'table slow', requestId: 'r1', ms: 120 });
+    expect(entry.timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(Date.parse(entry.timestamp)).toBeGreaterThanOrEqual(before - 1000);
     expect(lines[0]).not.toContain('\n');
   });
 
-  it('writes level, message and time alone when there are no fields', () => {
+  it('writes level, message and timestamp alone when there are no fields', () => {
     const lines: string[] = [];
     createLog((line) => lines.push(line))('error', 'boom');
-    expect(Object.keys(JSON.parse(lines[0] ?? ''))).toEqual(['level', 'message', 'time']);
+    expect(Object.keys(JSON.parse(lines[0] ?? ''))).toEqual(['level', 'message', 'timestamp']);
+  });
+
+  it.each([
+    ['info', 'INFO'],
+    ['warn', 'WARN'],
+    ['error', 'ERROR'],
+  ] as const)('names level %s as Lambda does, %s', (level, written) => {
+    const lines: string[] = [];
+    createLog((line) => lines.push(line))(level, 'x');
+    expect(JSON.parse(lines[0] ?? '').level).toBe(written);
+  });
+
+  it('keeps level and timestamp when a field of the same name is passed', () => {
+    const lines: string[] = [];
+    createLog((line) => lines.push(line))('error', 'boom', { level: 'debug', timestamp: 'yesterday', ms: 1 });
+    const entry = JSON.parse(lines[0] ?? '');
+    expect(entry.level).toBe('ERROR');
+    expect(Date.parse(entry.timestamp)).not.toBeNaN();
+    expect(entry.ms).toBe(1);
   });
 
   it('writes each call as its own line, in order', () => {
     const lines: string[] = [];
     const log = createLog((line) => lines.push(line));
     for (const level of ['info', 'warn', 'error'] as const) log(level, `at ${level}`);
-    expect(lines.map((l) => JSON.parse(l).level)).toEqual(['info', 'warn', 'error']);
+    expect(lines.map((l) => JSON.parse(l).level)).toEqual(['INFO', 'WARN', 'ERROR']);
     expect(lines.map((l) => JSON.parse(l).message)).toEqual(['at info', 'at warn', 'at error']);
   });
 
@@ -51,7 +72,7 @@ describe('createLog', () => {
       process.stdout.write = write;
       expect(written).toHaveLength(1);
       expect(written[0]?.endsWith('}\n')).toBe(true);
-      expect(JSON.parse(written[0] ?? '')).toMatchObject({ level: 'info', message: 'started', port: 8080 });
+      expect(JSON.parse(written[0] ?? '')).toMatchObject({ level: 'INFO', message: 'started', port: 8080 });
     });
   });
 });
