@@ -15,6 +15,7 @@ import {
   NatProvider,
   Peer,
   Port,
+  Protocol,
   SecurityGroup,
   type SubnetSelection,
   SubnetType,
@@ -40,6 +41,25 @@ export const NETWORK_INTERFACE_ACTIONS = Object.freeze([
   'ec2:UnassignPrivateIpAddresses',
 ]);
 
+/**
+ * The ICMP errors the function must receive for its verdicts: IPv4 destination-unreachable (type
+ * 3, every code: port-, host-, net-, protocol-unreachable, the prohibited codes, fragmentation
+ * needed), ICMPv6 destination-unreachable (type 1) and packet-too-big (type 2).
+ */
+export const ICMP_ERRORS_IN: ReadonlyArray<readonly [ReturnType<typeof Peer.anyIpv4>, Port, string]> = [
+  [Peer.anyIpv4(), Port.icmpType(3), 'ICMP destination-unreachable: closed and filtered verdicts'],
+  [
+    Peer.anyIpv6(),
+    new Port({ protocol: Protocol.ICMPV6, fromPort: 1, toPort: -1, stringRepresentation: 'ICMPv6 type 1' }),
+    'ICMPv6 destination-unreachable: closed and filtered verdicts',
+  ],
+  [
+    Peer.anyIpv6(),
+    new Port({ protocol: Protocol.ICMPV6, fromPort: 2, toPort: -1, stringRepresentation: 'ICMPv6 type 2' }),
+    'ICMPv6 packet-too-big: path MTU for the dial-proof line',
+  ],
+];
+
 /** Props of `VpcEgress`. */
 export interface VpcEgressProps {
   /** The function's execution role; it gets the network-interface permissions Lambda uses. */
@@ -50,7 +70,7 @@ export interface VpcEgressProps {
 export class VpcEgress extends Construct {
   /** The dual-stack VPC (two AZs, public and private-with-egress subnets, one NAT gateway). */
   readonly vpc: Vpc;
-  /** The function's security group: TCP out to anywhere, nothing in. */
+  /** The function's security group: TCP and UDP out to anywhere; in, only ICMP errors (`ICMP_ERRORS_IN`). */
   readonly securityGroup: SecurityGroup;
   /** The NAT gateway's Elastic IP (a token): the source of every IPv4 probe. */
   readonly ipv4Address: string;
@@ -101,11 +121,16 @@ export class VpcEgress extends Construct {
 
     // A check dials the caller's port, whichever it is, on either family, so egress is all of TCP (and UDP)
     // to anywhere; the deployed-mode guard in the function, not the network, keeps probes to the
-    // caller's own public address. No inbound rule: the function never accepts connections, and
-    // replies to its own connections pass because security groups are stateful.
+    // caller's own public address. The function never accepts connections, and replies to its own
+    // connections pass because security groups are stateful; ICMP errors about them do not (AWS
+    // documents an inbound rule as what lets path-MTU errors reach an instance), and they are half
+    // of the verdicts: a REJECT's port-unreachable is `closed`, admin-prohibited is `filtered` with
+    // its reason, a closed UDP port is `closed`. So destination-unreachable (and ICMPv6
+    // packet-too-big) may come in, and nothing else.
     this.securityGroup = new SecurityGroup(this, 'FunctionSecurityGroup', {
       vpc: this.vpc,
-      description: 'Dialback function: TCP and UDP out to any address and port (checks dial the caller), nothing in',
+      description:
+        'Dialback function: TCP and UDP out to any address and port (checks dial the caller); in, only ICMP errors about them',
       allowAllOutbound: false,
       allowAllIpv6Outbound: false,
     });
@@ -115,6 +140,12 @@ export class VpcEgress extends Construct {
     // as replies of a tracked flow.
     this.securityGroup.addEgressRule(Peer.anyIpv4(), Port.allUdp(), 'UDP probes to IPv4 callers');
     this.securityGroup.addEgressRule(Peer.anyIpv6(), Port.allUdp(), 'UDP probes to IPv6 callers');
+    for (const [peer, port, why] of ICMP_ERRORS_IN) this.securityGroup.addIngressRule(peer, port, why);
+    Validations.of(this.securityGroup).acknowledge({
+      id: 'AwsSolutions-EC23',
+      reason:
+        'The only inbound rules are ICMP destination-unreachable and packet-too-big, from anywhere because a check dials whichever address called; nothing in the function listens, and these errors are how a probe reads closed and filtered ports.',
+    });
 
     // A policy of its own so that it outlives what needs it: Lambda creates the function's network
     // interfaces with the execution role, and deletes them with it after the function is gone.

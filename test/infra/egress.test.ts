@@ -213,7 +213,7 @@ describe('egress=vpc: the function', () => {
     });
   });
 
-  it('may open TCP connections and send UDP to any address and port of either family, and accepts none', () => {
+  it('may open TCP connections and send UDP to any address and port of either family, and accepts only ICMP errors', () => {
     const group = resources[only('AWS::EC2::SecurityGroup')]?.Properties;
     expect(group?.SecurityGroupEgress).toEqual([
       expect.objectContaining({ CidrIp: '0.0.0.0/0', IpProtocol: 'tcp', FromPort: 0, ToPort: 65535 }),
@@ -221,7 +221,12 @@ describe('egress=vpc: the function', () => {
       expect.objectContaining({ CidrIp: '0.0.0.0/0', IpProtocol: 'udp', FromPort: 0, ToPort: 65535 }),
       expect.objectContaining({ CidrIpv6: '::/0', IpProtocol: 'udp', FromPort: 0, ToPort: 65535 }),
     ]);
-    expect(group).not.toHaveProperty('SecurityGroupIngress');
+    // Without these the errors behind `closed` and the prohibited verdicts never reach the function.
+    expect(group?.SecurityGroupIngress).toEqual([
+      expect.objectContaining({ CidrIp: '0.0.0.0/0', IpProtocol: 'icmp', FromPort: 3, ToPort: -1 }),
+      expect.objectContaining({ CidrIpv6: '::/0', IpProtocol: 'icmpv6', FromPort: 1, ToPort: -1 }),
+      expect.objectContaining({ CidrIpv6: '::/0', IpProtocol: 'icmpv6', FromPort: 2, ToPort: -1 }),
+    ]);
     template.resourceCountIs('AWS::EC2::SecurityGroupIngress', 0);
     template.resourceCountIs('AWS::EC2::SecurityGroupEgress', 0);
   });
@@ -312,10 +317,11 @@ describe('egress=vpc: cdk-nag AwsSolutions', () => {
     expect(report.violations).toEqual([]);
   });
 
-  it('acknowledges flow logs and the network-interface wildcard on their own constructs, with reasons', () => {
+  it('acknowledges flow logs, the network-interface wildcard and ICMP errors from anywhere on their own constructs, with reasons', () => {
     // CDK itself acknowledges cfn-lint's W3010 when a construct reads the stack's AZs; not ours.
     const acks = acknowledgments(stack).filter((a) => a.id.startsWith('AwsSolutions-'));
     expect(acks.map((a) => `${a.path} ${a.id}`).sort()).toEqual([
+      'Dialback/Egress/FunctionSecurityGroup AwsSolutions-EC23',
       'Dialback/Egress/NetworkInterfaces AwsSolutions-IAM5[Resource::*]',
       'Dialback/Egress/Vpc AwsSolutions-VPC7',
       'Dialback/HttpApi AwsSolutions-APIG4',
