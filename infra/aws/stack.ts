@@ -56,6 +56,9 @@ const LATENCY_ALARM_MARGIN_MS = 1500;
  * Lets the ESM bundle load CommonJS dependencies (parts of the AWS SDK call `require` on Node
  * built-ins, which an ES module does not have).
  */
+/** The asset's last step (copy the served files in, move the source map out), on Node's file API. */
+const AFTER_BUNDLING = fileURLToPath(new URL('./after-bundling.mjs', import.meta.url));
+
 const ESM_REQUIRE_BANNER =
   "import { createRequire as __dialbackCreateRequire } from 'node:module'; const require = __dialbackCreateRequire(import.meta.url);";
 
@@ -185,7 +188,10 @@ export class DialbackStack extends Stack {
 
     // The served code (widget, page script, standalone CLI), compiled once per synth into the
     // cloud assembly's directory, then copied beside the bundle (functions/web/assets.ts).
-    const servedFiles = writeBundledAssets(join(Stage.of(this)?.outdir ?? tmpdir(), 'dialback-served'));
+    const outdir = Stage.of(this)?.outdir ?? tmpdir();
+    const servedFiles = writeBundledAssets(join(outdir, 'dialback-served'));
+    /** Where the bundle's source map goes: beside the synth's output, never inside the Lambda asset. */
+    const sourceMaps = join(outdir, 'source-maps');
     this.api = new NodejsFunction(this, 'ApiFunction', {
       description: 'Dialback: dials back to the caller and reports open, closed or filtered',
       entry: `${REPO_ROOT}functions/api/index.ts`,
@@ -234,8 +240,9 @@ export class DialbackStack extends Stack {
         externalModules: [],
         minify: true,
         // Stack traces stay readable without a source map at run time: function and class names
-        // are kept through minification, and the map is still written beside the bundle in the
-        // asset (never loaded by Lambda) to turn a logged `index.mjs:line:column` back into source.
+        // are kept through minification, and the map is written to `cdk.out/source-maps/` (never
+        // into the asset, where Lambda would carry 400 KB it never reads) to turn a logged
+        // `index.mjs:line:column` back into source.
         keepNames: true,
         sourceMap: true,
         sourceMapMode: SourceMapMode.EXTERNAL,
@@ -248,7 +255,9 @@ export class DialbackStack extends Stack {
         commandHooks: {
           beforeBundling: () => [],
           beforeInstall: () => [],
-          afterBundling: (_input: string, output: string) => servedFiles.map((file) => `cp "${file}" "${output}/"`),
+          afterBundling: (_input: string, output: string) => [
+            [process.execPath, AFTER_BUNDLING, output, sourceMaps, ...servedFiles].map((a) => `"${a}"`).join(' '),
+          ],
         },
       },
     });

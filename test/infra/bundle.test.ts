@@ -4,9 +4,9 @@
  * function, and invoke it with payload-v2 events against a real dynalite. Only the Secrets
  * Manager endpoint is a stub (there is none here); the SDK client in the bundle is real.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -101,6 +101,16 @@ describe('the synthesized function bundle', () => {
     // The SDK's event-stream codecs (names kept by keepNames) are aliased out: never called.
     expect(code.includes('"EventStreamCodec"')).toBe(false);
     console.info(`Lambda bundle: ${code.length} characters`);
+  });
+
+  it('ships only what runs: the source map goes to cdk.out/source-maps, not into the asset', async () => {
+    const assetFiles = await readdir(dirname(bundleFile));
+    expect(assetFiles.filter((f) => f.endsWith('.map'))).toEqual([]);
+    expect(assetFiles).toContain('index.mjs');
+    const maps = await readdir(join(outdir, 'source-maps'));
+    expect(maps).toHaveLength(1);
+    const map = JSON.parse(await readFile(join(outdir, 'source-maps', maps[0] ?? ''), 'utf8')) as { sources: string[] };
+    expect(map.sources.some((s) => s.endsWith('functions/api/index.ts'))).toBe(true);
   });
 
   it('keeps function names through minification, so stack traces read without a source map', async () => {
