@@ -10,11 +10,21 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { buildDeployment } from './regions.ts';
-import { readSettings } from './settings.ts';
+import { type DialbackSettings, readSettings, SettingsError } from './settings.ts';
 
 const app = new App();
 const context = app.node.getAllContext() as Record<string, unknown>;
-const settings = readSettings((key) => context[key], Object.keys(context));
-buildDeployment(app, settings);
+buildDeployment(app, settingsOrExit());
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 app.synth();
+
+/** The settings, or a one-line message naming the bad one and exit 1: a stack trace adds nothing to "egress=bogus". */
+function settingsOrExit(): DialbackSettings {
+  try {
+    return readSettings((key) => context[key], Object.keys(context));
+  } catch (error) {
+    if (!(error instanceof SettingsError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    process.exit(1);
+  }
+}
