@@ -21,6 +21,7 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
 import { writeBundledAssets } from '../../functions/build/served-code.ts';
 import { formatRegions, REGIONS_VARIABLE, type RegionApi } from '../../functions/core/config.ts';
+import { RATE_LIMIT_EXTENSION_MS } from '../../functions/core/pacing.ts';
 import { COUNTER_TABLE_SCHEMA } from '../../functions/core/table-schema.ts';
 import { DEFAULT_EGRESS_ENVIRONMENT, VpcEgress } from './egress.ts';
 import {
@@ -46,9 +47,10 @@ const REQUEST_OVERHEAD_MS = 5000;
 const API_GATEWAY_LIMIT_SECONDS = 30;
 
 /**
- * How far past the probe deadline p99 latency may go before the latency alarm fires: room for
- * a cold start (init plus the key's first read) on top of a check that waited out the whole
- * deadline. Far below REQUEST_OVERHEAD_MS, so the alarm fires seconds before requests time out.
+ * How far past the longest healthy check p99 latency may go before the latency alarm fires: room
+ * for a cold start (init plus the key's first read) on top of a check that waited out the whole
+ * deadline and extension. Far below REQUEST_OVERHEAD_MS, so the alarm fires seconds before
+ * requests time out.
  */
 const LATENCY_ALARM_MARGIN_MS = 1500;
 
@@ -179,7 +181,10 @@ export class DialbackStack extends Stack {
     // `vpc` egress: the network the probes leave through (egress.ts); `default` has none.
     const egress = settings.egress === 'vpc' ? new VpcEgress(this, 'Egress', { role }) : undefined;
 
-    const timeoutSeconds = Math.ceil((settings.probeTimeoutMs + REQUEST_OVERHEAD_MS) / 1000);
+    // The longest check a healthy deployment gives: every port waits out the deadline, and a host
+    // that rate-limits its ICMP errors is asked for up to RATE_LIMIT_EXTENSION_MS more (pacing.ts).
+    const longestCheckMs = settings.probeTimeoutMs + RATE_LIMIT_EXTENSION_MS;
+    const timeoutSeconds = Math.ceil((longestCheckMs + REQUEST_OVERHEAD_MS) / 1000);
     if (timeoutSeconds >= API_GATEWAY_LIMIT_SECONDS) {
       throw new Error(
         `probeTimeoutMs=${settings.probeTimeoutMs} leaves no room under API Gateway's ${API_GATEWAY_LIMIT_SECONDS} s limit`,
@@ -310,10 +315,11 @@ export class DialbackStack extends Stack {
       1,
       'Lambda refused invocations: the account or reserved concurrency is exhausted.',
     );
-    // A check legitimately lasts up to the probe deadline (a filtered port waits it out), plus a
-    // cold start now and then; beyond that something is slow that should not be. The threshold
-    // stays well under the timeout, so the alarm fires while requests still get answers.
-    const latencyThresholdMs = settings.probeTimeoutMs + LATENCY_ALARM_MARGIN_MS;
+    // A check legitimately lasts up to the longest check (a filtered port waits out the deadline,
+    // a rate-limiting host the extension), plus a cold start now and then; beyond that something
+    // is slow that should not be. The threshold stays well under the timeout, so the alarm fires
+    // while requests still get answers.
+    const latencyThresholdMs = longestCheckMs + LATENCY_ALARM_MARGIN_MS;
     if (latencyThresholdMs > timeoutSeconds * 1000 - LATENCY_ALARM_MARGIN_MS) {
       throw new Error(
         `the latency alarm (${latencyThresholdMs} ms) would sit too close to the ${timeoutSeconds} s timeout`,
@@ -331,7 +337,7 @@ export class DialbackStack extends Stack {
         `ApiLatencyP99Alarm${suffix}`,
         httpApi.metricLatency({ period: fiveMinutes, statistic: 'p99' }),
         latencyThresholdMs,
-        `p99 latency of the ${API_LABELS[kind]} API exceeds the probe deadline plus ${LATENCY_ALARM_MARGIN_MS} ms (the timeout is ${timeoutSeconds} s).`,
+        `p99 latency of the ${API_LABELS[kind]} API exceeds the longest healthy check (deadline plus rate-limit extension, ${longestCheckMs} ms) plus ${LATENCY_ALARM_MARGIN_MS} ms (the timeout is ${timeoutSeconds} s).`,
       );
     }
 
