@@ -55,7 +55,7 @@ export async function pageRoute(ctx: RouteContext): Promise<HttpResponse> {
     } catch (error) {
       problem = knownProblem(error, ctx.requestId, deps.windows);
       if (problem === undefined) throw error;
-      if (error instanceof RateLimitExceeded) rate = error.status;
+      if (error instanceof RateLimitExceeded) rate = error.rate;
     }
   }
   const reverseDns = source === undefined ? null : await callerName(deps.reverseDns, source);

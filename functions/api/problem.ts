@@ -7,11 +7,7 @@
 import { PortSyntaxError, type Problem, printable } from '../contract/wire.ts';
 import {
   BadRequest,
-  Forbidden,
   MethodNotAllowed,
-  NotAcceptable,
-  NotFound,
-  ProtocolRefused,
   RateLimited,
   ServiceError,
   Unavailable,
@@ -23,18 +19,6 @@ import { type HttpResponse, json, text } from './http.ts';
 import { rateLimitHeaders } from './rate-headers.ts';
 
 const PROBLEM_TYPE = 'urn:dialback:problem:';
-
-function statusOf(error: ServiceError): number {
-  if (error instanceof BadRequest) return 400;
-  if (error instanceof Forbidden) return 403;
-  if (error instanceof NotFound) return 404;
-  if (error instanceof MethodNotAllowed) return 405;
-  if (error instanceof NotAcceptable) return 406;
-  if (error instanceof RateLimited) return 429;
-  if (error instanceof Unavailable) return 503;
-  if (error instanceof ProtocolRefused) return error.status;
-  return 500;
-}
 
 /** Facts about a failure worth logging: never its message text unredacted, never an address. */
 export function describeError(error: unknown): Record<string, unknown> {
@@ -74,7 +58,7 @@ export function knownProblem(
           ? new BadRequest(error.message, { cause: error })
           : undefined;
   if (known === undefined) return undefined;
-  const status = statusOf(known);
+  const status = known.httpStatus;
   const headers: Record<string, string> = {};
   let retryAfterSeconds: number | undefined;
   if (known instanceof MethodNotAllowed) headers.allow = known.allow.join(', ');
@@ -82,7 +66,7 @@ export function knownProblem(
     retryAfterSeconds = known.retryAfterSeconds;
     headers['retry-after'] = String(retryAfterSeconds);
   }
-  if (known instanceof RateLimitExceeded) Object.assign(headers, rateLimitHeaders(known.status, windows));
+  if (known instanceof RateLimitExceeded) Object.assign(headers, rateLimitHeaders(known.rate, windows));
   const problem: Problem = {
     type: `${PROBLEM_TYPE}${known.kind}`,
     title: known.title,

@@ -10,11 +10,14 @@ export abstract class ServiceError extends Error {
   abstract readonly kind: string;
   /** One-line summary (RFC 9457 `title`). */
   abstract readonly title: string;
+  /** The HTTP status it is answered with: abstract, so a new error cannot fall through to a 500. */
+  abstract readonly httpStatus: number;
 }
 
 /** The request itself is malformed: a bad port, list or route parameter. */
 export class BadRequest extends ServiceError {
   override readonly name = 'BadRequest';
+  readonly httpStatus = 400;
   readonly kind = 'bad-request';
   readonly title = 'Bad request';
 }
@@ -22,6 +25,7 @@ export class BadRequest extends ServiceError {
 /** The caller's address may not be probed (not publicly routable). */
 export class Forbidden extends ServiceError {
   override readonly name = 'Forbidden';
+  readonly httpStatus = 403;
   readonly kind = 'address-not-public';
   readonly title = 'Address not publicly routable';
 }
@@ -29,6 +33,7 @@ export class Forbidden extends ServiceError {
 /** No such route. */
 export class NotFound extends ServiceError {
   override readonly name = 'NotFound';
+  readonly httpStatus = 404;
   readonly kind = 'not-found';
   readonly title = 'Not found';
 }
@@ -36,6 +41,7 @@ export class NotFound extends ServiceError {
 /** The route exists but not for this method. */
 export class MethodNotAllowed extends ServiceError {
   override readonly name = 'MethodNotAllowed';
+  readonly httpStatus = 405;
   readonly kind = 'method-not-allowed';
   readonly title = 'Method not allowed';
   constructor(
@@ -49,6 +55,7 @@ export class MethodNotAllowed extends ServiceError {
 /** The Accept header refuses (q=0) every media type the route can answer in. */
 export class NotAcceptable extends ServiceError {
   override readonly name = 'NotAcceptable';
+  readonly httpStatus = 406;
   readonly kind = 'not-acceptable';
   readonly title = 'Not acceptable';
 }
@@ -70,11 +77,10 @@ export class ProtocolRefused extends ServiceError {
   override readonly name = 'ProtocolRefused';
   readonly kind: string;
   readonly title: string;
-  constructor(
-    readonly status: keyof typeof PROTOCOL_REFUSALS,
-    message: string,
-  ) {
+  readonly httpStatus: keyof typeof PROTOCOL_REFUSALS;
+  constructor(status: keyof typeof PROTOCOL_REFUSALS, message: string) {
     super(message);
+    this.httpStatus = status;
     ({ kind: this.kind, title: this.title } = PROTOCOL_REFUSALS[status]);
   }
 }
@@ -82,6 +88,7 @@ export class ProtocolRefused extends ServiceError {
 /** The caller spent its budget; `retryAfterSeconds` says when the tightest window reopens. */
 export class RateLimited extends ServiceError {
   override readonly name = 'RateLimited';
+  readonly httpStatus = 429;
   readonly kind = 'rate-limited';
   readonly title = 'Rate limit reached';
   constructor(
@@ -98,6 +105,7 @@ export class RateLimited extends ServiceError {
  */
 export class Unavailable extends ServiceError {
   override readonly name = 'Unavailable';
+  readonly httpStatus = 503;
   readonly kind = 'unavailable';
   readonly title = 'Service unavailable';
   constructor(

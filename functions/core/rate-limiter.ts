@@ -60,12 +60,11 @@ export interface RateStatus {
 
 /** Thrown when a caller's budget is spent; carries the standing for the response headers. */
 export class RateLimitExceeded extends RateLimited {
-  constructor(
-    message: string,
-    retryAfterSeconds: number,
-    readonly status: RateStatus,
-  ) {
+  /** The caller's budget as it stood when refused (for the RateLimit headers), not an HTTP status. */
+  readonly rate: RateStatus;
+  constructor(message: string, retryAfterSeconds: number, rate: RateStatus) {
     super(message, retryAfterSeconds);
+    this.rate = rate;
   }
 }
 

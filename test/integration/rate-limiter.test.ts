@@ -81,7 +81,7 @@ describe('rate limiter against dynalite', () => {
     expect(error).toBeInstanceOf(RateLimitExceeded);
     const limited = error as RateLimitExceeded;
     expect(limited.retryAfterSeconds).toBe(50);
-    expect(limited.status.windows[0]).toMatchObject({ remaining: 2, resetSeconds: 50 });
+    expect(limited.rate.windows[0]).toMatchObject({ remaining: 2, resetSeconds: 50 });
     expect(limited.message).toBe('You have used your 10 port checks per minute; 2 left. Try again in 50 s.');
     // The refused request spent nothing: two ports still fit, and then none.
     expect((await limiter(caller, 2)).windows[0]?.remaining).toBe(0);
@@ -108,7 +108,7 @@ describe('rate limiter against dynalite', () => {
     await limiter(caller, 4); // day: 24 of 25 used; this minute: 4 of 10
     const error = await limiter(caller, 2).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RateLimitExceeded);
-    const refused = (error as RateLimitExceeded).status.windows;
+    const refused = (error as RateLimitExceeded).rate.windows;
     expect(refused.map((w) => [w.window.name, w.remaining])).toEqual([
       ['day', 1],
       ['minute', 6],
@@ -161,7 +161,7 @@ describe('rate limiter against dynalite', () => {
     const refused = error as RateLimitExceeded;
     expect(refused.message).toBe('A check of 11 ports is more than the 10 allowed per minute.');
     expect(refused.retryAfterSeconds).toBe(60);
-    expect(refused.status.windows).toEqual([{ window: WINDOWS[0], remaining: 10, resetSeconds: 60 }]);
+    expect(refused.rate.windows).toEqual([{ window: WINDOWS[0], remaining: 10, resetSeconds: 60 }]);
     expect(await allItems()).toEqual([]);
     // Exactly the limit is not too big.
     expect((await limiter(caller, 10)).windows[0]?.remaining).toBe(0);
@@ -188,8 +188,8 @@ describe('rate limiter against dynalite', () => {
     expect(error).toBeInstanceOf(RateLimitExceeded);
     expect(error.message).toMatch(/^You have used your 25 port checks per day; 5 left\. Try again in \d[^.]*\.$/);
     // The refusing window comes first (what the minute shows then is up to how both are spent).
-    expect(error.status.windows[0]).toMatchObject({ window: WINDOWS[1], remaining: 5 });
-    expect(error.retryAfterSeconds).toBe(error.status.windows[0]?.resetSeconds);
+    expect(error.rate.windows[0]).toMatchObject({ window: WINDOWS[1], remaining: 5 });
+    expect(error.retryAfterSeconds).toBe(error.rate.windows[0]?.resetSeconds);
   });
 
   it('gives callers separate budgets, and one IPv6 /64 one budget', async () => {

@@ -59,6 +59,20 @@ describe('service errors', () => {
     expect(String(error)).toBe(`${name}: ${error.message}`);
   });
 
+  it.each(cases)('$name carries its own HTTP status ($status)', ({ error, status }) => {
+    expect(error.httpStatus).toBe(status);
+  });
+
+  it('cannot gain a new error class without its HTTP status: the compiler refuses one', () => {
+    // @ts-expect-error httpStatus is abstract: a subclass that leaves it out does not compile,
+    // so no new error can silently become a 500 (npm run typecheck fails if this compiles).
+    class Statusless extends ServiceError {
+      readonly kind = 'statusless';
+      readonly title = 'Statusless';
+    }
+    expect(new Statusless('x')).toBeInstanceOf(ServiceError);
+  });
+
   it('keeps each message as given', () => {
     expect(cases.map((c) => c.error.message)).toEqual([
       'bad port',
