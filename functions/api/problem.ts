@@ -5,13 +5,7 @@
  */
 
 import { PortSyntaxError, type Problem, printable } from '../contract/wire.ts';
-import {
-  BadRequest,
-  MethodNotAllowed,
-  RateLimited,
-  ServiceError,
-  Unavailable,
-} from '../core/errors.ts';
+import { BadRequest, MethodNotAllowed, RateLimited, ServiceError, Unavailable } from '../core/errors.ts';
 import { redactAddresses } from '../core/log.ts';
 import { LocalProbeError } from '../core/probe.ts';
 import { RateLimitExceeded, type RateWindow } from '../core/rate-limiter.ts';
