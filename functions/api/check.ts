@@ -58,7 +58,7 @@ export function udpListParameter(ctx: Pick<RouteContext, 'query' | 'deps'>, tcpC
   if (values === undefined) return undefined;
   if (values.length > 1) throw new BadRequest('Give "udp" once, as a comma-separated list: udp=53,51820.');
   const { maxPorts } = ctx.deps.config;
-  const ports = parsePortList(values[0] ?? '', maxPorts);
+  const ports = parsePortList(values[0] ?? '', maxPorts, 'udp');
   if (tcpCount + ports.length > maxPorts) {
     throw new BadRequest(
       `${tcpCount} TCP and ${ports.length} UDP ports were asked for; at most ${maxPorts} ports are checked per request.`,
@@ -73,7 +73,6 @@ function countStates(results: readonly PortResult[]): Record<string, number> {
   return counts;
 }
 
-/**
 /**
  * Everything a check refuses before it spends anything: an unreadable or non-dialable caller
  * (400, 403) and a malformed token (400). `HEAD` stops here, so its status is the GET's

@@ -236,9 +236,10 @@ export function parsePort(raw: string, protocol: Protocol = 'tcp'): number {
 
 /**
  * Parses a comma-separated list into distinct ports in the order first given. Duplicates count
- * once; more than `maxPorts` distinct ports is refused, never truncated.
+ * once; more than `maxPorts` distinct ports is refused, never truncated. `protocol` names the
+ * list's ports in the messages (`udp=0` is "not a UDP port").
  */
-export function parsePortList(raw: string, maxPorts: number): number[] {
+export function parsePortList(raw: string, maxPorts: number, protocol: Protocol = 'tcp'): number[] {
   if (raw.length > MAX_PORT_LIST_LENGTH) {
     throw new PortSyntaxError(
       `The ports list is ${raw.length} characters long; at most ${MAX_PORT_LIST_LENGTH} characters are accepted.`,
@@ -255,7 +256,7 @@ export function parsePortList(raw: string, maxPorts: number): number[] {
   for (const item of raw.split(',')) {
     if (item === '')
       throw new PortSyntaxError('The ports list has an empty item: separate ports with single commas, like 22,80.');
-    const port = parsePort(item);
+    const port = parsePort(item, protocol);
     if (!ports.includes(port)) ports.push(port);
   }
   if (ports.length > maxPorts) {

@@ -28,10 +28,9 @@ import {
   type DynamoDBClient,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import ipaddr from 'ipaddr.js';
 import { formatDuration } from '../contract/verdict-text.ts';
 import { RateLimited, Unavailable } from './errors.ts';
-import type { SourceAddress } from './source-address.ts';
+import { callerIdentity, type SourceAddress } from './source-address.ts';
 import { COUNTER_ATTRIBUTES } from './table-schema.ts';
 
 /** One fixed window of the policy. */
@@ -105,16 +104,6 @@ const NAMES = {
   '#count': COUNTER_ATTRIBUTES.count,
   '#expiresAt': COUNTER_ATTRIBUTES.expiresAt,
 };
-
-/**
- * The text that identifies a caller: the address itself for IPv4, the /64 for IPv6, since
- * one IPv6 subscriber usually holds a whole /64 and could otherwise rotate through it.
- */
-export function callerIdentity(caller: SourceAddress): string {
-  if (caller.family === 4) return caller.address;
-  const parts = ipaddr.IPv6.parse(caller.address).parts.slice(0, 4);
-  return `${parts.map((p) => p.toString(16)).join(':')}::/64`;
-}
 
 /** Keyed hash of a caller: the table never holds the address, and it cannot be brute-forced without the key. */
 export function callerHash(caller: SourceAddress, key: string): string {

@@ -10,8 +10,8 @@
  * The bound is per process (per Lambda container); BENCHMARKS.md measures it.
  */
 import { Resolver } from 'node:dns/promises';
-import { callerIdentity } from './rate-limiter.ts';
 import type { SourceAddress } from './source-address.ts';
+import { callerIdentity } from './source-address.ts';
 
 /** Looks up one PTR name for an address; `null` when there is none or it took too long. */
 export type ReverseDns = (address: string) => Promise<string | null>;

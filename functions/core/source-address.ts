@@ -4,6 +4,7 @@
  * be dialed. Which range an address is in is decided in `contract/address.ts`, where the CLI
  * reads the same rule.
  */
+import ipaddr from 'ipaddr.js';
 import { type ClassifiedAddress, classifyAddress } from '../contract/address.ts';
 import { BadRequest, Forbidden } from './errors.ts';
 
@@ -53,4 +54,14 @@ export function assertDialable(source: SourceAddress, policy: TargetPolicy): voi
   const why =
     WHY[source.range] ?? `it is in a special-purpose range (${source.range}) that is not routed on the Internet.`;
   throw new Forbidden(`Your address cannot be checked from the Internet: ${why}`);
+}
+
+/**
+ * The text that identifies a caller: the address itself for IPv4, the /64 for IPv6, since
+ * one IPv6 subscriber usually holds a whole /64 and could otherwise rotate through it.
+ */
+export function callerIdentity(caller: SourceAddress): string {
+  if (caller.family === 4) return caller.address;
+  const parts = ipaddr.IPv6.parse(caller.address).parts.slice(0, 4);
+  return `${parts.map((p) => p.toString(16)).join(':')}::/64`;
 }

@@ -87,6 +87,8 @@ describe('handler: UDP checks', () => {
       ['/check/udp/0', /"0" is not a UDP port/],
       ['/check/udp/65536', /is not a UDP port/],
       ['/check/udp/53x', /is not a UDP port/],
+      ['/check?udp=0', /"0" is not a UDP port: .* like 51820/],
+      ['/check?ports=22&udp=53,x', /"x" is not a UDP port/],
       ['/check?udp=', /empty/],
       ['/check?udp=53&udp=123', /Give "udp" once/],
       ['/check?udp=53,,123', /empty item/],
