@@ -9,10 +9,14 @@ import { HttpApi, HttpMethod, HttpStage, IpAddressType, LogGroupLogDestination }
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { ROUTES } from '../../functions/api/routes.ts';
 import type { DialbackSettings } from './settings.ts';
 
-/** The paths of DESIGN §3, each routed to the one function for every method. */
-export const API_PATHS = ['/', '/check', '/check/{port}', '/ip', '/widget.js', '/openapi.json', '/regions'] as const;
+/**
+ * The function's routes, each routed to it for every method: taken from the router itself, so a
+ * route added there is never one that only `$default` happens to catch.
+ */
+export const API_PATHS: readonly string[] = ROUTES.map((route) => route.name);
 
 /**
  * The access-log record. It names the request, the route and the outcome and nothing that
