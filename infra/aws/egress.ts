@@ -64,6 +64,11 @@ export const ICMP_ERRORS_IN: ReadonlyArray<readonly [ReturnType<typeof Peer.anyI
 export interface VpcEgressProps {
   /** The function's execution role; it gets the network-interface permissions Lambda uses. */
   readonly role: Role;
+  /**
+   * The zones of the subnets (`-c azs`).
+   * @default - the region's first two
+   */
+  readonly availabilityZones?: readonly string[];
 }
 
 /** The `vpc` egress mode: a dual-stack VPC with fixed IPv4 and IPv6 egress for the function. */
@@ -93,7 +98,7 @@ export class VpcEgress extends Construct {
       // Two AZs because Lambda wants subnets in more than one; one NAT gateway because each costs
       // the same hourly fee and each would be another source address to allowlist. The price:
       // if that NAT gateway's AZ fails, IPv4 probes fail until it is back (IPv6 does not use it).
-      maxAzs: 2,
+      ...(props.availabilityZones === undefined ? { maxAzs: 2 } : { availabilityZones: [...props.availabilityZones] }),
       natGateways: 1,
       natGatewayProvider: NatProvider.gateway({ eipAllocationIds: [address.attrAllocationId] }),
       subnetConfiguration: [

@@ -97,6 +97,14 @@ export interface DialbackSettings {
    *   make the deploy fail (Lambda keeps 10 unreserved); set it once the quota is raised.
    */
   readonly reservedConcurrency?: number;
+  /**
+   * The availability zones of `vpc` mode's subnets (`-c azs=eu-central-1a,eu-central-1b`), at
+   * least two (Lambda wants subnets in more than one), all in `region`. Lambda refuses subnets in
+   * some zones of some accounts (CREATE_FAILED on the function, naming an unsupported zone);
+   * naming zones it accepts is the way out.
+   * @default - the region's first two zones
+   */
+  readonly azs?: readonly string[];
 }
 
 /** The defaults, in one place for the stack, the tests and the README. */
@@ -138,6 +146,7 @@ const STACK_SETTINGS = [
   'throttleBurst',
   'alarmEmail',
   'reservedConcurrency',
+  'azs',
 ] as const;
 
 /** Every context key `readSettings` understands. */
@@ -233,6 +242,31 @@ function regions(lookup: Lookup): readonly string[] | undefined {
   return list;
 }
 
+/** A zone name: the region's name and a letter (eu-central-1a, us-gov-west-1b). */
+const ZONE_NAME = /^[a-z]{2}(-[a-z]+)+-\d{1,2}[a-z]$/;
+
+/** `azs`: distinct zones of the one region, for `vpc` mode only (other modes have no subnets). */
+function zones(
+  lookup: Lookup,
+  inRegion: string,
+  mode: EgressMode,
+  multiRegion: boolean,
+): readonly string[] | undefined {
+  const text = raw(lookup, 'azs');
+  if (text === undefined) return undefined;
+  if (mode !== 'vpc') throw new SettingsError(`context azs="${text}" applies to egress=vpc only`);
+  if (multiRegion) throw new SettingsError(`context azs="${text}" names one region's zones; it cannot go with regions`);
+  const list = text.split(',').map((name) => name.trim());
+  const bad = list.find((name) => !ZONE_NAME.test(name) || name.slice(0, -1) !== inRegion);
+  if (bad !== undefined) {
+    throw new SettingsError(`context azs="${text}" has "${bad}", which is not an availability zone of ${inRegion}`);
+  }
+  if (new Set(list).size !== list.length || list.length < 2) {
+    throw new SettingsError(`context azs="${text}" must name at least two different zones of ${inRegion}`);
+  }
+  return list;
+}
+
 function egress(lookup: Lookup): EgressMode {
   const text = raw(lookup, 'egress') ?? SETTING_DEFAULTS.egress;
   const mode = EGRESS_MODES.find((m) => m === text);
@@ -305,11 +339,15 @@ export function readSettings(lookup: Lookup, contextKeys: readonly string[] = []
   const alarmEmail = email(lookup);
   const reservedConcurrency = optionalWholeNumber(lookup, 'reservedConcurrency', 1, 10_000);
   const all = regions(lookup);
+  const home = all?.[0] ?? region(lookup);
+  const mode = egress(lookup);
+  const azs = zones(lookup, home, mode, all !== undefined && all.length > 1);
   return Object.freeze({
-    region: all?.[0] ?? region(lookup),
+    region: home,
     // One region named in `regions` is the one-region deployment, exactly as with `region`.
     ...(all === undefined || all.length < 2 ? {} : { regions: Object.freeze(all) }),
-    egress: egress(lookup),
+    egress: mode,
+    ...(azs === undefined ? {} : { azs: Object.freeze(azs) }),
     ...functionSettings(lookup),
     memoryMb: wholeNumber(lookup, 'memoryMb', SETTING_DEFAULTS.memoryMb, 128, 10_240),
     logRetentionDays: logRetention(lookup),

@@ -179,7 +179,13 @@ export class DialbackStack extends Stack {
     role.addToPolicy(new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [key.secretArn] }));
 
     // `vpc` egress: the network the probes leave through (egress.ts); `default` has none.
-    const egress = settings.egress === 'vpc' ? new VpcEgress(this, 'Egress', { role }) : undefined;
+    const egress =
+      settings.egress === 'vpc'
+        ? new VpcEgress(this, 'Egress', {
+            role,
+            ...(settings.azs === undefined ? {} : { availabilityZones: settings.azs }),
+          })
+        : undefined;
 
     // The longest check a healthy deployment gives: every port waits out the deadline, and a host
     // that rate-limits its ICMP errors is asked for up to RATE_LIMIT_EXTENSION_MS more (pacing.ts).

@@ -166,6 +166,19 @@ describe('egress=vpc: the network', () => {
     expect(subnets('Private')).toHaveLength(2);
   });
 
+  it('puts the subnets in the zones the deployer names with -c azs', () => {
+    const named = buildStack({
+      outdir: join(outdir, 'azs'),
+      context: { egress: 'vpc', region: 'eu-central-1', azs: 'eu-central-1b,eu-central-1c' },
+      bundle: false,
+    }).stack;
+    const subnetZones = Object.values(Template.fromStack(named).findResources('AWS::EC2::Subnet')).map(
+      (r) => r.Properties.AvailabilityZone,
+    );
+    expect(subnetZones).toHaveLength(4);
+    expect([...new Set(subnetZones)].sort()).toEqual(['eu-central-1b', 'eu-central-1c']);
+  });
+
   it('routes the private subnets IPv4 through the NAT gateway and IPv6 through the egress-only gateway', () => {
     const nat = only('AWS::EC2::NatGateway');
     const eigw = only('AWS::EC2::EgressOnlyInternetGateway');

@@ -84,6 +84,18 @@ describe('readSettings', () => {
       /context region and regions="us-east-1,eu-west-1" are both given/,
     ],
     [{ Regions: 'us-east-1,eu-west-1' }, /did you mean regions\?/],
+    [{ azs: 'us-east-1a,us-east-1b' }, /context azs="us-east-1a,us-east-1b" applies to egress=vpc only/],
+    [{ egress: 'vpc', azs: 'us-east-1a' }, /must name at least two different zones of us-east-1/],
+    [{ egress: 'vpc', azs: 'us-east-1a,us-east-1a' }, /must name at least two different zones/],
+    [
+      { egress: 'vpc', azs: 'us-east-1a,eu-west-1b' },
+      /has "eu-west-1b", which is not an availability zone of us-east-1/,
+    ],
+    [{ egress: 'vpc', azs: 'us-east-1a,use1-az4' }, /has "use1-az4", which is not an availability zone/],
+    [
+      { egress: 'vpc', regions: 'us-east-1,eu-west-1', azs: 'us-east-1a,us-east-1b' },
+      /names one region's zones; it cannot go with regions/,
+    ],
     [
       { regions: Array.from({ length: 11 }, (_, i) => `eu-west-${i + 1}`) },
       /names 11 regions; at most 10 are supported/,
@@ -91,6 +103,15 @@ describe('readSettings', () => {
   ])('refuses %j, naming the key and the value', (context, message) => {
     expect(() => read(context)).toThrow(SettingsError);
     expect(() => read(context)).toThrow(message);
+  });
+
+  it('reads azs for vpc mode, as -c text or a cdk.json list', () => {
+    expect(read({ region: 'eu-central-1', egress: 'vpc', azs: 'eu-central-1b,eu-central-1c' }).azs).toEqual([
+      'eu-central-1b',
+      'eu-central-1c',
+    ]);
+    expect(read({ egress: 'vpc', azs: ['us-east-1a', 'us-east-1f'] }).azs).toEqual(['us-east-1a', 'us-east-1f']);
+    expect(read({ egress: 'vpc' })).not.toHaveProperty('azs');
   });
 
   it('reads regions, primary first, from -c or a cdk.json list; the primary is the region', () => {
