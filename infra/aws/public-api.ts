@@ -10,6 +10,7 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { ROUTES } from '../../functions/api/routes.ts';
+import { RATE_LIMIT_EXTENSION_MS } from '../../functions/core/pacing.ts';
 import type { DialbackSettings } from './settings.ts';
 
 /**
@@ -85,12 +86,38 @@ export function accessLogGroupName(stackName: string, kind: ApiKind): string {
   return `/aws/vendedlogs/${stackName}/http-api-${kind === 'ipv4' ? 'ipv4' : 'dual-stack'}-access`;
 }
 
+/** Concurrent executions a new account may run; the default when none is reserved. */
+export const NEW_ACCOUNT_CONCURRENCY = 10;
+
+/** One API stage's throttle: steady requests per second and burst. */
+export interface StageThrottle {
+  readonly rate: number;
+  readonly burst: number;
+}
+
+/**
+ * Each API's stage throttle, so API Gateway answers 429 before Lambda runs out of executions
+ * (which callers would see as a bare 5xx): the concurrency, shared by the APIs, over the longest
+ * legitimate check (the probe deadline plus `RATE_LIMIT_EXTENSION_MS`). A setting given wins.
+ */
+export function stageThrottle(
+  settings: Pick<DialbackSettings, 'throttleRate' | 'throttleBurst' | 'reservedConcurrency' | 'probeTimeoutMs'>,
+  apiCount: number,
+): StageThrottle {
+  const perApi = (settings.reservedConcurrency ?? NEW_ACCOUNT_CONCURRENCY) / apiCount;
+  const longestCheckSeconds = (settings.probeTimeoutMs + RATE_LIMIT_EXTENSION_MS) / 1000;
+  return {
+    rate: settings.throttleRate ?? Math.max(1, Math.floor(perApi / longestCheckSeconds)),
+    burst: settings.throttleBurst ?? Math.max(1, Math.floor(perApi)),
+  };
+}
+
 /** Builds one public API of `kind` in `stack`, every route and the `$default` stage on `fn`. */
 export function publicApi(
   stack: Stack,
   kind: ApiKind,
   fn: IFunction,
-  settings: Pick<DialbackSettings, 'throttleRate' | 'throttleBurst'>,
+  throttle: StageThrottle,
   retention: RetentionDays,
 ): PublicApi {
   const suffix = API_ID_SUFFIXES[kind];
@@ -124,7 +151,7 @@ export function publicApi(
     httpApi,
     stageName: '$default',
     autoDeploy: true,
-    throttle: { rateLimit: settings.throttleRate, burstLimit: settings.throttleBurst },
+    throttle: { rateLimit: throttle.rate, burstLimit: throttle.burst },
     accessLogSettings: {
       destination: new LogGroupLogDestination(accessLogs),
       format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),

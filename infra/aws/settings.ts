@@ -78,14 +78,14 @@ export interface DialbackSettings {
   readonly logRetentionDays: number;
   /**
    * API stage steady-state limit, requests per second across all callers.
-   * @default 50
+   * @default - derived from the function's concurrency and longest check (`stageThrottle` in public-api.ts)
    */
-  readonly throttleRate: number;
+  readonly throttleRate?: number;
   /**
    * API stage burst limit, requests.
-   * @default 100
+   * @default - the function's concurrency (`stageThrottle` in public-api.ts)
    */
-  readonly throttleBurst: number;
+  readonly throttleBurst?: number;
   /**
    * Address subscribed to the alarms' SNS topic.
    * @default - no topic and no subscription; alarms are visible in the CloudWatch console only
@@ -118,8 +118,6 @@ export const SETTING_DEFAULTS = Object.freeze({
   corsOrigins: Object.freeze([CONFIG_DEFAULTS.corsAllowOrigins]),
   memoryMb: 256,
   logRetentionDays: 30,
-  throttleRate: 50,
-  throttleBurst: 100,
 }) satisfies DialbackSettings;
 
 /** Thrown for a context value the stack cannot be built with; the message names key and value. */
@@ -338,6 +336,8 @@ export function readSettings(lookup: Lookup, contextKeys: readonly string[] = []
   }
   const alarmEmail = email(lookup);
   const reservedConcurrency = optionalWholeNumber(lookup, 'reservedConcurrency', 1, 10_000);
+  const throttleRate = optionalWholeNumber(lookup, 'throttleRate', 1, 10_000);
+  const throttleBurst = optionalWholeNumber(lookup, 'throttleBurst', 1, 5_000);
   const all = regions(lookup);
   const home = all?.[0] ?? region(lookup);
   const mode = egress(lookup);
@@ -351,8 +351,8 @@ export function readSettings(lookup: Lookup, contextKeys: readonly string[] = []
     ...functionSettings(lookup),
     memoryMb: wholeNumber(lookup, 'memoryMb', SETTING_DEFAULTS.memoryMb, 128, 10_240),
     logRetentionDays: logRetention(lookup),
-    throttleRate: wholeNumber(lookup, 'throttleRate', SETTING_DEFAULTS.throttleRate, 1, 10_000),
-    throttleBurst: wholeNumber(lookup, 'throttleBurst', SETTING_DEFAULTS.throttleBurst, 1, 5_000),
+    ...(throttleRate === undefined ? {} : { throttleRate }),
+    ...(throttleBurst === undefined ? {} : { throttleBurst }),
     ...(alarmEmail === undefined ? {} : { alarmEmail }),
     ...(reservedConcurrency === undefined ? {} : { reservedConcurrency }),
   });

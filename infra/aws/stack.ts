@@ -31,6 +31,7 @@ import {
   API_URL_VARIABLES,
   type PublicApi,
   publicApi,
+  stageThrottle,
 } from './public-api.ts';
 import type { DialbackSettings } from './settings.ts';
 
@@ -279,9 +280,10 @@ export class DialbackStack extends Stack {
     // serves one IPv4-only API, so every caller, dual-stack browsers included, gets a real IPv4
     // check; `vpc` adds a dual-stack API on the same function, through which a caller with IPv6
     // arrives over IPv6, so a page can check both families side by side.
-    const ipv4Api = publicApi(this, 'ipv4', this.api, settings, retention);
+    const throttle = stageThrottle(settings, egress === undefined ? 1 : 2);
+    const ipv4Api = publicApi(this, 'ipv4', this.api, throttle, retention);
     const apis: PublicApi[] = [ipv4Api];
-    if (egress !== undefined) apis.push(publicApi(this, 'dualStack', this.api, settings, retention));
+    if (egress !== undefined) apis.push(publicApi(this, 'dualStack', this.api, throttle, retention));
     // The function learns both base URLs so `/ip` can name them. It references the APIs, never
     // the reverse (an API resource does not name its integration's function; the integrations,
     // routes and permissions reference both), so the template has no reference cycle.

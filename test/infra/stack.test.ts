@@ -12,7 +12,9 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AttributeType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ACCESS_LOG_FIELDS, API_PATHS } from '../../infra/aws/public-api.ts';
+import { CONFIG_DEFAULTS } from '../../functions/core/config.ts';
+import { RATE_LIMIT_EXTENSION_MS } from '../../functions/core/probe.ts';
+import { ACCESS_LOG_FIELDS, API_PATHS, NEW_ACCOUNT_CONCURRENCY } from '../../infra/aws/public-api.ts';
 import type { DialbackStack } from '../../infra/aws/stack.ts';
 import { acknowledgments } from '../support/acknowledgments.ts';
 import { buildStack } from '../support/synth.ts';
@@ -214,12 +216,33 @@ describe('the stack', () => {
     expect(Object.keys(template.toJSON().Outputs)).not.toContain('EgressIpv4Address');
   });
 
-  it('serves the $default stage, throttled', () => {
+  it('serves the $default stage, throttled to what a new account’s concurrency can run', () => {
+    // 10 executions, each held up to the deadline plus the rate-limit extension: 10 / 7 s.
+    const longestCheckSeconds = (CONFIG_DEFAULTS.probeTimeoutMs + RATE_LIMIT_EXTENSION_MS) / 1000;
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       StageName: '$default',
       AutoDeploy: true,
-      DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+      DefaultRouteSettings: {
+        ThrottlingRateLimit: Math.floor(NEW_ACCOUNT_CONCURRENCY / longestCheckSeconds),
+        ThrottlingBurstLimit: NEW_ACCOUNT_CONCURRENCY,
+      },
     });
+    expect(Math.floor(NEW_ACCOUNT_CONCURRENCY / longestCheckSeconds)).toBe(1);
+  });
+
+  it('derives the throttle from reserved concurrency, shared by both APIs in vpc mode', async () => {
+    const longestCheckSeconds = (CONFIG_DEFAULTS.probeTimeoutMs + RATE_LIMIT_EXTENSION_MS) / 1000;
+    const one = Template.fromStack(await stackWith({ reservedConcurrency: '100' }));
+    one.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      DefaultRouteSettings: { ThrottlingRateLimit: Math.floor(100 / longestCheckSeconds), ThrottlingBurstLimit: 100 },
+    });
+    const two = Template.fromStack(await stackWith({ reservedConcurrency: '100', egress: 'vpc' }));
+    for (const stage of Object.values(two.findResources('AWS::ApiGatewayV2::Stage'))) {
+      expect(stage.Properties.DefaultRouteSettings).toMatchObject({
+        ThrottlingRateLimit: Math.floor(50 / longestCheckSeconds),
+        ThrottlingBurstLimit: 50,
+      });
+    }
   });
 
   it('sets throttling from context', async () => {
