@@ -44,11 +44,10 @@ export class MethodNotAllowed extends ServiceError {
   readonly httpStatus = 405;
   readonly kind = 'method-not-allowed';
   readonly title = 'Method not allowed';
-  constructor(
-    message: string,
-    readonly allow: readonly string[],
-  ) {
+  readonly allow: readonly string[];
+  constructor(message: string, allow: readonly string[]) {
     super(message);
+    this.allow = allow;
   }
 }
 
@@ -91,11 +90,10 @@ export class RateLimited extends ServiceError {
   readonly httpStatus = 429;
   readonly kind = 'rate-limited';
   readonly title = 'Rate limit reached';
-  constructor(
-    message: string,
-    readonly retryAfterSeconds: number,
-  ) {
+  readonly retryAfterSeconds: number;
+  constructor(message: string, retryAfterSeconds: number) {
     super(message);
+    this.retryAfterSeconds = retryAfterSeconds;
   }
 }
 
@@ -108,11 +106,9 @@ export class Unavailable extends ServiceError {
   readonly httpStatus = 503;
   readonly kind = 'unavailable';
   readonly title = 'Service unavailable';
-  constructor(
-    message: string,
-    readonly retryAfterSeconds = 5,
-    options?: ErrorOptions,
-  ) {
+  readonly retryAfterSeconds: number;
+  constructor(message: string, retryAfterSeconds = 5, options?: ErrorOptions) {
     super(message, options);
+    this.retryAfterSeconds = retryAfterSeconds;
   }
 }
