@@ -240,3 +240,136 @@ describe('maxRounds', () => {
     expect(maxRounds({ ...SHIPPED, attempts: 1 })).toBe(27);
   });
 });
+
+describe('pacing, rules pinned one by one', () => {
+  it('leaves out an attempt that would start exactly at the window', () => {
+    expect(attemptOffsets({ timeoutMs: 750, attempts: 5, attemptSpacingMs: 250 })).toEqual([0, 250, 500]);
+  });
+
+  it('marks the schedule’s dials as scheduled and a round’s as not', () => {
+    const p = createPacing([1, 2], SHIPPED);
+    expect(p.start(0).every((a) => a.type !== 'dial' || a.scheduled)).toBe(true);
+    for (let t = 250; t <= 1000; t += 250) p.tick(t);
+    p.answer(1, { error: true }, 1100);
+    const round = p.tick(1350).filter((a) => a.type === 'dial');
+    expect(round).toEqual([{ type: 'dial', port: 2, tag: { round: 5, position: 0 }, scheduled: false }]);
+  });
+
+  it('is done, with nothing left to do, once it finishes', () => {
+    const p = createPacing([], SHIPPED);
+    p.start(0);
+    expect(p.done).toBe(true);
+    expect(p.tick(10_000)).toEqual([]);
+    expect(p.answer(1, { error: true }, 10_001)).toEqual([]);
+  });
+
+  it('runs everything due in time order when one tick covers several', () => {
+    const p = createPacing([1], SHIPPED);
+    p.start(0);
+    const all = p.tick(3000);
+    // Every batch goes out before the deadline settles the port.
+    expect(dials(all)).toEqual([1, 1, 1, 1]);
+    expect(all.findIndex((a) => a.type === 'end-schedule')).toBeGreaterThan(
+      all.findLastIndex((a) => a.type === 'dial'),
+    );
+  });
+
+  it('works from any clock origin', () => {
+    const p = createPacing([1, 2], SHIPPED);
+    p.start(100_000);
+    expect(p.nextWakeAt()).toBe(100_250);
+    // Early in the check and answering the first batch: not the pace of a limit, so no rounds.
+    p.answer(1, { error: true, tag: { round: 0, position: 0 } }, 100_010);
+    expect(p.nextWakeAt()).toBe(100_250);
+    expect(silences(p.tick(103_000))).toEqual([{ port: 2, hint: undefined }]);
+  });
+
+  it('takes an early error with no tag (a later packet of its socket) as unpaced', () => {
+    const p = createPacing([1, 2], SHIPPED);
+    p.start(0);
+    expect(p.answer(1, { error: true }, 10)).toEqual([]);
+    expect(p.nextWakeAt()).toBe(250);
+  });
+
+  it('settles a silence action with no hint key at all when there is none', () => {
+    const p = createPacing([1], SHIPPED);
+    p.start(0);
+    const silence = p.tick(3000).find((a) => a.type === 'silence');
+    expect(silence).toStrictEqual({ type: 'silence', port: 1 });
+  });
+
+  it('gives a port cleared by an unpaced answer no hint: the host was never seen rate-limiting', () => {
+    const p = createPacing([1, 2, 3], SHIPPED);
+    p.start(0);
+    // Batch 0 went out 1, 2, 3; port 2's error came at once, to its first SYN: port 1 was a drop.
+    p.answer(2, { error: true, tag: { round: 0, position: 1 } }, 1);
+    expect(silences(p.tick(3000))).toEqual([
+      { port: 1, hint: undefined },
+      { port: 3, hint: undefined },
+    ]);
+  });
+
+  it('settles a cleared port at the deadline while the extension goes on for the others', () => {
+    const p = createPacing([1, 2, 3, 4], SHIPPED);
+    p.start(0);
+    for (let t = 250; t <= 1000; t += 250) p.tick(t);
+    p.answer(1, { error: true }, 1100);
+    const round = p.tick(1350).filter((a) => a.type === 'dial');
+    const order = round.map((a) => (a.type === 'dial' ? a.port : 0));
+    // The second port of the round answers: the first was a plain drop.
+    const [first, second] = order;
+    p.answer(second ?? 0, { error: true, tag: { round: 5, position: 1 } }, 1360);
+    // A later round leaves the cleared port out.
+    expect(dials(p.tick(1600))).not.toContain(first);
+    // The host keeps answering the canary up to the deadline.
+    p.canaryError(1, { round: 0, position: 0 }, 2950);
+    const atDeadline = p.tick(3000);
+    expect(silences(atDeadline)).toEqual([{ port: first, hint: 'icmp-rate-limit' }]);
+    expect(p.done).toBe(false);
+  });
+
+  it('starts rounds again when a host that went quiet answers once more', () => {
+    const p = createPacing([1, 2], SHIPPED);
+    p.start(0);
+    for (let t = 250; t <= 1000; t += 250) p.tick(t);
+    p.answer(1, { error: true }, 1000);
+    for (let t = 1250; t <= 2500; t += 250) p.tick(t);
+    p.canaryError(1, { round: 0, position: 0 }, 2600);
+    expect(p.nextWakeAt()).toBe(2600 + RATE_LIMIT_ROUND_MS);
+  });
+
+  it('runs one round chain however many paced errors come', () => {
+    const p = createPacing([1, 2, 3], SHIPPED);
+    p.start(0);
+    for (let t = 250; t <= 1000; t += 250) p.tick(t);
+    p.answer(1, { error: true }, 1100);
+    p.answer(2, { error: true }, 1200);
+    p.tick(1350);
+    expect(p.nextWakeAt()).toBe(1350 + RATE_LIMIT_ROUND_MS);
+  });
+
+  it('ignores a late error for a port already answered open: it starts no rounds', () => {
+    const p = createPacing([1, 2], SHIPPED);
+    p.start(0);
+    p.answer(1, { error: false }, 5);
+    for (let t = 250; t <= 1000; t += 250) p.tick(t);
+    expect(p.answer(1, { error: true }, 1100)).toEqual([]);
+    expect(p.nextWakeAt()).toBe(3000);
+  });
+
+  it('has no extension when the request’s deadline is the probe’s: silence at the deadline, no hint', () => {
+    const p = createPacing([1, 2], { ...SHIPPED, checkDeadlineMs: 3000 });
+    p.start(0);
+    for (let t = 250; t <= 1000; t += 250) p.tick(t);
+    p.answer(1, { error: true }, 2950);
+    expect(silences(p.tick(3000))).toEqual([{ port: 2, hint: undefined }]);
+  });
+
+  it('does not start a second round at the deadline while one is already set', () => {
+    const p = createPacing([1, 2], SHIPPED);
+    p.start(0);
+    for (let t = 250; t <= 1000; t += 250) p.tick(t);
+    p.answer(1, { error: true }, 2900);
+    expect(dials(p.tick(3000))).toEqual([]);
+  });
+});
