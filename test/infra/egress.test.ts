@@ -292,8 +292,9 @@ describe('egress=vpc: the function', () => {
       PolicyDocument: { Statement: unknown[] };
       Roles: unknown[];
     };
+    // cdk.json's minimizePolicies flag sorts the actions.
     expect(policy.PolicyDocument.Statement).toEqual([
-      { Effect: 'Allow', Action: [...NETWORK_INTERFACE_ACTIONS], Resource: '*' },
+      { Effect: 'Allow', Action: [...NETWORK_INTERFACE_ACTIONS].sort(), Resource: '*' },
     ]);
     expect(policy.Roles).toEqual([{ Ref: only('AWS::IAM::Role') }]);
     // No other statement of the role gained a wildcard.

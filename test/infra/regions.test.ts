@@ -9,14 +9,14 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../functions/core/config.ts';
 import { regionStackId, STACK_NAME } from '../../infra/aws/regions.ts';
 import type { DialbackStack } from '../../infra/aws/stack.ts';
 import { acknowledgments } from '../support/acknowledgments.ts';
-import { buildStacks } from '../support/synth.ts';
+import { buildStacks, cdkAppEnv } from '../support/synth.ts';
 
 const run = promisify(execFile);
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -152,6 +152,12 @@ describe('regions=eu-central-1,us-east-1,ap-southeast-1', () => {
     }
   });
 
+  it('leaves no synth warning: the flags cdk.json sets include the cross-stack reference strength', () => {
+    for (const stack of stacks) {
+      expect(Annotations.fromStack(stack).findWarning('*', Match.anyValue()), stack.artifactId).toEqual([]);
+    }
+  });
+
   it('scopes the cross-region providers to their SSM parameters in the primary’s region', () => {
     for (const stack of stacks) {
       const roles = Object.entries(resourcesOf(stack)).filter(
@@ -202,11 +208,7 @@ describe('the CDK app with regions (what `cdk synth -c regions=…` runs)', () =
     const out = join(outdir, 'app-regions');
     await run('npx', ['tsx', 'infra/aws/app.ts'], {
       cwd: ROOT,
-      env: {
-        ...process.env,
-        CDK_OUTDIR: out,
-        CDK_CONTEXT_JSON: JSON.stringify({ regions: REGIONS.join(','), 'aws:cdk:bundling-stacks': [] }),
-      },
+      env: cdkAppEnv({ regions: REGIONS.join(','), 'aws:cdk:bundling-stacks': [] }, out),
     });
     const manifest = JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8')) as {
       artifacts: Record<string, { type: string; environment?: string; properties?: { stackName?: string } }>;

@@ -17,7 +17,7 @@ import { RATE_LIMIT_EXTENSION_MS } from '../../functions/core/probe.ts';
 import { ACCESS_LOG_FIELDS, API_PATHS, NEW_ACCOUNT_CONCURRENCY } from '../../infra/aws/public-api.ts';
 import type { DialbackStack } from '../../infra/aws/stack.ts';
 import { acknowledgments } from '../support/acknowledgments.ts';
-import { buildStack } from '../support/synth.ts';
+import { buildStack, cdkAppEnv } from '../support/synth.ts';
 
 const run = promisify(execFile);
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -171,7 +171,7 @@ describe('the stack', () => {
       {
         Effect: 'Allow',
         Action: 'dynamodb:UpdateItem',
-        Resource: [{ 'Fn::GetAtt': [logicalId(template, 'AWS::DynamoDB::Table'), 'Arn'] }],
+        Resource: { 'Fn::GetAtt': [logicalId(template, 'AWS::DynamoDB::Table'), 'Arn'] },
       },
       {
         Effect: 'Allow',
@@ -345,11 +345,8 @@ describe('cdk-nag AwsSolutions', () => {
 });
 
 describe('the CDK app (what `cdk synth` runs)', () => {
-  const env = (context: Record<string, unknown>, out: string) => ({
-    ...process.env,
-    CDK_OUTDIR: out,
-    CDK_CONTEXT_JSON: JSON.stringify({ ...context, 'aws:cdk:bundling-stacks': [] }),
-  });
+  const env = (context: Record<string, unknown>, out: string) =>
+    cdkAppEnv({ ...context, 'aws:cdk:bundling-stacks': [] }, out);
 
   it.each([
     'default',

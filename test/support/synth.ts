@@ -3,8 +3,10 @@
  * and finds what it produced: the template and the function's bundled code. Infra tests and
  * the memory bench use it so they look at the real cloud assembly, not at the source.
  */
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { buildDeployment } from '../../infra/aws/regions.ts';
@@ -20,6 +22,24 @@ export interface Synthesized {
   readonly bundleDir: string;
 }
 
+/**
+ * The context `cdk synth` gets from cdk.json (the feature flags above all), so tests look at the
+ * template a deploy would produce, not at what a flagless app would.
+ */
+export const CDK_JSON_CONTEXT: Readonly<Record<string, unknown>> = (
+  JSON.parse(readFileSync(fileURLToPath(new URL('../../cdk.json', import.meta.url)), 'utf8')) as {
+    context: Record<string, unknown>;
+  }
+).context;
+
+/**
+ * The environment `cdk synth` gives the app: cdk.json's context plus the caller's, merged as the
+ * CLI does (`-c` wins), and the output directory.
+ */
+export function cdkAppEnv(context: Readonly<Record<string, unknown>>, outdir: string): NodeJS.ProcessEnv {
+  return { ...process.env, CDK_OUTDIR: outdir, CDK_CONTEXT_JSON: JSON.stringify({ ...CDK_JSON_CONTEXT, ...context }) };
+}
+
 /** Context for a stack; `bundle: false` skips esbuild (template-only tests). */
 export interface SynthOptions {
   readonly outdir: string;
@@ -33,7 +53,7 @@ export function buildStacks(options: SynthOptions): { app: App; stacks: Dialback
   const app = new App({
     outdir: options.outdir,
     // An empty list tells asset bundling to skip every stack.
-    context: options.bundle === false ? { 'aws:cdk:bundling-stacks': [] } : {},
+    context: { ...CDK_JSON_CONTEXT, ...(options.bundle === false ? { 'aws:cdk:bundling-stacks': [] } : {}) },
   });
   const settings = readSettings((key) => context[key]);
   return { app, stacks: buildDeployment(app, settings) };
