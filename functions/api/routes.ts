@@ -10,7 +10,7 @@ import { SERVED_API_PLACEHOLDER, type WebAssets } from '../web/assets.ts';
 import { egressOf, localNotice, portListParameter, runCheck, udpListParameter, validateCheck } from './check.ts';
 import { callerAddress, type Route, type RouteContext, requestBaseUrl } from './context.ts';
 import { decodePath, type HttpResponse, json, text } from './http.ts';
-import { openApiDocument } from './openapi.ts';
+import { fillOpenApiTemplate } from './openapi/limits.ts';
 import { pageRoute } from './page-route.ts';
 import { rateLimitHeaders } from './rate-headers.ts';
 import { regionsRoute } from './regions-route.ts';
@@ -42,24 +42,33 @@ function portsParameters(ctx: RouteContext): { tcp: number[]; udp: number[] } {
   return { tcp: tcp ?? [], udp: udp ?? [] };
 }
 
-/** Serves one piece of the compiled code as JavaScript; 404 when the deployment was bundled without it. */
-async function script(
+/**
+ * Serves one of the files built beside the function (`WebAssets`) with `contentType`; 404 when
+ * the deployment was bundled without it.
+ */
+async function served(
   ctx: RouteContext,
   what: string,
   pick: (assets: WebAssets) => string | undefined | Promise<string | undefined>,
-  headers: Record<string, string> = {},
+  headers: Record<string, string>,
 ): Promise<HttpResponse> {
   const assets = ctx.deps.webAssets === undefined ? undefined : await ctx.deps.webAssets();
   const body = assets === undefined ? undefined : await pick(assets);
   if (body === undefined) throw new NotFound(`This deployment was bundled without ${what}.`);
-  return { statusCode: 200, headers: { 'content-type': 'text/javascript; charset=utf-8', ...headers }, body };
+  return { statusCode: 200, headers, body };
 }
+
+const JAVASCRIPT = { 'content-type': 'text/javascript; charset=utf-8' } as const;
 
 /** What `/check` and `/ip` answer in: JSON, or plain text for terminals. */
 const JSON_OR_TEXT = ['application/json', 'text/plain'] as const;
 
-/** The routes of DESIGN §3 served by this function. */
-export const ROUTES: readonly Route[] = [
+/**
+ * The routes of DESIGN §3 served by this function: the one place a route is written. The
+ * OpenAPI document (openapi/document.ts) and API Gateway's routes (infra/aws/public-api.ts) are
+ * derived from it, and the type of `name` makes the document demand a path item per route.
+ */
+export const ROUTES = [
   {
     name: '/check/{port}',
     pattern: /^\/check\/([^/]*)$/,
@@ -108,7 +117,10 @@ export const ROUTES: readonly Route[] = [
     pattern: /^\/widget\.js$/,
     produces: ['text/javascript'],
     get: (ctx) =>
-      script(ctx, 'the widget', (assets) => assets.widget, { 'cross-origin-resource-policy': 'cross-origin' }),
+      served(ctx, 'the widget', (assets) => assets.widget, {
+        ...JAVASCRIPT,
+        'cross-origin-resource-policy': 'cross-origin',
+      }),
   },
   {
     name: '/dialback.mjs',
@@ -116,15 +128,28 @@ export const ROUTES: readonly Route[] = [
     produces: ['text/javascript'],
     // Pointed at this API, so `node dialback.mjs 443` needs no --api.
     get: (ctx) =>
-      script(ctx, 'the standalone CLI', async (assets) =>
-        (await assets.cli())?.replaceAll(SERVED_API_PLACEHOLDER, requestBaseUrl(ctx)),
+      served(
+        ctx,
+        'the standalone CLI',
+        async (assets) => (await assets.cli())?.replaceAll(SERVED_API_PLACEHOLDER, requestBaseUrl(ctx)),
+        JAVASCRIPT,
       ),
   },
   {
     name: '/openapi.json',
     pattern: /^\/openapi\.json$/,
     produces: ['application/json'],
-    get: async (ctx) => json(200, openApiDocument(ctx.deps.config)),
+    // Built at bundle time with stand-in limits (openapi/limits.ts); this deployment's go in.
+    get: (ctx) =>
+      served(
+        ctx,
+        'the OpenAPI document',
+        async (assets) => {
+          const template = await assets.openApi();
+          return template === undefined ? undefined : `${fillOpenApiTemplate(template, ctx.deps.config)}\n`;
+        },
+        { 'content-type': 'application/json; charset=utf-8' },
+      ),
   },
   {
     name: '/regions',
@@ -132,4 +157,7 @@ export const ROUTES: readonly Route[] = [
     produces: ['application/json'],
     get: regionsRoute,
   },
-];
+] as const satisfies readonly Route[];
+
+/** The name (OpenAPI path) of each route. */
+export type RouteName = (typeof ROUTES)[number]['name'];

@@ -9,10 +9,13 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { type BuildOptions, build, buildSync, type OutputFile } from 'esbuild';
+import { openApiDocument } from '../api/openapi/document.ts';
+import { TEMPLATE_LIMITS } from '../api/openapi/limits.ts';
 import { packageVersion, SERVED_API_CONSTANT, VERSION_CONSTANT } from '../cli/inlined.ts';
 import {
   CLI_FILE,
   type InlinedAssets,
+  OPENAPI_FILE,
   SERVED_API_PLACEHOLDER,
   WEB_ASSETS_FILE,
   type WebAssets,
@@ -78,16 +81,26 @@ function browserAssets(files: readonly OutputFile[]): InlinedAssets {
   };
 }
 
-/** Compiles the widget, the page script and the standalone CLI. */
+/** The OpenAPI document as served before the limits go in (functions/api/openapi/limits.ts). */
+function openApiTemplate(): string {
+  return JSON.stringify(openApiDocument(TEMPLATE_LIMITS));
+}
+
+/** Compiles the widget, the page script and the standalone CLI, and builds the OpenAPI template. */
 export async function buildWebAssets(): Promise<WebAssets> {
   const [web, cli] = await Promise.all([build(OPTIONS), build(cliOptions())]);
   const standalone = cliText(cli.outputFiles ?? []);
-  return Object.freeze({ ...browserAssets(web.outputFiles ?? []), cli: async () => standalone });
+  const openApi = openApiTemplate();
+  return Object.freeze({
+    ...browserAssets(web.outputFiles ?? []),
+    cli: async () => standalone,
+    openApi: async () => openApi,
+  });
 }
 
 /**
- * Compiles the browser code and the standalone CLI and writes them, gzip-compressed, as
- * `WEB_ASSETS_FILE` and `CLI_FILE` in `dir` (the Lambda bundle's directory, where
+ * Compiles the browser code and the standalone CLI, builds the OpenAPI template and writes them,
+ * gzip-compressed, as `WEB_ASSETS_FILE`, `CLI_FILE` and `OPENAPI_FILE` in `dir` (the Lambda bundle's directory, where
  * `bundledWebAssets()` reads them on first use); returns the files' paths.
  */
 export function writeBundledAssets(dir: string): string[] {
@@ -96,6 +109,7 @@ export function writeBundledAssets(dir: string): string[] {
   const files: Array<[string, string]> = [
     [WEB_ASSETS_FILE, browser],
     [CLI_FILE, cliText(buildSync(cliOptions()).outputFiles ?? [])],
+    [OPENAPI_FILE, openApiTemplate()],
   ];
   return files.map(([name, text]) => {
     const file = join(dir, name);

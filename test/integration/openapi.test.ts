@@ -90,9 +90,19 @@ describe('openapi document', () => {
     expect(paths).toHaveLength(ROUTES.length);
   });
 
-  it('is what GET /openapi.json serves', async () => {
+  it('is what GET /openapi.json serves, HEAD answers it without a body, and 404 when it was not bundled', async () => {
     const response = await call(handlerWith(), { url: '/openapi.json' });
+    expect(response.headers['content-type']).toBe('application/json; charset=utf-8');
     expect(JSON.parse(response.body)).toEqual(doc);
+    const head = await call(handlerWith(), { url: '/openapi.json', method: 'HEAD' });
+    expect([head.statusCode, head.body, Object.keys(head.headers).sort()]).toEqual([
+      200,
+      '',
+      Object.keys(response.headers).sort(),
+    ]);
+    const missing = await call(handlerWith({ webAssets: false }), { url: '/openapi.json' });
+    expect(missing.statusCode).toBe(404);
+    expect(JSON.parse(missing.body).detail).toMatch(/bundled without the OpenAPI document/);
   });
 
   it('flags a body field, a header or a status it does not describe', () => {

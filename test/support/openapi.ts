@@ -6,7 +6,7 @@
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { HttpResponse } from '../../functions/api/http.ts';
-import { openApiDocument } from '../../functions/api/openapi.ts';
+import { openApiDocument } from '../../functions/api/openapi/document.ts';
 import { loadConfig } from '../../functions/core/config.ts';
 import { checkAgainstSpec, type Json, type ObservedResponse } from '../../infra/smoke/openapi-check.ts';
 

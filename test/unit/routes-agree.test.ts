@@ -5,7 +5,7 @@
  * caught them.
  */
 import { describe, expect, it } from 'vitest';
-import { openApiDocument } from '../../functions/api/openapi.ts';
+import { openApiDocument } from '../../functions/api/openapi/document.ts';
 import { ROUTES } from '../../functions/api/routes.ts';
 import { loadConfig } from '../../functions/core/config.ts';
 import { API_PATHS } from '../../infra/aws/public-api.ts';
