@@ -66,17 +66,20 @@ const ESM_REQUIRE_BANNER =
   "import { createRequire as __dialbackCreateRequire } from 'node:module'; const require = __dialbackCreateRequire(import.meta.url);";
 
 /**
- * esbuild arguments for the function's bundle: two aliases that keep code Lambda never runs out
- * of what every cold start parses (paths resolved from the project root, where the bundler runs).
+ * esbuild arguments for the function's bundle: aliases that keep code Lambda never runs out of
+ * what every cold start parses (paths resolved from the project root, where the bundler runs).
  * - Lambda puts the role's credentials in the environment, so the SDK's default credential chain
  *   is replaced by the environment provider alone (functions/core/lambda-credentials.ts): SSO,
  *   ini files, process, web identity and metadata providers and their STS/SSO clients stay out.
  * - The SDK loads its event-stream codecs only for streaming operations, which Dialback never
  *   calls (functions/core/lambda-no-event-streams.ts).
+ * - DynamoDB's client sets up endpoint discovery, and an LRU cache for it, though it is off
+ *   unless asked for (functions/core/lambda-no-endpoint-discovery.ts).
  */
 export const LAMBDA_BUNDLE_ARGS = Object.freeze({
   '--alias:@aws-sdk/credential-provider-node': './functions/core/lambda-credentials.ts',
   '--alias:@smithy/core/event-streams': './functions/core/lambda-no-event-streams.ts',
+  '--alias:@aws-sdk/middleware-endpoint-discovery': './functions/core/lambda-no-endpoint-discovery.ts',
 });
 
 /** Props of the stack: the validated settings plus the usual stack props. */
@@ -237,7 +240,7 @@ export class DialbackStack extends Stack {
         // caller is answered "untestable" instead of a false "filtered", and the source is not fixed.
         ...(egress?.functionEnvironment() ?? DEFAULT_EGRESS_ENVIRONMENT),
         // No NODE_OPTIONS=--enable-source-maps: Node would read and parse the map at every
-        // cold start (npm run bench -- handler measures it). Names survive minification instead.
+        // cold start (npm run bench -- handler measures it); the map stays in cdk.out for reading.
       },
       bundling: {
         // Bundled locally by the esbuild devDependency: synth needs no Docker.
@@ -251,11 +254,11 @@ export class DialbackStack extends Stack {
         bundleAwsSDK: true,
         externalModules: [],
         minify: true,
-        // Stack traces stay readable without a source map at run time: function and class names
-        // are kept through minification, and the map is written to `cdk.out/source-maps/` (never
-        // into the asset, where Lambda would carry 400 KB it never reads) to turn a logged
-        // `index.mjs:line:column` back into source.
-        keepNames: true,
+        // Names are not kept through minification (18 KB of every cold start): the log line
+        // records an error's type, code and message, which the error classes name themselves,
+        // never a stack. A stack trace, should one appear, reads back through the source map,
+        // written to `cdk.out/source-maps/` (never into the asset, where Lambda would carry
+        // 400 KB it never reads).
         sourceMap: true,
         sourceMapMode: SourceMapMode.EXTERNAL,
         sourcesContent: false,

@@ -154,7 +154,6 @@ const STACK_LIKE = {
   format: 'esm',
   target: 'node24',
   minify: true,
-  keepNames: true,
   banner: { js: "import { createRequire as __r } from 'node:module'; const require = __r(import.meta.url);" },
   logLevel: 'error',
 } satisfies BuildOptions;
@@ -266,7 +265,7 @@ async function bundleAndInit(): Promise<string[]> {
       return `| ${name} | ${kb(size.bytes)} | ${kb(size.gzipBytes)} | ${importMs.toFixed(1)} | ${Math.min(...runs.map((t) => t.importMs)).toFixed(1)} | ${(importMs / floor).toFixed(2)}× | ${cpuMs.toFixed(1)} | ${(cpuMs / cpuFloor).toFixed(2)}× | ${median(runs.map((t) => t.processMs)).toFixed(0)} |`;
     };
     return [
-      "The deployed bundle as `cdk synth` builds it (infra/aws/stack.ts: esbuild, ESM, `node24`, minified with names kept, AWS SDK inlined, served browser code and CLI beside it as files, the environment as the only credential provider, event-stream codecs aliased out, no source map loaded), beside a handler that only creates a default `DynamoDBClient` (the floor for anyone using this SDK) and an empty one, both bundled with the stack's options without its aliases. Cold init = `import()` of the bundle in a fresh `node` process with the function's environment from the template (module scope runs `loadConfig` and `createHandler`), median of " +
+      "The deployed bundle as `cdk synth` builds it (infra/aws/stack.ts: esbuild, ESM, `node24`, minified without kept names, AWS SDK inlined, served browser code, CLI and OpenAPI document beside it as files, the environment as the only credential provider, event-stream codecs and endpoint discovery aliased out, no source map loaded), beside a handler that only creates a default `DynamoDBClient` (the floor for anyone using this SDK) and an empty one, both bundled with the stack's options without its aliases. Cold init = `import()` of the bundle in a fresh `node` process with the function's environment from the template (module scope runs `loadConfig` and `createHandler`), median of " +
         `${COLD_RUNS} alternating runs; CPU = the process's user + system time during the import, which a loaded machine disturbs less than wall time; whole process = spawn to exit, also the median. Node ${process.version} (Lambda runs Node 24); 1-minute load average ${(os.loadavg()[0] ?? 0).toFixed(1)} on ${os.cpus().length} cores.`,
       '',
       '| bundle | size KB | gzip KB | cold init ms (median) | min | vs `DynamoDBClient` handler | init CPU ms (median) | CPU vs `DynamoDBClient` handler | whole process ms |',
