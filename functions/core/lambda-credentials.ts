@@ -1,6 +1,6 @@
 /**
  * Stands in for `@aws-sdk/credential-provider-node` in the Lambda bundle only (an esbuild
- * alias, `LAMBDA_BUNDLE_ARGS` in infra/aws/stack.ts). Lambda hands a function its role's
+ * alias, `LAMBDA_BUNDLE_ARGS` in infra/aws/api-function.ts). Lambda hands a function its role's
  * credentials in the environment (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
  * `AWS_SESSION_TOKEN`), so the default chain's other links never run there: SSO, shared ini
  * files, `credential_process`, web identity, container and instance metadata, and the STS and

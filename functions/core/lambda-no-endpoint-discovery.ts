@@ -1,6 +1,6 @@
 /**
  * Stands in for `@aws-sdk/middleware-endpoint-discovery` in the Lambda bundle only (an esbuild
- * alias, `LAMBDA_BUNDLE_ARGS` in infra/aws/stack.ts). DynamoDB's client resolves an endpoint
+ * alias, `LAMBDA_BUNDLE_ARGS` in infra/aws/api-function.ts). DynamoDB's client resolves an endpoint
  * cache for endpoint discovery whether or not it is used, and that cache brings an LRU library:
  * about 9 KB every cold start would parse. Endpoint discovery is off unless asked for, and
  * Dialback never asks (its one call, `UpdateItem`, goes to the regional endpoint), so the

@@ -1,6 +1,6 @@
 /**
  * Stands in for `@smithy/core/event-streams` in the Lambda bundle only (an esbuild alias,
- * `LAMBDA_BUNDLE_ARGS` in infra/aws/stack.ts). The SDK's HTTP protocol loads that module only
+ * `LAMBDA_BUNDLE_ARGS` in infra/aws/api-function.ts). The SDK's HTTP protocol loads that module only
  * for operations that stream events, and Dialback calls two that do not (DynamoDB `UpdateItem`,
  * Secrets Manager `GetSecretValue`); bundled, its codecs are about 15 KB that every cold start
  * would parse for nothing. Should an event-stream operation ever be called, it fails loudly.

@@ -1,29 +1,26 @@
 /**
  * Dialback in one stack, read top to bottom like DESIGN §1: the counters table, the HMAC key,
- * with `egress=vpc` the network probes leave through (egress.ts), the function that dials back,
+ * with `egress=vpc` the network probes leave through (egress.ts), the function that dials back
+ * (api-function.ts),
  * the HTTP APIs in front of it (public-api.ts: IPv4-only, plus dual-stack with `egress=vpc`),
  * alarms, outputs. Everything is pinned to one region, the region checks dial out from.
  */
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Stage, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, type IMetric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { AttributeType, BillingMode, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { ApplicationLogLevel, Architecture, LoggingFormat, Runtime, SystemLogLevel } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
-import { writeBundledAssets } from '../../functions/build/served-code.ts';
 import { formatRegions, REGIONS_VARIABLE, type RegionApi } from '../../functions/core/config.ts';
 import { RATE_LIMIT_EXTENSION_MS } from '../../functions/core/pacing.ts';
 import { COUNTER_TABLE_SCHEMA } from '../../functions/core/table-schema.ts';
-import { DEFAULT_EGRESS_ENVIRONMENT, VpcEgress } from './egress.ts';
+import { apiFunction } from './api-function.ts';
+import { VpcEgress } from './egress.ts';
 import {
   API_ID_SUFFIXES,
   API_LABELS,
@@ -34,8 +31,6 @@ import {
   stageThrottle,
 } from './public-api.ts';
 import type { DialbackSettings } from './settings.ts';
-
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /**
  * What one request may spend besides the probe itself: the first read of the key (bounded at
@@ -54,33 +49,6 @@ const API_GATEWAY_LIMIT_SECONDS = 30;
  * requests time out.
  */
 const LATENCY_ALARM_MARGIN_MS = 1500;
-
-/**
- * Lets the ESM bundle load CommonJS dependencies (parts of the AWS SDK call `require` on Node
- * built-ins, which an ES module does not have).
- */
-/** The asset's last step (copy the served files in, move the source map out), on Node's file API. */
-const AFTER_BUNDLING = fileURLToPath(new URL('./after-bundling.mjs', import.meta.url));
-
-const ESM_REQUIRE_BANNER =
-  "import { createRequire as __dialbackCreateRequire } from 'node:module'; const require = __dialbackCreateRequire(import.meta.url);";
-
-/**
- * esbuild arguments for the function's bundle: aliases that keep code Lambda never runs out of
- * what every cold start parses (paths resolved from the project root, where the bundler runs).
- * - Lambda puts the role's credentials in the environment, so the SDK's default credential chain
- *   is replaced by the environment provider alone (functions/core/lambda-credentials.ts): SSO,
- *   ini files, process, web identity and metadata providers and their STS/SSO clients stay out.
- * - The SDK loads its event-stream codecs only for streaming operations, which Dialback never
- *   calls (functions/core/lambda-no-event-streams.ts).
- * - DynamoDB's client sets up endpoint discovery, and an LRU cache for it, though it is off
- *   unless asked for (functions/core/lambda-no-endpoint-discovery.ts).
- */
-export const LAMBDA_BUNDLE_ARGS = Object.freeze({
-  '--alias:@aws-sdk/credential-provider-node': './functions/core/lambda-credentials.ts',
-  '--alias:@smithy/core/event-streams': './functions/core/lambda-no-event-streams.ts',
-  '--alias:@aws-sdk/middleware-endpoint-discovery': './functions/core/lambda-no-endpoint-discovery.ts',
-});
 
 /** Props of the stack: the validated settings plus the usual stack props. */
 export interface DialbackStackProps extends StackProps {
@@ -119,6 +87,168 @@ function alarmTopic(stack: Stack, email: string): Topic {
   return topic;
 }
 
+/** The counters table: a string partition key and TTL, from the schema the local server uses too. */
+function counterTable(stack: Stack): Table {
+  const table = new Table(stack, 'RateLimits', {
+    partitionKey: { name: COUNTER_TABLE_SCHEMA.partitionKey.name, type: AttributeType.STRING },
+    timeToLiveAttribute: COUNTER_TABLE_SCHEMA.timeToLiveAttribute,
+    billingMode: BillingMode.PAY_PER_REQUEST,
+    // The table holds only rate-limit counters that expire within a day; nothing in it is
+    // worth keeping after the stack is gone, and a retained table would outlive `npm run destroy`.
+    removalPolicy: RemovalPolicy.DESTROY,
+  });
+  Validations.of(table).acknowledge({
+    id: 'AwsSolutions-DDB3',
+    reason:
+      "Point-in-time recovery would restore rate-limit counters that expire within a day; losing them only resets callers' budgets early.",
+  });
+  return table;
+}
+
+/**
+ * The HMAC key for caller hashes, generated by Secrets Manager at deploy time: never in the repo,
+ * the template or an environment variable value (only the secret's ARN is).
+ */
+function rateLimitKey(stack: Stack): Secret {
+  const key = new Secret(stack, 'RateLimitKey', {
+    description: 'Dialback: HMAC key that hashes caller addresses into rate-limit counter keys',
+    generateSecretString: { passwordLength: 64, excludePunctuation: true },
+  });
+  Validations.of(key).acknowledge({
+    id: 'AwsSolutions-SMG4',
+    reason:
+      "The key only hashes addresses into counter keys that live at most a day; rotating it would need a rotation function and would reset every caller's budget. Replace the secret if it is ever exposed.",
+  });
+  return key;
+}
+
+/**
+ * The function's role: a role of our own instead of the managed AWSLambdaBasicExecutionRole,
+ * whose log permissions cover every log group in the account.
+ */
+function functionRole(stack: Stack, logs: LogGroup, table: Table, key: Secret): Role {
+  const role = new Role(stack, 'ApiFunctionRole', {
+    assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+    description: 'Dialback API function: write its own logs, update its counters, read its key',
+  });
+  role.addToPolicy(
+    new PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logs.logGroupArn] }),
+  );
+  // The limiter's only table call: one conditional UpdateItem per check, both windows at once.
+  table.grant(role, 'dynamodb:UpdateItem');
+  role.addToPolicy(new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [key.secretArn] }));
+  return role;
+}
+
+/** How long a check may take, and so the function's timeout and the latency alarm's threshold. */
+interface CheckTiming {
+  /**
+   * The longest check a healthy deployment gives: every port waits out the deadline, and a host
+   * that rate-limits its ICMP errors is asked for up to RATE_LIMIT_EXTENSION_MS more (pacing.ts).
+   */
+  readonly longestCheckMs: number;
+  readonly timeoutSeconds: number;
+  /**
+   * A check legitimately lasts up to the longest check, plus a cold start now and then; beyond
+   * that something is slow that should not be. The threshold stays well under the timeout, so
+   * the alarm fires while requests still get answers.
+   */
+  readonly latencyThresholdMs: number;
+}
+
+/** The timing of `probeTimeoutMs`, refusing one that leaves no room under API Gateway's limit. */
+function checkTiming(probeTimeoutMs: number): CheckTiming {
+  const longestCheckMs = probeTimeoutMs + RATE_LIMIT_EXTENSION_MS;
+  const timeoutSeconds = Math.ceil((longestCheckMs + REQUEST_OVERHEAD_MS) / 1000);
+  if (timeoutSeconds >= API_GATEWAY_LIMIT_SECONDS) {
+    throw new Error(
+      `probeTimeoutMs=${probeTimeoutMs} leaves no room under API Gateway's ${API_GATEWAY_LIMIT_SECONDS} s limit`,
+    );
+  }
+  const latencyThresholdMs = longestCheckMs + LATENCY_ALARM_MARGIN_MS;
+  if (latencyThresholdMs > timeoutSeconds * 1000 - LATENCY_ALARM_MARGIN_MS) {
+    throw new Error(
+      `the latency alarm (${latencyThresholdMs} ms) would sit too close to the ${timeoutSeconds} s timeout`,
+    );
+  }
+  return { longestCheckMs, timeoutSeconds, latencyThresholdMs };
+}
+
+/**
+ * The alarms, e-mailed when `alarmEmail` is set. A 503 from a sick table is a 5xx, so the 5xx
+ * alarm also catches the limiter failing closed.
+ */
+function alarms(
+  stack: Stack,
+  fn: NodejsFunction,
+  apis: readonly PublicApi[],
+  timing: CheckTiming,
+  email: string | undefined,
+): void {
+  const topic = email === undefined ? undefined : alarmTopic(stack, email);
+  const alarm = (id: string, metric: IMetric, threshold: number, description: string): void => {
+    const created = new Alarm(stack, id, {
+      metric,
+      threshold,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+      alarmDescription: description,
+    });
+    if (topic !== undefined) created.addAlarmAction(new SnsAction(topic));
+  };
+  const fiveMinutes = Duration.minutes(5);
+  alarm(
+    'FunctionErrorsAlarm',
+    fn.metricErrors({ period: fiveMinutes, statistic: 'Sum' }),
+    1,
+    'The function crashed or timed out (answered errors are responses, not Lambda errors).',
+  );
+  alarm(
+    'FunctionThrottlesAlarm',
+    fn.metricThrottles({ period: fiveMinutes, statistic: 'Sum' }),
+    1,
+    'Lambda refused invocations: the account or reserved concurrency is exhausted.',
+  );
+  for (const { kind, httpApi } of apis) {
+    const suffix = API_ID_SUFFIXES[kind];
+    alarm(
+      `Api5xxAlarm${suffix}`,
+      httpApi.metricServerError({ period: fiveMinutes, statistic: 'Sum' }),
+      5,
+      `The ${API_LABELS[kind]} API answered 5xx: the rate-limit table or the key is unreachable, or the function failed.`,
+    );
+    alarm(
+      `ApiLatencyP99Alarm${suffix}`,
+      httpApi.metricLatency({ period: fiveMinutes, statistic: 'p99' }),
+      timing.latencyThresholdMs,
+      `p99 latency of the ${API_LABELS[kind]} API exceeds the longest healthy check (deadline plus rate-limit extension, ${timing.longestCheckMs} ms) plus ${LATENCY_ALARM_MARGIN_MS} ms (the timeout is ${timing.timeoutSeconds} s).`,
+    );
+  }
+}
+
+/** The stack's outputs: the API URLs, region, table and, with `vpc` egress, the probes' source addresses. */
+function outputs(stack: Stack, apis: readonly PublicApi[], table: Table, egress: VpcEgress | undefined): void {
+  for (const { kind, stage } of apis) {
+    new CfnOutput(stack, `ApiUrl${API_ID_SUFFIXES[kind]}`, {
+      value: stage.url,
+      description: API_URL_DESCRIPTIONS[kind],
+    });
+  }
+  new CfnOutput(stack, 'Region', { value: stack.region, description: 'Region the checks dial out from' });
+  new CfnOutput(stack, 'TableName', { value: table.tableName, description: 'Rate-limit counters table' });
+  if (egress !== undefined) {
+    new CfnOutput(stack, 'EgressIpv4Address', {
+      value: egress.ipv4Address,
+      description: 'Every IPv4 check comes from this address (allowlist it)',
+    });
+    new CfnOutput(stack, 'EgressIpv6Range', {
+      value: egress.ipv6Range,
+      description: 'Every IPv6 check comes from inside this /56 (allowlist it)',
+    });
+  }
+}
+
 /** The whole service: table, key, function, APIs, alarms and outputs. */
 export class DialbackStack extends Stack {
   /** The function that dials back; exposed for tests. */
@@ -129,58 +259,18 @@ export class DialbackStack extends Stack {
   constructor(scope: Construct, id: string, props: DialbackStackProps) {
     super(scope, id, props);
     const { settings } = props;
-
-    // Counters table: a string partition key and TTL, from the schema the local server uses too.
-    const table = new Table(this, 'RateLimits', {
-      partitionKey: { name: COUNTER_TABLE_SCHEMA.partitionKey.name, type: AttributeType.STRING },
-      timeToLiveAttribute: COUNTER_TABLE_SCHEMA.timeToLiveAttribute,
-      billingMode: BillingMode.PAY_PER_REQUEST,
-      // The table holds only rate-limit counters that expire within a day; nothing in it is
-      // worth keeping after the stack is gone, and a retained table would outlive `npm run destroy`.
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    Validations.of(table).acknowledge({
-      id: 'AwsSolutions-DDB3',
-      reason:
-        "Point-in-time recovery would restore rate-limit counters that expire within a day; losing them only resets callers' budgets early.",
-    });
-
-    // HMAC key for caller hashes, generated by Secrets Manager at deploy time: never in the repo,
-    // the template or an environment variable value (only the secret's ARN is).
-    const key = new Secret(this, 'RateLimitKey', {
-      description: 'Dialback: HMAC key that hashes caller addresses into rate-limit counter keys',
-      generateSecretString: { passwordLength: 64, excludePunctuation: true },
-    });
-    Validations.of(key).acknowledge({
-      id: 'AwsSolutions-SMG4',
-      reason:
-        "The key only hashes addresses into counter keys that live at most a day; rotating it would need a rotation function and would reset every caller's budget. Replace the secret if it is ever exposed.",
-    });
+    const table = counterTable(this);
+    const key = rateLimitKey(this);
 
     // The function's own log group, so retention is set and nothing else writes there.
     // RetentionDays' members are the day counts themselves, and readSettings admits only those.
     const retention = settings.logRetentionDays as RetentionDays;
-    const functionLogs = new LogGroup(this, 'ApiFunctionLogs', {
+    const logGroup = new LogGroup(this, 'ApiFunctionLogs', {
       retention,
       // Logs age out by retention anyway; `npm run destroy` should leave nothing behind.
       removalPolicy: RemovalPolicy.DESTROY,
     });
-
-    // A role of our own instead of the managed AWSLambdaBasicExecutionRole, whose log
-    // permissions cover every log group in the account.
-    const role = new Role(this, 'ApiFunctionRole', {
-      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
-      description: 'Dialback API function: write its own logs, update its counters, read its key',
-    });
-    role.addToPolicy(
-      new PolicyStatement({
-        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-        resources: [functionLogs.logGroupArn],
-      }),
-    );
-    // The limiter's only table call: one conditional UpdateItem per check, both windows at once.
-    table.grant(role, 'dynamodb:UpdateItem');
-    role.addToPolicy(new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [key.secretArn] }));
+    const role = functionRole(this, logGroup, table, key);
 
     // `vpc` egress: the network the probes leave through (egress.ts); `default` has none.
     const egress =
@@ -191,90 +281,15 @@ export class DialbackStack extends Stack {
           })
         : undefined;
 
-    // The longest check a healthy deployment gives: every port waits out the deadline, and a host
-    // that rate-limits its ICMP errors is asked for up to RATE_LIMIT_EXTENSION_MS more (pacing.ts).
-    const longestCheckMs = settings.probeTimeoutMs + RATE_LIMIT_EXTENSION_MS;
-    const timeoutSeconds = Math.ceil((longestCheckMs + REQUEST_OVERHEAD_MS) / 1000);
-    if (timeoutSeconds >= API_GATEWAY_LIMIT_SECONDS) {
-      throw new Error(
-        `probeTimeoutMs=${settings.probeTimeoutMs} leaves no room under API Gateway's ${API_GATEWAY_LIMIT_SECONDS} s limit`,
-      );
-    }
-
-    // The served code (widget, page script, standalone CLI), compiled once per synth into the
-    // cloud assembly's directory, then copied beside the bundle (functions/web/assets.ts).
-    const outdir = Stage.of(this)?.outdir ?? tmpdir();
-    const servedFiles = writeBundledAssets(join(outdir, 'dialback-served'));
-    /** Where the bundle's source map goes: beside the synth's output, never inside the Lambda asset. */
-    const sourceMaps = join(outdir, 'source-maps');
-    this.api = new NodejsFunction(this, 'ApiFunction', {
-      description: 'Dialback: dials back to the caller and reports open, closed or filtered',
-      entry: `${REPO_ROOT}functions/api/index.ts`,
-      handler: 'handler',
-      projectRoot: REPO_ROOT,
-      depsLockFilePath: `${REPO_ROOT}package-lock.json`,
-      runtime: Runtime.NODEJS_24_X,
-      architecture: Architecture.ARM_64,
-      memorySize: settings.memoryMb,
-      timeout: Duration.seconds(timeoutSeconds),
+    const timing = checkTiming(settings.probeTimeoutMs);
+    this.api = apiFunction(this, {
+      settings,
       role,
-      logGroup: functionLogs,
-      loggingFormat: LoggingFormat.JSON,
-      applicationLogLevelV2: ApplicationLogLevel.INFO,
-      systemLogLevelV2: SystemLogLevel.WARN,
-      ...(settings.reservedConcurrency === undefined
-        ? {}
-        : { reservedConcurrentExecutions: settings.reservedConcurrency }),
-      ...egress?.functionPlacement(),
-      // The DESIGN §5 settings. Deployed mode (public targets only, port 25 untestable, key
-      // from Secrets Manager) is fixed in functions/api/index.ts, so nothing here can relax it.
-      environment: {
-        TABLE_NAME: table.tableName,
-        RATE_LIMIT_PER_MINUTE: String(settings.ratePerMinute),
-        RATE_LIMIT_PER_DAY: String(settings.ratePerDay),
-        MAX_PORTS: String(settings.maxPorts),
-        PROBE_TIMEOUT_MS: String(settings.probeTimeoutMs),
-        CORS_ALLOW_ORIGINS: settings.corsOrigins.join(','),
-        RATE_LIMIT_KEY_SECRET_ARN: key.secretArn,
-        // IPV6_EGRESS and EGRESS_ADDRESSES. Outside a VPC a Lambda has no IPv6 route: an IPv6
-        // caller is answered "untestable" instead of a false "filtered", and the source is not fixed.
-        ...(egress?.functionEnvironment() ?? DEFAULT_EGRESS_ENVIRONMENT),
-        // No NODE_OPTIONS=--enable-source-maps: Node would read and parse the map at every
-        // cold start (npm run bench -- handler measures it); the map stays in cdk.out for reading.
-      },
-      bundling: {
-        // Bundled locally by the esbuild devDependency: synth needs no Docker.
-        forceDockerBundling: false,
-        format: OutputFormat.ESM,
-        target: 'node24',
-        mainFields: ['module', 'main'],
-        banner: ESM_REQUIRE_BANNER,
-        // Bundle the SDK too: the deployed code is exactly the locked versions the tests ran,
-        // not whatever SDK the runtime happens to carry, and the bundle runs on its own.
-        bundleAwsSDK: true,
-        externalModules: [],
-        minify: true,
-        // Names are not kept through minification (18 KB of every cold start): the log line
-        // records an error's type, code and message, which the error classes name themselves,
-        // never a stack. A stack trace, should one appear, reads back through the source map,
-        // written to `cdk.out/source-maps/` (never into the asset, where Lambda would carry
-        // 400 KB it never reads).
-        sourceMap: true,
-        sourceMapMode: SourceMapMode.EXTERNAL,
-        sourcesContent: false,
-        esbuildArgs: LAMBDA_BUNDLE_ARGS,
-        metafile: false,
-        // Lambda has no compiler: the widget, the page script and the standalone CLI are compiled
-        // now and go beside the bundle as gzip files, read on first use (functions/web/assets.ts),
-        // so they weigh nothing on a cold start.
-        commandHooks: {
-          beforeBundling: () => [],
-          beforeInstall: () => [],
-          afterBundling: (_input: string, output: string) => [
-            [process.execPath, AFTER_BUNDLING, output, sourceMaps, ...servedFiles].map((a) => `"${a}"`).join(' '),
-          ],
-        },
-      },
+      logGroup,
+      table,
+      key,
+      egress,
+      timeoutSeconds: timing.timeoutSeconds,
     });
     egress?.attach(this.api);
 
@@ -300,75 +315,7 @@ export class DialbackStack extends Stack {
       );
     }
 
-    // Alarms. A 503 from a sick table is a 5xx, so the 5xx alarm also catches the limiter failing closed.
-    const topic = settings.alarmEmail === undefined ? undefined : alarmTopic(this, settings.alarmEmail);
-    const alarm = (id: string, metric: IMetric, threshold: number, description: string): void => {
-      const created = new Alarm(this, id, {
-        metric,
-        threshold,
-        evaluationPeriods: 1,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-        alarmDescription: description,
-      });
-      if (topic !== undefined) created.addAlarmAction(new SnsAction(topic));
-    };
-    const fiveMinutes = Duration.minutes(5);
-    alarm(
-      'FunctionErrorsAlarm',
-      this.api.metricErrors({ period: fiveMinutes, statistic: 'Sum' }),
-      1,
-      'The function crashed or timed out (answered errors are responses, not Lambda errors).',
-    );
-    alarm(
-      'FunctionThrottlesAlarm',
-      this.api.metricThrottles({ period: fiveMinutes, statistic: 'Sum' }),
-      1,
-      'Lambda refused invocations: the account or reserved concurrency is exhausted.',
-    );
-    // A check legitimately lasts up to the longest check (a filtered port waits out the deadline,
-    // a rate-limiting host the extension), plus a cold start now and then; beyond that something
-    // is slow that should not be. The threshold stays well under the timeout, so the alarm fires
-    // while requests still get answers.
-    const latencyThresholdMs = longestCheckMs + LATENCY_ALARM_MARGIN_MS;
-    if (latencyThresholdMs > timeoutSeconds * 1000 - LATENCY_ALARM_MARGIN_MS) {
-      throw new Error(
-        `the latency alarm (${latencyThresholdMs} ms) would sit too close to the ${timeoutSeconds} s timeout`,
-      );
-    }
-    for (const { kind, httpApi } of apis) {
-      const suffix = API_ID_SUFFIXES[kind];
-      alarm(
-        `Api5xxAlarm${suffix}`,
-        httpApi.metricServerError({ period: fiveMinutes, statistic: 'Sum' }),
-        5,
-        `The ${API_LABELS[kind]} API answered 5xx: the rate-limit table or the key is unreachable, or the function failed.`,
-      );
-      alarm(
-        `ApiLatencyP99Alarm${suffix}`,
-        httpApi.metricLatency({ period: fiveMinutes, statistic: 'p99' }),
-        latencyThresholdMs,
-        `p99 latency of the ${API_LABELS[kind]} API exceeds the longest healthy check (deadline plus rate-limit extension, ${longestCheckMs} ms) plus ${LATENCY_ALARM_MARGIN_MS} ms (the timeout is ${timeoutSeconds} s).`,
-      );
-    }
-
-    for (const { kind, stage } of apis) {
-      new CfnOutput(this, `ApiUrl${API_ID_SUFFIXES[kind]}`, {
-        value: stage.url,
-        description: API_URL_DESCRIPTIONS[kind],
-      });
-    }
-    new CfnOutput(this, 'Region', { value: this.region, description: 'Region the checks dial out from' });
-    new CfnOutput(this, 'TableName', { value: table.tableName, description: 'Rate-limit counters table' });
-    if (egress !== undefined) {
-      new CfnOutput(this, 'EgressIpv4Address', {
-        value: egress.ipv4Address,
-        description: 'Every IPv4 check comes from this address (allowlist it)',
-      });
-      new CfnOutput(this, 'EgressIpv6Range', {
-        value: egress.ipv6Range,
-        description: 'Every IPv6 check comes from inside this /56 (allowlist it)',
-      });
-    }
+    alarms(this, this.api, apis, timing, settings.alarmEmail);
+    outputs(this, apis, table, egress);
   }
 }

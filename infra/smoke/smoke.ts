@@ -41,13 +41,11 @@ export interface SmokeOptions {
   readonly proofWaitMs?: number;
 }
 
-/** Runs every check and returns one result each, in order; never throws. */
-export async function runSmoke(options: SmokeOptions): Promise<SmokeResult[]> {
-  const base = options.api.replace(/\/+$/, '');
-  const results: SmokeResult[] = [];
-  let doc: Json | undefined;
-
-  const timeoutMs = options.timeoutMs ?? 30_000;
+/**
+ * The session the steps run in: `request` checks every answer against the deployment's own
+ * document once `spec.doc` holds it, and `step` records each step's outcome in `results`.
+ */
+function smokeSession(base: string, timeoutMs: number, spec: { doc?: Json }, results: SmokeResult[]): Session {
   const request: Session['request'] = async ({ method, path, headers = {}, at = base, family }) => {
     const sent = { accept: 'application/json', ...headers };
     let observed: ObservedResponse;
@@ -67,8 +65,8 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeResult[]> {
       observed = await getOverFamily(`${at}${path}`, family, sent, timeoutMs);
     }
     // Every answer must be one the deployment's own document describes.
-    if (doc !== undefined) {
-      const mismatches = checkAgainstSpec(doc, method, path, observed);
+    if (spec.doc !== undefined) {
+      const mismatches = checkAgainstSpec(spec.doc, method, path, observed);
       expect(mismatches.length === 0, `not as documented: ${mismatches.join('; ')}`);
     }
     return observed;
@@ -86,18 +84,28 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeResult[]> {
       results.push({ name, outcome: 'fail', detail: reason });
     }
   };
+  return { request, step };
+}
+
+/** Runs every check and returns one result each, in order; never throws. */
+export async function runSmoke(options: SmokeOptions): Promise<SmokeResult[]> {
+  const base = options.api.replace(/\/+$/, '');
+  const results: SmokeResult[] = [];
+  const spec: { doc?: Json } = {};
+  const session = smokeSession(base, options.timeoutMs ?? 30_000, spec, results);
+  const { request, step } = session;
 
   await step('OpenAPI document (GET /openapi.json)', async () => {
     const response = await request({ method: 'GET', path: '/openapi.json' });
     expect(response.status === 200, `answered ${response.status}`);
     const parsed = JSON.parse(response.body) as Json;
     expect(parsed.openapi === '3.1.0' && typeof parsed.paths === 'object', 'not an OpenAPI 3.1 document');
-    doc = parsed;
+    spec.doc = parsed;
     const again = await request({ method: 'GET', path: '/openapi.json' });
     expect(again.status === 200, `answered ${again.status} the second time`);
     return `${Object.keys(parsed.paths as Json).length} paths; every response below is checked against it`;
   });
-  if (doc === undefined) {
+  if (spec.doc === undefined) {
     results.push({
       name: 'everything else',
       outcome: 'fail',
@@ -119,10 +127,15 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeResult[]> {
     return `${ip.ip} (IPv${ip.family}), ${where}; endpoints: ${announced.join(', ') || 'none announced'}`;
   });
   if (seen !== undefined) {
-    await endpointSteps({ request, step }, base, seen);
-    await verdictSteps({ request, step }, seen, options.proofWaitMs ?? 3000);
+    await endpointSteps(session, base, seen);
+    await verdictSteps(session, seen, options.proofWaitMs ?? 3000);
   }
+  await contractSteps(session, base, seen);
+  return results;
+}
 
+/** The answers that need no port: bad input, unknown paths and methods, HEAD, CORS. */
+async function contractSteps({ request, step }: Session, base: string, seen: Seen | undefined): Promise<void> {
   await step('bad input is refused with 400 (/check/0, /check?ports=22,,80)', async () => {
     for (const path of ['/check/0', '/check?ports=22,,80']) {
       const response = await request({ method: 'GET', path });
@@ -174,8 +187,6 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeResult[]> {
     );
     return `allows ${methods} from ${allowed}`;
   });
-
-  return results;
 }
 
 function describe(error: unknown): string {

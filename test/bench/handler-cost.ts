@@ -146,7 +146,7 @@ async function overhead(): Promise<string[]> {
   }
 }
 
-/** The stack's own esbuild options (infra/aws/stack.ts) minus its aliases, for the baseline handlers. */
+/** The stack's own esbuild options (infra/aws/api-function.ts) minus its aliases, for the baseline handlers. */
 const STACK_LIKE = {
   mainFields: ['module', 'main'],
   bundle: true,
@@ -233,8 +233,10 @@ async function bundleAndInit(): Promise<string[]> {
       dynamodb: await baseline('minimal-dynamodb', MINIMAL_DYNAMODB),
       empty: await baseline('empty', EMPTY_HANDLER),
     };
+    // Another build's index.mjs (say, main before a change), timed in the same alternation.
+    const other = process.env.DIALBACK_BENCH_OTHER_BUNDLE;
     type Cold = Awaited<ReturnType<typeof coldStart>>;
-    const times: Record<keyof typeof files, Cold[]> = { real: [], dynamodb: [], empty: [] };
+    const times: Record<keyof typeof files | 'other', Cold[]> = { real: [], dynamodb: [], empty: [], other: [] };
     // Port 25 is untestable from Lambda (the entry blocks it), so this check dials nothing, yet it
     // goes the whole way: key read from the Secrets Manager stub, then the counter write to dynalite.
     const firstCheck = apiEvent({ url: '/check/25', sourceIp: '203.0.114.70' });
@@ -244,6 +246,7 @@ async function bundleAndInit(): Promise<string[]> {
         times.real.push(await coldStart(files.real, env));
         times.dynamodb.push(await coldStart(files.dynamodb, env));
         times.empty.push(await coldStart(files.empty, env));
+        if (other !== undefined) times.other.push(await coldStart(other, env));
         firsts.push(
           await coldStart(files.real, env, {
             ...firstCheck,
@@ -265,7 +268,7 @@ async function bundleAndInit(): Promise<string[]> {
       return `| ${name} | ${kb(size.bytes)} | ${kb(size.gzipBytes)} | ${importMs.toFixed(1)} | ${Math.min(...runs.map((t) => t.importMs)).toFixed(1)} | ${(importMs / floor).toFixed(2)}× | ${cpuMs.toFixed(1)} | ${(cpuMs / cpuFloor).toFixed(2)}× | ${median(runs.map((t) => t.processMs)).toFixed(0)} |`;
     };
     return [
-      "The deployed bundle as `cdk synth` builds it (infra/aws/stack.ts: esbuild, ESM, `node24`, minified without kept names, AWS SDK inlined, served browser code, CLI and OpenAPI document beside it as files, the environment as the only credential provider, event-stream codecs and endpoint discovery aliased out, no source map loaded), beside a handler that only creates a default `DynamoDBClient` (the floor for anyone using this SDK) and an empty one, both bundled with the stack's options without its aliases. Cold init = `import()` of the bundle in a fresh `node` process with the function's environment from the template (module scope runs `loadConfig` and `createHandler`), median of " +
+      "The deployed bundle as `cdk synth` builds it (infra/aws/api-function.ts: esbuild, ESM, `node24`, minified without kept names, AWS SDK inlined, served browser code, CLI and OpenAPI document beside it as files, the environment as the only credential provider, event-stream codecs and endpoint discovery aliased out, no source map loaded), beside a handler that only creates a default `DynamoDBClient` (the floor for anyone using this SDK) and an empty one, both bundled with the stack's options without its aliases. Cold init = `import()` of the bundle in a fresh `node` process with the function's environment from the template (module scope runs `loadConfig` and `createHandler`), median of " +
         `${COLD_RUNS} alternating runs; CPU = the process's user + system time during the import, which a loaded machine disturbs less than wall time; whole process = spawn to exit, also the median. Node ${process.version} (Lambda runs Node 24); 1-minute load average ${(os.loadavg()[0] ?? 0).toFixed(1)} on ${os.cpus().length} cores.`,
       '',
       '| bundle | size KB | gzip KB | cold init ms (median) | min | vs `DynamoDBClient` handler | init CPU ms (median) | CPU vs `DynamoDBClient` handler | whole process ms |',
@@ -273,6 +276,7 @@ async function bundleAndInit(): Promise<string[]> {
       await row('deployed `index.mjs`', files.real, times.real),
       await row('minimal `DynamoDBClient` handler', files.dynamodb, times.dynamodb),
       await row('empty handler', files.empty, times.empty),
+      ...(other === undefined ? [] : [await row(`\`${other}\``, other, times.other)]),
       '',
       `The first request after a cold start: a fresh process imports the deployed bundle and answers one \`GET /check/25\` from a public address (untestable from Lambda, so nothing is dialed) with the key read from a local Secrets Manager stub and the first counter write to a local dynalite, one throwaway warm-up write riding beside the key read. Median of ${COLD_RUNS}; loopback servers, so a region's round trips come on top.`,
       '',
@@ -289,5 +293,7 @@ async function bundleAndInit(): Promise<string[]> {
 export async function run(): Promise<string> {
   const cost = await overhead();
   const init = await bundleAndInit();
-  return [...cost, '', ...init, '', 'Reproduce: `npm run bench -- handler`'].join('\n');
+  const reproduce =
+    'Reproduce: `npm run bench -- handler`; `DIALBACK_BENCH_OTHER_BUNDLE=path/to/index.mjs` adds another build of the bundle to the same alternation.';
+  return [...cost, '', ...init, '', reproduce].join('\n');
 }
