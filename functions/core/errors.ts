@@ -14,36 +14,30 @@ export abstract class ServiceError extends Error {
   abstract readonly httpStatus: number;
 }
 
-/** The request itself is malformed: a bad port, list or route parameter. */
-export class BadRequest extends ServiceError {
-  override readonly name = 'BadRequest';
-  readonly httpStatus = 400;
-  readonly kind = 'bad-request';
-  readonly title = 'Bad request';
+/**
+ * A `ServiceError` with the fixed facts of one kind of failure: its class name (what the log
+ * records), status, problem type suffix and title. Each exported kind extends one.
+ */
+function failure(name: string, httpStatus: number, kind: string, title: string) {
+  return class extends ServiceError {
+    override readonly name = name;
+    readonly httpStatus = httpStatus;
+    readonly kind = kind;
+    readonly title = title;
+  };
 }
+
+/** The request itself is malformed: a bad port, list or route parameter. */
+export class BadRequest extends failure('BadRequest', 400, 'bad-request', 'Bad request') {}
 
 /** The caller's address may not be probed (not publicly routable). */
-export class Forbidden extends ServiceError {
-  override readonly name = 'Forbidden';
-  readonly httpStatus = 403;
-  readonly kind = 'address-not-public';
-  readonly title = 'Address not publicly routable';
-}
+export class Forbidden extends failure('Forbidden', 403, 'address-not-public', 'Address not publicly routable') {}
 
 /** No such route. */
-export class NotFound extends ServiceError {
-  override readonly name = 'NotFound';
-  readonly httpStatus = 404;
-  readonly kind = 'not-found';
-  readonly title = 'Not found';
-}
+export class NotFound extends failure('NotFound', 404, 'not-found', 'Not found') {}
 
 /** The route exists but not for this method. */
-export class MethodNotAllowed extends ServiceError {
-  override readonly name = 'MethodNotAllowed';
-  readonly httpStatus = 405;
-  readonly kind = 'method-not-allowed';
-  readonly title = 'Method not allowed';
+export class MethodNotAllowed extends failure('MethodNotAllowed', 405, 'method-not-allowed', 'Method not allowed') {
   readonly allow: readonly string[];
   constructor(message: string, allow: readonly string[]) {
     super(message);
@@ -52,12 +46,7 @@ export class MethodNotAllowed extends ServiceError {
 }
 
 /** The Accept header refuses (q=0) every media type the route can answer in. */
-export class NotAcceptable extends ServiceError {
-  override readonly name = 'NotAcceptable';
-  readonly httpStatus = 406;
-  readonly kind = 'not-acceptable';
-  readonly title = 'Not acceptable';
-}
+export class NotAcceptable extends failure('NotAcceptable', 406, 'not-acceptable', 'Not acceptable') {}
 
 /** HTTP-level refusals, by status, as the hosting adapter answers them. */
 const PROTOCOL_REFUSALS = {
@@ -85,11 +74,7 @@ export class ProtocolRefused extends ServiceError {
 }
 
 /** The caller spent its budget; `retryAfterSeconds` says when the tightest window reopens. */
-export class RateLimited extends ServiceError {
-  override readonly name = 'RateLimited';
-  readonly httpStatus = 429;
-  readonly kind = 'rate-limited';
-  readonly title = 'Rate limit reached';
+export class RateLimited extends failure('RateLimited', 429, 'rate-limited', 'Rate limit reached') {
   readonly retryAfterSeconds: number;
   constructor(message: string, retryAfterSeconds: number) {
     super(message);
@@ -101,11 +86,7 @@ export class RateLimited extends ServiceError {
  * The service cannot answer truthfully right now: the rate-limit table is down or slow, or the
  * machine is out of sockets. It fails closed: no probe is reported as a port state.
  */
-export class Unavailable extends ServiceError {
-  override readonly name = 'Unavailable';
-  readonly httpStatus = 503;
-  readonly kind = 'unavailable';
-  readonly title = 'Service unavailable';
+export class Unavailable extends failure('Unavailable', 503, 'unavailable', 'Service unavailable') {
   readonly retryAfterSeconds: number;
   constructor(message: string, retryAfterSeconds = 5, options?: ErrorOptions) {
     super(message, options);

@@ -258,24 +258,11 @@ async function readItem(deps: RateLimiterDeps, signal: AbortSignal, pk: string):
 
 /**
  * A write on a key no caller can have, whose condition never holds (the item never exists):
- * it stores nothing and costs one write unit per cold start. Sent while the first key read is
- * in flight, it resolves the client's credentials and endpoint, runs the SDK's first-call code
- * and leaves a kept-alive connection for the real write. Any failure is the real write's to report.
+ * the same no-op `readItem` sends, so it stores nothing and costs one write unit per cold start.
+ * Sent while the first key read is in flight, it resolves the client's credentials and endpoint,
+ * runs the SDK's first-call code and leaves a kept-alive connection for the real write. Any
+ * failure is the real write's to report.
  */
 async function warmUp(deps: RateLimiterDeps, timeoutMs: number): Promise<void> {
-  try {
-    await deps.client.send(
-      new UpdateItemCommand({
-        TableName: deps.tableName,
-        Key: { [COUNTER_ATTRIBUTES.key]: { S: WARM_UP_KEY } },
-        UpdateExpression: 'SET #expiresAt = :zero',
-        ConditionExpression: 'attribute_exists(#expiresAt)',
-        ExpressionAttributeNames: { '#expiresAt': COUNTER_ATTRIBUTES.expiresAt },
-        ExpressionAttributeValues: { ':zero': { N: '0' } },
-      }),
-      { abortSignal: AbortSignal.timeout(timeoutMs) },
-    );
-  } catch {
-    // Expected: the condition fails. Anything else surfaces on the real write.
-  }
+  await readItem(deps, AbortSignal.timeout(timeoutMs), WARM_UP_KEY);
 }
