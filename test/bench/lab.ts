@@ -5,14 +5,7 @@
  * its median and p95 time to the verdict, and the SYNs it sent per port (an nftables counter
  * on the checker's output, before any loss). Needs root; without it, says why and makes no table.
  */
-import {
-  callDialback,
-  checkResults,
-  type DialbackServer,
-  LAB_SERVER_ENV,
-  readCounter,
-  runProbeTrials,
-} from '../support/lab/dialback.ts';
+import { callDialback, checkResults, type DialbackServer, LAB_SERVER_ENV } from '../support/lab/dialback.ts';
 import { type Lab, startLab } from '../support/lab/lab.ts';
 import { nmapScan } from '../support/lab/nmap.ts';
 import {
@@ -25,12 +18,24 @@ import {
   rejectBlock,
   rejectBlocksRuleset,
   SYN_COUNTER,
-  type Verdict,
   type VerdictRow,
   verdictRow,
   verdictRows,
 } from '../support/lab/rules.ts';
-import { namespaceSupport } from '../support/netns.ts';
+import {
+  contestRows,
+  counting,
+  type Figures,
+  labUnsupported,
+  mapLimit,
+  merge,
+  type Outcome,
+  probeFigures,
+  quantile,
+  repeat,
+  same,
+  type Verdict,
+} from './contest.ts';
 
 /** Section title in BENCHMARKS.md. */
 export const title = 'Verdict lab: Dialback and nmap -sT on the same firewall rules';
@@ -52,105 +57,28 @@ const MIXED_CHECKS = 4;
 /** Pause before each rate-limited check: the client's burst of ICMP errors refills at one a second. */
 const REFILL_MS = 5000;
 
-/** One port-check by one tool: right or not, and how long it took. */
-interface Outcome {
-  readonly correct: boolean;
-  readonly ms: number;
-}
-
-/** One tool's figures for one scenario. */
-interface Figures {
-  readonly outcomes: readonly Outcome[];
-  readonly syns: number;
-  /** Ports asked about (a 10-port check counts 10). */
-  readonly ports: number;
-}
-
-function same(got: { state: string; reason: string } | undefined, want: Verdict): boolean {
-  return got?.state === want.state && got.reason === want.reason;
-}
-
-export function quantile(sorted: readonly number[], q: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? Number.NaN;
-}
-
-function summary(f: Figures): { rate: string; times: string; syns: string } {
-  const right = f.outcomes.filter((o) => o.correct).length;
-  const times = f.outcomes.map((o) => o.ms).sort((a, b) => a - b);
-  const ms = (v: number): string => `${Math.round(v)}`;
-  return {
-    rate: `${((100 * right) / f.outcomes.length).toFixed(1)}% (${right}/${f.outcomes.length})`,
-    times: `${ms(quantile(times, 0.5))} / ${ms(quantile(times, 0.95))}`,
-    syns: (f.syns / f.ports).toFixed(1),
-  };
-}
-
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
-
-/** Counts the checker's SYNs while `work` runs. */
-async function countingSyns<T>(lab: Lab, work: () => Promise<T>): Promise<{ result: T; syns: number }> {
-  const before = await readCounter(lab.pair.checker, SYN_COUNTER);
-  const result = await work();
-  return { result, syns: (await readCounter(lab.pair.checker, SYN_COUNTER)) - before };
-}
-
-/**
- * Dialback's probe, `trials` times over the ports of `rows` together, in the checker: its own
- * time to the verdicts, as Nmap's is its own elapsed time. The shipped schedule and deadline.
- */
-async function dialbackRuns(
+/** Dialback's probe, `trials` times over the ports of `rows` together; the shipped schedule and deadline. */
+function dialbackRuns(
   lab: Lab,
   family: 4 | 6,
   rows: readonly VerdictRow[],
   trials: number,
   concurrency: number,
 ): Promise<Figures> {
-  const { result, syns } = await countingSyns(lab, () =>
-    runProbeTrials(
-      lab.pair.checker,
-      {
-        address: lab.pair.client.address(family),
-        family,
-        ports: rows.map((r) => r.port),
-        trials,
-        concurrency,
-      },
-      600_000,
-    ),
+  const expected = new Map(rows.map((r) => [r.port, r.expected]));
+  return probeFigures(
+    lab.pair,
+    SYN_COUNTER,
+    { family, ports: rows.map((r) => r.port), trials, concurrency },
+    (port) => expected.get(port) as Verdict,
   );
-  const outcomes = result.flatMap((trial) =>
-    rows.map((row) => ({
-      correct: same(
-        trial.results.find((r) => r.port === row.port),
-        row.expected,
-      ),
-      ms: trial.elapsedMs,
-    })),
-  );
-  return { outcomes, syns, ports: rows.length * trials };
 }
 
 /** Dialback, `trials` single-port runs on each row in turn. */
 async function dialbackEach(lab: Lab, family: 4 | 6, rows: readonly VerdictRow[], trials: number): Promise<Figures> {
   const parts: Figures[] = [];
   for (const row of rows) parts.push(await dialbackRuns(lab, family, [row], trials, Math.min(trials, CONCURRENCY)));
-  return {
-    outcomes: parts.flatMap((p) => p.outcomes),
-    syns: parts.reduce((n, p) => n + p.syns, 0),
-    ports: parts.reduce((n, p) => n + p.ports, 0),
-  };
+  return merge(parts);
 }
 
 /** Median round trip of `count` HTTP checks of `row`, one after another, from the client. */
@@ -169,22 +97,22 @@ async function httpMedian(lab: Lab, family: 4 | 6, row: VerdictRow, count: numbe
 /** Nmap, one `nmap -sT -p <port>` per item of `rows`; its time is its own elapsed time. */
 async function nmapSingles(lab: Lab, family: 4 | 6, rows: readonly VerdictRow[]): Promise<Figures> {
   const address = lab.pair.client.address(family);
-  const { result, syns } = await countingSyns(lab, () =>
+  const { result, sent } = await counting(lab.pair, SYN_COUNTER, () =>
     mapLimit(rows, CONCURRENCY, (row) => nmapScan(lab.pair.checker, address, family, [row.port])),
   );
   const outcomes = result.map((run, i) => {
     const row = rows[i] as VerdictRow;
     return { correct: same(run.verdicts.get(row.port), row.expected), ms: run.elapsedMs };
   });
-  return { outcomes, syns, ports: rows.length };
+  return { outcomes, sent, ports: rows.length };
 }
 
 /** Nmap, `rounds` scans of the ports of `rows` together, one at a time. */
 async function nmapMulti(lab: Lab, family: 4 | 6, rows: readonly VerdictRow[], rounds: number): Promise<Figures> {
   const outcomes: Outcome[] = [];
-  let syns = 0;
+  let sent = 0;
   for (let round = 0; round < rounds; round++) {
-    const n = await countingSyns(lab, () =>
+    const n = await counting(lab.pair, SYN_COUNTER, () =>
       nmapScan(
         lab.pair.checker,
         lab.pair.client.address(family),
@@ -192,12 +120,12 @@ async function nmapMulti(lab: Lab, family: 4 | 6, rows: readonly VerdictRow[], r
         rows.map((r) => r.port),
       ),
     );
-    syns += n.syns;
+    sent += n.sent;
     for (const row of rows) {
       outcomes.push({ correct: same(n.result.verdicts.get(row.port), row.expected), ms: n.result.elapsedMs });
     }
   }
-  return { outcomes, syns, ports: rows.length * rounds };
+  return { outcomes, sent, ports: rows.length * rounds };
 }
 
 /** Both tools, `rounds` times over the ports of `rows` checked together, one check at a time. */
@@ -232,39 +160,19 @@ async function pacedMultiPort(
     await new Promise((r) => setTimeout(r, REFILL_MS));
     parts.push([dialback, await nmapMulti(lab, family, rows, 1)]);
   }
-  const merge = (which: 0 | 1): Figures => ({
-    outcomes: parts.flatMap((p) => p[which].outcomes),
-    syns: parts.reduce((n, p) => n + p[which].syns, 0),
-    ports: parts.reduce((n, p) => n + p[which].ports, 0),
-  });
-  return [merge(0), merge(1)];
-}
-
-export function repeat<T>(items: readonly T[], times: number): T[] {
-  return Array.from({ length: times }, () => items).flat();
+  return [merge(parts.map((p) => p[0])), merge(parts.map((p) => p[1]))];
 }
 
 /** Runs the section; returns its Markdown. */
 export async function run(): Promise<string> {
-  const unsupported = await namespaceSupport(['nmap', 'taskset']);
-  if (unsupported !== undefined) {
-    const why = `Not run: the verdict lab ${unsupported}. Reproduce with \`${COMMAND}\`.`;
-    process.stderr.write(`${why}\n`);
-    return why;
-  }
+  const unsupported = await labUnsupported('verdict lab', COMMAND);
+  if (unsupported !== undefined) return unsupported;
   // The shipped deadline (PROBE_TIMEOUT_MS unset) and attempt schedule.
   const { PROBE_TIMEOUT_MS: _, ...env } = LAB_SERVER_ENV;
   const lab = await startLab('bench', env);
   const { pair } = lab;
   try {
-    const lines: string[] = [];
-    const add = (scenario: string, family: 4 | 6, dialback: Figures, nmap: Figures): void => {
-      const d = summary(dialback);
-      const n = summary(nmap);
-      const line = `| ${scenario} | IPv${family} | ${d.rate} | ${n.rate} | ${d.times} | ${n.times} | ${d.syns} | ${n.syns} |`;
-      process.stderr.write(`${line}\n`);
-      lines.push(line);
-    };
+    const { lines, add } = contestRows();
 
     const http = new Map<4 | 6, number>();
     for (const family of [4, 6] as const) {

@@ -5,7 +5,6 @@
  * time, and the datagrams it sent per port (an nftables counter on the checker's output).
  * Needs root; without it, says why and makes no table.
  */
-import { readCounter, runProbeTrials } from '../support/lab/dialback.ts';
 import { applySysctls } from '../support/lab/rules.ts';
 import {
   DATAGRAM_COUNTER,
@@ -17,8 +16,17 @@ import {
   type UdpVerdict,
   udpClientRuleset,
 } from '../support/lab/udp-lab.ts';
-import { namespaceSupport } from '../support/netns.ts';
-import { mapLimit, quantile, repeat } from './lab.ts';
+import {
+  contestRows,
+  counting,
+  type Figures,
+  labUnsupported,
+  mapLimit,
+  merge,
+  probeFigures,
+  repeat,
+  same,
+} from './contest.ts';
 
 /** Section title in BENCHMARKS.md. */
 export const title = 'UDP verdicts: Dialback and nmap -sU with the same payloads';
@@ -40,34 +48,8 @@ const MULTI_ROUNDS = 10;
  */
 const REFILL_MS = 5000;
 
-interface Figures {
-  readonly outcomes: ReadonlyArray<{ readonly correct: boolean; readonly ms: number }>;
-  readonly datagrams: number;
-  readonly ports: number;
-}
-
-function same(got: { state: string; reason: string } | undefined, want: UdpVerdict): boolean {
-  return got?.state === want.state && got.reason === want.reason;
-}
-
-function summary(f: Figures): { rate: string; times: string; datagrams: string } {
-  const right = f.outcomes.filter((o) => o.correct).length;
-  const times = f.outcomes.map((o) => o.ms).sort((a, b) => a - b);
-  return {
-    rate: `${((100 * right) / f.outcomes.length).toFixed(1)}% (${right}/${f.outcomes.length})`,
-    times: `${Math.round(quantile(times, 0.5))} / ${Math.round(quantile(times, 0.95))}`,
-    datagrams: (f.datagrams / f.ports).toFixed(1),
-  };
-}
-
-async function counting<T>(lab: UdpLab, work: () => Promise<T>): Promise<{ result: T; datagrams: number }> {
-  const before = await readCounter(lab.pair.checker, DATAGRAM_COUNTER);
-  const result = await work();
-  return { result, datagrams: (await readCounter(lab.pair.checker, DATAGRAM_COUNTER)) - before };
-}
-
 /** Dialback's UDP probe, `trials` runs over `ports` together; the shipped schedule and deadline. */
-async function dialback(
+function dialback(
   lab: UdpLab,
   family: 4 | 6,
   ports: readonly number[],
@@ -76,31 +58,8 @@ async function dialback(
   concurrency: number,
   pauseMs?: number,
 ): Promise<Figures> {
-  const { result, datagrams } = await counting(lab, () =>
-    runProbeTrials(
-      lab.pair.checker,
-      {
-        address: lab.pair.client.address(family),
-        family,
-        ports,
-        trials,
-        concurrency,
-        protocol: 'udp',
-        ...(pauseMs === undefined ? {} : { pauseMs }),
-      },
-      600_000,
-    ),
-  );
-  const outcomes = result.flatMap((trial) =>
-    ports.map((port) => ({
-      correct: same(
-        trial.results.find((r) => r.port === port),
-        expected(port),
-      ),
-      ms: trial.elapsedMs,
-    })),
-  );
-  return { outcomes, datagrams, ports: ports.length * trials };
+  const job = { family, ports, trials, concurrency, protocol: 'udp' as const };
+  return probeFigures(lab.pair, DATAGRAM_COUNTER, pauseMs === undefined ? job : { ...job, pauseMs }, expected);
 }
 
 /** `nmap -sU` once per item of `runs` (each a port list), `CONCURRENCY` at a time. */
@@ -114,7 +73,7 @@ async function nmap(
 ): Promise<Figures> {
   const address = lab.pair.client.address(family);
   let started = 0;
-  const { result, datagrams } = await counting(lab, () =>
+  const { result, sent } = await counting(lab.pair, DATAGRAM_COUNTER, () =>
     mapLimit(runs, concurrency, async (ports) => {
       if (started++ > 0 && pauseMs > 0) await new Promise((r) => setTimeout(r, pauseMs));
       return nmapUdpScan(lab.pair.checker, lab.nmapDataDir, address, family, ports);
@@ -123,7 +82,7 @@ async function nmap(
   const outcomes = result.flatMap((run, i) =>
     (runs[i] ?? []).map((port) => ({ correct: same(run.verdicts.get(port), expected(port)), ms: run.elapsedMs })),
   );
-  return { outcomes, datagrams, ports: runs.reduce((n, r) => n + r.length, 0) };
+  return { outcomes, sent, ports: runs.reduce((n, r) => n + r.length, 0) };
 }
 
 function row(port: number): UdpRow {
@@ -134,23 +93,12 @@ function row(port: number): UdpRow {
 
 /** Runs the section; returns its Markdown. */
 export async function run(): Promise<string> {
-  const unsupported = await namespaceSupport(['nmap', 'taskset']);
-  if (unsupported !== undefined) {
-    const why = `Not run: the UDP lab ${unsupported}. Reproduce with \`${COMMAND}\`.`;
-    process.stderr.write(`${why}\n`);
-    return why;
-  }
+  const unsupported = await labUnsupported('UDP lab', COMMAND);
+  if (unsupported !== undefined) return unsupported;
   const lab = await startUdpLab('udpbench');
   const { pair } = lab;
   try {
-    const lines: string[] = [];
-    const add = (scenario: string, family: 4 | 6, d: Figures, n: Figures): void => {
-      const a = summary(d);
-      const b = summary(n);
-      const line = `| ${scenario} | IPv${family} | ${a.rate} | ${b.rate} | ${a.times} | ${b.times} | ${a.datagrams} | ${b.datagrams} |`;
-      process.stderr.write(`${line}\n`);
-      lines.push(line);
-    };
+    const { lines, add } = contestRows();
     const dialbackExpects = (port: number): UdpVerdict => row(port).expected;
     const nmapExpects = (port: number): UdpVerdict => row(port).nmap?.verdict ?? row(port).expected;
     const closed: UdpVerdict = { state: 'closed', reason: 'port-unreach' };
@@ -164,11 +112,7 @@ export async function run(): Promise<string> {
         await (async () => {
           const parts: Figures[] = [];
           for (const port of ports) parts.push(await dialback(lab, family, [port], dialbackExpects, CLEAN_ROUNDS, 1));
-          return {
-            outcomes: parts.flatMap((p) => p.outcomes),
-            datagrams: parts.reduce((n, p) => n + p.datagrams, 0),
-            ports: parts.reduce((n, p) => n + p.ports, 0),
-          };
+          return merge(parts);
         })(),
         await nmap(
           lab,
