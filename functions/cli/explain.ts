@@ -22,12 +22,12 @@ export class UsageError extends Error {}
 
 /** A failure the CLI itself diagnosed, with its explanation ready. */
 export class CliFailure extends Error {
-  constructor(
-    readonly kind: string,
-    readonly title: string,
-    detail: string,
-  ) {
+  readonly kind: string;
+  readonly title: string;
+  constructor(kind: string, title: string, detail: string) {
     super(detail);
+    this.kind = kind;
+    this.title = title;
   }
 }
 

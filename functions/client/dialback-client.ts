@@ -70,17 +70,23 @@ export interface RegionsCheckOptions extends Omit<CheckOptions, 'udp'> {
 /** A failed call: an HTTP error with its problem details, or no answer at all (`status` 0). */
 export class DialbackError extends Error {
   override readonly name: string = 'DialbackError';
+  /** HTTP status, or 0 when no response arrived (network failure, CORS refusal, abort). */
+  readonly status: number;
+  /** The RFC 9457 body, when the API sent one. */
+  readonly problem: Problem | undefined;
+  /** Seconds to wait before retrying (429 and 503), from `Retry-After` or the problem body. */
+  readonly retryAfterSeconds: number | undefined;
   constructor(
     message: string,
-    /** HTTP status, or 0 when no response arrived (network failure, CORS refusal, abort). */
-    readonly status: number,
-    /** The RFC 9457 body, when the API sent one. */
-    readonly problem: Problem | undefined,
-    /** Seconds to wait before retrying (429 and 503), from `Retry-After` or the problem body. */
-    readonly retryAfterSeconds: number | undefined,
+    status: number,
+    problem: Problem | undefined,
+    retryAfterSeconds: number | undefined,
     options?: ErrorOptions,
   ) {
     super(message, options);
+    this.status = status;
+    this.problem = problem;
+    this.retryAfterSeconds = retryAfterSeconds;
   }
 }
 
