@@ -1,6 +1,6 @@
 /**
  * Benchmark section: what the rate limiter's writes cost over a whole day, for the three callers
- * of issue 11, on dynalite with an injected clock. Every write is priced by DynamoDB's rule (the
+ * of a typical day, on dynalite with an injected clock. Every write is priced by DynamoDB's rule (the
  * larger of the item before and after, in 1 KB units) from the item actually stored.
  */
 import { createCounterTable, startEmbeddedTable } from '../../infra/local/embedded-table.ts';

@@ -1,5 +1,5 @@
 /**
- * The `vpc` egress mode as synthesized (issue 8): the dual-stack network, how the function sits
+ * The `vpc` egress mode as synthesized: the dual-stack network, how the function sits
  * in it, what it is told about its egress, its extra permissions, the outputs, and cdk-nag.
  * The stack is synthesized once, without bundling; the default mode is covered in stack.test.ts.
  */

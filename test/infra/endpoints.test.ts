@@ -1,5 +1,5 @@
 /**
- * What issue 12 asks of the deployed service, read from the synthesized template of each egress
+ * What the deployed service promises, read from the synthesized template of each egress
  * mode: which HTTP APIs exist and whom they admit, what the function is told about them, the
  * outputs, where access logs go, whether alarm e-mails can arrive, and when the latency alarm
  * fires. Each mode is synthesized without bundling, with an alarm address so the topic exists.

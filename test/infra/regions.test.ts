@@ -1,5 +1,5 @@
 /**
- * Issue 15, from the synthesized templates: `-c regions=a,b,c` builds one complete stack per
+ * Several regions, from the synthesized templates: `-c regions=a,b,c` builds one complete stack per
  * region, each pinned to it; the primary's function is told every region's API URL through
  * CDK cross-region references and nothing else crosses a region; cdk-nag passes on all of
  * them; and one region builds the very stack it always did.

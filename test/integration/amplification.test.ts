@@ -1,9 +1,9 @@
 /**
  * The amplification bound of SECURITY.md, counted on the wire: an nftables counter in a
  * network namespace counts every SYN the probe sends to a port that drops them, at the
- * default settings (5 attempts 250 ms apart, 3 s deadline). Linux 6.5+ retransmits an
- * unanswered SYN every 1 s for the first 4 retries (`tcp_syn_linear_timeouts`, default 4;
- * older kernels back off 1 s, 2 s, 4 s …), so each socket sends at most 3 SYNs inside 3 s,
+ * default settings (5 attempts 250 ms apart, 3 s deadline). A kernel with the sysctl
+ * `tcp_syn_linear_timeouts` (default 4) retransmits an unanswered SYN every 1 s for the first
+ * 4 retries (one without it backs off 1 s, 2 s, 4 s …), so each socket sends at most 3 SYNs inside 3 s,
  * plus one if the first socket's 3 s retransmission beats the deadline timer: ≤ 16 per port.
  * A host that answers other ports of the check with ICMP errors at the pace of its rate limit
  * also gets rounds (one SYN per silent port and one to a rejected port every 250 ms, from

@@ -1,5 +1,5 @@
 /**
- * The embedded table forgets expired counters (issue 16, finding 5): dynalite has no TTL, so
+ * The embedded table forgets expired counters: dynalite has no TTL, so
  * without a sweep a long-running local server kept every caller it ever saw. The sweep reads
  * only the schema's key and TTL attribute names, so it holds for any item shape. Memory over
  * 50,000 callers is measured in `npm run bench -- "local table"`, not timed here.

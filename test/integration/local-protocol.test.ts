@@ -1,5 +1,5 @@
 /**
- * The local adapter's answers to requests the handler never sees (issue 16, finding 5): a body
+ * The local adapter's answers to requests the handler never sees: a body
  * too large, a method Node's parser does not know, CONNECT, a malformed request, and headers
  * that arrive too slowly. Each gets problem+json with the headers every response carries,
  * over a real socket on loopback, instead of Node's bare 400 or a dropped connection.

@@ -229,7 +229,7 @@ async function holdingPeer(
   };
 }
 
-describe('probe dial proof against a peer that holds the connection (issue 16, finding 1)', () => {
+describe('probe dial proof against a peer that holds the connection', () => {
   it.each([
     'trickle',
     'silent',

@@ -1,5 +1,5 @@
 /**
- * `GET /regions` through the real handler (issue 15): a primary lists every region from
+ * `GET /regions` through the real handler: a primary lists every region from
  * REGIONS, itself first; any other deployment lists itself alone, by its configured URL or,
  * locally, by the origin the request came in on. Every answer is checked against the OpenAPI
  * document by the harness, and nothing is spent or dialed. Also the page of a primary: its

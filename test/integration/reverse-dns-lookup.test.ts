@@ -42,7 +42,7 @@ describe('createReverseDns', () => {
     expect(dns.queries()).toBeGreaterThan(before);
     dns.mode = 'answer';
     dns.ptrName = 'back.example.net';
-    // Another caller: an answer (null included) is reused for its address for a while (issue 16).
+    // Another caller: an answer (null included) is reused for its address for a while.
     expect(await lookup('192.0.2.77')).toBe('back.example.net');
   });
 

@@ -1,5 +1,5 @@
 /**
- * Reverse-DNS lookups bounded per caller (issue 16, finding 4): `/ip` and `/` once asked the
+ * Reverse-DNS lookups bounded per caller: `/ip` and `/` once asked the
  * resolver on every request, so one client could spend the stage throttle on uncached PTR
  * lookups. The real lookup runs against a DNS server on loopback (test/support/fake-dns.ts),
  * which counts the questions that reach it. The callers are global addresses because only

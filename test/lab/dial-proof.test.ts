@@ -1,5 +1,5 @@
 /**
- * Issue 8 in the lab: IPv4 and IPv6 callers end to end through one dual-stack server,
+ * The dial proof in the lab: IPv4 and IPv6 callers end to end through one dual-stack server,
  * `dialback --both` comparing the families, and `dialback listen` proving that the connection
  * reached the listening machine, not something answering in front of it.
  */

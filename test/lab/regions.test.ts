@@ -1,5 +1,5 @@
 /**
- * Issue 15 in the lab: two checker namespaces stand in for two regions of one deployment (two
+ * Several regions in the lab: two checker namespaces stand in for two regions of one deployment (two
  * real local servers, `lab-a` the primary listing both), one client namespace with a single
  * address, and a client firewall that accepts a port from lab-a's address and drops it from
  * lab-b's. The page in real Chromium (run inside the client namespace) and the CLI both show

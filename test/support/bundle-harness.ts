@@ -15,7 +15,7 @@ export const HARNESS = Object.freeze({
   key: 'a-test-key-that-is-long-enough-0123456789',
   /** What CloudFormation would make of `egress=vpc`'s EGRESS_ADDRESSES: an EIP and a VPC /56. */
   egressAddresses: '203.0.113.25,2600:1f18:4a3:6e00::/56',
-  /** What CloudFormation would make of each HTTP API's `ApiEndpoint` (issue 12). */
+  /** What CloudFormation would make of each HTTP API's `ApiEndpoint`. */
   apiUrls: Object.freeze({
     API_URL_IPV4: 'https://a1b2c3d4e5.execute-api.eu-central-1.amazonaws.com',
     API_URL_DUAL_STACK: 'https://f6g7h8i9j0.execute-api.eu-central-1.amazonaws.com',

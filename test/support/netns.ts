@@ -403,7 +403,7 @@ export interface LabStar {
 /**
  * Creates `count` checker namespaces and one client namespace whose bridge joins them on one
  * /24 and one /64, so the client has a single address, as a caller has, and each checker a
- * distinct one its firewall can tell apart (issue 15's regions).
+ * distinct one its firewall can tell apart, as the regions of one deployment are.
  */
 export async function createLabStar(label: string, count: number): Promise<LabStar> {
   const id = uniqueSuffix();

@@ -71,7 +71,7 @@ export interface DayCost {
   readonly maxItemBytes: number;
 }
 
-/** The three callers of issue 11 under the default limits (30 a minute, 500 a day). */
+/** Three typical callers (a person, a script, a busy one) under the default limits (30 a minute, 500 a day). */
 export function typicalCallers(limits = { perMinute: 30, perDay: 500 }): CallerDay[] {
   return [
     // A person at the page: a few checks of a port or two, minutes to hours apart.

@@ -275,7 +275,7 @@ describe('loadConfig bounds and messages', () => {
   });
 });
 
-describe('loadConfig: REGIONS (issue 15)', () => {
+describe('loadConfig: REGIONS', () => {
   it('lists no regions unless told', () => {
     expect(loadConfig({}).regions).toEqual([]);
   });

@@ -198,7 +198,7 @@ const validSource: fc.Arbitrary<Source> = fc.oneof(
   fc.ipV6().map((a) => source(a.toUpperCase(), a)),
   fc.tuple(fc.ipV6(), fc.integer({ min: 1, max: 65535 })).map(([a, p]) => source(`[${a}]:${p}`, a)),
   fc.ipV4().map((a) => source(`::ffff:${a}`)),
-  // IPv4-compatible, in each way it can be written (issue 16, finding 2).
+  // IPv4-compatible, in each way it can be written.
   fc.ipV4().map((a) => source(`::${a}`)),
   fc.ipV4().map((a) => source(`0:0:0:0:0:0:${a}`)),
   fc.ipV4().map((a) => {

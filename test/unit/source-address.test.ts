@@ -110,7 +110,7 @@ describe('assertDialable in local modes', () => {
   });
 });
 
-describe('IPv4-compatible IPv6 (::a.b.c.d, deprecated by RFC 4291; issue 16, finding 2)', () => {
+describe('IPv4-compatible IPv6 (::a.b.c.d, deprecated by RFC 4291)', () => {
   // However it is written, it is one IPv6 address in ::/96, not the IPv4 address inside it.
   const forms = [
     '::8.8.8.8',
