@@ -51,6 +51,7 @@ export class NotAcceptable extends failure('NotAcceptable', 406, 'not-acceptable
 /** HTTP-level refusals, by status, as the hosting adapter answers them. */
 const PROTOCOL_REFUSALS = {
   400: { kind: 'malformed-request', title: 'Malformed request' },
+  403: { kind: 'untrusted-proxy', title: 'Request came through an untrusted proxy' },
   408: { kind: 'request-timeout', title: 'Request timeout' },
   413: { kind: 'too-large', title: 'Payload too large' },
   431: { kind: 'headers-too-large', title: 'Request header fields too large' },
@@ -59,7 +60,8 @@ const PROTOCOL_REFUSALS = {
 
 /**
  * A request refused by the HTTP layer before any route sees it: too large, too slow, malformed,
- * or a method the server does not implement (the local adapter; API Gateway does this itself).
+ * a method the server does not implement, or forwarded by a proxy it does not trust (the local
+ * adapter; API Gateway does the rest itself).
  */
 export class ProtocolRefused extends ServiceError {
   override readonly name = 'ProtocolRefused';

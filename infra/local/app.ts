@@ -14,6 +14,7 @@ import { loadConfig } from '../../functions/core/config.ts';
 import type { Log } from '../../functions/core/log.ts';
 import type { TargetPolicy } from '../../functions/core/source-address.ts';
 import { type EmbeddedTable, startEmbeddedTable } from './embedded-table.ts';
+import type { ProxyTrust } from './forwarded.ts';
 import { type LocalServer, startLocalServer } from './server.ts';
 
 /** How often the embedded table deletes expired counters; a minute window lives two minutes. */
@@ -31,6 +32,11 @@ export interface LocalAppOptions {
    * pair a deployment in vpc mode has (`--ipv6-host`). `host` is then the IPv4-only one.
    */
   readonly ipv6Host?: string;
+  /**
+   * A reverse proxy in front (`--trust-proxy`): the caller is the client its header names.
+   * Only public callers are then checked (unless `allowNonPublic`), wherever the server binds.
+   */
+  readonly trustProxy?: ProxyTrust;
   readonly log?: Log;
   /** Sees every event and the function's response to it (tests validate them against the OpenAPI document). */
   readonly observe?: (event: APIGatewayProxyEventV2, response: HttpResponse) => void;
@@ -53,10 +59,12 @@ export interface LocalApp {
 /**
  * Which callers the local server may dial. Bound to loopback, loopback callers are allowed so
  * a first `curl 127.0.0.1:8787/check/22` works; bound elsewhere, only public callers, unless
- * `--allow-non-public` says otherwise. Deployed mode never comes through here.
+ * `--allow-non-public` says otherwise. Behind a trusted proxy the callers are the proxy's
+ * clients, not this machine: only public ones. Deployed mode never comes through here.
  */
-export function localPolicy(host: string, allowNonPublic: boolean): TargetPolicy {
+export function localPolicy(host: string, allowNonPublic: boolean, behindProxy = false): TargetPolicy {
   if (allowNonPublic) return 'any';
+  if (behindProxy) return 'public-only';
   const loopback = host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
   return loopback ? 'public-and-loopback' : 'public-only';
 }
@@ -81,13 +89,14 @@ const PAIR_ATTEMPTS = 5;
 async function listenPair(
   handler: Handler,
   corsAllowOrigins: () => readonly string[],
-  options: Pick<LocalAppOptions, 'host' | 'ipv6Host' | 'port'>,
+  options: Pick<LocalAppOptions, 'host' | 'ipv6Host' | 'port' | 'trustProxy'>,
 ): Promise<[LocalServer, ...LocalServer[]]> {
   for (let attempt = 1; ; attempt++) {
-    const first = await startLocalServer({ handler, corsAllowOrigins, host: options.host, port: options.port });
+    const common = { handler, corsAllowOrigins, ...(options.trustProxy ? { trustProxy: options.trustProxy } : {}) };
+    const first = await startLocalServer({ ...common, host: options.host, port: options.port });
     if (options.ipv6Host === undefined) return [first];
     try {
-      const second = await startLocalServer({ handler, corsAllowOrigins, host: options.ipv6Host, port: first.port });
+      const second = await startLocalServer({ ...common, host: options.ipv6Host, port: first.port });
       return [first, second];
     } catch (error) {
       await first.close();
@@ -129,7 +138,7 @@ export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp>
     });
     corsAllowOrigins = config.corsAllowOrigins;
     const key = config.rateLimitKey ?? randomBytes(32).toString('base64url');
-    const policy = localPolicy(options.host, options.allowNonPublic);
+    const policy = localPolicy(options.host, options.allowNonPublic, options.trustProxy !== undefined);
     // No bundler runs locally, so the browser code is compiled here, once, before serving.
     const webAssets = await buildWebAssets();
     const inner = createHandler(

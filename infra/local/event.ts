@@ -1,7 +1,8 @@
 /**
  * Turns a Node HTTP request into a real API Gateway HTTP API payload-v2 event, so the local
  * server runs the very handler Lambda runs. The source address comes from the socket, never
- * from a header: that is the whole security model.
+ * from a header, unless the operator names the proxies whose header to believe (forwarded.ts):
+ * that is the whole security model.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
@@ -13,8 +14,15 @@ export function socketSourceIp(req: IncomingMessage): string {
   return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
 }
 
-/** Builds the payload-v2 event for `req` with an already-read body. */
-export function toApiGatewayEvent(req: IncomingMessage, body: Buffer): APIGatewayProxyEventV2 {
+/**
+ * Builds the payload-v2 event for `req` with an already-read body; `sourceIp` is the caller
+ * (the socket's peer unless a trusted proxy named another, forwarded.ts).
+ */
+export function toApiGatewayEvent(
+  req: IncomingMessage,
+  body: Buffer,
+  sourceIp = socketSourceIp(req),
+): APIGatewayProxyEventV2 {
   const url = req.url ?? '/';
   const q = url.indexOf('?');
   const rawPath = q === -1 ? url : url.slice(0, q);
@@ -59,7 +67,7 @@ export function toApiGatewayEvent(req: IncomingMessage, body: Buffer): APIGatewa
         method: req.method ?? 'GET',
         path: rawPath,
         protocol: `HTTP/${req.httpVersion}`,
-        sourceIp: socketSourceIp(req),
+        sourceIp,
         userAgent: headers['user-agent'] ?? '',
       },
       requestId: randomUUID(),

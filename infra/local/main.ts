@@ -1,14 +1,17 @@
 /**
  * `npm start`: runs Dialback on this machine. Flags: --host (default 127.0.0.1), --ipv6-host
- * (default ::1 when --host is IPv4 loopback), --port (default 8787), --allow-non-public.
+ * (default ::1 when --host is IPv4 loopback), --port (default 8787), --allow-non-public,
+ * --trust-proxy and --proxy-header (behind a reverse proxy).
  * Other settings come from the environment (DESIGN §5).
  */
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../../functions/core/config.ts';
 import { type LocalApp, startLocalApp, startupHint } from './app.ts';
+import { type ProxyTrust, parseProxyTrust } from './forwarded.ts';
 
 const USAGE = `Usage: npm start -- [--host 127.0.0.1] [--ipv6-host ::1|none] [--port 8787] [--allow-non-public]
+                    [--trust-proxy ADDR[,ADDR]] [--proxy-header x-forwarded-for|forwarded]
 
 Serves the Dialback API locally with an embedded rate-limit table.
 
@@ -19,6 +22,13 @@ Serves the Dialback API locally with an embedded rate-limit table.
                      false, else none; "none" turns it off
   --port N           the port (default 8787; 0 picks a free one)
   --allow-non-public dial callers with private addresses too (labs)
+  --trust-proxy LIST behind a reverse proxy: connections from these addresses or ranges (e.g.
+                     127.0.0.1) name their client in --proxy-header, and the caller is the
+                     right-most address there that is not a listed proxy; only public callers
+                     are then checked. Without it forwarding headers are ignored, and a loopback
+                     connection that carries one is refused rather than checked
+  --proxy-header H   the header your proxy writes: x-forwarded-for (default) or forwarded
+                     (RFC 7239); the other is ignored, since a client could send it
 
 Settings (RATE_LIMIT_PER_MINUTE, MAX_PORTS, PROBE_TIMEOUT_MS, ...) come from the environment;
 API_URL_IPV4 and API_URL_DUAL_STACK override the endpoint URLs /ip and the page announce.`;
@@ -56,8 +66,26 @@ function chooseIpv6Host(
   return { ipv6Host: asked ?? (loopbackV4 ? '::1' : undefined) };
 }
 
-async function main(): Promise<void> {
-  let values: { host?: string; 'ipv6-host'?: string; port?: string; 'allow-non-public'?: boolean; help?: boolean };
+/** The command line, checked: each bad value ends the process with exit 2 and the usage. */
+interface StartOptions {
+  readonly host: string;
+  readonly port: string;
+  readonly askedIpv6: string | undefined;
+  readonly allowNonPublic: boolean;
+  readonly trustProxy: ProxyTrust | undefined;
+  readonly help: boolean;
+}
+
+function readOptions(): StartOptions {
+  let values: {
+    host?: string;
+    'ipv6-host'?: string;
+    port?: string;
+    'allow-non-public'?: boolean;
+    'trust-proxy'?: string;
+    'proxy-header'?: string;
+    help?: boolean;
+  };
   try {
     ({ values } = parseArgs({
       options: {
@@ -65,6 +93,8 @@ async function main(): Promise<void> {
         'ipv6-host': { type: 'string' },
         port: { type: 'string', default: '8787' },
         'allow-non-public': { type: 'boolean', default: false },
+        'trust-proxy': { type: 'string' },
+        'proxy-header': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -72,14 +102,34 @@ async function main(): Promise<void> {
   } catch (error) {
     fail((error as Error).message);
   }
-  if (values.help) {
+  const port = values.port ?? '8787';
+  if (!/^\d{1,5}$/.test(port) || Number(port) > 65535) fail(`--port must be 0 to 65535, got "${port}"`);
+  let trustProxy: ProxyTrust | undefined;
+  if (values['trust-proxy'] !== undefined) {
+    try {
+      trustProxy = parseProxyTrust(values['trust-proxy'], values['proxy-header']);
+    } catch (error) {
+      fail((error as Error).message);
+    }
+  } else if (values['proxy-header'] !== undefined) {
+    fail('--proxy-header says which header the proxies of --trust-proxy write; give --trust-proxy too');
+  }
+  return {
+    host: values.host ?? '127.0.0.1',
+    port,
+    askedIpv6: values['ipv6-host'],
+    allowNonPublic: values['allow-non-public'] ?? false,
+    trustProxy,
+    help: values.help ?? false,
+  };
+}
+
+async function main(): Promise<void> {
+  const { host, port, askedIpv6, allowNonPublic, trustProxy, help } = readOptions();
+  if (help) {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
-  const port = values.port ?? '8787';
-  if (!/^\d{1,5}$/.test(port) || Number(port) > 65535) fail(`--port must be 0 to 65535, got "${port}"`);
-  const host = values.host ?? '127.0.0.1';
-  const askedIpv6 = values['ipv6-host'];
   let ipv6Egress: boolean;
   try {
     ({ ipv6Egress } = loadConfig(process.env));
@@ -111,7 +161,8 @@ async function main(): Promise<void> {
       env: process.env,
       host,
       port: Number(port),
-      allowNonPublic: values['allow-non-public'] ?? false,
+      allowNonPublic,
+      ...(trustProxy === undefined ? {} : { trustProxy }),
       ...(ipv6 === undefined ? {} : { ipv6Host: ipv6 }),
     });
   try {
@@ -141,8 +192,12 @@ async function main(): Promise<void> {
     dualStack === null
       ? ''
       : `Endpoints: IPv4-only ${ipv4 ?? app.url}, dual-stack ${dualStack}; open either in a browser to check both families.\n`;
+  const proxies =
+    trustProxy === undefined
+      ? ''
+      : `Behind a proxy: the caller is the client ${trustProxy.header} names when the connection comes from ${trustProxy.listed.join(', ')}.\n`;
   process.stderr.write(
-    `Dialback listening on ${app.url} (targets: ${app.policy}; table: ${app.tableEndpoint ?? 'AWS'})\n${pair}` +
+    `Dialback listening on ${app.url} (targets: ${app.policy}; table: ${app.tableEndpoint ?? 'AWS'})\n${pair}${proxies}` +
       `${startupHint(app)}\n`,
   );
 }

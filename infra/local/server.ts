@@ -12,7 +12,8 @@ import type { Handler } from '../../functions/api/handler.ts';
 import { type HttpResponse, withCommonHeaders } from '../../functions/api/http.ts';
 import { problemResponse } from '../../functions/api/problem.ts';
 import { ProtocolRefused } from '../../functions/core/errors.ts';
-import { toApiGatewayEvent } from './event.ts';
+import { socketSourceIp, toApiGatewayEvent } from './event.ts';
+import { clientAddress, type ProxyTrust } from './forwarded.ts';
 
 /** API Gateway's own limit on a request, mirrored locally. */
 const REQUEST_TIMEOUT_MS = 29_000;
@@ -45,6 +46,8 @@ export interface LocalServerOptions {
    * given, because the local app builds its config after it knows the ports it listens on.
    */
   readonly corsAllowOrigins: () => readonly string[];
+  /** Proxies whose forwarding header names the caller (`--trust-proxy`); none by default. */
+  readonly trustProxy?: ProxyTrust;
   /** Bound on receiving a request's headers; default 10 s. */
   readonly headersTimeoutMs?: number;
 }
@@ -110,9 +113,17 @@ async function serve(options: LocalServerOptions, req: http.IncomingMessage, res
     res.end(response.body);
     return;
   }
+  const client = clientAddress(socketSourceIp(req), req.rawHeaders, options.trustProxy);
+  if (!client.ok) {
+    const refused = new ProtocolRefused(client.problem === 'untrusted-proxy' ? 403 : 400, client.detail);
+    const response = refusal(refused, req.headers.origin, options.corsAllowOrigins());
+    res.writeHead(response.statusCode, response.headers);
+    res.end(response.body);
+    return;
+  }
   const { handler } = options;
   const deadline = Date.now() + REQUEST_TIMEOUT_MS;
-  const result = await handler(toApiGatewayEvent(req, body), {
+  const result = await handler(toApiGatewayEvent(req, body, client.address), {
     awsRequestId: randomUUID(),
     getRemainingTimeInMillis: () => deadline - Date.now(),
   });

@@ -73,28 +73,29 @@ describe('local server (in process)', () => {
     }
   });
 
-  it('dials the socket address, never one named by X-Forwarded-For, Forwarded, X-Real-IP, True-Client-IP or CF-Connecting-IP', async () => {
+  it('dials the socket address, never one named by X-Real-IP, True-Client-IP or CF-Connecting-IP', async () => {
     // The listener exists only on 127.0.0.5; the headers all name 127.0.0.1, where nothing listens.
     const l = await listen('127.0.0.5');
     try {
       const spoof = '127.0.0.1';
-      const reply = await get(
-        `${app.url}/check/${l.port}`,
-        {
-          accept: 'application/json',
-          'x-forwarded-for': spoof,
-          forwarded: `for=${spoof}`,
-          'x-real-ip': spoof,
-          'true-client-ip': spoof,
-          'cf-connecting-ip': spoof,
-        },
-        '127.0.0.5',
-      );
+      const url = `${app.url}/check/${l.port}`;
+      const others = { 'x-real-ip': spoof, 'true-client-ip': spoof, 'cf-connecting-ip': spoof };
+      const reply = await get(url, { accept: 'application/json', ...others }, '127.0.0.5');
       expect(reply.status).toBe(200);
       const body = JSON.parse(reply.body);
       expect(body.ip).toBe('127.0.0.5');
       expect(body.results[0]).toMatchObject({ port: l.port, state: 'open' });
-      expect(l.peers.length).toBeGreaterThan(0);
+      const dialed = l.peers.length;
+      expect(dialed).toBeGreaterThan(0);
+      // X-Forwarded-For and Forwarded from loopback mean a proxy this server does not trust:
+      // refused, and nothing is dialed (neither the proxy's machine nor the named address).
+      const forwardings: Array<Record<string, string>> = [{ 'x-forwarded-for': spoof }, { forwarded: `for=${spoof}` }];
+      for (const forwarding of forwardings) {
+        const refused = await get(url, { accept: 'application/json', ...forwarding }, '127.0.0.5');
+        expect(refused.status).toBe(403);
+        expect(JSON.parse(refused.body).type).toMatch(/untrusted-proxy$/);
+      }
+      expect(l.peers.length).toBe(dialed);
     } finally {
       await l.close();
     }
