@@ -7,10 +7,12 @@ import { isIP } from 'node:net';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { createDeps } from '../../functions/api/deps.ts';
 import { createHandler, type Handler } from '../../functions/api/handler.ts';
-import type { HttpResponse } from '../../functions/api/http.ts';
+import { type HttpResponse, withCommonHeaders } from '../../functions/api/http.ts';
+import { problemResponse } from '../../functions/api/problem.ts';
 import { buildWebAssets } from '../../functions/build/served-code.ts';
 import type { Endpoints } from '../../functions/contract/wire.ts';
 import { loadConfig } from '../../functions/core/config.ts';
+import { Unavailable } from '../../functions/core/errors.ts';
 import type { Log } from '../../functions/core/log.ts';
 import type { TargetPolicy } from '../../functions/core/source-address.ts';
 import { type EmbeddedTable, startEmbeddedTable } from './embedded-table.ts';
@@ -38,6 +40,11 @@ export interface LocalAppOptions {
    */
   readonly trustProxy?: ProxyTrust;
   readonly log?: Log;
+  /**
+   * Called once the listeners are up, before the handler is built: requests in that gap get
+   * 503 with `Retry-After`. Tests use it to call in the gap.
+   */
+  readonly whenListening?: (url: string) => Promise<void>;
   /** Sees every event and the function's response to it (tests validate them against the OpenAPI document). */
   readonly observe?: (event: APIGatewayProxyEventV2, response: HttpResponse) => void;
 }
@@ -120,15 +127,21 @@ export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp>
     // The listeners come first: the endpoints /ip announces are the URLs they serve on, known
     // only once a port 0 has been given a number. Requests wait for the handler below.
     let handler: Handler | undefined;
-    const late: Handler = (event, context) => {
-      if (handler === undefined) throw new Error('the handler is not built yet');
-      return handler(event, context);
-    };
     // No CORS on the adapter's own refusals until the configuration says which origins.
     let corsAllowOrigins: readonly string[] = [];
+    const late: Handler = async (event, context) => {
+      if (handler !== undefined) return handler(event, context);
+      const starting = new Unavailable('The server is still starting; try again in a second.', 1);
+      return withCommonHeaders(
+        problemResponse(starting, context.awsRequestId, []),
+        event.headers.origin,
+        corsAllowOrigins,
+      );
+    };
     const pair = await listenPair(late, () => corsAllowOrigins, options);
     servers.push(...pair);
     const [first] = pair;
+    await options.whenListening?.(first.url);
     const dualStack = options.ipv6Host === undefined ? undefined : dualStackUrl(options.ipv6Host, first.port);
     const config = loadConfig({
       ...options.env,

@@ -282,3 +282,30 @@ describe('local server (as npm start runs it)', () => {
     }
   });
 });
+
+describe('local server while it starts', () => {
+  it('answers a request that arrives before the handler is ready with 503 problem+json and Retry-After', async () => {
+    let early: SimpleResponse | undefined;
+    const app = await startLocalApp({
+      env: {},
+      host: '127.0.0.1',
+      port: 0,
+      allowNonPublic: false,
+      whenListening: async (url) => {
+        early = await get(`${url}/check/22`, { accept: 'application/json' });
+      },
+    });
+    try {
+      expect(early?.status).toBe(503);
+      expect(early?.headers['retry-after']).toBe('1');
+      expect(early?.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(JSON.parse(early?.body ?? '{}')).toMatchObject({
+        status: 503,
+        detail: expect.stringContaining('starting'),
+      });
+      expect((await get(`${app.url}/ip`, { accept: 'application/json' })).status).toBe(200);
+    } finally {
+      await app.close();
+    }
+  });
+});
