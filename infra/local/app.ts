@@ -17,6 +17,7 @@ import type { Log } from '../../functions/core/log.ts';
 import type { TargetPolicy } from '../../functions/core/source-address.ts';
 import { type EmbeddedTable, startEmbeddedTable } from './embedded-table.ts';
 import type { ProxyTrust } from './forwarded.ts';
+import { createInFlightGate, type InFlightLimits } from './in-flight.ts';
 import { type LocalServer, startLocalServer } from './server.ts';
 
 /** How often the embedded table deletes expired counters; a minute window lives two minutes. */
@@ -39,6 +40,8 @@ export interface LocalAppOptions {
    * Only public callers are then checked (unless `allowNonPublic`), wherever the server binds.
    */
   readonly trustProxy?: ProxyTrust;
+  /** Requests in flight per caller and in total, across both listeners (in-flight.ts has the defaults). */
+  readonly inFlight?: InFlightLimits;
   readonly log?: Log;
   /**
    * Called once the listeners are up, before the handler is built: requests in that gap get
@@ -96,10 +99,15 @@ const PAIR_ATTEMPTS = 5;
 async function listenPair(
   handler: Handler,
   corsAllowOrigins: () => readonly string[],
-  options: Pick<LocalAppOptions, 'host' | 'ipv6Host' | 'port' | 'trustProxy'>,
+  options: Pick<LocalAppOptions, 'host' | 'ipv6Host' | 'port' | 'trustProxy' | 'inFlight'>,
 ): Promise<[LocalServer, ...LocalServer[]]> {
   for (let attempt = 1; ; attempt++) {
-    const common = { handler, corsAllowOrigins, ...(options.trustProxy ? { trustProxy: options.trustProxy } : {}) };
+    const common = {
+      handler,
+      corsAllowOrigins,
+      inFlight: createInFlightGate(options.inFlight),
+      ...(options.trustProxy ? { trustProxy: options.trustProxy } : {}),
+    };
     const first = await startLocalServer({ ...common, host: options.host, port: options.port });
     if (options.ipv6Host === undefined) return [first];
     try {

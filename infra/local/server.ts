@@ -11,9 +11,10 @@ import type { Duplex } from 'node:stream';
 import type { Handler } from '../../functions/api/handler.ts';
 import { type HttpResponse, withCommonHeaders } from '../../functions/api/http.ts';
 import { problemResponse } from '../../functions/api/problem.ts';
-import { ProtocolRefused } from '../../functions/core/errors.ts';
+import { ProtocolRefused, RateLimited, Unavailable } from '../../functions/core/errors.ts';
 import { socketSourceIp, toApiGatewayEvent } from './event.ts';
 import { clientAddress, type ProxyTrust } from './forwarded.ts';
+import { createInFlightGate, type InFlightGate } from './in-flight.ts';
 
 /** API Gateway's own limit on a request, mirrored locally. */
 const REQUEST_TIMEOUT_MS = 29_000;
@@ -48,6 +49,11 @@ export interface LocalServerOptions {
   readonly corsAllowOrigins: () => readonly string[];
   /** Proxies whose forwarding header names the caller (`--trust-proxy`); none by default. */
   readonly trustProxy?: ProxyTrust;
+  /**
+   * Requests in flight per caller and in total (in-flight.ts); share one gate between the
+   * listeners of one app. Default: a gate of this server's own with the default limits.
+   */
+  readonly inFlight?: InFlightGate;
   /** Bound on receiving a request's headers; default 10 s. */
   readonly headersTimeoutMs?: number;
 }
@@ -71,7 +77,11 @@ function readBody(req: http.IncomingMessage): Promise<Buffer | undefined> {
 }
 
 /** The adapter's own refusal, as the handler would have answered it. */
-function refusal(error: ProtocolRefused, origin: string | undefined, allowOrigins: readonly string[]): HttpResponse {
+function refusal(
+  error: ProtocolRefused | RateLimited | Unavailable,
+  origin: string | undefined,
+  allowOrigins: readonly string[],
+): HttpResponse {
   const response = problemResponse(error, randomUUID(), []);
   return withCommonHeaders(response, origin, allowOrigins);
 }
@@ -104,7 +114,12 @@ function protocolRefusal(code: string | undefined, headersTimeoutMs: number): Pr
   }
 }
 
-async function serve(options: LocalServerOptions, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+async function serve(
+  options: LocalServerOptions,
+  gate: InFlightGate,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+): Promise<void> {
   const body = await readBody(req);
   if (body === undefined) {
     const tooLarge = new ProtocolRefused(413, `Requests carry at most ${MAX_BODY_BYTES} bytes.`);
@@ -121,19 +136,37 @@ async function serve(options: LocalServerOptions, req: http.IncomingMessage, res
     res.end(response.body);
     return;
   }
-  const { handler } = options;
-  const deadline = Date.now() + REQUEST_TIMEOUT_MS;
-  const result = await handler(toApiGatewayEvent(req, body, client.address), {
-    awsRequestId: randomUUID(),
-    getRemainingTimeInMillis: () => deadline - Date.now(),
-  });
-  res.writeHead(result.statusCode, result.headers);
-  res.end(result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body);
+  const admission = gate.enter(client.address);
+  if (!admission.admitted) {
+    const busy =
+      admission.over === 'caller'
+        ? new RateLimited(
+            'This address has as many requests in flight as one caller may; send more as these finish.',
+            1,
+          )
+        : new Unavailable("The server is busy with other callers' checks; try again in a second.", 1);
+    const response = refusal(busy, req.headers.origin, options.corsAllowOrigins());
+    res.writeHead(response.statusCode, response.headers);
+    res.end(response.body);
+    return;
+  }
+  try {
+    const deadline = Date.now() + REQUEST_TIMEOUT_MS;
+    const result = await options.handler(toApiGatewayEvent(req, body, client.address), {
+      awsRequestId: randomUUID(),
+      getRemainingTimeInMillis: () => deadline - Date.now(),
+    });
+    res.writeHead(result.statusCode, result.headers);
+    res.end(result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body);
+  } finally {
+    admission.leave();
+  }
 }
 
 /** Starts the adapter; resolves once it listens. */
 export async function startLocalServer(options: LocalServerOptions): Promise<LocalServer> {
   const headersTimeoutMs = options.headersTimeoutMs ?? HEADERS_TIMEOUT_MS;
+  const gate = options.inFlight ?? createInFlightGate();
   const server = http.createServer(
     {
       requestTimeout: WHOLE_REQUEST_TIMEOUT_MS,
@@ -144,7 +177,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       keepAliveTimeout: 5000,
     },
     (req, res) => {
-      serve(options, req, res).catch(() => {
+      serve(options, gate, req, res).catch(() => {
         // The handler maps its own failures; this is only a broken socket or adapter bug.
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain', 'cache-control': 'no-store' });
         res.end();
