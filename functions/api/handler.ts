@@ -118,7 +118,8 @@ export function createHandler(deps: HandlerDeps): Handler {
     }
     // HEAD gets the GET's status and headers; the body (page, problem or document) is dropped.
     if (method === 'HEAD') response.body = '';
-    withCommonHeaders(response, header(event, 'origin'), allowOrigins);
+    const privateNetwork = method === 'OPTIONS' && header(event, 'access-control-request-private-network') === 'true';
+    withCommonHeaders(response, header(event, 'origin'), allowOrigins, privateNetwork);
     deps.log(response.statusCode >= 500 ? 'error' : 'info', 'request', {
       ...logFields,
       status: response.statusCode,

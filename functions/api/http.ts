@@ -114,25 +114,39 @@ export function acceptsAny(event: APIGatewayProxyEventV2, types: readonly string
 }
 
 /** CORS headers for a response to `origin` under the configured allow-list. */
-export function corsHeaders(origin: string | undefined, allowOrigins: readonly string[]): Record<string, string> {
+export function corsHeaders(
+  origin: string | undefined,
+  allowOrigins: readonly string[],
+  privateNetwork = false,
+): Record<string, string> {
+  // Private Network Access: a page's preflight to a loopback or private server asks with
+  // Access-Control-Request-Private-Network; only an allowed origin is told yes.
+  const pna: Record<string, string> = privateNetwork ? { 'access-control-allow-private-network': 'true' } : {};
   if (allowOrigins[0] === '*') {
-    return { 'access-control-allow-origin': '*', 'access-control-expose-headers': EXPOSED_HEADERS };
+    return { 'access-control-allow-origin': '*', 'access-control-expose-headers': EXPOSED_HEADERS, ...pna };
   }
   const headers: Record<string, string> = { vary: 'Origin' };
   if (origin !== undefined && allowOrigins.includes(origin)) {
-    headers['access-control-allow-origin'] = origin;
-    headers['access-control-expose-headers'] = EXPOSED_HEADERS;
+    Object.assign(
+      headers,
+      { 'access-control-allow-origin': origin, 'access-control-expose-headers': EXPOSED_HEADERS },
+      pna,
+    );
   }
   return headers;
 }
 
-/** Adds the headers every response carries (CORS, `no-store`, `nosniff`) to `response`. */
+/**
+ * Adds the headers every response carries (CORS, `no-store`, `nosniff`) to `response`;
+ * `privateNetwork` when it answers a preflight that asked for private network access.
+ */
 export function withCommonHeaders(
   response: HttpResponse,
   origin: string | undefined,
   allowOrigins: readonly string[],
+  privateNetwork = false,
 ): HttpResponse {
-  Object.assign(response.headers, corsHeaders(origin, allowOrigins), {
+  Object.assign(response.headers, corsHeaders(origin, allowOrigins, privateNetwork), {
     'cache-control': 'no-store',
     'x-content-type-options': 'nosniff',
   });

@@ -89,6 +89,29 @@ function dualStackUrl(ipv6Host: string, port: number): string {
   return ipv6Host === '::1' ? `http://localhost:${port}` : `http://[${ipv6Host}]:${port}`;
 }
 
+/**
+ * The CORS allow-list when `CORS_ALLOW_ORIGINS` is not set: `*` where the callers are the
+ * Internet's, but a server that checks loopback callers answers only its own origins, so a page
+ * on some other site cannot make a developer's browser read their loopback ports' states
+ * (DESIGN §4.7). Both loopback names of each listener count as its own.
+ */
+function corsDefault(
+  given: string | undefined,
+  policy: TargetPolicy,
+  urls: ReadonlyArray<string | undefined>,
+): string | undefined {
+  if ((given !== undefined && given.trim() !== '') || policy !== 'public-and-loopback') return given;
+  const origins = new Set<string>();
+  for (const url of urls) {
+    if (url === undefined) continue;
+    const { origin, port } = new URL(url);
+    origins.add(origin);
+    const suffix = port === '' ? '' : `:${port}`;
+    for (const name of ['127.0.0.1', 'localhost', '[::1]']) origins.add(`http://${name}${suffix}`);
+  }
+  return [...origins].join(',');
+}
+
 /** Tries for a free port number on both addresses when the caller asked for any (port 0). */
 const PAIR_ATTEMPTS = 5;
 
@@ -151,15 +174,16 @@ export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp>
     const [first] = pair;
     await options.whenListening?.(first.url);
     const dualStack = options.ipv6Host === undefined ? undefined : dualStackUrl(options.ipv6Host, first.port);
+    const policy = localPolicy(options.host, options.allowNonPublic, options.trustProxy !== undefined);
     const config = loadConfig({
       ...options.env,
+      CORS_ALLOW_ORIGINS: corsDefault(options.env.CORS_ALLOW_ORIGINS, policy, [first.url, dualStack]),
       ...(table === undefined ? {} : { DYNAMODB_ENDPOINT: table.endpoint }),
       API_URL_IPV4: options.env.API_URL_IPV4 ?? (isIP(options.host) === 4 ? first.url : undefined),
       API_URL_DUAL_STACK: options.env.API_URL_DUAL_STACK ?? dualStack,
     });
     corsAllowOrigins = config.corsAllowOrigins;
     const key = config.rateLimitKey ?? randomBytes(32).toString('base64url');
-    const policy = localPolicy(options.host, options.allowNonPublic, options.trustProxy !== undefined);
     // No bundler runs locally, so the browser code is compiled here, once, before serving.
     const webAssets = await buildWebAssets();
     const inner = createHandler(

@@ -15,7 +15,9 @@ import { specFor, specRecorder } from '../support/openapi.ts';
 import { portPairForFile } from '../support/port-pair.ts';
 import { releasedPort } from '../support/ports.ts';
 
-const ENV = { PROBE_TIMEOUT_MS: '1500' };
+// Widgets embedded on other origins and other regions' servers: a loopback server answers
+// other origins only when told to (DESIGN §4.7).
+const ENV = { PROBE_TIMEOUT_MS: '1500', CORS_ALLOW_ORIGINS: '*' };
 const recorder = specRecorder(specFor(ENV));
 const ports = portPairForFile();
 const quiet = { env: ENV, host: '127.0.0.1', port: 0, allowNonPublic: false, log: () => undefined } as const;

@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { browserTest } from '../support/browser.ts';
 import { documentedAppForFile } from '../support/documented-app.ts';
 
-const ENV = { PROBE_TIMEOUT_MS: '900' };
+// The widget is embedded on another origin: a loopback server answers it only when told to (DESIGN §4.7).
+const ENV = { PROBE_TIMEOUT_MS: '900', CORS_ALLOW_ORIGINS: '*' };
 const app = documentedAppForFile(ENV);
 let answering: dgram.Socket;
 let silent: dgram.Socket;

@@ -13,7 +13,8 @@ import { browserTest, screenshotPath } from '../support/browser.ts';
 import { localRegionsForFile } from '../support/local-regions.ts';
 import { portPairForFile } from '../support/port-pair.ts';
 
-const ENV = { PROBE_TIMEOUT_MS: '1500' };
+// The embedding site is another origin: a loopback server answers it only when told to (DESIGN §4.7).
+const ENV = { PROBE_TIMEOUT_MS: '1500', CORS_ALLOW_ORIGINS: '*' };
 const regions = localRegionsForFile(ENV);
 const ports = portPairForFile();
 

@@ -9,8 +9,9 @@ import { documentedAppForFile } from '../support/documented-app.ts';
 import { portPairForFile } from '../support/port-pair.ts';
 
 /** Two APIs: one with the usual budget, one allowing 2 port checks a minute for the 429. */
-const ENV = { PROBE_TIMEOUT_MS: '1500' };
-const TIGHT_ENV = { PROBE_TIMEOUT_MS: '1500', RATE_LIMIT_PER_MINUTE: '2', MAX_PORTS: '1' };
+// The embedding site is another origin: a loopback server answers it only when told to (DESIGN §4.7).
+const ENV = { PROBE_TIMEOUT_MS: '1500', CORS_ALLOW_ORIGINS: '*' };
+const TIGHT_ENV = { ...ENV, RATE_LIMIT_PER_MINUTE: '2', MAX_PORTS: '1' };
 const api = documentedAppForFile(ENV);
 const tightApi = documentedAppForFile(TIGHT_ENV);
 const ports = portPairForFile();

@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalApp, startLocalApp } from '../../infra/local/app.ts';
 import { startEmbeddedTable } from '../../infra/local/embedded-table.ts';
+import { parseProxyTrust } from '../../infra/local/forwarded.ts';
 import { getOnce, type SimpleResponse } from '../support/http-client.ts';
 import { startLocalChild } from '../support/local-child.ts';
 import { skipReason } from '../support/requirements.ts';
@@ -306,6 +307,72 @@ describe('local server while it starts', () => {
       expect((await get(`${app.url}/ip`, { accept: 'application/json' })).status).toBe(200);
     } finally {
       await app.close();
+    }
+  });
+});
+
+describe('CORS of a server that checks loopback callers', () => {
+  let app: LocalApp;
+  beforeAll(async () => {
+    app = await startLocalApp({ env: {}, host: '127.0.0.1', ipv6Host: '::1', port: 0, allowNonPublic: false });
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  const preflight = (origin: string): Promise<SimpleResponse> =>
+    getOnce(`${app.url}/check/22`, {
+      method: 'OPTIONS',
+      headers: {
+        origin,
+        'access-control-request-method': 'GET',
+        'access-control-request-private-network': 'true',
+      },
+    });
+
+  it('lets no other site read its answers or pass a Private Network Access preflight', async () => {
+    const read = await get(`${app.url}/ip`, { accept: 'application/json', origin: 'https://evil.example' });
+    expect(read.status).toBe(200);
+    expect(read.headers['access-control-allow-origin']).toBeUndefined();
+    const asked = await preflight('https://evil.example');
+    expect(asked.headers['access-control-allow-origin']).toBeUndefined();
+    expect(asked.headers['access-control-allow-private-network']).toBeUndefined();
+  });
+
+  it('answers its own origins, under either loopback name, and says yes to their private network preflight', async () => {
+    for (const origin of [app.url, `http://localhost:${app.port}`, `http://[::1]:${app.port}`]) {
+      const read = await get(`${app.url}/ip`, { accept: 'application/json', origin });
+      expect(read.headers['access-control-allow-origin'], origin).toBe(origin);
+      const asked = await preflight(origin);
+      expect(asked.headers['access-control-allow-origin'], origin).toBe(origin);
+      expect(asked.headers['access-control-allow-private-network'], origin).toBe('true');
+    }
+  });
+
+  it('keeps * where the callers are the Internet (behind a trusted proxy) and where CORS_ALLOW_ORIGINS says so', async () => {
+    const proxied = await startLocalApp({
+      env: {},
+      host: '127.0.0.1',
+      port: 0,
+      allowNonPublic: false,
+      trustProxy: parseProxyTrust('127.0.0.1'),
+    });
+    const opened = await startLocalApp({
+      env: { CORS_ALLOW_ORIGINS: '*' },
+      host: '127.0.0.1',
+      port: 0,
+      allowNonPublic: false,
+    });
+    try {
+      const viaProxy = await get(`${proxied.url}/ip`, {
+        origin: 'https://site.example',
+        'x-forwarded-for': '203.0.113.9',
+      });
+      expect(viaProxy.headers['access-control-allow-origin']).toBe('*');
+      const told = await get(`${opened.url}/ip`, { origin: 'https://site.example' });
+      expect(told.headers['access-control-allow-origin']).toBe('*');
+    } finally {
+      await Promise.all([proxied.close(), opened.close()]);
     }
   });
 });
