@@ -3,7 +3,9 @@
  * real dependencies, the real handler, and the localhost adapter.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
+import { join } from 'node:path';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { createDeps } from '../../functions/api/deps.ts';
 import { createHandler, type Handler } from '../../functions/api/handler.ts';
@@ -40,6 +42,11 @@ export interface LocalAppOptions {
    * Only public callers are then checked (unless `allowNonPublic`), wherever the server binds.
    */
   readonly trustProxy?: ProxyTrust;
+  /**
+   * Keep the embedded table's counters in this directory (`--data-dir`), so a restart hands
+   * out no fresh budget; in memory when absent.
+   */
+  readonly dataDir?: string;
   /** Requests in flight per caller and in total, across both listeners (in-flight.ts has the defaults). */
   readonly inFlight?: InFlightLimits;
   readonly log?: Log;
@@ -112,6 +119,23 @@ function corsDefault(
   return [...origins].join(',');
 }
 
+/**
+ * The HMAC key for caller hashes when none is configured: a fresh one per run in memory, or
+ * one kept beside the counters (created on first use, readable by this user only), since a new
+ * key would hash every caller to a new counter and hand out fresh budgets after a restart.
+ */
+async function localKey(dataDir: string | undefined): Promise<string> {
+  if (dataDir === undefined) return randomBytes(32).toString('base64url');
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const file = join(dataDir, 'rate-limit.key');
+  try {
+    await writeFile(file, randomBytes(32).toString('base64url'), { flag: 'wx', mode: 0o600 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  return (await readFile(file, 'utf8')).trim();
+}
+
 /** Tries for a free port number on both addresses when the caller asked for any (port 0). */
 const PAIR_ATTEMPTS = 5;
 
@@ -151,7 +175,10 @@ export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp>
   if (given === undefined || given === '') {
     const tableName = options.env.TABLE_NAME?.trim() || 'dialback-rate-limits';
     // dynalite has no TTL: sweep expired counters so memory stays flat under new callers.
-    table = await startEmbeddedTable(tableName, { sweepEveryMs: LOCAL_SWEEP_EVERY_MS });
+    table = await startEmbeddedTable(tableName, {
+      sweepEveryMs: LOCAL_SWEEP_EVERY_MS,
+      ...(options.dataDir === undefined ? {} : { path: join(options.dataDir, 'table') }),
+    });
   }
   const servers: LocalServer[] = [];
   try {
@@ -183,7 +210,7 @@ export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp>
       API_URL_DUAL_STACK: options.env.API_URL_DUAL_STACK ?? dualStack,
     });
     corsAllowOrigins = config.corsAllowOrigins;
-    const key = config.rateLimitKey ?? randomBytes(32).toString('base64url');
+    const key = config.rateLimitKey ?? (await localKey(options.dataDir));
     // No bundler runs locally, so the browser code is compiled here, once, before serving.
     const webAssets = await buildWebAssets();
     const inner = createHandler(

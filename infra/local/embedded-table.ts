@@ -1,5 +1,6 @@
 /**
- * An embedded DynamoDB-compatible server (dynalite, in memory) on an ephemeral loopback port,
+ * An embedded DynamoDB-compatible server (dynalite, in memory, or in a directory so counters
+ * survive a restart) on an ephemeral loopback port,
  * with the counters table created from the one shared schema. The local server and the
  * integration tests both use it, so the limiter always runs against a real DynamoDB API.
  *
@@ -17,6 +18,7 @@ import {
   DeleteItemCommand,
   DescribeTableCommand,
   DynamoDBClient,
+  ResourceInUseException,
   ScanCommand,
 } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
@@ -33,7 +35,7 @@ export interface EmbeddedTable {
    * attribute is before now; resolves with how many it deleted.
    */
   sweep(tableName?: string): Promise<number>;
-  /** Stops the server and drops its data; safe to call twice. */
+  /** Stops the server (dropping its data unless it has a `path`); safe to call twice. */
   close(): Promise<void>;
 }
 
@@ -43,6 +45,11 @@ export interface EmbeddedTableOptions {
   readonly port?: number;
   /** Sweep expired items this often; off when absent. */
   readonly sweepEveryMs?: number;
+  /**
+   * A directory for dynalite's LevelDB store: counters then survive a restart, so a restart
+   * mid-minute or mid-day hands out no fresh budget. In memory when absent.
+   */
+  readonly path?: string;
   /** The clock TTL is read against, epoch milliseconds (benches simulate days). */
   readonly now?: () => number;
 }
@@ -111,6 +118,9 @@ export async function createCounterTable(endpoint: string, tableName: string): P
         BillingMode: 'PAY_PER_REQUEST',
       }),
     );
+  } catch (error) {
+    // A store kept in a directory already has the table from the last run.
+    if (!(error instanceof ResourceInUseException)) throw error;
   } finally {
     client.destroy();
   }
@@ -144,7 +154,12 @@ export async function startEmbeddedTable(
   options: EmbeddedTableOptions = {},
 ): Promise<EmbeddedTable> {
   letDynaliteCloseIterators();
-  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  const server = dynalite({
+    createTableMs: 0,
+    deleteTableMs: 0,
+    updateTableMs: 0,
+    ...(options.path === undefined ? {} : { path: options.path }),
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());

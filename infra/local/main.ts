@@ -11,7 +11,7 @@ import { type LocalApp, startLocalApp, startupHint } from './app.ts';
 import { type ProxyTrust, parseProxyTrust } from './forwarded.ts';
 
 const USAGE = `Usage: npm start -- [--host 127.0.0.1] [--ipv6-host ::1|none] [--port 8787] [--allow-non-public]
-                    [--trust-proxy ADDR[,ADDR]] [--proxy-header x-forwarded-for|forwarded]
+                    [--trust-proxy ADDR[,ADDR]] [--proxy-header x-forwarded-for|forwarded] [--data-dir DIR]
 
 Serves the Dialback API locally with an embedded rate-limit table.
 
@@ -27,6 +27,8 @@ Serves the Dialback API locally with an embedded rate-limit table.
                      right-most address there that is not a listed proxy; only public callers
                      are then checked. Without it forwarding headers are ignored, and a loopback
                      connection that carries one is refused rather than checked
+  --data-dir DIR     keep the rate-limit counters in DIR (created if missing), so a restart
+                     hands out no fresh budget; in memory by default
   --proxy-header H   the header your proxy writes: x-forwarded-for (default) or forwarded
                      (RFC 7239); the other is ignored, since a client could send it
 
@@ -73,6 +75,7 @@ interface StartOptions {
   readonly askedIpv6: string | undefined;
   readonly allowNonPublic: boolean;
   readonly trustProxy: ProxyTrust | undefined;
+  readonly dataDir: string | undefined;
   readonly help: boolean;
 }
 
@@ -84,6 +87,7 @@ function readOptions(): StartOptions {
     'allow-non-public'?: boolean;
     'trust-proxy'?: string;
     'proxy-header'?: string;
+    'data-dir'?: string;
     help?: boolean;
   };
   try {
@@ -95,6 +99,7 @@ function readOptions(): StartOptions {
         'allow-non-public': { type: 'boolean', default: false },
         'trust-proxy': { type: 'string' },
         'proxy-header': { type: 'string' },
+        'data-dir': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -120,12 +125,13 @@ function readOptions(): StartOptions {
     askedIpv6: values['ipv6-host'],
     allowNonPublic: values['allow-non-public'] ?? false,
     trustProxy,
+    dataDir: values['data-dir'],
     help: values.help ?? false,
   };
 }
 
 async function main(): Promise<void> {
-  const { host, port, askedIpv6, allowNonPublic, trustProxy, help } = readOptions();
+  const { host, port, askedIpv6, allowNonPublic, trustProxy, dataDir, help } = readOptions();
   if (help) {
     process.stdout.write(`${USAGE}\n`);
     return;
@@ -163,6 +169,7 @@ async function main(): Promise<void> {
       port: Number(port),
       allowNonPublic,
       ...(trustProxy === undefined ? {} : { trustProxy }),
+      ...(dataDir === undefined ? {} : { dataDir }),
       ...(ipv6 === undefined ? {} : { ipv6Host: ipv6 }),
     });
   try {
