@@ -64,8 +64,8 @@ const MODULES = {
     mutate: ['functions/core/udp-probe.ts'],
     tests: ['test/integration/udp-probe.test.ts'],
   },
-  // Shared by both probes: the pacing's own unit tests with a clock, and each probe's tests
-  // through the probe's public API.
+  // Shared by both probes: the pacing's and the engine's own unit tests with a clock, and each
+  // probe's tests through the probe's public API.
   pacing: {
     mutate: [
       'functions/core/pacing.ts',
@@ -75,6 +75,7 @@ const MODULES = {
     ],
     tests: [
       'test/unit/pacing.test.ts',
+      'test/unit/paced-check.test.ts',
       'test/unit/local-failure.test.ts',
       'test/integration/probe.test.ts',
       'test/integration/probe-local.test.ts',
