@@ -106,7 +106,7 @@ export function handshakeWith(
 }
 
 /** An answer that a host's ICMP rate limit governs: an error from the path or the host, not a handshake. */
-function isErrorAnswer(verdict: Verdict): boolean {
+export function isErrorAnswer(verdict: Verdict): boolean {
   return verdict.state !== 'open' && verdict.reason !== 'no-response';
 }
 
