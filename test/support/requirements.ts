@@ -14,7 +14,7 @@ const run = promisify(execFile);
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 /** Something a test needs: root, or a tool by its command name. */
-export type Need = 'root' | 'ip' | 'nft' | 'nmap' | 'taskset' | 'prlimit' | 'unshare' | 'chromium';
+export type Need = 'root' | 'ip' | 'nft' | 'nmap' | 'taskset' | 'prlimit' | 'unshare' | 'chromium' | 'systemd-analyze';
 
 /** The Debian package that provides each tool. */
 const PACKAGES: Readonly<Record<Exclude<Need, 'root'>, string>> = {
@@ -25,6 +25,7 @@ const PACKAGES: Readonly<Record<Exclude<Need, 'root'>, string>> = {
   prlimit: 'util-linux',
   unshare: 'util-linux',
   chromium: 'chromium',
+  'systemd-analyze': 'systemd',
 };
 
 /** True under CI, where every guarded test must run (`CI` set, or `DIALBACK_REQUIRE_LAB=1`). */
