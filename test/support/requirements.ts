@@ -14,7 +14,17 @@ const run = promisify(execFile);
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 /** Something a test needs: root, or a tool by its command name. */
-export type Need = 'root' | 'ip' | 'nft' | 'nmap' | 'taskset' | 'prlimit' | 'unshare' | 'chromium' | 'systemd-analyze';
+export type Need =
+  | 'root'
+  | 'ip'
+  | 'nft'
+  | 'nmap'
+  | 'taskset'
+  | 'prlimit'
+  | 'unshare'
+  | 'chromium'
+  | 'systemd-analyze'
+  | 'caddy';
 
 /** The Debian package that provides each tool. */
 const PACKAGES: Readonly<Record<Exclude<Need, 'root'>, string>> = {
@@ -26,6 +36,7 @@ const PACKAGES: Readonly<Record<Exclude<Need, 'root'>, string>> = {
   unshare: 'util-linux',
   chromium: 'chromium',
   'systemd-analyze': 'systemd',
+  caddy: 'caddy',
 };
 
 /** True under CI, where every guarded test must run (`CI` set, or `DIALBACK_REQUIRE_LAB=1`). */
