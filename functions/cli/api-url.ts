@@ -27,6 +27,13 @@ export function normalizeApi(raw: string): string {
   if (url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
     throw new UsageError(`--api is the API's base URL, without a query, fragment or credentials; got "${raw}".`);
   }
+  // A route's path is the CLI's to add: "--api host/check" would ask for /check/check/22.
+  const route = /\/(check|ip|regions|openapi\.json|widget\.js|dialback\.mjs)(\/.*)?$/.exec(url.pathname);
+  if (route !== null) {
+    throw new UsageError(
+      `--api is the API's base URL, without a route: drop "${route[0]}" from "${raw}" (dialback adds /check/PORT itself).`,
+    );
+  }
   if (scheme === undefined) {
     const host = url.hostname.replace(/^\[|\]$/g, '');
     const local = host === 'localhost' || (isIP(host) !== 0 && !isPublicAddress(host));

@@ -256,6 +256,11 @@ export function parsePortList(raw: string, maxPorts: number, protocol: Protocol 
   for (const item of raw.split(',')) {
     if (item === '')
       throw new PortSyntaxError('The ports list has an empty item: separate ports with single commas, like 22,80.');
+    if (/^\d{1,5}-\d{1,5}$/.test(item)) {
+      throw new PortSyntaxError(
+        `"${item}" is a range, and ranges are not accepted: a check dials at most ${maxPorts} ports, each counted against your budget, so name them, like 80,81,82.`,
+      );
+    }
     const port = parsePort(item, protocol);
     if (!ports.includes(port)) ports.push(port);
   }

@@ -28,6 +28,19 @@ describe('--api', () => {
     expect(() => normalizeApi(given)).toThrow(UsageError);
   });
 
+  it.each([
+    ['127.0.0.1:8787/check', '/check'],
+    ['http://127.0.0.1:8787/check/22', '/check/22'],
+    ['https://api.example/prod/ip', '/ip'],
+    ['https://api.example/openapi.json', '/openapi.json'],
+  ])('refuses %s, a URL with a route in it, naming the part to drop', (given, route) => {
+    expect(() => normalizeApi(given)).toThrow(`drop "${route}"`);
+  });
+
+  it('keeps a base path that is not a route (an API Gateway stage, a prefix)', () => {
+    expect(normalizeApi('https://api.example/prod/checker')).toBe('https://api.example/prod/checker');
+  });
+
   it('refuses a family the API literal cannot give, and allows host names and matching literals', () => {
     expect(familyRefusal('http://127.0.0.1:8787', 6)).toMatch(/^-6 asks for an IPv6 check, but the API 127\.0\.0\.1/);
     expect(familyRefusal('http://[::1]:8787', 4)).toMatch(/^-4 asks for an IPv4 check, but the API ::1/);

@@ -74,6 +74,8 @@ describe('parsePortList', () => {
     ['22\t80', /^"22\?80" has spaces or line breaks in it/],
     ['22\n', /^"22\?" has spaces or line breaks in it/],
     ['22,abc', /^"abc" is not a TCP port/],
+    ['80-85', /^"80-85" is a range, and ranges are not accepted: a check dials at most 10 ports.*like 80,81,82/],
+    ['22,8000-8080', /^"8000-8080" is a range/],
   ])('refuses the malformed list %j, saying what is wrong', (raw, message) => {
     expect(() => parsePortList(raw, 10)).toThrow(PortSyntaxError);
     expect(() => parsePortList(raw, 10)).toThrow(message);
