@@ -5,7 +5,13 @@
  */
 
 const CODES = { green: 32, red: 31, yellow: 33, dim: 2, bold: 1 } as const;
-const STATE_COLOUR = { open: 'green', closed: 'red', filtered: 'yellow', untestable: 'dim' } as const;
+const STATE_COLOUR = {
+  open: 'green',
+  closed: 'red',
+  filtered: 'yellow',
+  'open|filtered': 'yellow',
+  untestable: 'dim',
+} as const;
 
 /** Whether to colour a stream: a TTY, `NO_COLOR` unset or empty, and a terminal that is not dumb. */
 export function colourWanted(isTty: boolean, env: Readonly<Record<string, string | undefined>>): boolean {
@@ -17,11 +23,11 @@ export function paint(text: string, colour: keyof typeof CODES, enabled: boolean
   return enabled ? `\x1b[${CODES[colour]}m${text}\x1b[0m` : text;
 }
 
-/** Colours the state word of each `PORT/tcp  STATE` row of a rendered table. */
+/** Colours the state word of each `PORT/tcp  STATE` or `PORT/udp  STATE` row of a rendered table. */
 export function colourStates(text: string, enabled: boolean): string {
   if (!enabled) return text;
   return text.replace(
-    /^(\d+\/tcp\s+)(open|closed|filtered|untestable)\b/gm,
+    /^(\d+\/(?:tcp|udp)\s+)(open\|filtered|open|closed|filtered|untestable)(?=\s|$)/gm,
     (_, head: string, state: keyof typeof STATE_COLOUR) => `${head}${paint(state, STATE_COLOUR[state], true)}`,
   );
 }
