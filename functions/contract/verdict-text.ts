@@ -92,6 +92,10 @@ export const CGNAT_EXPLAINED =
   'If they differ, or the WAN address starts with 100.64 to 100.127, or is a private one (10.x, 172.16–31.x, 192.168.x), you are behind carrier-grade NAT. ' +
   'Ask your ISP for a public IPv4 address (some call it a "static" or "dedicated" IP, or switch it off on request), or use IPv6 if your ISP gives you one.';
 
+/** The next step that tells carrier-grade NAT apart, complete in itself (TCP and UDP advice alike). */
+const CGNAT_STEP =
+  "If your router's status page shows a WAN (Internet) address different from the one checked here, or one starting with 100.64 to 100.127, you are behind carrier-grade NAT: no forward can work; ask your ISP for a public IPv4 address, or use IPv6.";
+
 /** The limits of any single check, said honestly. */
 export const CHECK_LIMITS =
   'A UDP service may stay silent to a stranger (WireGuard always does), so a UDP port can read "open|filtered": `dialback listen --udp PORT` settles it. ' +
@@ -130,7 +134,7 @@ export const STATE_NEXT_STEPS: Readonly<Record<PortState, readonly string[]>> = 
     FIRST_FILTERED,
     'Check the host firewall on the machine (ufw, firewalld, nftables, Windows Defender Firewall): it may drop the port silently.',
     'Some ISPs block common server ports (25, 80, 445, sometimes 443) on home lines; try a higher port, or ask your ISP.',
-    "If your router's status page shows a WAN (Internet) address different from the one checked here, or one starting with 100.64 to 100.127, you are behind carrier-grade NAT: no forward can work; ask your ISP for a public IPv4 address, or use IPv6.",
+    CGNAT_STEP,
     'A single lost packet can look like this: if it surprises you, check again in a minute.',
   ],
   untestable: [],
@@ -269,7 +273,7 @@ export const UDP_NEXT_STEPS: Readonly<Record<UdpPortState, readonly string[]>> =
     'Many UDP services never answer a stranger (WireGuard, most VPNs and some game servers): for them this is the best any outside check can say.',
     'To settle it, run `dialback listen --udp PORT` on the machine while the service is stopped: it proves whether a datagram from where the check runs reaches this machine.',
     "If nothing arrives: add or fix the router's port forward for UDP (external port → the machine's LAN address and the same port), and allow the UDP port in the host firewall.",
-    'If your router shows a different WAN address from the one here, you are likely behind carrier-grade NAT (see below).',
+    CGNAT_STEP,
   ],
   untestable: [
     'Over IPv6 on a deployment without IPv6 egress: check over IPv4 instead, or use a deployment that can send IPv6.',

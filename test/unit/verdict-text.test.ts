@@ -5,6 +5,7 @@ import {
   resultExplanation,
   resultMeaning,
   STATE_NEXT_STEPS,
+  UDP_NEXT_STEPS,
 } from '../../functions/contract/verdict-text.ts';
 import {
   PORT_REASONS,
@@ -65,8 +66,8 @@ describe('verdict text', () => {
     expect(v6).not.toMatch(/port 25|mail/);
   });
 
-  it('never points to something "below" that is not there', () => {
-    for (const steps of Object.values(STATE_NEXT_STEPS))
+  it('never points to something "below" that is not there, in the TCP or the UDP advice', () => {
+    for (const steps of [...Object.values(STATE_NEXT_STEPS), ...Object.values(UDP_NEXT_STEPS)])
       for (const step of steps) expect(step).not.toMatch(/see below/);
   });
 
