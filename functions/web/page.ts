@@ -194,7 +194,7 @@ export function renderPage(view: PageView): string {
 <main>
 <header>
 <h1>Dialback: is my port open?</h1>
-<p class="lede">This service connects back to the address your request came from and tells you, in Nmap's words, whether a TCP or UDP port is open, closed or filtered from the Internet. It never probes any other address and keeps no results.</p>
+<p class="lede">This service connects back to the address your request came from and tells you, in Nmap's words, whether a TCP or UDP port is open, closed or filtered ${view.localNotice === undefined ? 'from the Internet' : 'from this server'}. It never probes any other address and keeps no results.</p>
 </header>
 <section class="card" aria-labelledby="you">
 <h2 id="you">Your address, as seen from here</h2>

@@ -191,6 +191,18 @@ describe('handler: egress and dial proof', () => {
     expect(pointed.body).toContain('To check from the Internet, use https://dialback.example.');
     // A public caller's check is the Internet's view: no notice.
     expect((await call(harness(), { url: '/check/22', headers: curl })).body).not.toContain('local check');
+    // The page's introduction says where the check runs from: the Internet only when it does.
+    const html = { accept: 'text/html' };
+    const localPage = await call(harness({ policy: 'public-and-loopback' }), {
+      url: '/',
+      sourceIp: '127.0.0.1',
+      headers: html,
+    });
+    expect(localPage.body).toContain('open, closed or filtered from this server.');
+    expect(localPage.body).not.toContain('filtered from the Internet');
+    expect((await call(harness(), { url: '/', headers: html })).body).toContain(
+      'open, closed or filtered from the Internet.',
+    );
   });
 
   it('reports fixed egress addresses in checks, /ip and the text output', async () => {
