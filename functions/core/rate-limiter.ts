@@ -168,8 +168,12 @@ export function createRateLimiter(deps: RateLimiterDeps): RateLimiter {
     // The day refuses when this cost does not fit in it, whatever the minute says.
     const refusing = longStatus.remaining < cost ? longStatus : shortStatus;
     const other = refusing === longStatus ? shortStatus : longStatus;
+    const per = `${refusing.window.limit} port checks per ${refusing.window.name}`;
+    const wait = formatDuration(refusing.resetSeconds);
     throw new RateLimitExceeded(
-      `You have used your ${refusing.window.limit} port checks per ${refusing.window.name}; ${refusing.remaining} left. Try again in ${formatDuration(refusing.resetSeconds)}.`,
+      refusing.remaining > 0
+        ? `This check asks for ${cost} ports and ${refusing.remaining} of your ${per} are left: check up to ${refusing.remaining} now, or all ${cost} in ${wait}.`
+        : `You have used your ${per}. Try again in ${wait}.`,
       refusing.resetSeconds,
       { windows: [refusing, other] },
     );

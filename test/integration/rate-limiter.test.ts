@@ -82,9 +82,13 @@ describe('rate limiter against dynalite', () => {
     const limited = error as RateLimitExceeded;
     expect(limited.retryAfterSeconds).toBe(50);
     expect(limited.rate.windows[0]).toMatchObject({ remaining: 2, resetSeconds: 50 });
-    expect(limited.message).toBe('You have used your 10 port checks per minute; 2 left. Try again in 50 s.');
+    expect(limited.message).toBe(
+      'This check asks for 3 ports and 2 of your 10 port checks per minute are left: check up to 2 now, or all 3 in 50 s.',
+    );
     // The refused request spent nothing: two ports still fit, and then none.
     expect((await limiter(caller, 2)).windows[0]?.remaining).toBe(0);
+    const spent = (await limiter(caller, 1).catch((e: unknown) => e)) as RateLimitExceeded;
+    expect(spent.message).toBe('You have used your 10 port checks per minute. Try again in 50 s.');
   });
 
   it('ignores a window that expired, even though its item is still in the table', async () => {
@@ -186,7 +190,9 @@ describe('rate limiter against dynalite', () => {
     }
     const error = (await limiter(caller, 6).catch((e: unknown) => e)) as RateLimitExceeded;
     expect(error).toBeInstanceOf(RateLimitExceeded);
-    expect(error.message).toMatch(/^You have used your 25 port checks per day; 5 left\. Try again in \d[^.]*\.$/);
+    expect(error.message).toMatch(
+      /^This check asks for 6 ports and 5 of your 25 port checks per day are left: check up to 5 now, or all 6 in \d[^.]*\.$/,
+    );
     // The refusing window comes first (what the minute shows then is up to how both are spent).
     expect(error.rate.windows[0]).toMatchObject({ window: WINDOWS[1], remaining: 5 });
     expect(error.retryAfterSeconds).toBe(error.rate.windows[0]?.resetSeconds);
