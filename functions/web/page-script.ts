@@ -152,8 +152,32 @@ async function run(ports: string, udp = ''): Promise<void> {
   }
 }
 
+/** The server's limit per box, from the page; the same grammar and limit, said before sending. */
+const maxPorts = Number(form?.dataset.maxPorts ?? Number.MAX_SAFE_INTEGER);
+
+/** Marks a box invalid with the server's own words when its list would be refused. */
+function validate(box: HTMLInputElement | null): void {
+  if (box === null) return;
+  try {
+    if (box.value !== '') parsePortList(box.value, maxPorts);
+    box.setCustomValidity('');
+  } catch (error) {
+    box.setCustomValidity((error as Error).message);
+  }
+}
+for (const box of [input, udpInput]) {
+  validate(box);
+  box?.addEventListener('input', () => validate(box));
+}
+
 form?.addEventListener('submit', (event) => {
-  if (input === null || !form.checkValidity()) return;
+  validate(input);
+  validate(udpInput);
+  if (input === null || !form.checkValidity()) {
+    event.preventDefault();
+    form?.reportValidity();
+    return;
+  }
   event.preventDefault();
   void run(input.value, udpInput?.value ?? '');
 });

@@ -205,7 +205,7 @@ ${local}
 </section>
 <section aria-labelledby="check-heading">
 <h2 id="check-heading">Check ports</h2>
-<form id="check-form" method="get" action="/">
+<form id="check-form" method="get" action="/" data-max-ports="${view.maxPorts}">
 <label for="ports">Ports to check (up to ${view.maxPorts}, separated by commas)</label>
 <div class="row">
 <input type="text" id="ports" name="ports" value="${view.portsInput}" inputmode="numeric" autocomplete="off" spellcheck="false" pattern="${PORT_LIST_PATTERN}" placeholder="e.g. 22,80,443" aria-describedby="ports-hint">

@@ -111,6 +111,30 @@ describe('page in Chromium', () => {
     },
   );
 
+  browserTest(
+    "refuses in the form, in the server's words, a list the server would refuse, and sends nothing",
+    async ({ openPage }) => {
+      const { page } = await openPage();
+      await page.goto(app.url);
+      const requests: string[] = [];
+      page.on('request', (request) => {
+        if (request.url().includes('/check')) requests.push(request.url());
+      });
+      const box = page.locator('#ports');
+      await box.fill(Array.from({ length: 11 }, (_, i) => 20_001 + i).join(','));
+      await page.locator('#check-form button[type="submit"]').click();
+      expect(await box.evaluate((el: HTMLInputElement) => el.validationMessage)).toBe(
+        '11 distinct ports were asked for; at most 10 are checked per request.',
+      );
+      await box.fill('80-85');
+      expect(await box.evaluate((el: HTMLInputElement) => el.validationMessage)).toMatch(/^"80-85" is a range/);
+      await box.fill('22,80');
+      expect(await box.evaluate((el: HTMLInputElement) => el.validity.valid)).toBe(true);
+      expect(requests).toEqual([]);
+      expect(page.url()).toBe(`${app.url}/`);
+    },
+  );
+
   browserTest('received only responses the OpenAPI document describes', async ({ openPage }) => {
     const { page } = await openPage();
     await page.goto(app.url);
