@@ -136,7 +136,7 @@ export interface PageView {
 
 function resultsSection(view: PageView): SafeHtml {
   if (view.problem !== undefined) {
-    // The detail already says when to try again (the 429's "Try again in 45 s.").
+    // The detail already says when to try again (a 429's "… or all 6 in 45 s.").
     const { problem } = view;
     return html`${primaryCheckData(view.regions, undefined, problem)}<div class="card problem" role="alert"><h3>${problem.title}</h3><p>${problem.detail}</p></div>`;
   }

@@ -73,7 +73,7 @@ function familyColumn(family: 4 | 6, view: FamilyView): SafeHtml {
       ? verdicts(view.check.results)
       : view.kind === 'absent'
         ? html`<p class="card note">${view.reason}</p>`
-        : // A 429's detail already ends "Try again in 45 s."; a second line saying so would repeat it.
+        : // A 429's detail already says when ("… or all 6 in 45 s."); a second line would repeat it.
           html`<div class="card problem" role="alert"><p>${view.error.message}</p></div>`;
   return html`<section class="family" aria-label="IPv${family}"><h3 class="family-heading">${familyHeading(family, view)}</h3>${body}</section>`;
 }

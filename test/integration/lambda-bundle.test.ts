@@ -80,7 +80,7 @@ describe('Lambda bundle', () => {
     expect((await get(handler, '/dialback.mjs')).status).toBe(404);
     const page = await get(handler, '/');
     expect(page.status).toBe(200);
-    expect(page.body).toContain('<form id="check-form" method="get" action="/">');
+    expect(page.body).toContain('<form id="check-form" method="get" action="/" data-max-ports="10">');
     expect(page.body).not.toContain('<script');
   });
 });

@@ -187,7 +187,7 @@ describe('every route and status, as documented', () => {
     expect(page.statusCode).toBe(429);
     expect(page.headers['content-type']).toMatch(/^text\/html/);
     // The wait is said once, in the problem's own words.
-    expect(page.body.match(/again in 30 s/g)).toEqual(['again in 30 s']);
+    expect(page.body.match(/all 2 in 30 s/g)).toEqual(['all 2 in 30 s']);
   });
 
   it('fails closed with 503 when the rate-limit table is down, on /check and the page', async () => {
