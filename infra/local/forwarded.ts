@@ -7,6 +7,7 @@
  * the address we dial by sending a header of its own.
  */
 import { BlockList, isIP } from 'node:net';
+import { classifyAddress } from '../../functions/contract/address.ts';
 
 /** The forwarding headers a proxy may write; the operator names the one theirs manages. */
 export const PROXY_HEADERS = ['x-forwarded-for', 'forwarded'] as const;
@@ -60,29 +61,22 @@ export type ClientAddress =
   | { readonly ok: true; readonly address: string }
   | { readonly ok: false; readonly problem: 'untrusted-proxy' | 'no-forwarded-client'; readonly detail: string };
 
-/** An address as a hop names it: IPv4-mapped IPv6 unwrapped, as API Gateway reports peers. */
-function unmapped(address: string): string {
-  return address.toLowerCase().startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
-}
-
 function isTrusted(proxies: BlockList, address: string): boolean {
   const family = isIP(address);
   return family !== 0 && proxies.check(address, family === 6 ? 'ipv6' : 'ipv4');
 }
 
 /**
- * One hop's address, or undefined when it names none: a bare address, `1.2.3.4:port`, or
- * `[v6]` / `[v6]:port`, optionally quoted (RFC 7239 quotes IPv6 and ports).
+ * One hop's address, or undefined when it names none: what the service's strict address parser
+ * reads (a bare address, `1.2.3.4:port`, `[v6]` or `[v6]:port`, IPv4-mapped unwrapped), after
+ * RFC 7239's optional quotes, and only with a port that is one.
  */
 function hopAddress(hop: string): string | undefined {
   let value = hop.trim();
   if (value.startsWith('"') && value.endsWith('"') && value.length >= 2) value = value.slice(1, -1);
-  const withPort = /^\[([^\]]+)\](?::(\d{1,5}))?$/.exec(value) ?? /^([\d.]+):(\d{1,5})$/.exec(value);
-  if (withPort !== null) {
-    if (Number(withPort[2] ?? 0) > 65535) return undefined;
-    value = withPort[1] ?? '';
-  }
-  return isIP(value) === 0 ? undefined : unmapped(value);
+  const port = /^(?:\[[^\]]*\]|[\d.]+):(\d{1,5})$/.exec(value)?.[1];
+  if (port !== undefined && Number(port) > 65535) return undefined;
+  return classifyAddress(value)?.address;
 }
 
 /** The hops of every line of `header`, first written first. */
@@ -113,9 +107,10 @@ export function clientAddress(
   rawHeaders: readonly string[],
   trust: ProxyTrust | undefined,
 ): ClientAddress {
-  const from = unmapped(peer);
+  const peerAddress = classifyAddress(peer);
+  const from = peerAddress?.address ?? peer;
   if (trust === undefined || !isTrusted(trust.proxies, from)) {
-    const loopback = from === '::1' || from.startsWith('127.');
+    const loopback = peerAddress?.range === 'loopback';
     const forwarding = PROXY_HEADERS.some((name) => hopsOf(name, rawHeaders).length > 0);
     if (loopback && forwarding) {
       return {
