@@ -9,8 +9,7 @@ import { join } from 'node:path';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { createDeps } from '../../functions/api/deps.ts';
 import { createHandler, type Handler } from '../../functions/api/handler.ts';
-import { type HttpResponse, withCommonHeaders } from '../../functions/api/http.ts';
-import { problemResponse } from '../../functions/api/problem.ts';
+import type { HttpResponse } from '../../functions/api/http.ts';
 import { buildWebAssets } from '../../functions/build/served-code.ts';
 import type { Endpoints } from '../../functions/contract/wire.ts';
 import { loadConfig } from '../../functions/core/config.ts';
@@ -20,7 +19,7 @@ import type { TargetPolicy } from '../../functions/core/source-address.ts';
 import { type EmbeddedTable, startEmbeddedTable } from './embedded-table.ts';
 import type { ProxyTrust } from './forwarded.ts';
 import { createInFlightGate, type InFlightLimits } from './in-flight.ts';
-import { type LocalServer, startLocalServer } from './server.ts';
+import { type LocalServer, refusal, startLocalServer } from './server.ts';
 
 /** How often the embedded table deletes expired counters; a minute window lives two minutes. */
 const LOCAL_SWEEP_EVERY_MS = 60_000;
@@ -190,11 +189,7 @@ export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp>
     const late: Handler = async (event, context) => {
       if (handler !== undefined) return handler(event, context);
       const starting = new Unavailable('The server is still starting; try again in a second.', 1);
-      return withCommonHeaders(
-        problemResponse(starting, context.awsRequestId, []),
-        event.headers.origin,
-        corsAllowOrigins,
-      );
+      return refusal(starting, event.headers.origin, corsAllowOrigins);
     };
     const pair = await listenPair(late, () => corsAllowOrigins, options);
     servers.push(...pair);

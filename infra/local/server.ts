@@ -77,7 +77,7 @@ function readBody(req: http.IncomingMessage): Promise<Buffer | undefined> {
 }
 
 /** The adapter's own refusal, as the handler would have answered it. */
-function refusal(
+export function refusal(
   error: ProtocolRefused | RateLimited | Unavailable,
   origin: string | undefined,
   allowOrigins: readonly string[],
@@ -120,34 +120,31 @@ async function serve(
   req: http.IncomingMessage,
   res: http.ServerResponse,
 ): Promise<void> {
+  const refuse = (error: ProtocolRefused | RateLimited | Unavailable, headers: Record<string, string> = {}): void => {
+    const response = refusal(error, req.headers.origin, options.corsAllowOrigins());
+    res.writeHead(response.statusCode, { ...response.headers, ...headers });
+    res.end(response.body);
+  };
   const body = await readBody(req);
   if (body === undefined) {
-    const tooLarge = new ProtocolRefused(413, `Requests carry at most ${MAX_BODY_BYTES} bytes.`);
-    const response = refusal(tooLarge, req.headers.origin, options.corsAllowOrigins());
-    res.writeHead(response.statusCode, { ...response.headers, connection: 'close' });
-    res.end(response.body);
+    refuse(new ProtocolRefused(413, `Requests carry at most ${MAX_BODY_BYTES} bytes.`), { connection: 'close' });
     return;
   }
   const client = clientAddress(socketSourceIp(req), req.rawHeaders, options.trustProxy);
   if (!client.ok) {
-    const refused = new ProtocolRefused(client.problem === 'untrusted-proxy' ? 403 : 400, client.detail);
-    const response = refusal(refused, req.headers.origin, options.corsAllowOrigins());
-    res.writeHead(response.statusCode, response.headers);
-    res.end(response.body);
+    refuse(new ProtocolRefused(client.problem === 'untrusted-proxy' ? 403 : 400, client.detail));
     return;
   }
   const admission = gate.enter(client.address);
   if (!admission.admitted) {
-    const busy =
+    refuse(
       admission.over === 'caller'
         ? new RateLimited(
             'This address has as many requests in flight as one caller may; send more as these finish.',
             1,
           )
-        : new Unavailable("The server is busy with other callers' checks; try again in a second.", 1);
-    const response = refusal(busy, req.headers.origin, options.corsAllowOrigins());
-    res.writeHead(response.statusCode, response.headers);
-    res.end(response.body);
+        : new Unavailable("The server is busy with other callers' checks; try again in a second.", 1),
+    );
     return;
   }
   try {
