@@ -13,7 +13,12 @@ import { networkInterfaces } from 'node:os';
 const MODULES = {
   probe: {
     mutate: ['functions/core/probe.ts'],
-    tests: ['test/unit/handshake.test.ts', 'test/integration/probe.test.ts', 'test/integration/probe-local.test.ts'],
+    tests: [
+      'test/unit/handshake.test.ts',
+      'test/integration/dialers.test.ts',
+      'test/integration/probe.test.ts',
+      'test/integration/probe-local.test.ts',
+    ],
   },
   'rate-limiter': {
     mutate: ['functions/core/rate-limiter.ts'],
@@ -62,7 +67,7 @@ const MODULES = {
   },
   'udp-probe': {
     mutate: ['functions/core/udp-probe.ts'],
-    tests: ['test/integration/udp-probe.test.ts'],
+    tests: ['test/integration/dialers.test.ts', 'test/integration/udp-probe.test.ts'],
   },
   // Shared by both probes: the pacing's and the engine's own unit tests with a clock, and each
   // probe's tests through the probe's public API.

@@ -113,22 +113,30 @@ export function isErrorAnswer(verdict: Verdict): boolean {
 /**
  * The winner writes its one line and closes on its own, under a fixed deadline (a plain timer:
  * an idle timer is reset by every byte a trickling peer sends). The probe listens to nothing,
- * so the first byte received ends the socket at once.
+ * so the first byte received ends the socket at once. A later error (a reset) meets the dial's
+ * own error listener, which stays for the socket's life.
  */
 function sendGreeting(socket: net.Socket, greeting: string): void {
   const deadline = setTimeout(() => socket.destroy(), GREETING_TIMEOUT_MS);
   socket.once('close', () => clearTimeout(deadline));
   socket.once('data', () => socket.destroy());
-  socket.on('error', () => socket.destroy());
   socket.end(greeting);
 }
 
-/** TCP's dials: one connect() each, read in Nmap's connect-scan words. */
-function tcpDialer(target: ProbeTarget, greeting: string | undefined): Dialer<PortResult> {
+/**
+ * TCP's dials: one connect() each, read in Nmap's connect-scan words. Each dial reports once,
+ * whatever its socket emits after. `newSocket` is for tests that must show a socket the runtime
+ * misreports, which no real peer can produce.
+ */
+export function tcpDialer(
+  target: ProbeTarget,
+  greeting: string | undefined,
+  newSocket: () => net.Socket = () => new net.Socket(),
+): Dialer<PortResult> {
   return {
     dial: (port, report) => {
       const started = performance.now();
-      const socket = new net.Socket();
+      const socket = newSocket();
       let reported = false;
       const once = (outcome: DialOutcome<PortResult>): void => {
         if (reported) return;
@@ -153,7 +161,8 @@ function tcpDialer(target: ProbeTarget, greeting: string | undefined): Dialer<Po
           },
         });
       });
-      socket.once('error', (error) => {
+      // `on`, not `once`: a reset after the dial-proof line must not be an unhandled error.
+      socket.on('error', (error) => {
         socket.destroy();
         const verdict = verdictForError(errorCode(error));
         if (verdict === undefined) {

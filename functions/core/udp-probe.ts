@@ -33,7 +33,7 @@ import dgram from 'node:dgram';
 import type { UdpPortReason, UdpPortResult, UdpPortState } from '../contract/wire.ts';
 import { type ErrnoVerdict, UDP_ERRNO_VERDICTS, verdictFor } from './errno-verdicts.ts';
 import { errorCode, LocalProbeError } from './local-failure.ts';
-import { type Dialer, type DialOutcome, roundedMs, runPacedCheck } from './paced-check.ts';
+import { type Dialer, type DialOutcome, type PacedCheckOptions, roundedMs, runPacedCheck } from './paced-check.ts';
 import { attemptOffsets } from './pacing.ts';
 import type { ProbeTarget } from './probe.ts';
 import { payloadFor } from './udp-payloads.ts';
@@ -83,24 +83,34 @@ export function udpDatagramFor(port: number, greeting: string | undefined): Buff
   return greeting === undefined ? payloadFor(port).bytes : Buffer.from(greeting, 'latin1');
 }
 
-/** The pacing options of a UDP check: datagrams are its attempts, sent in the first two thirds. */
-function udpPacing(options: Pick<UdpProbeOptions, 'timeoutMs' | 'datagrams' | 'spacingMs' | 'checkDeadlineMs'>) {
+/**
+ * The pacing options of a UDP check: datagrams are its attempts, sent in the first two thirds;
+ * the rest (deadline, blocked ports, signal) pass through as given.
+ */
+function udpPacing({ datagrams, spacingMs, greeting: _, ...shared }: UdpProbeOptions): PacedCheckOptions {
   return {
-    timeoutMs: options.timeoutMs,
-    attempts: options.datagrams,
-    attemptSpacingMs: options.spacingMs,
-    attemptWindowMs: options.timeoutMs * SEND_WINDOW,
-    ...(options.checkDeadlineMs === undefined ? {} : { checkDeadlineMs: options.checkDeadlineMs }),
+    ...shared,
+    attempts: datagrams,
+    attemptSpacingMs: spacingMs,
+    attemptWindowMs: shared.timeoutMs * SEND_WINDOW,
   };
 }
 
 /** The send times of one port's scheduled datagrams, in ms from its start. */
-export function udpSendSchedule(options: Pick<UdpProbeOptions, 'timeoutMs' | 'datagrams' | 'spacingMs'>): number[] {
+export function udpSendSchedule(options: UdpProbeOptions): number[] {
   return attemptOffsets(udpPacing(options));
 }
 
-/** UDP's dials: one connected socket each, sending one datagram and reading what answers it. */
-function udpDialer(target: ProbeTarget, greeting: string | undefined): Dialer<UdpPortResult> {
+/**
+ * UDP's dials: one connected socket each, sending one datagram and reading what answers it. A
+ * dial reports once and nothing after its socket is closed. `newSocket` is for tests that must
+ * show what a socket does after it is closed, which no real peer can produce on demand.
+ */
+export function udpDialer(
+  target: ProbeTarget,
+  greeting: string | undefined,
+  newSocket: (type: dgram.SocketType) => dgram.Socket = (type) => dgram.createSocket({ type }),
+): Dialer<UdpPortResult> {
   const result = (
     port: number,
     verdict: Pick<UdpPortResult, 'state' | 'reason'>,
@@ -114,22 +124,19 @@ function udpDialer(target: ProbeTarget, greeting: string | undefined): Dialer<Ud
   return {
     dial: (port, report) => {
       const datagram = udpDatagramFor(port, greeting);
-      const socket = dgram.createSocket({ type: target.family === 6 ? 'udp6' : 'udp4' });
+      const socket = newSocket(target.family === 6 ? 'udp6' : 'udp4');
       let started = performance.now();
-      let reported = false;
       let closed = false;
       const close = (): void => {
-        if (closed) return;
         closed = true;
         try {
           socket.close();
         } catch {
-          // Already closed by a failed bind or connect: nothing left to release.
+          // Already closed: by an earlier close, or a failed bind or connect.
         }
       };
       const once = (outcome: DialOutcome<UdpPortResult>): void => {
-        if (reported) return;
-        reported = true;
+        if (closed) return;
         close();
         report(outcome);
       };
@@ -179,12 +186,4 @@ export async function udpProbePort(
 
 /** Probes all `ports` concurrently; a local failure on any port aborts the rest and is thrown. */
 export const udpProbePorts: UdpProbe = (target, ports, options) =>
-  runPacedCheck(
-    ports,
-    {
-      ...udpPacing(options),
-      ...(options.blockedPorts === undefined ? {} : { blockedPorts: options.blockedPorts }),
-      ...(options.signal === undefined ? {} : { signal: options.signal }),
-    },
-    udpDialer(target, options.greeting),
-  );
+  runPacedCheck(ports, udpPacing(options), udpDialer(target, options.greeting));
