@@ -1,8 +1,9 @@
 /**
  * The systemd unit the README offers (infra/local/dialback.service): systemd itself accepts it
  * (`systemd-analyze verify`: no unknown key, no bad value, an executable ExecStart), and the
- * command it runs starts the server as documented, behind a trusted proxy on loopback with its
- * counters in a directory (port and directory swapped for a free port and a temporary one).
+ * command it runs starts the built server as documented, with production dependencies only,
+ * behind a trusted proxy on loopback with its counters in a directory (port and directory
+ * swapped for a free port and a temporary one).
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -11,19 +12,21 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SERVER_DIR, SERVER_FILE } from '../../infra/local/build-server.ts';
+import { productionTree } from '../support/built-server.ts';
 import { getOnce } from '../support/http-client.ts';
-import { type LocalChild, startLocalChild } from '../support/local-child.ts';
+import { type LocalChild, startBuiltServerChild } from '../support/local-child.ts';
 import { skipReason } from '../support/requirements.ts';
 
 const run = promisify(execFile);
 const UNIT = fileURLToPath(new URL('../../infra/local/dialback.service', import.meta.url));
 const skip = await skipReason('systemd unit check', ['systemd-analyze']);
 
-/** The unit's `ExecStart=` arguments after the entry script. */
-function serverArgs(unit: string): string[] {
+/** The unit's `ExecStart=` script (relative to its WorkingDirectory) and the arguments after it. */
+function command(unit: string): { script: string | undefined; args: string[] } {
   const line = unit.split('\n').find((l) => l.startsWith('ExecStart='));
   const words = (line ?? '').slice('ExecStart='.length).split(/\s+/);
-  return words.slice(words.indexOf('infra/local/main.ts') + 1);
+  return { script: words[1], args: words.slice(2) };
 }
 
 describe('the example systemd unit', () => {
@@ -62,13 +65,17 @@ describe('the example systemd unit', () => {
     }
   });
 
-  it('runs a command that starts the server behind the trusted local proxy, counters kept', async () => {
-    const args = serverArgs(unit);
+  it('runs the built server (no dev dependencies) behind the trusted local proxy, counters kept', async () => {
+    const { script, args } = command(unit);
+    expect(script).toBe(`${SERVER_DIR}/${SERVER_FILE}`);
     expect(args).toContain('--trust-proxy');
     const swapped = args.map((arg, i) =>
       args[i - 1] === '--port' ? '0' : args[i - 1] === '--data-dir' ? join(dir, 'state') : arg,
     );
-    child = await startLocalChild(swapped);
+    // Laid out as the unit's WorkingDirectory is after the README's install steps.
+    const install = join(dir, 'opt-dialback');
+    await productionTree(install);
+    child = await startBuiltServerChild(script as string, swapped, install);
     const answer = await getOnce(`${child.url}/ip`, {
       headers: { accept: 'application/json', 'x-forwarded-for': '203.0.113.9' },
     });

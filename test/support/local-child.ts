@@ -33,16 +33,24 @@ export function startLocalChild(
  * Starts any TypeScript server `script` (relative to the repository) that prints
  * `listening on http://…`, such as the benchmark's bare baseline server.
  */
-export async function startServerChild(
+export function startServerChild(
   script: string,
   args: readonly string[],
   env: Record<string, string> = {},
   prefix: readonly string[] = [],
 ): Promise<LocalChild> {
   // node --import tsx runs the server in this very process, so `pid` is the server's own.
-  const command = [...prefix, process.execPath, '--import', 'tsx', script, ...args];
+  return spawnServer([...prefix, process.execPath, '--import', 'tsx', script, ...args], ROOT, env);
+}
+
+/** Starts a built server, plain JavaScript (`npm run serve`'s file), with plain `node` in `cwd`. */
+export function startBuiltServerChild(file: string, args: readonly string[], cwd: string): Promise<LocalChild> {
+  return spawnServer([process.execPath, file, ...args], cwd, {});
+}
+
+async function spawnServer(command: readonly string[], cwd: string, env: Record<string, string>): Promise<LocalChild> {
   const child = spawn(command[0] as string, command.slice(1), {
-    cwd: ROOT,
+    cwd,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
