@@ -8,7 +8,15 @@
  * caller it ever saw. `sweep` does what DynamoDB's TTL sweeper does: it deletes the items whose
  * TTL attribute (the schema's `expiresAt`) is past, whatever else their shape; the local server
  * runs it every minute. Tests leave it off: their clocks are not the wall clock.
+ *
+ * A loopback port answers every process on the machine, and dynalite checks no credential, so
+ * the table answers only requests to a random path that is part of its endpoint (a capability
+ * URL, as DYNAMODB_ENDPOINT carries it to the SDK, which keeps an endpoint's path); anything
+ * else gets DynamoDB's 403 before dynalite sees it. Another local user cannot read or reset the
+ * counters without that path; it is never printed.
  */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import {
@@ -27,7 +35,7 @@ import { COUNTER_TABLE_SCHEMA } from '../../functions/core/table-schema.ts';
 
 /** A running embedded table. */
 export interface EmbeddedTable {
-  /** `http://127.0.0.1:PORT`, for `DYNAMODB_ENDPOINT`. */
+  /** `http://127.0.0.1:PORT/SECRET`, for `DYNAMODB_ENDPOINT`: the path is the table's credential. */
   readonly endpoint: string;
   readonly port: number;
   /**
@@ -148,6 +156,33 @@ function letDynaliteCloseIterators(): void {
   }
 }
 
+/**
+ * Puts a check of the request's path in front of dynalite's own handler: `secretPath` (as the
+ * SDK sends it, with its trailing slash) is passed on as `/`, anything else answered 403.
+ */
+function guardWithPath(server: Server, secretPath: string): void {
+  const [answer] = server.listeners('request') as RequestListener[];
+  if (answer === undefined) throw new Error('dynalite registered no request handler');
+  const expected = Buffer.from(`${secretPath}/`);
+  server.removeAllListeners('request');
+  server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+    const asked = Buffer.from(request.url ?? '');
+    if (asked.length !== expected.length || !timingSafeEqual(asked, expected)) {
+      response.writeHead(403, { 'content-type': 'application/x-amz-json-1.0' });
+      response.end(
+        JSON.stringify({
+          __type: 'com.amazon.coral.service#UnrecognizedClientException',
+          message: 'This table answers only the server that started it.',
+        }),
+      );
+      request.resume();
+      return;
+    }
+    request.url = '/';
+    answer(request, response);
+  });
+}
+
 /** Starts dynalite on 127.0.0.1 and creates `tableName` in it. */
 export async function startEmbeddedTable(
   tableName: string,
@@ -160,12 +195,14 @@ export async function startEmbeddedTable(
     updateTableMs: 0,
     ...(options.path === undefined ? {} : { path: options.path }),
   });
+  const secretPath = `/${randomBytes(24).toString('base64url')}`;
+  guardWithPath(server, secretPath);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
   });
   const bound = (server.address() as AddressInfo).port;
-  const endpoint = `http://127.0.0.1:${bound}`;
+  const endpoint = `http://127.0.0.1:${bound}${secretPath}`;
   const now = options.now ?? Date.now;
   // A patient client of its own: a sweep of a large table must not hit the limiter's timeouts.
   const sweeper = new DynamoDBClient({

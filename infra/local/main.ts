@@ -35,6 +35,11 @@ Serves the Dialback API locally with an embedded rate-limit table.
 Settings (RATE_LIMIT_PER_MINUTE, MAX_PORTS, PROBE_TIMEOUT_MS, ...) come from the environment;
 API_URL_IPV4 and API_URL_DUAL_STACK override the endpoint URLs /ip and the page announce.`;
 
+/** The table's address for the start-up line: never its path, which is the embedded table's credential. */
+function tableShown(endpoint: string | undefined): string {
+  return endpoint === undefined ? 'AWS' : new URL(endpoint).origin;
+}
+
 function fail(message: string): never {
   process.stderr.write(`dialback: ${message}\n\n${USAGE}\n`);
   process.exit(2);
@@ -204,7 +209,7 @@ async function main(): Promise<void> {
       ? ''
       : `Behind a proxy: the caller is the client ${trustProxy.header} names when the connection comes from ${trustProxy.listed.join(', ')}.\n`;
   process.stderr.write(
-    `Dialback listening on ${app.url} (targets: ${app.policy}; table: ${app.tableEndpoint ?? 'AWS'})\n${pair}${proxies}` +
+    `Dialback listening on ${app.url} (targets: ${app.policy}; table: ${tableShown(app.tableEndpoint)})\n${pair}${proxies}` +
       `${startupHint(app)}\n`,
   );
 }

@@ -22,6 +22,7 @@ const SECTIONS: ReadonlyArray<() => Promise<Section>> = [
   () => import('./lab.ts'),
   () => import('./reverse-dns.ts'),
   () => import('./local-table.ts'),
+  () => import('./server-memory.ts'),
   () => import('./udp-lab.ts'),
 ];
 

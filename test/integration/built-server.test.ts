@@ -51,7 +51,8 @@ describe('the built server (npm run build:server, npm run serve)', () => {
     expect(built.imports).toContain('dynalite');
   });
 
-  it('starts with plain node and checks a port', async () => {
+  it('starts with plain node and checks a port; its start-up line names the table without its credential path', async () => {
+    expect(server?.output()).toMatch(/table: http:\/\/127\.0\.0\.1:\d+\)/);
     const port = await releasedPort();
     const response = await fetch(`${server?.url}/check/${port}`, { headers: { accept: 'application/json' } });
     expect(response.status).toBe(200);

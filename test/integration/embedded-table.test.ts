@@ -97,3 +97,43 @@ describe('embedded table sweep', () => {
     }
   });
 });
+
+// A loopback port answers every local process: only the holder of the endpoint's path may use the table.
+describe('who the embedded table answers', () => {
+  const key = { [KEY]: { S: 'someone' } };
+
+  it.each([
+    ['its bare origin', (endpoint: string) => new URL(endpoint).origin],
+    ['a guessed path', (endpoint: string) => `${new URL(endpoint).origin}/local`],
+    [
+      'its path with one character changed',
+      (endpoint: string) => `${endpoint.slice(0, -1)}${endpoint.endsWith('A') ? 'B' : 'A'}`,
+    ],
+  ])('refuses a client at %s with 403, and dynalite never sees it', async (_, endpointOf) => {
+    await put('someone', NOW + 60);
+    const outsider = createDynamoDbClient({ region: 'us-east-1', dynamodbEndpoint: endpointOf(table.endpoint) });
+    try {
+      const refused = outsider.send(new GetItemCommand({ TableName: TABLE, Key: key }));
+      await expect(refused).rejects.toMatchObject({
+        name: 'UnrecognizedClientException',
+        $metadata: { httpStatusCode: 403 },
+      });
+    } finally {
+      outsider.destroy();
+    }
+    // The server's own client still reads the item the outsider could not.
+    const own = await client.send(new GetItemCommand({ TableName: TABLE, Key: key }));
+    expect(own.Item?.[KEY]).toEqual({ S: 'someone' });
+  });
+
+  it('carries a long random path in its endpoint, different for every table', async () => {
+    const other = await startEmbeddedTable('other');
+    try {
+      const paths = [table.endpoint, other.endpoint].map((e) => new URL(e).pathname);
+      for (const path of paths) expect(path).toMatch(/^\/[A-Za-z0-9_-]{32}$/);
+      expect(paths[0]).not.toBe(paths[1]);
+    } finally {
+      await other.close();
+    }
+  });
+});

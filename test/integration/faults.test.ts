@@ -26,7 +26,7 @@ const cleanups: Array<() => void> = [];
 
 beforeAll(async () => {
   table = await startEmbeddedTable(TABLE);
-  proxy = await startFaultProxy(table.port);
+  proxy = await startFaultProxy(table.endpoint);
 });
 afterAll(async () => {
   for (const cleanup of cleanups) cleanup();

@@ -18,7 +18,7 @@ export type FaultMode = 'pass' | 'delay' | 'blackhole' | 'reset' | 'throttle';
 
 /** A running proxy. */
 export interface FaultProxy {
-  /** `http://127.0.0.1:PORT`, usable as `DYNAMODB_ENDPOINT`. */
+  /** `http://127.0.0.1:PORT` plus the target endpoint's path, usable as `DYNAMODB_ENDPOINT`. */
   readonly endpoint: string;
   readonly port: number;
   mode: FaultMode;
@@ -46,8 +46,14 @@ function throttleResponse(type: FaultProxy['throttleType']): string {
   ].join('\r\n');
 }
 
-/** Starts a proxy on 127.0.0.1 forwarding to `targetPort` on 127.0.0.1. */
-export async function startFaultProxy(targetPort: number, mode: FaultMode = 'pass'): Promise<FaultProxy> {
+/**
+ * Starts a proxy on 127.0.0.1 forwarding to `target` on 127.0.0.1: a port, or an endpoint whose
+ * path (the embedded table's credential) the proxy's own endpoint keeps.
+ */
+export async function startFaultProxy(target: number | string, mode: FaultMode = 'pass'): Promise<FaultProxy> {
+  const targetUrl = typeof target === 'string' ? new URL(target) : undefined;
+  const targetPort = targetUrl === undefined ? (target as number) : Number(targetUrl.port);
+  const path = targetUrl === undefined || targetUrl.pathname === '/' ? '' : targetUrl.pathname;
   const open = new Set<net.Socket>();
   let connections = 0;
   const track = (socket: net.Socket): void => {
@@ -94,7 +100,7 @@ export async function startFaultProxy(targetPort: number, mode: FaultMode = 'pas
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as net.AddressInfo).port;
   const proxy: FaultProxy = {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: `http://127.0.0.1:${port}${path}`,
     port,
     mode,
     delayMs: 5000,
