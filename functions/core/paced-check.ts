@@ -48,61 +48,49 @@ export function roundedMs(ms: number): number {
   return Math.round(ms * 10) / 10;
 }
 
-/** The open dials of one check: per port, the schedule's, the canaries, and the round dials' lifetimes. */
+/**
+ * The open dials of one check: per dial, its port (none for a canary) and whether the schedule
+ * started it. A round's dial or a canary lives `ROUND_DIAL_LIFE_MS`: one packet, then it is
+ * dropped. A dial leaves the book when it reports (its socket is then the reporter's) or when
+ * the book closes it, so none is closed twice.
+ */
 interface DialBook {
-  add(port: number, handle: DialHandle, scheduled: boolean): void;
-  addCanary(handle: DialHandle): void;
-  /** Forgets a dial that reported (its socket is then the reporter's or closed). */
-  forget(port: number | undefined, handle: DialHandle): void;
+  add(port: number | undefined, handle: DialHandle, scheduled: boolean): void;
+  forget(handle: DialHandle): void;
   closePort(port: number): void;
   closeScheduled(): void;
   closeAll(): void;
 }
 
+interface OpenDial {
+  readonly port: number | undefined;
+  readonly scheduled: boolean;
+  expiry?: NodeJS.Timeout;
+}
+
 function createDialBook(): DialBook {
-  const byPort = new Map<number, Set<DialHandle>>();
-  const scheduled = new Set<DialHandle>();
-  const canaries = new Set<DialHandle>();
-  const timers = new Set<NodeJS.Timeout>();
-  const close = (handles: Iterable<DialHandle>): void => {
-    for (const handle of [...handles]) handle.close();
+  const open = new Map<DialHandle, OpenDial>();
+  const forget = (handle: DialHandle): void => {
+    clearTimeout(open.get(handle)?.expiry);
+    open.delete(handle);
   };
-  /** A round's dial or a canary lives `ROUND_DIAL_LIFE_MS`: one packet, then it is dropped. */
-  const expire = (handle: DialHandle, from: Set<DialHandle>): void => {
-    const timer = setTimeout(() => {
-      timers.delete(timer);
-      from.delete(handle);
+  const close = (which: (dial: OpenDial) => boolean): void => {
+    for (const [handle, dial] of [...open]) {
+      if (!which(dial)) continue;
+      forget(handle);
       handle.close();
-    }, ROUND_DIAL_LIFE_MS);
-    timers.add(timer);
+    }
   };
   return {
-    add: (port, handle, isScheduled) => {
-      let set = byPort.get(port);
-      if (set === undefined) {
-        set = new Set();
-        byPort.set(port, set);
-      }
-      set.add(handle);
-      if (isScheduled) scheduled.add(handle);
-      else expire(handle, set);
+    add: (port, handle, scheduled) => {
+      const dial: OpenDial = { port, scheduled };
+      open.set(handle, dial);
+      if (!scheduled) dial.expiry = setTimeout(() => close((d) => d === dial), ROUND_DIAL_LIFE_MS);
     },
-    addCanary: (handle) => {
-      canaries.add(handle);
-      expire(handle, canaries);
-    },
-    forget: (port, handle) => {
-      if (port === undefined) canaries.delete(handle);
-      else byPort.get(port)?.delete(handle);
-      scheduled.delete(handle);
-    },
-    closePort: (port) => close(byPort.get(port) ?? []),
-    closeScheduled: () => close(scheduled),
-    closeAll: () => {
-      for (const timer of timers) clearTimeout(timer);
-      for (const set of byPort.values()) close(set);
-      close(canaries);
-    },
+    forget,
+    closePort: (port) => close((dial) => dial.port === port),
+    closeScheduled: () => close((dial) => dial.scheduled),
+    closeAll: () => close(() => true),
   };
 }
 
@@ -124,16 +112,17 @@ export function runPacedCheck<R>(
     let wake: NodeJS.Timeout | undefined;
     let finished = false;
 
-    const finish = (outcome: { ok: true } | { error: Error }): void => {
+    /** Ends the check once: with the results, or with `error`. */
+    const finish = (error?: Error): void => {
       if (finished) return;
       finished = true;
       clearTimeout(wake);
       book.closeAll();
       options.signal?.removeEventListener('abort', onAbort);
-      if ('error' in outcome) reject(outcome.error);
-      else resolve(ports.map((port) => results.get(port) as R));
+      if (error === undefined) resolve(ports.map((port) => results.get(port) as R));
+      else reject(error);
     };
-    const onAbort = (): void => finish({ error: new LocalProbeError('ABORTED') });
+    const onAbort = (): void => finish(new LocalProbeError('ABORTED'));
 
     const perform = (actions: readonly PacingAction[]): void => {
       for (const action of actions) {
@@ -141,7 +130,7 @@ export function runPacedCheck<R>(
         if (action.type === 'dial') dial(action.port, action.tag, action.scheduled);
         else if (action.type === 'canary') dialCanary(action.port, action.tag);
         else if (action.type === 'end-schedule') book.closeScheduled();
-        else if (action.type === 'finish') finish({ ok: true });
+        else if (action.type === 'finish') finish();
         else {
           results.set(action.port, dialer.silence(action.port, action.hint));
           book.closePort(action.port);
@@ -157,10 +146,10 @@ export function runPacedCheck<R>(
       if (results.has(port)) return;
       const startedAt = performance.now();
       const handle = dialer.dial(port, (outcome) => {
-        book.forget(port, handle);
+        book.forget(handle);
         if (outcome.kind === 'void') return;
         if (outcome.kind === 'local') {
-          finish({ error: outcome.error });
+          finish(outcome.error);
           return;
         }
         const won = !finished && !results.has(port);
@@ -178,20 +167,21 @@ export function runPacedCheck<R>(
 
     const dialCanary = (port: number, tag: RoundTag): void => {
       const handle = dialer.dial(port, (outcome) => {
-        book.forget(undefined, handle);
+        book.forget(handle);
         if (outcome.kind === 'answer') outcome.claim?.(false);
         if (finished || outcome.kind === 'void') return;
-        if (outcome.kind === 'local') finish({ error: outcome.error });
+        if (outcome.kind === 'local') finish(outcome.error);
         else if (outcome.error) perform(pacing.canaryError(port, tag, performance.now()));
       });
-      book.addCanary(handle);
+      book.add(undefined, handle, false);
     };
 
     if (options.signal?.aborted) {
       onAbort();
       return;
     }
-    options.signal?.addEventListener('abort', onAbort, { once: true });
+    // finish() removes it, on every path.
+    options.signal?.addEventListener('abort', onAbort);
     perform(pacing.start(performance.now()));
   });
 }

@@ -18,6 +18,10 @@ interface FakeDial {
   readonly at: number;
   closed: boolean;
   closedAt?: number;
+  /** Times the engine closed it: never more than once. */
+  closes: number;
+  /** Whether it reported (then its socket is the reporter's, not the engine's, to close). */
+  reported: boolean;
   report(outcome: DialOutcome<string>): void;
 }
 
@@ -29,11 +33,22 @@ function scripted(ports: readonly number[], options: PacedCheckOptions = SHIPPED
   let outcome: { results?: string[]; error?: unknown } | undefined;
   const check = runPacedCheck<string>(ports, options, {
     dial(port, report) {
-      const dial: FakeDial = { port, at: now(), closed: false, report };
+      const dial: FakeDial = {
+        port,
+        at: now(),
+        closed: false,
+        closes: 0,
+        reported: false,
+        report: (outcome) => {
+          dial.reported = true;
+          report(outcome);
+        },
+      };
       dials.push(dial);
       return {
         close() {
           dial.closed = true;
+          dial.closes += 1;
           dial.closedAt ??= now();
         },
       };
@@ -55,7 +70,17 @@ function scripted(ports: readonly number[], options: PacedCheckOptions = SHIPPED
     if (found.length !== 1) throw new Error(`expected one dial of ${port} at ${ms} ms, found ${found.length}`);
     return found[0] as FakeDial;
   };
-  return { dials, now, at, one, check, outcome: () => outcome };
+  /**
+   * What every ended check must leave: each dial closed by the engine or reported (its own to
+   * close), none closed twice, and no timer running.
+   */
+  const leftClean = (): void => {
+    expect(outcome).toBeDefined();
+    expect(dials.filter((d) => !d.closed && !d.reported)).toEqual([]);
+    expect(dials.filter((d) => d.closes > 1)).toEqual([]);
+    expect(vi.getTimerCount()).toBe(0);
+  };
+  return { dials, now, at, one, check, outcome: () => outcome, leftClean };
 }
 
 const closedAnswer = (result: string, claim?: (won: boolean) => void): DialOutcome<string> => ({
@@ -90,6 +115,7 @@ describe('paced check: ports and results', () => {
     expect(run.outcome()).toEqual({ results: ['9 silent'] });
     expect(run.dials.map((d) => d.at)).toEqual([0, 250, 500, 750, 1000]);
     expect(run.dials.every((d) => d.closed && d.closedAt === 3000)).toBe(true);
+    run.leftClean();
   });
 });
 
@@ -151,11 +177,19 @@ describe('paced check: local failures and aborts', () => {
     expect(run.outcome()).toEqual({ error: failure });
     // Every other dial is closed; the one that reported is its own to close.
     expect(run.dials.filter((d) => d !== reporter).every((d) => d.closed)).toBe(true);
-    // Nothing more is dialed, and a late answer changes nothing.
+    // Nothing more is dialed, and a late answer for the unsettled port is told it lost.
     await vi.advanceTimersByTimeAsync(5000);
     expect(run.dials).toHaveLength(4);
-    run.one(0, 1).report(closedAnswer('late'));
+    const claims: boolean[] = [];
+    run.one(0, 1).report(closedAnswer('late', (won) => claims.push(won)));
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(claims).toEqual([false]);
+    expect(run.dials).toHaveLength(4);
     expect(run.outcome()).toEqual({ error: failure });
+    // A second local failure ends nothing twice: no dial is closed again.
+    run.one(250, 1).report({ kind: 'local', error: new LocalProbeError('ENOBUFS') });
+    expect(run.outcome()).toEqual({ error: failure });
+    run.leftClean();
   });
 
   it('throws ABORTED when the signal aborts, closing every dial; an aborted signal dials nothing', async () => {
@@ -207,13 +241,17 @@ describe('paced check: rate-limit rounds', () => {
   });
 
   it("never lets the canary's answer settle its port: told it lost, and the port keeps its result", async () => {
-    const { run, errored } = await rateLimited();
+    const { run, errored, silent } = await rateLimited();
     const canary = run.at(1250).at(-1) as FakeDial;
     const claims: boolean[] = [];
     canary.report({ kind: 'answer', result: 'canary says open', error: false, claim: (won) => claims.push(won) });
     expect(claims).toEqual([false]);
+    // A handshake is no error the host paid for: the ports before it are still asked.
+    await vi.advanceTimersByTimeAsync(250);
+    expect(run.at(1500).map((d) => d.port)).toEqual(expect.arrayContaining([...silent]));
     await vi.advanceTimersByTimeAsync(10_000);
     expect(run.outcome()?.results?.[errored - 1]).toBe(`${errored} closed`);
+    run.leftClean();
   });
 
   it('clears the ports dialed before the canary when its error comes back: they are asked no more', async () => {
@@ -236,6 +274,33 @@ describe('paced check: rate-limit rounds', () => {
     await vi.advanceTimersByTimeAsync(10_000);
     const results = run.outcome()?.results ?? [];
     for (const port of silent) expect(results[port - 1]).toBe(`${port} silent icmp-rate-limit`);
+    run.leftClean();
+  });
+
+  it('closes the scheduled dials at the deadline while the rounds go on past it', async () => {
+    const { run, errored } = await rateLimited();
+    // The host is still paying errors near the deadline, so the check runs on past it.
+    await vi.advanceTimersByTimeAsync(2000 - 1250);
+    const late = run.at(2000)[0] as FakeDial;
+    late.report(closedAnswer('answered in a round'));
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(run.outcome()).toBeUndefined();
+    const unanswered = run.dials.filter((d) => d.at <= 1000 && d.port !== errored && d.port !== late.port);
+    expect(unanswered).toHaveLength(5);
+    expect(unanswered.map((d) => d.closedAt)).toEqual(unanswered.map(() => 3000));
+  });
+
+  it('after the check ends, a canary that reports changes nothing and dials nothing', async () => {
+    const { run } = await rateLimited();
+    const canary = run.at(1250).at(-1) as FakeDial;
+    (run.at(1250)[0] as FakeDial).report({ kind: 'local', error: new LocalProbeError('EMFILE') });
+    await vi.advanceTimersByTimeAsync(0);
+    const dialed = run.dials.length;
+    canary.report(closedAnswer('late canary'));
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(run.dials).toHaveLength(dialed);
+    expect(run.outcome()?.error).toBeInstanceOf(LocalProbeError);
+    run.leftClean();
   });
 
   it("fails the check on a canary's local failure, and ignores a canary that ends with nothing", async () => {
