@@ -135,17 +135,42 @@ export async function createCounterTable(endpoint: string, tableName: string): P
 }
 
 type IteratorClass = { prototype: { close(): Promise<void>; return?: () => Promise<void> } };
+type Operation = { type: 'put' | 'del'; key: unknown; value?: unknown };
+type StoreClass = {
+  prototype: {
+    _put(key: unknown, value: unknown, options: unknown): Promise<void>;
+    _batch(operations: Operation[], options: unknown): Promise<void>;
+    [PATCHED]?: true;
+  };
+};
+const PATCHED = Symbol('dialback: store copies its buffers');
 
 /**
- * dynalite (4.0) ends each Scan's level iterator with `iterator.return()`, which abstract-level
- * iterators do not have (theirs is `close()`), so every scan left its iterator open, and the
- * in-memory store kept the snapshot it had read: a sweep kept memory growing with each caller
- * even as it deleted their counters (BENCHMARKS.md, *Local table memory*). This gives those
- * iterators the method dynalite calls. Local only: nothing here is in the Lambda bundle.
+ * A small Buffer is a slice of an 8 KB pool shared with whatever else was allocated at the time
+ * (the request's bytes, JSON, headers), and one live slice keeps the whole pool: memory-level
+ * keeps the keys and values dynalite gives it as such slices, so each stored counter held about
+ * 4 KB of ArrayBuffers (78 MB after 20,000 callers; BENCHMARKS.md). Stored bytes get memory of
+ * their own, of their own size.
  */
-function letDynaliteCloseIterators(): void {
+function ownBytes(bytes: unknown): unknown {
+  if (!Buffer.isBuffer(bytes) || bytes.buffer.byteLength === bytes.byteLength) return bytes;
+  const copy = Buffer.allocUnsafeSlow(bytes.byteLength);
+  bytes.copy(copy);
+  return copy;
+}
+
+/**
+ * Two repairs to the store dynalite (4.0) uses in memory, local only (nothing here is in the
+ * Lambda bundle). (1) dynalite ends each Scan's level iterator with `iterator.return()`, which
+ * abstract-level iterators do not have (theirs is `close()`), so every scan left its iterator
+ * open and the store kept the snapshot it had read: a sweep kept memory growing with each caller
+ * even as it deleted their counters. They get the method dynalite calls. (2) Stored keys and
+ * values get their own memory (`ownBytes`).
+ */
+function repairDynaliteStore(): void {
   const fromDynalite = createRequire(createRequire(import.meta.url).resolve('dynalite'));
-  const level = createRequire(fromDynalite.resolve('memory-level'))('abstract-level') as Record<string, IteratorClass>;
+  const fromStore = createRequire(fromDynalite.resolve('memory-level'));
+  const level = fromStore('abstract-level') as Record<string, IteratorClass>;
   for (const name of ['AbstractIterator', 'AbstractKeyIterator', 'AbstractValueIterator']) {
     const proto = level[name]?.prototype;
     if (proto !== undefined && proto.return === undefined) {
@@ -154,6 +179,17 @@ function letDynaliteCloseIterators(): void {
       };
     }
   }
+  const store = (fromDynalite('memory-level') as { MemoryLevel: StoreClass }).MemoryLevel.prototype;
+  if (store[PATCHED]) return;
+  store[PATCHED] = true;
+  const { _put: put, _batch: batch } = store;
+  store._put = function (key, value, options) {
+    return put.call(this, ownBytes(key), ownBytes(value), options);
+  };
+  store._batch = function (operations, options) {
+    const owned = operations.map((op) => ({ ...op, key: ownBytes(op.key), value: ownBytes(op.value) }));
+    return batch.call(this, owned, options);
+  };
 }
 
 /**
@@ -188,7 +224,7 @@ export async function startEmbeddedTable(
   tableName: string,
   options: EmbeddedTableOptions = {},
 ): Promise<EmbeddedTable> {
-  letDynaliteCloseIterators();
+  repairDynaliteStore();
   const server = dynalite({
     createTableMs: 0,
     deleteTableMs: 0,

@@ -4,6 +4,7 @@
  * only the schema's key and TTL attribute names, so it holds for any item shape. Memory over
  * 50,000 callers is measured in `npm run bench -- "local table"`, not timed here.
  */
+import { createRequire } from 'node:module';
 import { GetItemCommand, PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createDynamoDbClient } from '../../functions/core/dynamodb-client.ts';
@@ -135,5 +136,33 @@ describe('who the embedded table answers', () => {
     } finally {
       await other.close();
     }
+  });
+});
+
+// One live slice of Node's 8 KB Buffer pool keeps the whole pool: a stored counter must not.
+describe("the embedded table's store", () => {
+  it('keeps keys and values in memory of their own size, not in slices of a shared pool', async () => {
+    // The store class dynalite itself uses, repaired when a table starts (beforeAll above).
+    const fromDynalite = createRequire(createRequire(import.meta.url).resolve('dynalite'));
+    const { MemoryLevel } = fromDynalite('memory-level') as {
+      MemoryLevel: new (
+        options: object,
+      ) => {
+        put(key: Buffer, value: Buffer): Promise<void>;
+        batch(ops: Array<{ type: 'put'; key: Buffer; value: Buffer }>): Promise<void>;
+        iterator(): { all(): Promise<Array<[Buffer, Buffer]>> };
+      };
+    };
+    const store = new MemoryLevel({ keyEncoding: 'buffer', valueEncoding: 'buffer' });
+    const pooled = (text: string): Buffer => Buffer.from(text);
+    expect(pooled('x').buffer.byteLength).toBeGreaterThan(1);
+    await store.put(pooled('caller-a'), pooled('{"n":1}'));
+    await store.batch([{ type: 'put', key: pooled('caller-b'), value: pooled('{"n":2}') }]);
+    const entries = await store.iterator().all();
+    expect(entries.map(([k, v]) => [k.toString(), v.toString()])).toEqual([
+      ['caller-a', '{"n":1}'],
+      ['caller-b', '{"n":2}'],
+    ]);
+    for (const bytes of entries.flat()) expect(bytes.buffer.byteLength).toBe(bytes.byteLength);
   });
 });
