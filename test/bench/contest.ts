@@ -108,7 +108,9 @@ function summary(f: Figures): { rate: string; times: string; perPort: string } {
   const times = f.outcomes.map((o) => o.ms).sort((a, b) => a - b);
   return {
     rate: `${((100 * right) / f.outcomes.length).toFixed(1)}% (${right}/${f.outcomes.length})`,
-    times: `${Math.round(quantile(times, 0.5))} / ${Math.round(quantile(times, 0.95))}`,
+    times: [quantile(times, 0.5), times.reduce((a, b) => a + b, 0) / times.length, quantile(times, 0.95)]
+      .map(Math.round)
+      .join(' / '),
     perPort: (f.sent / f.ports).toFixed(1),
   };
 }

@@ -2,7 +2,7 @@
  * Benchmark section: the verdict lab (test/lab) run as a contest between Dialback and
  * `nmap -sT`, on the same client ports and nftables rules, from the same checker namespace.
  * For each scenario: how often each tool gave the right verdict (state and reason, DESIGN §2),
- * its median and p95 time to the verdict, and the SYNs it sent per port (an nftables counter
+ * its median, mean and p95 time to the verdict, and the SYNs it sent per port (an nftables counter
  * on the checker's output, before any loss). Needs root; without it, says why and makes no table.
  */
 import { callDialback, checkResults, type DialbackServer, LAB_SERVER_ENV } from '../support/lab/dialback.ts';
@@ -267,7 +267,7 @@ export async function run(): Promise<string> {
       '  burst of 6, one answer a second, so about 4 s for ten; the times are per check (every port of',
       "  it), so the mixed row's time is its dropped port's, which clears by the deadline as a plain drop.",
       '',
-      '| scenario | family | Dialback correct | nmap -sT correct | Dialback median / p95 ms | nmap median / p95 ms | Dialback SYNs per port | nmap SYNs per port |',
+      '| scenario | family | Dialback correct | nmap -sT correct | Dialback median / mean / p95 ms | nmap median / mean / p95 ms | Dialback SYNs per port | nmap SYNs per port |',
       '|---|---|---|---|---|---|---|---|',
       ...lines,
     ].join('\n');

@@ -9,7 +9,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type LocalChild, startLocalChild } from '../support/local-child.ts';
+import { productionTree } from '../support/built-server.ts';
+import { type LocalChild, startBuiltServerChild } from '../support/local-child.ts';
 import { releasedPort } from '../support/ports.ts';
 
 /** Section title in BENCHMARKS.md. */
@@ -86,9 +87,8 @@ function minuteLeft(headers: http.IncomingHttpHeaders): number {
 }
 
 /** Spends 3 of 10 checks, restarts, and reads what is left, with and without `--data-dir`. */
-async function restart(port: number): Promise<string[]> {
+async function restart(port: number, start: (args: string[]) => Promise<LocalChild>): Promise<string[]> {
   const dir = await mkdtemp(join(tmpdir(), 'dialback-bench-restart-'));
-  const env = { RATE_LIMIT_PER_MINUTE: '10' };
   const rows: string[] = [];
   try {
     for (const [label, args] of [
@@ -96,7 +96,7 @@ async function restart(port: number): Promise<string[]> {
       ['`--data-dir DIR`', ['--data-dir', dir]],
     ] as const) {
       const base = ['--port', '0', '--ipv6-host', 'none', ...args];
-      const first = await startLocalChild(base, env);
+      const first = await start(base);
       let before = Number.NaN;
       try {
         for (let i = 0; i < 3; i++) before = minuteLeft((await get(`${first.url}/check/${port}`)).headers);
@@ -104,7 +104,7 @@ async function restart(port: number): Promise<string[]> {
         await first.stop();
       }
       const stoppedAt = performance.now();
-      const second = await startLocalChild(base, env);
+      const second = await start(base);
       const restartMs = performance.now() - stoppedAt;
       try {
         const after = minuteLeft((await get(`${second.url}/check/${port}`)).headers);
@@ -122,22 +122,33 @@ async function restart(port: number): Promise<string[]> {
 /** Runs the section and returns its Markdown. */
 export async function run(): Promise<string> {
   const port = await releasedPort();
-  // The shipped limits: each caller checks once, so none meets them, and every check writes its counters.
-  const server = await startLocalChild(['--port', '0', '--ipv6-host', 'none']);
+  // As a service runs it (npm run build:server, then npm run serve with production dependencies),
+  // with the shipped limits: each caller checks once, so none meets them, and every check writes
+  // its counters.
+  const dir = await mkdtemp(join(tmpdir(), 'dialback-bench-serve-'));
   let result: { samples: Sample[]; failures: number };
+  let restartRows: string[];
   try {
-    result = await manyCallers(server, port);
+    const built = await productionTree(dir);
+    const start = (args: string[], env: Record<string, string> = {}) =>
+      startBuiltServerChild(built.file, args, dir, env);
+    const server = await start(['--port', '0', '--ipv6-host', 'none']);
+    try {
+      result = await manyCallers(server, port);
+    } finally {
+      await server.stop();
+    }
+    restartRows = await restart(port, (args) => start(args, { RATE_LIMIT_PER_MINUTE: '10' }));
   } finally {
-    await server.stop();
+    await rm(dir, { recursive: true, force: true });
   }
   const { samples, failures } = result;
   const afterMinute = samples.filter((s) => s.seconds >= 60);
   const reference = afterMinute[0]?.rss ?? Number.NaN;
   const peak = Math.max(...afterMinute.map((s) => s.rss));
   const growth = ((peak - reference) / reference) * 100;
-  const restartRows = await restart(port);
   return [
-    `${CALLERS.toLocaleString('en')} distinct callers (127.1.0.0 upwards), one \`/check\` of a closed port each, ${CONCURRENCY} at a time, spread over at least ${MIN_RUN_MS / 1000} s, against the local server (\`infra/local/main.ts\`, its own process, embedded table in memory); RSS from /proc. Reproduce: \`npm run bench -- "local server memory"\`.`,
+    `${CALLERS.toLocaleString('en')} distinct callers (127.1.0.0 upwards), one \`/check\` of a closed port each, ${CONCURRENCY} at a time, spread over at least ${MIN_RUN_MS / 1000} s, against the built local server (\`npm run build:server\`, then \`npm run serve\`'s file with production dependencies only; its own process, embedded table in memory); RSS from /proc. Reproduce: \`npm run bench -- "local server memory"\`.`,
     '',
     '| requests | seconds | RSS MB |',
     '|---:|---:|---:|',

@@ -1,7 +1,7 @@
 /**
  * Benchmark section: the UDP lab (test/lab/udp.test.ts) as a contest between Dialback's UDP
  * probe and `nmap -sU`, both sending Dialback's payloads, on the same client services and
- * nftables rules. Per scenario: how often each tool read the expected verdict, its median and p95
+ * nftables rules. Per scenario: how often each tool read the expected verdict, its median, mean and p95
  * time, and the datagrams it sent per port (an nftables counter on the checker's output).
  * Needs root; without it, says why and makes no table.
  */
@@ -165,7 +165,7 @@ export async function run(): Promise<string> {
       '  which nmap (raw ICMP) reads `filtered / host-unreach` and Dialback `open|filtered` (a soft ICMP',
       '  error Linux reports on a UDP socket only with IP_RECVERR, which node:dgram cannot set).',
       '',
-      '| scenario | family | Dialback correct | nmap -sU correct | Dialback median / p95 ms | nmap median / p95 ms | Dialback datagrams per port | nmap datagrams per port |',
+      '| scenario | family | Dialback correct | nmap -sU correct | Dialback median / mean / p95 ms | nmap median / mean / p95 ms | Dialback datagrams per port | nmap datagrams per port |',
       '|---|---|---|---|---|---|---|---|',
       ...lines,
     ].join('\n');

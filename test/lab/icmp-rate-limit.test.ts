@@ -220,7 +220,14 @@ describe.runIf(skip === undefined)("probe against a client that keeps Linux's de
       expect(got).toHaveLength(UDP_CHECKS * UDP_CLOSED_TEN.length);
       const closed = got.filter((r) => r.state === 'closed' && r.reason === 'port-unreach');
       const misses = got.filter((r) => !closed.includes(r));
-      if (misses.length > 0) console.log(`UDP (IPv${family}): ${misses.length} of ${got.length} silent`);
+      // No lock-dropped count to give here: TcpExtLockDroppedIcmps is TCP's, and Linux records an
+      // ICMP error on a connected UDP socket whether or not the socket is busy; a UDP miss is an
+      // error the client's budget did not pay, or one that came after its dial was dropped.
+      if (misses.length > 0) {
+        console.log(
+          `UDP (IPv${family}): ${misses.length} of ${got.length} silent (no lock-dropped count: UDP records ICMP errors on a busy socket)`,
+        );
+      }
       for (const miss of misses) expect(miss).toMatchObject({ state: 'open|filtered', reason: 'no-response' });
       expect(closed.length / got.length).toBeGreaterThanOrEqual(SHARE_FLOOR);
     });

@@ -44,8 +44,13 @@ export function startServerChild(
 }
 
 /** Starts a built server, plain JavaScript (`npm run serve`'s file), with plain `node` in `cwd`. */
-export function startBuiltServerChild(file: string, args: readonly string[], cwd: string): Promise<LocalChild> {
-  return spawnServer([process.execPath, file, ...args], cwd, {});
+export function startBuiltServerChild(
+  file: string,
+  args: readonly string[],
+  cwd: string,
+  env: Record<string, string> = {},
+): Promise<LocalChild> {
+  return spawnServer([process.execPath, file, ...args], cwd, env);
 }
 
 async function spawnServer(command: readonly string[], cwd: string, env: Record<string, string>): Promise<LocalChild> {
