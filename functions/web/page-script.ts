@@ -122,8 +122,9 @@ async function run(ports: string, udp = ''): Promise<void> {
   document.dispatchEvent(new CustomEvent<CheckStarted>(CHECK_STARTED, { detail: { ports } }));
   try {
     if (endpoints !== undefined) {
-      // The URL keeps no ?ports= here: reloading it would make the server check one family again.
       answered(await runBoth(ports, udp, endpoints));
+      // Shareable: opened with JavaScript, the link checks both families again (see the end).
+      history.replaceState(null, '', `/?${query}`);
       return;
     }
     const response = await fetch(`/?${query}`, { headers: { accept: 'text/html' } });
@@ -149,6 +150,9 @@ async function run(ports: string, udp = ''): Promise<void> {
   } finally {
     results.removeAttribute('aria-busy');
     button.disabled = false;
+    // The answer starts below the fold on most screens: take the reader (and a screen reader's
+    // focus) to it.
+    results.focus();
   }
 }
 
@@ -204,4 +208,14 @@ for (const preset of document.querySelectorAll<HTMLAnchorElement>('a[data-udp]')
   });
 }
 
-if (endpoints !== undefined) void showAddresses(endpoints);
+if (endpoints !== undefined) {
+  void showAddresses(endpoints);
+  // A shared link (/?ports=…) was answered by the server for the one family the page came over;
+  // with both endpoints known, check both, as the form would (that family's check is made twice).
+  const asked = new URLSearchParams(location.search);
+  const linkPorts = asked.get('ports') ?? '';
+  const linkUdp = asked.get('udp') ?? '';
+  if ((linkPorts !== '' || linkUdp !== '') && input?.checkValidity() !== false && udpInput?.checkValidity() !== false) {
+    void run(linkPorts, linkUdp);
+  }
+}

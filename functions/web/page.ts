@@ -174,7 +174,7 @@ export function renderPage(view: PageView): string {
     ipv4 !== null && dualStack === null
       ? html`<p class="meta" id="families">${NO_DUAL_STACK_ENDPOINT}</p>`
       : ipv4 !== null && dualStack !== null
-        ? html`<p class="meta" id="families" data-ipv4="${ipv4}" data-dual-stack="${dualStack}">Both families are checked: IPv4 through ${ipv4}, IPv6 through ${dualStack}.</p>`
+        ? html`<p class="meta" id="families" data-ipv4="${ipv4}" data-dual-stack="${dualStack}">With JavaScript both families are checked, IPv4 through ${ipv4} and IPv6 through ${dualStack}; without it, the family this page came over${view.source === undefined ? '' : html` (IPv${view.source.family})`}.</p>`
         : html``;
   const local =
     view.localNotice === undefined
@@ -214,7 +214,7 @@ ${local}
 <p class="hint" id="ports-hint">TCP. Whole numbers from 1 to 65535. Each port counts against your rate budget.</p>
 <label for="udp">UDP ports (optional: WireGuard, game servers, DNS)</label>
 <input type="text" id="udp" name="udp" value="${view.udpInput ?? ''}" inputmode="numeric" autocomplete="off" spellcheck="false" pattern="${PORT_LIST_PATTERN}" placeholder="e.g. 51820" aria-describedby="udp-hint">
-<p class="hint" id="udp-hint">Many UDP services never answer a stranger, so a UDP port can read open|filtered: run <code>dialback listen --udp PORT</code> on the machine to settle it.</p>
+<p class="hint" id="udp-hint">Many UDP services never answer a stranger, so a UDP port can read open|filtered: run ${withCode('`dialback listen --udp PORT`')} on the machine to settle it.</p>
 </form>
 <nav aria-label="Common services">
 <ul class="presets">${PRESETS.map((p) => html`<li><a href="/?ports=${p.ports}" data-ports="${p.ports}">${p.label} <span class="mono">${p.ports}</span></a></li>`)}${UDP_PRESETS.map((p) => html`<li><a href="/?udp=${p.ports}" data-udp="${p.ports}">${p.label} <span class="mono">${p.ports}/udp</span></a></li>`)}</ul>
@@ -223,7 +223,7 @@ ${local}
 ${regionsSection(view.regions, view.script === undefined ? undefined : view.regionsScript)}
 <section aria-labelledby="results-heading">
 <h2 id="results-heading">Results</h2>
-<div id="results" aria-live="polite">${resultsSection(view)}</div>
+<div id="results" aria-live="polite" tabindex="-1">${resultsSection(view)}</div>
 <p id="budget" class="meta">${budgetText(view.windows, view.rate)}</p>
 </section>
 <section aria-labelledby="limits">

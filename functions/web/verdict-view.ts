@@ -13,9 +13,20 @@ function rtt(result: PortResult): string {
   return result.rttMs === null ? 'no round trip' : `round trip ${result.rttMs.toFixed(1)} ms`;
 }
 
-/** Advice text marks commands with backticks; show them as code. */
+/** Where the page's own copy of the CLI is served, for the commands its advice names. */
+const CLI_HREF = '/dialback.mjs';
+
+/**
+ * Advice text marks commands with backticks; show them as code. A `dialback …` command links to
+ * the CLI this deployment serves (one file: `node dialback.mjs …`), so a visitor told to run it
+ * can get it.
+ */
 export function withCode(text: string): SafeHtml {
-  return html`${text.split('`').map((part, i) => (i % 2 === 1 ? html`<code>${part}</code>` : part))}`;
+  const code = (part: string): SafeHtml =>
+    part.startsWith('dialback ')
+      ? html`<a href="${CLI_HREF}" title="The dialback CLI: one file, run it with node dialback.mjs"><code>${part}</code></a>`
+      : html`<code>${part}</code>`;
+  return html`${text.split('`').map((part, i) => (i % 2 === 1 ? code(part) : part))}`;
 }
 
 /**
@@ -36,9 +47,9 @@ function verdict(result: PortResult, sameAs: PortResult | undefined): SafeHtml {
   const hint = 'hint' in result ? result.hint : undefined;
   return html`<article class="card verdict verdict-${stateClass(result.state)}">
   <h3><span class="mono">${result.port}/${protocol}</span>: <span class="state">${result.state}</span></h3>
-  <p>${explanationOf(result)}</p>
+  <p>${withCode(explanationOf(result))}</p>
   <p class="meta">Reason <code>${result.reason}</code>: ${reasonMeaningOf(result)}; ${rtt(result)}.</p>
-  ${hint === undefined ? '' : html`<p class="recheck" role="note">${HINT_TEXT[hint]}</p>`}
+  ${hint === undefined ? '' : html`<p class="recheck" role="note">${withCode(HINT_TEXT[hint])}</p>`}
   ${advice}
 </article>`;
 }
@@ -91,7 +102,7 @@ export function familiesResults(view: FamiliesView, ports: readonly number[] | P
   const diagnosis =
     view.notes.length === 0
       ? html``
-      : html`<ul class="diagnosis">${view.notes.map((note) => html`<li>${note}</li>`)}</ul>`;
+      : html`<ul class="diagnosis">${view.notes.map((note) => html`<li>${withCode(note)}</li>`)}</ul>`;
   return html`<table class="families-table">
 <thead><tr><th scope="col">Port</th><th scope="col">${familyHeading(4, view.v4)}</th><th scope="col">${familyHeading(6, view.v6)}</th></tr></thead>
 <tbody>${rows.map(([port, protocol]) => html`<tr><th scope="row" class="mono">${port}/${protocol}</th>${cell(view.v4, port, protocol)}${cell(view.v6, port, protocol)}</tr>`)}</tbody>

@@ -105,6 +105,34 @@ describe('page with both endpoints', () => {
   );
 
   browserTest(
+    'puts the check in the address bar, and a shared link shows both families, from either endpoint',
+    async ({ openPage }) => {
+      const { page, trouble } = await openPage();
+      await page.goto(pair.url);
+      await check(page, String(ports.open));
+      expect(new URL(page.url()).search).toBe(`?ports=${ports.open}`);
+      // The link, opened afresh over the dual-stack endpoint: the server answers its own family
+      // (IPv6), then the script checks both, as the form does.
+      for (const base of [pair.endpoints.dualStack, pair.url]) {
+        await page.goto(`${base}/?ports=${ports.open}`);
+        await page.locator('#results .families-table').waitFor();
+        await page.locator('#results[aria-busy]').waitFor({ state: 'detached' });
+        expect(await page.locator('.families-table tbody td').allTextContents()).toEqual(['open', 'closed']);
+      }
+      expect(trouble.errors).toEqual([]);
+    },
+  );
+
+  browserTest('says without JavaScript that only the family the page came over is checked', async ({ openPage }) => {
+    const { page } = await openPage({ javaScriptEnabled: false });
+    await page.goto(`${pair.endpoints.dualStack}/?ports=${ports.open}`);
+    expect(await page.locator('#families').textContent()).toMatch(
+      /With JavaScript both families are checked.*; without it, the family this page came over \(IPv6\)\./,
+    );
+    expect(await page.locator('.families-table').count()).toBe(0);
+  });
+
+  browserTest(
     'checks UDP ports side by side too, with UDP words and the diagnosis per protocol',
     async ({ openPage }) => {
       const { page, trouble } = await openPage();

@@ -9,11 +9,11 @@ const ENV = { PROBE_TIMEOUT_MS: '1500' };
 const app = documentedAppForFile(ENV);
 const ports = portPairForFile();
 
-/** Presses Tab until the element with `id` has focus (at most 30 presses). */
-async function tabTo(page: Page, id: string): Promise<void> {
+/** Presses Tab (Shift+Tab `backwards`) until the element with `id` has focus (at most 30 presses). */
+async function tabTo(page: Page, id: string, backwards = false): Promise<void> {
   for (let i = 0; i < 30; i++) {
     if ((await page.evaluate(() => document.activeElement?.id)) === id) return;
-    await page.keyboard.press('Tab');
+    await page.keyboard.press(backwards ? 'Shift+Tab' : 'Tab');
   }
   throw new Error(`#${id} never got keyboard focus`);
 }
@@ -44,6 +44,15 @@ describe('page in Chromium', () => {
 
       await tabTo(page, 'ports');
       const open = await checkWithKeyboard(page, String(ports.open), 1);
+      // The answer starts below the fold: the reader is taken to it, and keyboard focus with them.
+      expect(await page.evaluate(() => document.activeElement?.id)).toBe('results');
+      expect(
+        await page.evaluate(() => {
+          const box = document.querySelector('#results')?.getBoundingClientRect();
+          return box !== undefined && box.top >= 0 && box.top < window.innerHeight;
+        }),
+      ).toBe(true);
+      await tabTo(page, 'ports', true);
       expect(open).toMatch(new RegExp(`${ports.open}/tcp: open`, 'i'));
       expect(open).toContain('Nothing to fix');
       // A check of 127.0.0.1 is not the Internet's view, and must not claim to be.
