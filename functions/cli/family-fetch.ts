@@ -29,6 +29,25 @@ export const FETCH_ERRORS = {
 /** A Dialback answer is a few kilobytes; anything far bigger is not one. */
 const MAX_BODY_BYTES = 1 << 20;
 
+type LookupCallback = (
+  error: Error | null,
+  address: string | { address: string; family: number }[],
+  family?: number,
+) => void;
+
+/**
+ * `localhost` over one family is that family's loopback address (RFC 6761), whatever the
+ * resolver says: a machine whose hosts file lacks `::1 localhost` still reaches a local
+ * server's dual-stack endpoint (`http://localhost:PORT`) over IPv6 with -6 or --both.
+ */
+function loopbackLookup(family: 4 | 6) {
+  const address = family === 6 ? '::1' : '127.0.0.1';
+  return (_host: string, options: { all?: boolean }, callback: LookupCallback): void => {
+    if (options.all === true) callback(null, [{ address, family }]);
+    else callback(null, address, family);
+  };
+}
+
 function coded(code: string, message: string): Error {
   return Object.assign(new Error(message), { code });
 }
@@ -55,6 +74,7 @@ export function deadlineFetch(deadlines: Deadlines, family?: 4 | 6): typeof fetc
           // A fresh connection each time, so "connected" is an event this request sees.
           agent: false,
           ...(family === undefined ? {} : { family }),
+          ...(family !== undefined && url.hostname === 'localhost' ? { lookup: loopbackLookup(family) } : {}),
           ...(init?.signal ? { signal: init.signal } : {}),
         },
         (res) => {

@@ -83,6 +83,8 @@ interface Run {
   readonly udp: boolean;
   readonly colour: boolean;
   readonly client: (family?: 4 | 6) => DialbackClient;
+  /** A client of another endpoint of the same deployment, with the same deadlines. */
+  readonly clientAt: (api: string, family: 4 | 6) => DialbackClient;
 }
 
 /** Runs `work` under a progress line on a terminal's stderr. */
@@ -140,12 +142,45 @@ async function listenCommand(run: Run, ports: readonly number[]): Promise<number
   return outcomes.every(({ outcome }) => listenSucceeded(outcome)) ? 0 : 1;
 }
 
+/**
+ * The two clients of `--both`. An API given by a host name is asked once over each family. One
+ * given by an address can be reached over that address's family only, so the two checks go to
+ * the endpoints its `/ip` names (a local server's are 127.0.0.1 and localhost, i.e. ::1).
+ */
+async function bothClients(run: Run): Promise<{ v4: DialbackClient; v6: DialbackClient }> {
+  if (isIP(apiHost(run.api)) === 0) return { v4: run.client(4), v6: run.client(6) };
+  const { endpoints } = (await run.client().ip()).data;
+  if (endpoints.ipv4 === null || endpoints.dualStack === null) {
+    throw new UsageError(
+      `--both needs an IPv4 and an IPv6 way to the API; ${run.api} is one address of one family, and its /ip names no ${endpoints.ipv4 === null ? 'IPv4-only' : 'dual-stack'} endpoint. Give the API by a host name with both an IPv4 and an IPv6 address.`,
+    );
+  }
+  return { v4: run.clientAt(endpoints.ipv4, 4), v6: run.clientAt(endpoints.dualStack, 6) };
+}
+
+/**
+ * What a one-family check prints after its table, for `--both`: each family's advice for its
+ * ports that are not open (under the family's name), and the local-check notice once.
+ */
+function bothTail(answers: BothAnswers): string {
+  const checks = [answers.v4, answers.v6].flatMap((a) => (a.ok ? [a.check] : []));
+  const advice = checks
+    .map((check) => ({ family: check.family, steps: nextSteps(check) }))
+    .filter(({ steps }) => steps !== '')
+    .map(({ family, steps }) => `\nIPv${family}:${steps.replace(/^\n/, '\n')}`);
+  const local = checks.find((check) => !isPublicAddress(check.ip));
+  const notice = local === undefined ? '' : `\n${localViewNotice(local.ip, undefined).replaceAll('`', '')}\n`;
+  return `${advice.join('')}${notice}`;
+}
+
 async function bothCommand(run: Run, ports: readonly number[]): Promise<number> {
-  const answers = await withProgress(run, `Checking ${ports.join(', ')} over IPv4 and IPv6 with ${run.api}`, () =>
-    checkBoth({ v4: run.client(4), v6: run.client(6) }, ports),
+  const answers = await withProgress(run, `Checking ${ports.join(', ')} over IPv4 and IPv6 with ${run.api}`, async () =>
+    checkBoth(await bothClients(run), ports),
   );
   run.io.out(
-    run.json ? `${JSON.stringify(toJson(answers), null, 2)}\n` : colourStates(renderBoth(answers, ports), run.colour),
+    run.json
+      ? `${JSON.stringify(toJson(answers), null, 2)}\n`
+      : colourStates(`${renderBoth(answers, ports)}${bothTail(answers)}`, run.colour),
   );
   return bothExitCode(answers);
 }
@@ -235,11 +270,6 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     if (values.from !== undefined && values.udp) {
       throw new UsageError('--from checks TCP ports; check UDP from one region at a time with --api.');
     }
-    if (both && isIP(apiHost(api)) !== 0) {
-      throw new UsageError(
-        `--both needs the API by a host name that has both an IPv4 and an IPv6 address; ${apiHost(api)} is one address of one family.`,
-      );
-    }
     const base = api;
     const fixed = deadlines;
     const run: Run = {
@@ -252,6 +282,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       udp: values.udp === true,
       colour: colourWanted(io.stdoutIsTty === true, io.env),
       client: (f) => createClient({ api: base, fetch: deadlineFetch(fixed, f) }),
+      clientAt: (other, f) => createClient({ api: other, fetch: deadlineFetch(fixed, f) }),
     };
     if (values.from !== undefined) return await fromCommand(run, values.from, parsePorts(positionals));
     if (command === 'listen') return await listenCommand(run, parsePorts(rest));

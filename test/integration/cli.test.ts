@@ -126,11 +126,51 @@ describe('dialback CLI', () => {
     expect(err).toContain('takes exactly one port');
   });
 
-  it('--both: refuses an API given by IP literal, which cannot be reached over both families', async () => {
+  it('--both: an API given by one address, with no dual-stack endpoint in its /ip, is a usage error that says so', async () => {
     const { code, err } = await cli(['22', '--both', '--api', app.url]);
     expect(code).toBe(2);
-    expect(err).toContain('--both needs the API by a host name that has both an IPv4 and an IPv6 address');
+    expect(err).toContain('its /ip names no dual-stack endpoint');
     expect((await cli(['22', '-4', '-6', '--api', app.url])).err).toContain('at most one of -4, -6 and --both');
+  });
+});
+
+/**
+ * A local server with both endpoints, as `npm start` serves them: 127.0.0.1 (IPv4-only) and
+ * localhost, i.e. ::1 (dual-stack). This machine's hosts file may lack `::1 localhost` (this
+ * one's does), which the CLI must not need.
+ */
+describe('dialback CLI against a local server with both endpoints', () => {
+  let pair: LocalApp;
+  beforeAll(async () => {
+    pair = await startLocalApp({
+      env: ENV,
+      host: '127.0.0.1',
+      ipv6Host: '::1',
+      port: 0,
+      allowNonPublic: false,
+      log: () => undefined,
+    });
+  });
+  afterAll(async () => {
+    await pair?.close();
+  });
+
+  it('--both with the API given by address checks each family through the endpoints its /ip names, with advice and the local notice', async () => {
+    const { code, out, err } = await cli([String(ports.open), '--both', '--api', pair.url]);
+    expect(err).toBe('');
+    expect(code).toBe(1);
+    expect(out).toMatch(/PORT\s+IPv4 127\.0\.0\.1\s+IPv6 ::1/);
+    expect(out).toMatch(new RegExp(`${ports.open}/tcp\\s+open\\s+closed`));
+    // The family that failed gets its advice, under its name, and the check says it was local.
+    expect(out).toMatch(new RegExp(`IPv6:\\nWhat to try for closed port ${ports.open}:`));
+    expect(out).not.toContain('IPv4:\nWhat to try');
+    expect(out).toContain('a local check');
+  });
+
+  it('-6 reaches the dual-stack endpoint by the name localhost over IPv6, whatever the hosts file says', async () => {
+    const { code, out } = await cli([String(ports.open), '-6', '--json', '--api', `http://localhost:${pair.port}`]);
+    expect(code).toBe(1);
+    expect(JSON.parse(out)).toMatchObject({ family: 6, ip: '::1', results: [{ port: ports.open, state: 'closed' }] });
   });
 });
 
