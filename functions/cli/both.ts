@@ -45,13 +45,13 @@ function column(answer: FamilyAnswer, family: 4 | 6): string {
   return answer.ok ? `IPv${family} ${answer.check.ip}` : `IPv${family} (no answer)`;
 }
 
-/** The side-by-side table and what each difference means. */
-export function renderBoth(answers: BothAnswers, ports: readonly number[]): string {
+/** The side-by-side table and what each difference means; `protocol` names the ports' protocol. */
+export function renderBoth(answers: BothAnswers, ports: readonly number[], protocol: 'tcp' | 'udp' = 'tcp'): string {
   const state = (answer: FamilyAnswer, port: number): string =>
     answer.ok ? (answer.check.results.find((r) => r.port === port)?.state ?? '-') : '-';
   const rows = [
     ['PORT', column(answers.v4, 4), column(answers.v6, 6)],
-    ...ports.map((port) => [`${port}/tcp`, state(answers.v4, port), state(answers.v6, port)]),
+    ...ports.map((port) => [`${port}/${protocol}`, state(answers.v4, port), state(answers.v6, port)]),
   ];
   const widths = [0, 1].map((i) => Math.max(...rows.map((row) => row[i]?.length ?? 0)) + 2);
   const lines = rows.map(

@@ -111,12 +111,14 @@ async function listenCommand(run: Run, ports: readonly number[]): Promise<number
   const port = ports[0];
   if (port === undefined || ports.length > 1) throw new UsageError('"dialback listen" takes exactly one port.');
   const families: readonly (4 | 6 | undefined)[] = run.both ? [4, 6] : [run.family];
+  const clients = run.both ? await bothClients(run) : undefined;
   const outcomes: { family: 4 | 6 | undefined; outcome: ListenOutcome }[] = [];
   for (const family of families) {
     const over = family === undefined ? '' : ` over IPv${family}`;
     const what = run.udp ? `UDP port ${port}` : `port ${port}`;
+    const client = family === undefined || clients === undefined ? run.client(family) : clients[`v${family}`];
     const outcome = await withProgress(run, `Listening on ${what} and asking ${run.api} to check it${over}`, () =>
-      listenAndCheck(run.client(family), port, { udp: run.udp }),
+      listenAndCheck(client, port, { udp: run.udp }),
     );
     assertFamily(outcome.check, family);
     outcomes.push({ family, outcome });
@@ -131,12 +133,16 @@ async function listenCommand(run: Run, ports: readonly number[]): Promise<number
       ? Object.fromEntries(outcomes.map(({ family, outcome }) => [`ipv${family}`, json(outcome)]))
       : json(outcomes[0]?.outcome as ListenOutcome);
     run.io.out(`${JSON.stringify(body, null, 2)}\n`);
+  } else if (run.both) {
+    // One report: the families side by side, each family's proof line, then the advice once per family.
+    const [v4, v6] = outcomes.map(({ outcome }): FamilyAnswer => ({ ok: true, check: outcome.check }));
+    const answers = { v4: v4 as FamilyAnswer, v6: v6 as FamilyAnswer };
+    const proofs = outcomes.map(({ family, outcome }) => `IPv${family}: ${describeListen(outcome, port)}`);
+    const table = renderBoth(answers, [port], run.udp ? 'udp' : 'tcp');
+    run.io.out(colourStates(`${table}\n${proofs.join('\n')}\n${bothTail(answers)}`, run.colour));
   } else {
-    run.io.out(
-      outcomes
-        .map(({ outcome }) => renderForPeople(outcome.check, run.colour, `${describeListen(outcome, port)}\n\n`))
-        .join('\n'),
-    );
+    const only = outcomes[0]?.outcome as ListenOutcome;
+    run.io.out(renderForPeople(only.check, run.colour, `${describeListen(only, port)}\n\n`));
   }
   // Exit 0 only when the check reached this machine's own listener: anything else is unproven.
   return outcomes.every(({ outcome }) => listenSucceeded(outcome)) ? 0 : 1;

@@ -167,6 +167,18 @@ describe('dialback CLI against a local server with both endpoints', () => {
     expect(out).toContain('a local check');
   });
 
+  it('listen --both proves each family in one report: one table, a proof line per family', async () => {
+    const port = await releasedPort();
+    const { code, out, err } = await cli(['listen', String(port), '--both', '--api', pair.url]);
+    expect(err).toBe('');
+    expect(out.match(/^PORT\s/gm)).toHaveLength(1);
+    expect(out).toMatch(new RegExp(`^${port}/tcp\\s+open\\s+open$`, 'm'));
+    expect(out).toContain(`IPv4: ${port}/tcp open, verified: the connection reached this machine.`);
+    expect(out).toContain(`IPv6: ${port}/tcp open, verified: the connection reached this machine.`);
+    expect(out).not.toMatch(/^Dialback: /m);
+    expect(code).toBe(0);
+  });
+
   it('-6 reaches the dual-stack endpoint by the name localhost over IPv6, whatever the hosts file says', async () => {
     const { code, out } = await cli([String(ports.open), '-6', '--json', '--api', `http://localhost:${pair.port}`]);
     expect(code).toBe(1);
