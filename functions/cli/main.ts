@@ -22,6 +22,7 @@ import { CliFailure, type CliProblem, explainFailure, problemLine, UsageError } 
 import { type Deadlines, deadlineFetch } from './family-fetch.ts';
 import { cliVersion, servedApi } from './inlined.ts';
 import { describeListen, type ListenOutcome, listenAndCheck, listenSucceeded } from './listen.ts';
+import { ipv4OnlyNotes } from './local-listeners.ts';
 import { checkFrom } from './regions.ts';
 import { colourStates, colourWanted, paint, startProgress } from './terminal.ts';
 
@@ -224,7 +225,11 @@ async function checkCommand(run: Run, ports: readonly number[]): Promise<number>
     run.udp ? run.client(run.family).check([], { udp: ports }) : run.client(run.family).check(ports),
   );
   assertFamily(data, run.family);
-  run.io.out(run.json ? `${JSON.stringify(data, null, 2)}\n` : renderForPeople(data, run.colour));
+  // An IPv6 check of a service that listens over IPv4 only reads closed: say that, not "listen on all interfaces".
+  const notOpen = data.results.filter((r) => r.state !== 'open' && protocolOf(r) === 'tcp').map((r) => r.port);
+  const notes = data.family === 6 && !run.json ? await ipv4OnlyNotes(notOpen) : [];
+  const tail = notes.length === 0 ? '' : `${notes.join('\n')}\n\n`;
+  run.io.out(run.json ? `${JSON.stringify(data, null, 2)}\n` : renderForPeople(data, run.colour, tail));
   return data.results.every((r) => r.state === 'open') ? 0 : 1;
 }
 

@@ -179,6 +179,20 @@ describe('dialback CLI against a local server with both endpoints', () => {
     expect(code).toBe(0);
   });
 
+  it('-6 on a port whose service listens over IPv4 only says so, and an IPv4 check does not', async () => {
+    const v6 = await cli([String(ports.open), '-6', '--api', `http://localhost:${pair.port}`]);
+    expect(v6.out).toMatch(new RegExp(`^${ports.open}/tcp\\s+closed`, 'm'));
+    expect(v6.out).toContain(
+      `${ports.open}/tcp: on this machine the service listens on port ${ports.open} over IPv4 only`,
+    );
+    // A port nothing listens on gets the usual advice alone.
+    const free = await releasedPort();
+    expect((await cli([String(free), '-6', '--api', `http://localhost:${pair.port}`])).out).not.toContain(
+      'over IPv4 only',
+    );
+    expect((await cli([String(ports.open), '-4', '--api', pair.url])).out).not.toContain('over IPv4 only');
+  });
+
   it('-6 reaches the dual-stack endpoint by the name localhost over IPv6, whatever the hosts file says', async () => {
     const { code, out } = await cli([String(ports.open), '-6', '--json', '--api', `http://localhost:${pair.port}`]);
     expect(code).toBe(1);
