@@ -125,7 +125,7 @@ export function publicApi(
   const integration = new HttpLambdaIntegration(`ApiIntegration${suffix}`, fn);
   const httpApi = new HttpApi(stack, `HttpApi${suffix}`, {
     apiName: kind === 'ipv4' ? stack.stackName : `${stack.stackName}-dual-stack`,
-    description: `Dialback: external TCP port checker (${API_LABELS[kind]})`,
+    description: `Dialback: external TCP and UDP port checker (${API_LABELS[kind]})`,
     ipAddressType: kind === 'ipv4' ? IpAddressType.IPV4 : IpAddressType.DUAL_STACK,
     createDefaultStage: false,
     // No corsPreflight: API Gateway would answer OPTIONS itself from a second copy of the

@@ -21,7 +21,7 @@ import { DialbackStack } from './stack.ts';
 /** The stack of a one-region deployment, and the primary of several: `Dialback`, as it always was. */
 export const STACK_NAME = 'Dialback';
 
-const DESCRIPTION = 'Dialback: external TCP port checker (API, function, counters table, alarms)';
+const DESCRIPTION = 'Dialback: external TCP and UDP port checker (API, function, counters table, alarms)';
 
 /**
  * The stack of each other region of a multi-region deployment: its ID and its CloudFormation
