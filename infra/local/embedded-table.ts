@@ -193,16 +193,16 @@ function repairDynaliteStore(): void {
 }
 
 /**
- * Puts a check of the request's path in front of dynalite's own handler: `secretPath` (as the
- * SDK sends it, with its trailing slash) is passed on as `/`, anything else answered 403.
+ * Puts a check of the request's path in front of dynalite's own handler: `secretPath` (with the
+ * trailing slash the SDK adds, or without) is passed on as `/`, anything else answered 403.
  */
 function guardWithPath(server: Server, secretPath: string): void {
   const [answer] = server.listeners('request') as RequestListener[];
   if (answer === undefined) throw new Error('dynalite registered no request handler');
-  const expected = Buffer.from(`${secretPath}/`);
+  const expected = Buffer.from(secretPath);
   server.removeAllListeners('request');
   server.on('request', (request: IncomingMessage, response: ServerResponse) => {
-    const asked = Buffer.from(request.url ?? '');
+    const asked = Buffer.from((request.url ?? '').replace(/\/$/, ''));
     if (asked.length !== expected.length || !timingSafeEqual(asked, expected)) {
       response.writeHead(403, { 'content-type': 'application/x-amz-json-1.0' });
       response.end(
