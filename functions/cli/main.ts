@@ -166,18 +166,26 @@ async function bothClients(run: Run): Promise<{ v4: DialbackClient; v6: Dialback
 }
 
 /**
- * What a one-family check prints after its table, for `--both`: each family's advice for its
- * ports that are not open (under the family's name), and the local-check notice once.
+ * What follows a table of several checks (`--both`, `--from`): each check's advice for its ports
+ * that are not open, and the local-check notice once. With `label`, each check's advice comes
+ * under its name; without, each piece of advice is given once, whichever checks share it.
  */
-function bothTail(answers: BothAnswers): string {
-  const checks = [answers.v4, answers.v6].flatMap((a) => (a.ok ? [a.check] : []));
-  const advice = checks
-    .map((check) => ({ family: check.family, steps: nextSteps(check) }))
-    .filter(({ steps }) => steps !== '')
-    .map(({ family, steps }) => `\nIPv${family}:${steps.replace(/^\n/, '\n')}`);
+function checksTail(checks: readonly CheckResponse[], label?: (check: CheckResponse) => string): string {
+  const advice: string[] = [];
+  for (const check of checks) {
+    const steps = nextSteps(check);
+    if (steps === '' || (label === undefined && advice.includes(steps))) continue;
+    advice.push(label === undefined ? steps : `\n${label(check)}:${steps}`);
+  }
   const local = checks.find((check) => !isPublicAddress(check.ip));
   const notice = local === undefined ? '' : `\n${localViewNotice(local.ip, undefined).replaceAll('`', '')}\n`;
   return `${advice.join('')}${notice}`;
+}
+
+/** `checksTail` for `--both`: each family's advice under its name. */
+function bothTail(answers: BothAnswers): string {
+  const checks = [answers.v4, answers.v6].flatMap((a) => (a.ok ? [a.check] : []));
+  return checksTail(checks, (check) => `IPv${check.family}`);
 }
 
 async function bothCommand(run: Run, ports: readonly number[]): Promise<number> {
@@ -206,7 +214,8 @@ async function fromCommand(run: Run, from: string, ports: readonly number[]): Pr
     if (error instanceof RangeError) throw new UsageError(error.message);
     throw error;
   }
-  run.io.out(run.json ? answer.output : colourStates(answer.output, run.colour));
+  const checks = answer.checks.outcomes.flatMap((o) => (o.ok ? [o.check] : []));
+  run.io.out(run.json ? answer.output : colourStates(`${answer.output}${checksTail(checks)}`, run.colour));
   return answer.code;
 }
 

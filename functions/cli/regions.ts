@@ -31,7 +31,7 @@ export function regionsJson(checks: RegionChecks): Record<string, unknown> {
 
 /**
  * Runs the fan-out through `client` (its fetch, deadlines included, reaches every region);
- * resolves with what to print and the exit status. `describeFailure` words a region's failure.
+ * resolves with what to print, the exit status and the checks themselves. `describeFailure` words a region's failure.
  */
 export async function checkFrom(
   client: DialbackClient,
@@ -39,7 +39,7 @@ export async function checkFrom(
   ports: readonly number[],
   json: boolean,
   describeFailure?: (error: unknown, api: string) => string,
-): Promise<{ output: string; code: number }> {
+): Promise<{ output: string; code: number; checks: RegionChecks }> {
   const chosen = parseFrom(from);
   const checks = await client.checkRegions(ports, {
     ...(chosen === 'all' ? {} : { from: chosen }),
@@ -48,5 +48,6 @@ export async function checkFrom(
   return {
     output: json ? `${JSON.stringify(regionsJson(checks), null, 2)}\n` : renderRegionsText(checks),
     code: regionsExitCode(checks),
+    checks,
   };
 }

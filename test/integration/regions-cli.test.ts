@@ -59,6 +59,10 @@ describe('dialback --from', () => {
     // The region's failure in the CLI's own words, as a one-region check would put it.
     expect(out).toContain('region-c: no answer (Nothing is listening at http://127.0.0.1:');
     expect(out).not.toMatch(/open from .*, closed from/);
+    // What a one-region check would add: the advice for the closed port, once though two regions
+    // read it so, and that this was a local check.
+    expect(out.match(new RegExp(`What to try for closed port ${ports.closed}:`, 'g'))).toHaveLength(1);
+    expect(out).toContain('This is a local check: 127.0.0.1 is not a public address');
     expect(code).toBe(2);
   });
 
