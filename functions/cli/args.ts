@@ -82,6 +82,19 @@ export interface Options {
   from?: string;
 }
 
+/** The long options, as `readArgs` takes them. */
+const LONG_OPTIONS = ['api', 'json', 'help', 'version', 'both', 'ipv4', 'ipv6', 'from', 'timeout', 'udp'] as const;
+
+/**
+ * The CLI's options that npm kept for itself: `npm run dialback 22 --json` gives `--json` to npm
+ * (as `npm_config_json` in the environment), not to the CLI, and a value after such a flag
+ * arrives as a port. Said as a usage error, never silently dropped.
+ */
+export function swallowedByNpm(env: Readonly<Record<string, string | undefined>>): string[] {
+  if (env.npm_lifecycle_event !== 'dialback') return [];
+  return LONG_OPTIONS.filter((name) => env[`npm_config_${name}`] !== undefined).map((name) => `--${name}`);
+}
+
 /** The options and positionals of `argv`; an unknown or malformed option is a usage error. */
 export function readArgs(argv: readonly string[]): { values: Options; positionals: string[] } {
   try {

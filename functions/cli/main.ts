@@ -16,7 +16,7 @@ import { renderCheckText } from '../contract/render-text.ts';
 import { localViewNotice, nextStepsOf } from '../contract/verdict-text.ts';
 import { protocolOf } from '../contract/wire.ts';
 import { apiHost, familyRefusal, normalizeApi } from './api-url.ts';
-import { DEFAULT_DEADLINES, deadlinesOf, parsePorts, readArgs, SHORT_USAGE, usage } from './args.ts';
+import { DEFAULT_DEADLINES, deadlinesOf, parsePorts, readArgs, SHORT_USAGE, swallowedByNpm, usage } from './args.ts';
 import { type BothAnswers, bothExitCode, checkBoth, type FamilyAnswer, renderBoth } from './both.ts';
 import { CliFailure, type CliProblem, explainFailure, problemLine, UsageError } from './explain.ts';
 import { type Deadlines, deadlineFetch } from './family-fetch.ts';
@@ -257,6 +257,12 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   let api = DEFAULT_API;
   let deadlines = DEFAULT_DEADLINES;
   try {
+    const swallowed = swallowedByNpm(io.env);
+    if (swallowed.length > 0) {
+      throw new UsageError(
+        `npm kept ${swallowed.join(', ')} for itself, so dialback never saw ${swallowed.length > 1 ? 'them' : 'it'}: put -- before dialback's arguments, as in npm run dialback -- 22 ${swallowed.join(' ')}.`,
+      );
+    }
     const { values, positionals } = readArgs(argv);
     api = normalizeApi(values.api ?? io.env.DIALBACK_API ?? servedApi() ?? DEFAULT_API);
     if (values.help) {

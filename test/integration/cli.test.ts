@@ -120,6 +120,28 @@ describe('dialback CLI', () => {
     );
   });
 
+  it('says when npm kept its flags (npm run dialback 22 --json, no --), instead of dropping them', async () => {
+    const swallowed = await cli(['22', 'http://127.0.0.1:1'], {
+      npm_lifecycle_event: 'dialback',
+      npm_config_json: 'true',
+      npm_config_api: 'true',
+    });
+    expect(swallowed.code).toBe(2);
+    expect(swallowed.err).toContain('npm kept --api, --json for itself, so dialback never saw them');
+    expect(swallowed.err).toContain('npm run dialback -- 22 --api --json');
+    // The same through npm itself: its own environment is what the CLI reads.
+    const real = await new Promise<{ code: number | null; err: string }>((resolve) => {
+      execFile(
+        'npm',
+        ['run', '-s', 'dialback', String(ports.open), '--json'],
+        { cwd: ROOT, timeout: 60_000 },
+        (error, _out, err) => resolve({ code: error === null ? 0 : ((error as { code?: number }).code ?? null), err }),
+      );
+    });
+    expect(real.err).toContain('npm kept --json for itself');
+    expect(real.code).toBe(2);
+  });
+
   it('listen: takes exactly one port', async () => {
     const { code, err } = await cli(['listen', '22', '80', '--api', app.url]);
     expect(code).toBe(2);
