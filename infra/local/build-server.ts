@@ -16,6 +16,12 @@ import { writeBundledAssets } from '../../functions/build/served-code.ts';
 export const SERVER_DIR = 'dist/server';
 /** The built server's file, in `SERVER_DIR`. */
 export const SERVER_FILE = 'dialback-server.mjs';
+/**
+ * How `npm run serve` and the systemd unit start Node for it. A port checker waits on sockets,
+ * not on the CPU, and V8 otherwise lets its heap grow freely under load: with this flag the
+ * server's RSS is about half, and follows what it keeps (BENCHMARKS.md).
+ */
+export const SERVE_NODE_FLAGS: readonly string[] = ['--optimize-for-size'];
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 

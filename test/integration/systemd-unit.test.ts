@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SERVER_DIR, SERVER_FILE } from '../../infra/local/build-server.ts';
+import { SERVE_NODE_FLAGS, SERVER_DIR, SERVER_FILE } from '../../infra/local/build-server.ts';
 import { productionTree } from '../support/built-server.ts';
 import { getOnce } from '../support/http-client.ts';
 import { type LocalChild, startBuiltServerChild } from '../support/local-child.ts';
@@ -22,11 +22,12 @@ const run = promisify(execFile);
 const UNIT = fileURLToPath(new URL('../../infra/local/dialback.service', import.meta.url));
 const skip = await skipReason('systemd unit check', ['systemd-analyze']);
 
-/** The unit's `ExecStart=` script (relative to its WorkingDirectory) and the arguments after it. */
-function command(unit: string): { script: string | undefined; args: string[] } {
+/** The unit's `ExecStart=`: Node's flags, the script (relative to its WorkingDirectory) and its arguments. */
+function command(unit: string): { flags: string[]; script: string | undefined; args: string[] } {
   const line = unit.split('\n').find((l) => l.startsWith('ExecStart='));
-  const words = (line ?? '').slice('ExecStart='.length).split(/\s+/);
-  return { script: words[1], args: words.slice(2) };
+  const words = (line ?? '').slice('ExecStart='.length).split(/\s+/).slice(1);
+  const at = words.findIndex((w) => !w.startsWith('--'));
+  return { flags: words.slice(0, at), script: words[at], args: words.slice(at + 1) };
 }
 
 describe('the example systemd unit', () => {
@@ -66,8 +67,14 @@ describe('the example systemd unit', () => {
   });
 
   it('runs the built server (no dev dependencies) behind the trusted local proxy, counters kept', async () => {
-    const { script, args } = command(unit);
+    const { flags, script, args } = command(unit);
     expect(script).toBe(`${SERVER_DIR}/${SERVER_FILE}`);
+    // The same Node flags as npm run serve, whose memory the bench measures.
+    expect(flags).toEqual(SERVE_NODE_FLAGS);
+    const manifest = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      scripts: Record<string, string>;
+    };
+    expect(manifest.scripts.serve).toBe(`node ${SERVE_NODE_FLAGS.join(' ')} ${SERVER_DIR}/${SERVER_FILE}`);
     expect(args).toContain('--trust-proxy');
     const swapped = args.map((arg, i) =>
       args[i - 1] === '--port' ? '0' : args[i - 1] === '--data-dir' ? join(dir, 'state') : arg,
@@ -75,7 +82,7 @@ describe('the example systemd unit', () => {
     // Laid out as the unit's WorkingDirectory is after the README's install steps.
     const install = join(dir, 'opt-dialback');
     await productionTree(install);
-    child = await startBuiltServerChild(script as string, swapped, install);
+    child = await startBuiltServerChild(script as string, swapped, install, {}, flags);
     const answer = await getOnce(`${child.url}/ip`, {
       headers: { accept: 'application/json', 'x-forwarded-for': '203.0.113.9' },
     });

@@ -43,14 +43,15 @@ export function startServerChild(
   return spawnServer([...prefix, process.execPath, '--import', 'tsx', script, ...args], ROOT, env);
 }
 
-/** Starts a built server, plain JavaScript (`npm run serve`'s file), with plain `node` in `cwd`. */
+/** Starts a built server, plain JavaScript (`npm run serve`'s file), with plain `node` and `nodeFlags` in `cwd`. */
 export function startBuiltServerChild(
   file: string,
   args: readonly string[],
   cwd: string,
   env: Record<string, string> = {},
+  nodeFlags: readonly string[] = [],
 ): Promise<LocalChild> {
-  return spawnServer([process.execPath, file, ...args], cwd, env);
+  return spawnServer([process.execPath, ...nodeFlags, file, ...args], cwd, env);
 }
 
 async function spawnServer(command: readonly string[], cwd: string, env: Record<string, string>): Promise<LocalChild> {
