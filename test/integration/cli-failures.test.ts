@@ -149,7 +149,7 @@ describe('dialback CLI when the API misbehaves', () => {
     expect(ran.err.split('\n').filter(Boolean)).toEqual([
       "dialback: Unknown option '--bogus'.",
       'Usage: dialback PORT... [--udp] [--api URL] [--json] [-4 | -6 | --both]',
-      '       dialback listen PORT [--udp] | dialback ip      (dialback --help for more)',
+      '       dialback listen|doctor PORT [--udp] | dialback ip   (dialback --help for more)',
     ]);
   });
 
