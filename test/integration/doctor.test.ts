@@ -102,3 +102,14 @@ describe('dialback doctor against the local server', () => {
     expect(err).toContain('"dialback doctor" takes exactly one port.');
   });
 });
+
+describe('dialback doctor --udp against the local server', () => {
+  it('nothing listening on the UDP port: listens itself, receives its token, and exits 0', async () => {
+    const port = await releasedPort();
+    const { code, out } = await runCaptured(['doctor', String(port), '--udp', '--api', app.url]);
+    expect(out).toMatch(new RegExp(`^dialback doctor ${port}/udp$`, 'm'));
+    expect(line(out, 'Service')).toContain(`Nothing listened on ${port}/udp, so the doctor listened on it itself`);
+    expect(line(out, 'From outside')).toMatch(/^✔ From outside .*received its one-time token/);
+    expect(code).toBe(0);
+  });
+});
