@@ -7,6 +7,7 @@ import { classifyAddress, isPublicAddress } from '../contract/address.ts';
 import type { DoctorStep } from '../contract/doctor.ts';
 import { nextStepsOf } from '../contract/verdict-text.ts';
 import type { ListenOutcome } from './listen.ts';
+import type { FoundListeners } from './listeners.ts';
 import type { Listener } from './local-service.ts';
 import type { FirewallJudgement } from './nft-judge.ts';
 import { scopeOf } from './proc-net.ts';
@@ -22,7 +23,9 @@ const label = (t: Target): string => `${t.port}/${t.protocol}`;
 
 /** "nginx (pid 812)", or "a process the doctor may not see (run as root to name it)". */
 function owners(listeners: readonly Listener[]): string {
-  const named = [...new Set(listeners.flatMap((l) => (l.process ? [`${l.process.name} (pid ${l.process.pid})`] : [])))];
+  const name = (p: NonNullable<Listener['process']>): string =>
+    p.name === undefined ? `pid ${p.pid}` : `${p.name} (pid ${p.pid})`;
+  const named = [...new Set(listeners.flatMap((l) => (l.process ? [name(l.process)] : [])))];
   return named.length > 0 ? named.join(', ') : 'a process this user may not see (run as root to name it)';
 }
 
@@ -31,11 +34,7 @@ function addresses(listeners: readonly Listener[]): string {
 }
 
 /** Step 1: is anything listening on the port, and what? */
-export function serviceStep(
-  t: Target,
-  listeners: readonly Listener[] | undefined,
-  outcome?: ListenOutcome,
-): DoctorStep {
+export function serviceStep(t: Target, found: FoundListeners | undefined, outcome?: ListenOutcome): DoctorStep {
   if (outcome?.kind === 'checked') {
     return {
       step: 'service',
@@ -43,35 +42,36 @@ export function serviceStep(
       evidence: `Nothing listened on ${label(t)}, so the doctor listened on it itself (all addresses) for the check, and stopped when it ended.`,
     };
   }
-  if (listeners === undefined) {
+  if (found === undefined) {
     return {
       step: 'service',
       status: outcome === undefined ? 'unknown' : 'ok',
       evidence:
         outcome === undefined
-          ? `This system has no /proc/net tables, so the doctor could not see what listens on ${label(t)}.`
-          : `Something already listens on ${label(t)} (the doctor could not bind it); this system has no /proc/net tables to say what.`,
+          ? `The doctor could not read what listens on ${label(t)} on this system.`
+          : `Something already listens on ${label(t)} (the doctor could not bind it); this system did not say what.`,
     };
   }
+  const { listeners, source } = found;
   if (listeners.length === 0 && outcome === undefined) {
     return {
       step: 'service',
       status: 'unknown',
-      evidence: `Nothing listens on ${label(t)} on this machine (/proc/net/${t.protocol}, ${t.protocol}6); the doctor listens on it itself for the check from outside, which did not run.`,
+      evidence: `Nothing listens on ${label(t)} on this machine (read from ${source}); the doctor listens on it itself for the check from outside, which did not run.`,
     };
   }
   if (listeners.length === 0) {
     return {
       step: 'service',
       status: 'unknown',
-      evidence: `${label(t)} is in use, but /proc/net lists no listener for it in this network namespace (a container or another namespace?).`,
+      evidence: `${label(t)} is in use, but ${source} lists no listener for it here (a container or another network namespace?).`,
       advice: `Find what holds it with \`ss -lnp${t.protocol === 'udp' ? 'u' : 't'} sport = :${t.port}\`.`,
     };
   }
   return {
     step: 'service',
     status: 'ok',
-    evidence: `${owners(listeners)} listens on ${label(t)} (read from /proc/net).`,
+    evidence: `${owners(listeners)} listens on ${label(t)} (read from ${source}).`,
   };
 }
 

@@ -18,7 +18,8 @@ import {
   type Target,
 } from './doctor-steps.ts';
 import { type ListenOutcome, listenAndCheck } from './listen.ts';
-import { listenersOn, type ProcFiles, REAL_PROC } from './local-service.ts';
+import { findListeners } from './listeners.ts';
+import { type ProcFiles, REAL_PROC } from './local-service.ts';
 import { type FirewallJudgement, judgeNftRuleset } from './nft-judge.ts';
 import { defaultRoute, type RunCommand, runCommand } from './route.ts';
 
@@ -65,7 +66,7 @@ export async function runDoctor(target: Target, deps: DoctorDeps): Promise<Docto
   const proc = deps.proc ?? REAL_PROC;
   const run = deps.run ?? runCommand;
   // Read before the doctor binds the port, so its own listener is not mistaken for the service.
-  const listeners = listenersOn(target.port, target.protocol, proc);
+  const found = findListeners(target.port, target.protocol, proc, run);
   const route = defaultRoute(run, proc.read);
   let outcome: ListenOutcome | undefined;
   let failure: string | undefined;
@@ -81,8 +82,8 @@ export async function runDoctor(target: Target, deps: DoctorDeps): Promise<Docto
   const family = outcome?.check.family ?? 4;
   const isRoot = deps.isRoot ?? process.getuid?.() === 0;
   const steps: DoctorStep[] = [
-    serviceStep(target, listeners, outcome),
-    bindStep(target, listeners, outcome),
+    serviceStep(target, found, outcome),
+    bindStep(target, found?.listeners, outcome),
     firewallStep(target, readFirewall({ ...target, family }, run, proc.read, isRoot)),
     addressStep(route),
     ...routerSteps(target, route, outcome?.check.ip),

@@ -6,9 +6,9 @@
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { type ListeningSocket, parseProcNet } from './proc-net.ts';
 
-/** A listening socket and, when the OS said, the process holding it. */
+/** A listening socket and, when the OS said, the process holding it (Windows gives no name). */
 export interface Listener extends ListeningSocket {
-  readonly process?: { readonly pid: number; readonly name: string };
+  readonly process?: { readonly pid: number; readonly name?: string };
 }
 
 /** The few file operations this module needs; tests pass a directory of captured files instead. */

@@ -10,8 +10,9 @@ export interface ListeningSocket {
   /** The local address as text (`0.0.0.0`, `::`, `127.0.0.1`, `::ffff:127.0.0.1`, …). */
   readonly address: string;
   readonly port: number;
-  /** The socket's inode (`socket:[N]` in `/proc/PID/fd`); 0 when the kernel hides it. */
+  /** The socket's inode (`socket:[N]` in `/proc/PID/fd`); 0 when the kernel hides it or the OS has none. */
   readonly inode: number;
+  /** The owner's user id; -1 where the OS does not say (lsof, netstat). */
   readonly uid: number;
 }
 
