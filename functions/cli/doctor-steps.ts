@@ -112,10 +112,12 @@ export function bindStep(t: Target, listeners: readonly Listener[] | undefined, 
   };
 }
 
-/** How the firewall step ended when nft could not be read at all. */
+/** How the firewall step ended when the firewall could not be read at all. */
 export interface FirewallUnread {
   readonly kind: 'unread';
   readonly why: string;
+  /** The command a person runs to read it instead; default `sudo nft list ruleset`. */
+  readonly command?: string;
 }
 
 /** The command a person runs to read the ruleset themselves. */
@@ -146,7 +148,10 @@ export function firewallStep(t: Target, judged: FirewallJudgement | FirewallUnre
         step: 'firewall',
         status: 'unknown',
         evidence: `The host firewall could not be read: ${judged.why}.`,
-        advice: `Run \`${NFT_COMMAND}\` (or the doctor with sudo) and look for what happens to ${t.protocol} dport ${t.port}.`,
+        advice:
+          judged.command === undefined
+            ? `Run \`${NFT_COMMAND}\` (or the doctor with sudo) and look for what happens to ${t.protocol} dport ${t.port}.`
+            : `Read it with \`${judged.command}\` and look for what happens to inbound ${label(t)}.`,
       };
   }
 }

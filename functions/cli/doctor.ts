@@ -36,6 +36,12 @@ export interface DoctorDeps {
   readonly proofWaitMs?: number;
 }
 
+/** Where a person reads the host firewall on systems whose firewall the doctor does not read yet. */
+const OTHER_FIREWALLS: Partial<Record<NodeJS.Platform, string>> = {
+  darwin: '/usr/libexec/ApplicationFirewall/socketfilterfw --getglobalstate; sudo pfctl -sr',
+  win32: 'netsh advfirewall firewall show rule name=all dir=in',
+};
+
 /**
  * Reads the host firewall for `packet`: nftables' ruleset judged rule by rule, or why it could
  * not be read. Legacy iptables tables are invisible to nft, so their presence alone is a
@@ -46,7 +52,16 @@ export function readFirewall(
   run: RunCommand,
   read: (path: string) => string | undefined,
   isRoot: boolean,
+  platform: NodeJS.Platform = process.platform,
 ): FirewallJudgement | FirewallUnread {
+  const elsewhere = OTHER_FIREWALLS[platform];
+  if (platform !== 'linux') {
+    return {
+      kind: 'unread',
+      why: 'the doctor reads the host firewall on Linux only so far',
+      ...(elsewhere ? { command: elsewhere } : {}),
+    };
+  }
   if (!isRoot) return { kind: 'unread', why: 'reading nftables needs root' };
   const legacy = read(packet.family === 4 ? '/proc/net/ip_tables_names' : '/proc/net/ip6_tables_names')?.trim();
   if (legacy !== undefined && legacy !== '') {

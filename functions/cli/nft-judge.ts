@@ -111,6 +111,13 @@ function walkChain(chain: Chain, rules: readonly Rule[], packet: InboundPacket):
   if (chain.type === 'nat' && rules.length > 0) {
     return { kind: 'unknown', why: `${chainName(chain)} rewrites addresses (NAT), which the doctor does not follow` };
   }
+  // An ingress chain belongs to one device, and which device a connection arrives on is not known.
+  if (chain.hook === 'ingress' && rules.length > 0) {
+    return {
+      kind: 'unknown',
+      why: `${chainName(chain)} filters one device's ingress, which the doctor does not follow`,
+    };
+  }
   for (const rule of rules) {
     const decided = walkRule(rule, packet);
     if (decided === undefined) continue;
