@@ -261,6 +261,20 @@ describe('the standalone CLI served at /dialback.mjs', () => {
     expect((await node(['dialback.mjs', '--help'])).out).toContain(`(now: ${app.url})`);
   });
 
+  it('runs the doctor with plain node from the same empty directory, unprivileged too', async () => {
+    const port = await releasedPort();
+    const proven = await node(['dialback.mjs', 'doctor', String(port), '--json']);
+    expect(proven.code).toBe(0);
+    expect(JSON.parse(proven.out)).toMatchObject({ port, protocol: 'tcp', verdict: { status: 'open' } });
+    await chmod(dir, 0o755);
+    await chmod(path.join(dir, 'dialback.mjs'), 0o644);
+    const unprivileged = await node(['dialback.mjs', 'doctor', String(await releasedPort())], true);
+    expect(unprivileged.code).toBe(0);
+    expect(unprivileged.out).toContain(
+      '? Host firewall        The host firewall could not be read: reading nftables needs root.',
+    );
+  });
+
   it('listen on a privileged port, unprivileged: a plain message, exit 2', async () => {
     // The directory and file must be readable by the unprivileged user.
     await chmod(dir, 0o755);
