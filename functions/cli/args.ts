@@ -27,13 +27,14 @@ export const DEFAULT_DEADLINES: Deadlines = Object.freeze({
 
 /** The usage lines printed under a usage error. */
 export const SHORT_USAGE = `Usage: dialback PORT... [--udp] [--api URL] [--json] [-4 | -6 | --both]
-       dialback listen PORT [--udp] | dialback ip      (dialback --help for more)`;
+       dialback listen|doctor PORT [--udp] | dialback ip   (dialback --help for more)`;
 
 /** The `--help` text, naming the API the command would ask. */
 export function usage(api: string): string {
   return `Usage: dialback PORT... [--udp] [--api URL] [--json] [-4 | -6 | --both] [--timeout S]
        dialback PORT... --from all|REGION,... [--api URL] [--json] [-4 | -6] [--timeout S]
        dialback listen PORT [--udp] [--api URL] [--json] [-4 | -6 | --both]
+       dialback doctor PORT [--udp] [--api URL] [--json] [-4 | -6]
        dialback ip [--api URL] [--json]
 
 Asks a Dialback API to dial back to your address and reports each TCP port as open,
@@ -41,6 +42,8 @@ closed or filtered. PORTs are 1-65535, separated by spaces or commas.
 
   listen PORT    listen on PORT on all interfaces, have the API check it with a one-time
                  token, and say whether the connection really reached this machine
+  doctor PORT    find where the path to PORT breaks: the service, its bind address, the host
+                 firewall, this machine's address, then the check from outside (with proof)
   --udp          check (or listen on) UDP ports instead of TCP: open|filtered means no
                  answer, which is normal for many UDP services; listen --udp settles it
   --api URL      the API to ask (now: ${api}); a bare host:port means http:// for
@@ -54,7 +57,7 @@ closed or filtered. PORTs are 1-65535, separated by spaces or commas.
   --version      print the version
   -h, --help     this text
 
-Exit status: 0 every port open (and, for listen, verified), 1 otherwise, 2 error
+Exit status: 0 every port open (and, for listen and doctor, verified), 1 otherwise, 2 error
 (with --from: 0 every port open from every region, 2 when any region gave no answer).`;
 }
 

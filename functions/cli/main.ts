@@ -1,5 +1,6 @@
 /**
- * `dialback 22 80 443 [--udp] [--api URL] [--json] [--from all]`, `dialback listen [--udp] PORT` and `dialback ip`: the API
+ * `dialback 22 80 443 [--udp] [--api URL] [--json] [--from all]`, `dialback listen [--udp] PORT`,
+ * `dialback doctor [--udp] PORT` and `dialback ip`: the API
  * from a terminal, through the typed client. Exit status: 0 when every port is open, 1 when
  * any is not, 2 on any error (one line on stderr saying what happened and what to do; under
  * `--json`, a problem+json document on stdout), like `diff` and `grep`.
@@ -12,12 +13,15 @@ import { isIP } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { type CheckResponse, createClient, type DialbackClient } from '../client/dialback-client.ts';
 import { isPublicAddress } from '../contract/address.ts';
+import { doctorExitCode } from '../contract/doctor.ts';
 import { renderCheckText } from '../contract/render-text.ts';
 import { localViewNotice, nextStepsOf } from '../contract/verdict-text.ts';
 import { protocolOf } from '../contract/wire.ts';
 import { apiHost, familyRefusal, normalizeApi } from './api-url.ts';
 import { DEFAULT_DEADLINES, deadlinesOf, parsePorts, readArgs, SHORT_USAGE, swallowedByNpm, usage } from './args.ts';
 import { type BothAnswers, bothExitCode, checkBoth, type FamilyAnswer, renderBoth } from './both.ts';
+import { runDoctor } from './doctor.ts';
+import { renderDoctor } from './doctor-render.ts';
 import { CliFailure, type CliProblem, explainFailure, problemLine, UsageError } from './explain.ts';
 import { type Deadlines, deadlineFetch } from './family-fetch.ts';
 import { cliVersion, servedApi } from './inlined.ts';
@@ -188,6 +192,24 @@ function bothTail(answers: BothAnswers): string {
   return checksTail(checks, (check) => `IPv${check.family}`);
 }
 
+/** `dialback doctor PORT`: every link from the service out, the first broken one, and the next step. */
+async function doctorCommand(run: Run, ports: readonly number[]): Promise<number> {
+  const port = ports[0];
+  if (port === undefined || ports.length > 1) throw new UsageError('"dialback doctor" takes exactly one port.');
+  const protocol = run.udp ? 'udp' : 'tcp';
+  const report = await withProgress(run, `Examining ${port}/${protocol} from this machine out to ${run.api}`, () =>
+    runDoctor(
+      { port, protocol },
+      {
+        client: run.client(run.family),
+        describeFailure: (error) => problemLine(explainFailure(error, run.api, run.deadlines)),
+      },
+    ),
+  );
+  run.io.out(run.json ? `${JSON.stringify(report, null, 2)}\n` : renderDoctor(report, run.colour));
+  return doctorExitCode(report.verdict);
+}
+
 async function bothCommand(run: Run, ports: readonly number[]): Promise<number> {
   const answers = await withProgress(run, `Checking ${ports.join(', ')} over IPv4 and IPv6 with ${run.api}`, async () =>
     checkBoth(await bothClients(run), ports),
@@ -289,8 +311,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     if (both && values.udp && command !== 'listen') {
       throw new UsageError('--both compares TCP ports; check UDP over each family with -4 and -6.');
     }
-    if (values.from !== undefined && (both || command === 'listen' || command === 'ip')) {
-      throw new UsageError('--from checks ports; it does not combine with --both, listen or ip.');
+    if (values.from !== undefined && (both || command === 'listen' || command === 'ip' || command === 'doctor')) {
+      throw new UsageError('--from checks ports; it does not combine with --both, listen, doctor or ip.');
     }
     // The regions table has one column per region of TCP states; UDP's are asked region by region.
     if (values.from !== undefined && values.udp) {
@@ -312,6 +334,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     };
     if (values.from !== undefined) return await fromCommand(run, values.from, parsePorts(positionals));
     if (command === 'listen') return await listenCommand(run, parsePorts(rest));
+    if (command === 'doctor') {
+      if (both) throw new UsageError('"dialback doctor" checks one family; run it with -4 and with -6.');
+      return await doctorCommand(run, parsePorts(rest));
+    }
     if (command === 'ip') {
       if (rest.length > 0) throw new UsageError('"dialback ip" takes no ports.');
       if (both)

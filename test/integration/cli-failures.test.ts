@@ -149,7 +149,7 @@ describe('dialback CLI when the API misbehaves', () => {
     expect(ran.err.split('\n').filter(Boolean)).toEqual([
       "dialback: Unknown option '--bogus'.",
       'Usage: dialback PORT... [--udp] [--api URL] [--json] [-4 | -6 | --both]',
-      '       dialback listen PORT [--udp] | dialback ip      (dialback --help for more)',
+      '       dialback listen|doctor PORT [--udp] | dialback ip   (dialback --help for more)',
     ]);
   });
 
@@ -259,6 +259,20 @@ describe('the standalone CLI served at /dialback.mjs', () => {
     expect(open.out).toContain('This is a local check: 127.0.0.1 is not a public address');
     expect((await node(['dialback.mjs', '--version'])).out).toBe('dialback 0.1.0\n');
     expect((await node(['dialback.mjs', '--help'])).out).toContain(`(now: ${app.url})`);
+  });
+
+  it('runs the doctor with plain node from the same empty directory, unprivileged too', async () => {
+    const port = await releasedPort();
+    const proven = await node(['dialback.mjs', 'doctor', String(port), '--json']);
+    expect(proven.code).toBe(0);
+    expect(JSON.parse(proven.out)).toMatchObject({ port, protocol: 'tcp', verdict: { status: 'open' } });
+    await chmod(dir, 0o755);
+    await chmod(path.join(dir, 'dialback.mjs'), 0o644);
+    const unprivileged = await node(['dialback.mjs', 'doctor', String(await releasedPort())], true);
+    expect(unprivileged.code).toBe(0);
+    expect(unprivileged.out).toContain(
+      '? Host firewall        The host firewall could not be read: reading nftables needs root.',
+    );
   });
 
   it('listen on a privileged port, unprivileged: a plain message, exit 2', async () => {
