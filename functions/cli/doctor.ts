@@ -17,6 +17,7 @@ import {
   serviceStep,
   type Target,
 } from './doctor-steps.ts';
+import { CliFailure } from './explain.ts';
 import { type ListenOutcome, listenAndCheck } from './listen.ts';
 import { findListeners } from './listeners.ts';
 import { type ProcFiles, REAL_PROC } from './local-service.ts';
@@ -91,7 +92,11 @@ export async function runDoctor(target: Target, deps: DoctorDeps): Promise<Docto
       ...(deps.proofWaitMs === undefined ? {} : { proofWaitMs: deps.proofWaitMs }),
     });
   } catch (error) {
-    failure = deps.describeFailure(error);
+    // listen's own message says to run listen with sudo; here it is the doctor that needs it.
+    const privileged = error instanceof CliFailure && error.kind === 'privileged-port';
+    failure = privileged
+      ? `Nothing listens on ${target.port}/${target.protocol}, and only root may listen below 1024, so the doctor could not hold the port to prove the path. Run it with sudo, e.g. \`sudo node dialback.mjs doctor${target.protocol === 'udp' ? ' --udp' : ''} ${target.port}\`, or start the service and run it again.`
+      : deps.describeFailure(error);
   }
   // The firewall is judged for the family the check arrived over (IPv4 when it never ran).
   const family = outcome?.check.family ?? 4;

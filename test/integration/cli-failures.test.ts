@@ -273,6 +273,11 @@ describe('the standalone CLI served at /dialback.mjs', () => {
     expect(unprivileged.out).toContain(
       '? Host firewall        The host firewall could not be read: reading nftables needs root.',
     );
+    // Nothing listens on 80 and only root may hold it: the doctor says how to run it, and exits 2.
+    const privileged = await node(['dialback.mjs', 'doctor', '80'], true);
+    expect(privileged.code).toBe(2);
+    expect(privileged.out).toContain('Next step: Nothing listens on 80/tcp, and only root may listen below 1024');
+    expect(privileged.out).toContain('`sudo node dialback.mjs doctor 80`');
   });
 
   it('listen on a privileged port, unprivileged: a plain message, exit 2', async () => {
