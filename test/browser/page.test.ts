@@ -72,6 +72,26 @@ describe('page in Chromium', () => {
     },
   );
 
+  browserTest(
+    'takes a phone-width reader (390 px) to the answer, which starts far below the fold',
+    async ({ openPage }) => {
+      const { page, trouble } = await openPage({ viewport: { width: 390, height: 844 } });
+      await page.goto(app.url);
+      const before = await page.evaluate(() => document.querySelector('#results')?.getBoundingClientRect().top ?? 0);
+      expect(before).toBeGreaterThan(844);
+      await page.getByLabel(/Ports to check/).fill(String(ports.open));
+      await page.getByLabel(/Ports to check/).press('Enter');
+      await page.locator('#results article').first().waitFor();
+      await page.locator('#results[aria-busy]').waitFor({ state: 'detached' });
+      expect(await page.evaluate(() => document.activeElement?.id)).toBe('results');
+      const top = await page.evaluate(() => document.querySelector('#results')?.getBoundingClientRect().top ?? -1);
+      expect(top).toBeGreaterThanOrEqual(0);
+      expect(top).toBeLessThan(844);
+      await page.screenshot({ path: await screenshotPath('page-phone.png') });
+      expect(trouble.errors).toEqual([]);
+    },
+  );
+
   browserTest('looks right in light and dark mode, with no console errors or CSP violations', async ({ openPage }) => {
     const { page, trouble } = await openPage({ viewport: { width: 960, height: 1280 }, colorScheme: 'light' });
     await page.goto(`${app.url}/?ports=${ports.open},${ports.closed}`);
