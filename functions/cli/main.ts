@@ -11,11 +11,8 @@
 import { realpathSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { pathToFileURL } from 'node:url';
-import { type CheckResponse, createClient, type DialbackClient } from '../client/dialback-client.ts';
-import { isPublicAddress } from '../contract/address.ts';
+import { createClient, type DialbackClient } from '../client/dialback-client.ts';
 import { doctorExitCode } from '../contract/doctor.ts';
-import { renderCheckText } from '../contract/render-text.ts';
-import { localViewNotice, nextStepsOf } from '../contract/verdict-text.ts';
 import { protocolOf } from '../contract/wire.ts';
 import { apiHost, familyRefusal, normalizeApi } from './api-url.ts';
 import { DEFAULT_DEADLINES, deadlinesOf, parsePorts, readArgs, SHORT_USAGE, swallowedByNpm, usage } from './args.ts';
@@ -28,6 +25,7 @@ import { cliVersion, servedApi } from './inlined.ts';
 import { describeListen, type ListenOutcome, listenAndCheck, listenSucceeded } from './listen.ts';
 import { ipv4OnlyNotes } from './local-listeners.ts';
 import { checkFrom } from './regions.ts';
+import { bothTail, checksTail, renderForPeople } from './report.ts';
 import { colourStates, colourWanted, paint, startProgress } from './terminal.ts';
 
 /** The local server's address; a deployed API is given with `--api` or `DIALBACK_API`. */
@@ -42,33 +40,6 @@ export interface CliIo {
   readonly stdoutIsTty?: boolean;
   /** stderr is a terminal: show progress while waiting (and colour errors). */
   readonly stderrIsTty?: boolean;
-}
-
-/** What to try, once per distinct piece of advice, naming the ports it is for. */
-function nextSteps(check: CheckResponse): string {
-  const groups = new Map<string, { state: string; ports: number[]; steps: readonly string[] }>();
-  for (const result of check.results) {
-    const steps = nextStepsOf(result);
-    if (result.state === 'open' || steps.length === 0) continue;
-    const protocol = protocolOf(result);
-    const key = `${protocol}\n${steps.join('\n')}`;
-    const state = protocol === 'udp' ? `${result.state} UDP` : result.state;
-    const group = groups.get(key) ?? { state, ports: [], steps };
-    group.ports.push(result.port);
-    groups.set(key, group);
-  }
-  const lines: string[] = [];
-  for (const { state, ports, steps } of groups.values()) {
-    lines.push(`What to try for ${state} ${ports.length > 1 ? 'ports' : 'port'} ${ports.join(', ')}:`);
-    lines.push(...steps.map((s) => `  - ${s.replaceAll('`', '')}`));
-  }
-  return lines.length === 0 ? '' : `\n${lines.join('\n')}\n`;
-}
-
-/** The check as people read it: the table, the advice, and a word when it was not the Internet's view. */
-function renderForPeople(check: CheckResponse, colour: boolean, tail = ''): string {
-  const local = isPublicAddress(check.ip) ? undefined : localViewNotice(check.ip, undefined).replaceAll('`', '');
-  return colourStates(`${renderCheckText(check, local)}${tail}${nextSteps(check)}`, colour);
 }
 
 function toJson(answers: BothAnswers): Record<string, unknown> {
@@ -167,29 +138,6 @@ async function bothClients(run: Run): Promise<{ v4: DialbackClient; v6: Dialback
     );
   }
   return { v4: run.clientAt(endpoints.ipv4, 4), v6: run.clientAt(endpoints.dualStack, 6) };
-}
-
-/**
- * What follows a table of several checks (`--both`, `--from`): each check's advice for its ports
- * that are not open, and the local-check notice once. With `label`, each check's advice comes
- * under its name; without, each piece of advice is given once, whichever checks share it.
- */
-function checksTail(checks: readonly CheckResponse[], label?: (check: CheckResponse) => string): string {
-  const advice: string[] = [];
-  for (const check of checks) {
-    const steps = nextSteps(check);
-    if (steps === '' || (label === undefined && advice.includes(steps))) continue;
-    advice.push(label === undefined ? steps : `\n${label(check)}:${steps}`);
-  }
-  const local = checks.find((check) => !isPublicAddress(check.ip));
-  const notice = local === undefined ? '' : `\n${localViewNotice(local.ip, undefined).replaceAll('`', '')}\n`;
-  return `${advice.join('')}${notice}`;
-}
-
-/** `checksTail` for `--both`: each family's advice under its name. */
-function bothTail(answers: BothAnswers): string {
-  const checks = [answers.v4, answers.v6].flatMap((a) => (a.ok ? [a.check] : []));
-  return checksTail(checks, (check) => `IPv${check.family}`);
 }
 
 /** `dialback doctor PORT`: every link from the service out, the first broken one, and the next step. */
