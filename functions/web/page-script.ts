@@ -80,7 +80,7 @@ function primaryAnswer(v4: FamilyView): CheckAnswered {
 async function runBoth(ports: string, udp: string, both: { ipv4: string; dualStack: string }): Promise<CheckAnswered> {
   const asked = { tcp: listOf(ports), udp: listOf(udp) };
   const view = await checkFamilies(both, asked, location.origin);
-  results?.replaceChildren(...nodes(familiesResults(view, asked).value));
+  results?.replaceChildren(...nodes(familiesResults(view, asked, location.origin).value));
   const budget = document.querySelector('#budget');
   const line = budgetLine(view);
   if (budget !== null && line !== '') budget.textContent = line;

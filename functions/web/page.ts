@@ -17,7 +17,7 @@ import { type CheckResponse, type Endpoints, PORT_LIST_PATTERN, type Problem, ty
 import { html, rawText, type SafeHtml } from './html.ts';
 import { PAGE_STYLE } from './page-style.ts';
 import { otherRegionOrigins, primaryCheckData, REGIONS_STYLE, regionsSection } from './regions-section.ts';
-import { verdicts, withCode } from './verdict-view.ts';
+import { doctorHint, verdicts, withCode } from './verdict-view.ts';
 
 /** The TCP states, as the page's legend lists them (UDP's own state follows them). */
 const TCP_STATES = ['open', 'closed', 'filtered', 'untestable'] as const;
@@ -144,7 +144,8 @@ function resultsSection(view: PageView): SafeHtml {
   if (body === undefined) return html``;
   const open = body.results.filter((r) => r.state === 'open').length;
   return html`${primaryCheckData(view.regions, body, undefined)}<p class="summary"><strong>${open} of ${body.results.length} open</strong> on <span class="mono">${body.ip}</span>, checked from ${body.checkedFrom} with a ${body.timeoutMs} ms deadline per port.</p>
-${verdicts(body.results)}`;
+${verdicts(body.results)}
+${doctorHint(view.baseUrl, body.results)}`;
 }
 
 function budgetText(windows: readonly BudgetWindow[], rate: BudgetStanding | undefined): string {

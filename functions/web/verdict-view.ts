@@ -54,6 +54,19 @@ function verdict(result: PortResult, sameAs: PortResult | undefined): SafeHtml {
 </article>`;
 }
 
+/**
+ * For a check with a port that is not open: the one command that walks this machine's side of
+ * the chain (service, bind address, firewall, address) for the first such port, with the CLI
+ * the deployment at `base` serves. The page cannot look inside the visitor's machine; the doctor can.
+ */
+export function doctorHint(base: string, results: readonly PortResult[]): SafeHtml {
+  const first = results.find((r) => r.state !== 'open' && r.state !== 'untestable');
+  if (first === undefined) return html``;
+  const udp = protocolOf(first) === 'udp' ? ' --udp' : '';
+  const command = `curl -sO ${base}/dialback.mjs && node dialback.mjs doctor ${first.port}${udp}`;
+  return html`<p class="card note" id="doctor-hint">To find where it breaks, run this on the machine that should answer: it checks the service, the address it listens on, the firewall and your address, then checks again from here. <code>${command}</code></p>`;
+}
+
 /** The cards of a check's ports, each kind of advice written out once. */
 export function verdicts(results: readonly PortResult[]): SafeHtml[] {
   const first = new Map<string, PortResult>();
@@ -93,7 +106,7 @@ function familyColumn(family: 4 | 6, view: FamilyView): SafeHtml {
  * Both families' verdicts: a table of the states side by side, the diagnosis of every port
  * that differs (`--both`'s lines), then each family's cards in its own column.
  */
-export function familiesResults(view: FamiliesView, ports: readonly number[] | PortsAsked): SafeHtml {
+export function familiesResults(view: FamiliesView, ports: readonly number[] | PortsAsked, base?: string): SafeHtml {
   const { tcp, udp } = askedOf(ports);
   const rows: [number, Protocol][] = [
     ...tcp.map((p): [number, Protocol] => [p, 'tcp']),
@@ -108,5 +121,13 @@ export function familiesResults(view: FamiliesView, ports: readonly number[] | P
 <tbody>${rows.map(([port, protocol]) => html`<tr><th scope="row" class="mono">${port}/${protocol}</th>${cell(view.v4, port, protocol)}${cell(view.v6, port, protocol)}</tr>`)}</tbody>
 </table>
 ${diagnosis}
-<div class="families">${familyColumn(4, view.v4)}${familyColumn(6, view.v6)}</div>`;
+<div class="families">${familyColumn(4, view.v4)}${familyColumn(6, view.v6)}</div>
+${
+  base === undefined
+    ? ''
+    : doctorHint(
+        base,
+        [view.v4, view.v6].flatMap((v) => (v.kind === 'checked' ? v.check.results : [])),
+      )
+}`;
 }

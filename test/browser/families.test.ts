@@ -91,6 +91,7 @@ describe('page with both endpoints', () => {
       const v6 = (await page.locator('section.family[aria-label="IPv6"]').textContent()) ?? '';
       expect(v6).toMatch(new RegExp(`${ports.open}/tcp: closed`));
       expect(v6).toContain('listens on all interfaces');
+      expect(await page.locator('#doctor-hint').textContent()).toContain(`node dialback.mjs doctor ${ports.open}`);
       expect(await page.locator('#budget').textContent()).toMatch(/IPv4: 29 left this minute.*IPv6: 29 left/);
       // The README's picture: the page from its top to the end of the results.
       const end = await page.locator('#budget').boundingBox();

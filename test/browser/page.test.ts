@@ -65,6 +65,8 @@ describe('page in Chromium', () => {
       expect(closed).toContain('listens on all interfaces (0.0.0.0 or ::), not only on 127.0.0.1');
       expect(closed).toContain('host firewall');
       expect(closed).toContain('right LAN address');
+      // Where the page cannot look: the command that walks this machine's side of the chain.
+      expect(closed).toContain(`curl -sO ${app.url}/dialback.mjs && node dialback.mjs doctor ${ports.closed}`);
       expect(closed).not.toContain(`${ports.open}/tcp`);
 
       expect(trouble.errors).toEqual([]);
