@@ -3,14 +3,15 @@
  * the page, the widget and the CLI. Written for someone who runs a game server or a home NAS,
  * not for network engineers: plain words, one concrete step per line.
  */
-import type {
-  PortHint,
-  TcpPortReason as PortReason,
-  TcpPortResult as PortResult,
-  TcpPortState as PortState,
-  UdpPortReason,
-  UdpPortResult,
-  UdpPortState,
+import {
+  type PortHint,
+  type TcpPortReason as PortReason,
+  type TcpPortResult as PortResult,
+  type TcpPortState as PortState,
+  protocolOf,
+  type UdpPortReason,
+  type UdpPortResult,
+  type UdpPortState,
 } from './wire.ts';
 
 /** One line per state: what it means. */
@@ -311,4 +312,19 @@ export function firstStepOf(result: PortResult | UdpPortResult): string | undefi
 /** A state as a CSS class name: `open|filtered` becomes `open-filtered`. */
 export function stateClass(state: PortState | UdpPortState): string {
   return state.replace('|', '-');
+}
+
+/**
+ * The one command that walks the caller's own machine for `port` (service, bind address,
+ * firewall, address, then a check from outside), with the CLI the deployment at `base` serves.
+ */
+export function doctorCommand(base: string, port: number, protocol: 'tcp' | 'udp'): string {
+  return `curl -sO ${base}/dialback.mjs && node dialback.mjs doctor ${port}${protocol === 'udp' ? ' --udp' : ''}`;
+}
+
+/** The doctor's line for the first port of `results` that is not open (`undefined` when none). */
+export function doctorLine(base: string, results: readonly (PortResult | UdpPortResult)[]): string | undefined {
+  const first = results.find((r) => r.state !== 'open' && r.state !== 'untestable');
+  if (first === undefined) return undefined;
+  return `To find where it breaks, run this on the machine that should answer (it checks the service, the address it listens on, the firewall and your address, then checks again from here): ${doctorCommand(base, first.port, protocolOf(first))}`;
 }

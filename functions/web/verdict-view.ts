@@ -5,7 +5,15 @@
  */
 import type { FamiliesView, FamilyView } from '../client/families.ts';
 import { askedOf, type PortsAsked } from '../contract/families.ts';
-import { explanationOf, HINT_TEXT, nextStepsOf, reasonMeaningOf, stateClass } from '../contract/verdict-text.ts';
+import {
+  doctorCommand,
+  doctorLine,
+  explanationOf,
+  HINT_TEXT,
+  nextStepsOf,
+  reasonMeaningOf,
+  stateClass,
+} from '../contract/verdict-text.ts';
 import { type PortResult, type Protocol, protocolOf } from '../contract/wire.ts';
 import { html, type SafeHtml } from './html.ts';
 
@@ -55,16 +63,15 @@ function verdict(result: PortResult, sameAs: PortResult | undefined): SafeHtml {
 }
 
 /**
- * For a check with a port that is not open: the one command that walks this machine's side of
- * the chain (service, bind address, firewall, address) for the first such port, with the CLI
- * the deployment at `base` serves. The page cannot look inside the visitor's machine; the doctor can.
+ * For a check with a port that is not open: the command that walks this machine's side of the
+ * chain. The page cannot look inside the visitor's machine; the doctor can.
  */
 export function doctorHint(base: string, results: readonly PortResult[]): SafeHtml {
   const first = results.find((r) => r.state !== 'open' && r.state !== 'untestable');
-  if (first === undefined) return html``;
-  const udp = protocolOf(first) === 'udp' ? ' --udp' : '';
-  const command = `curl -sO ${base}/dialback.mjs && node dialback.mjs doctor ${first.port}${udp}`;
-  return html`<p class="card note" id="doctor-hint">To find where it breaks, run this on the machine that should answer: it checks the service, the address it listens on, the firewall and your address, then checks again from here. <code>${command}</code></p>`;
+  const line = doctorLine(base, results);
+  if (first === undefined || line === undefined) return html``;
+  const command = doctorCommand(base, first.port, protocolOf(first));
+  return html`<p class="card note" id="doctor-hint">${line.slice(0, -command.length)}<code>${command}</code></p>`;
 }
 
 /** The cards of a check's ports, each kind of advice written out once. */

@@ -121,6 +121,9 @@ describe('widget embedded on another origin', () => {
     expect(closedItem).toMatch(new RegExp(`^${ports.closed}/tcp closed: Your address answered, but nothing accepted`));
     expect(closedItem).not.toMatch(/Closed:/);
     expect(closedItem).toContain('Make sure the service is running and listens on all interfaces');
+    // What the widget cannot see inside the visitor's machine, the doctor can: its command, once.
+    const closedNotes = (await page.locator('#closed').locator('[part~="diagnosis"]').textContent()) ?? '';
+    expect(closedNotes).toContain(`curl -sO ${api.url}/dialback.mjs && node dialback.mjs doctor ${ports.closed}`);
 
     // A deployment with one endpoint: IPv4 alone, and a short line saying why.
     await expect(page.locator('#open').locator('[part~="diagnosis"]').textContent()).resolves.toBe(
