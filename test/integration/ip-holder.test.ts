@@ -85,4 +85,19 @@ describe('/ip: who holds the address', () => {
     await ip(h, { sourceIp: '2.58.100.7' });
     expect(loads()).toBe(1);
   });
+
+  it('shows the holder under the address on the page, with the credit the licence asks for', async () => {
+    const h = harness();
+    const page = (
+      await h.handler(apiEvent({ url: '/', sourceIp: '2.58.100.7', headers: { accept: 'text/html' } }), lambdaContext())
+    ).body;
+    expect(page).toMatch(
+      /<p class="meta" id="holder">AS3320 Deutsche Telekom AG · DE <small>\(<a href="https:\/\/db-ip\.com">IP to ASN data by DB-IP/,
+    );
+    expect(page).not.toContain('holder-note');
+    const cloud = (
+      await h.handler(apiEvent({ url: '/', sourceIp: '3.5.140.2', headers: { accept: 'text/html' } }), lambdaContext())
+    ).body;
+    expect(cloud).toContain('This address belongs to Amazon.com, Inc., a hosting or cloud network');
+  });
 });
