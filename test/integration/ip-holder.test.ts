@@ -1,7 +1,10 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { localHolders } from '../../functions/build/holders-data.ts';
 import type { HolderSource } from '../../functions/core/network-holder.ts';
 import { apiEvent, type EventSpec, lambdaContext } from '../fixtures/events.ts';
+import { runCaptured } from '../support/cli-run.ts';
 import { buildHarness, type Harness, type HarnessOptions } from '../support/handler-harness.ts';
 import { useCounterTable } from '../support/table.ts';
 
@@ -99,5 +102,32 @@ describe('/ip: who holds the address', () => {
       await h.handler(apiEvent({ url: '/', sourceIp: '3.5.140.2', headers: { accept: 'text/html' } }), lambdaContext())
     ).body;
     expect(cloud).toContain('This address belongs to Amazon.com, Inc., a hosting or cloud network');
+  });
+
+  it('prints the holder line and the note in "dialback ip", from the real handler seeing a public caller', async () => {
+    const h = harness();
+    // The handler behind a loopback server, as if the request had come from a public address.
+    const caller = { value: '2.58.100.7' };
+    const server = createServer((req, res) => {
+      void h.handler(apiEvent({ url: req.url ?? '/', sourceIp: caller.value }), lambdaContext()).then((answer) => {
+        res.writeHead(answer.statusCode, answer.headers).end(answer.body);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const api = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      expect(await runCaptured(['ip', '--api', api])).toEqual({
+        code: 0,
+        out: '2.58.100.7\nAS3320 Deutsche Telekom AG · DE\n',
+        err: '',
+      });
+      caller.value = '3.5.140.2';
+      const cloud = await runCaptured(['ip', '--api', api]);
+      expect(cloud.out).toMatch(
+        /^3\.5\.140\.2\nAS16509 Amazon\.com, Inc\. · [A-Z]{2}\nThis address belongs to Amazon\.com, Inc\., a hosting or cloud network/,
+      );
+    } finally {
+      server.close();
+    }
   });
 });
