@@ -99,12 +99,14 @@ export function decodeHolders(bytes: Uint8Array): HolderTable {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = view.getUint32(0, true);
   const header = JSON.parse(new TextDecoder().decode(bytes.subarray(4, 4 + headerLength))) as HoldersHeader;
-  // One copy into a fresh, aligned buffer; the columns are views of it. (Not `slice`: on a
-  // Node Buffer it is a view, with the pool's offset.)
-  const body = new Uint8Array(bytes.subarray(align8(4 + headerLength)));
+  // The columns are views of the bytes where they are 8-byte aligned (gunzip's output is:
+  // a large Buffer is not pooled), else of one aligned copy.
+  const start = align8(4 + headerLength);
+  const aligned = (bytes.byteOffset + start) % 8 === 0;
+  const body = aligned ? bytes.subarray(start) : new Uint8Array(bytes.subarray(start));
   let offset = 0;
   const take = <T>(make: (buffer: ArrayBuffer, at: number, n: number) => T, n: number, size: number): T => {
-    const column = make(body.buffer as ArrayBuffer, offset, n);
+    const column = make(body.buffer as ArrayBuffer, body.byteOffset + offset, n);
     offset = align8(offset + n * size);
     return column;
   };

@@ -1,13 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import ipaddr from 'ipaddr.js';
 import { describe, expect, it } from 'vitest';
-import { datasetDate, localHolders } from '../../functions/build/holders-data.ts';
+import { compiledHoldersFile, datasetDate, localHolders } from '../../functions/build/holders-data.ts';
 import { classifyAddress } from '../../functions/contract/address.ts';
 import { holderLine, holderNote } from '../../functions/contract/holder-text.ts';
 import { HOSTING_NETWORKS } from '../../functions/core/hosting-networks.ts';
-import type { HolderTable } from '../../functions/core/network-holder.ts';
+import { decodeHolders, type HolderTable } from '../../functions/core/network-holder.ts';
 
 const require = createRequire(import.meta.url);
 const packageDir = (name: string): string => dirname(require.resolve(`${name}/package.json`));
@@ -85,6 +86,16 @@ describe('network holders (the shipped dataset)', () => {
     }
   });
 
+  it('reads the same table from bytes that sit at an unaligned offset (it copies them then)', () => {
+    const bytes = gunzipSync(readFileSync(compiledHoldersFile()));
+    const shifted = new Uint8Array(bytes.length + 4);
+    shifted.set(bytes, 4);
+    const copy = decodeHolders(shifted.subarray(4));
+    for (const address of ['2.58.100.7', '2001:678:36c::9', '3.5.140.2']) {
+      expect(lookup(copy, address)).toEqual(lookup(table, address));
+    }
+  });
+
   it('knows nothing of addresses no one holds', () => {
     expect(lookup(table, '0.0.0.1')).toEqual({ asn: null, org: null, country: null, kind: null });
     expect(lookup(table, 'ffff::1')).toEqual({ asn: null, org: null, country: null, kind: null });
@@ -99,14 +110,42 @@ describe('network holders (the shipped dataset)', () => {
   });
 });
 
+/** The holder each listed AS has in the dataset, as the list's comments name it. */
+const LISTED_HOLDERS = new Map<number, string>([
+  [16509, 'Amazon.com, Inc.'],
+  [14618, 'Amazon.com, Inc.'],
+  [8075, 'Microsoft Corporation'],
+  [396982, 'Google LLC'],
+  [31898, 'Oracle Corporation'],
+  [14061, 'DigitalOcean, LLC'],
+  [24940, 'Hetzner Online GmbH'],
+  [16276, 'OVH SAS'],
+  [63949, 'Akamai Technologies, Inc.'],
+  [20473, 'The Constant Company, LLC'],
+  [12876, 'Scaleway SAS'],
+  [51167, 'Contabo GmbH'],
+  [45102, 'Alibaba (US) Technology Co., Ltd.'],
+  [132203, 'Shenzhen Tencent Computer Systems Company Limited'],
+  [9009, 'M247 Europe SRL'],
+  [60068, 'Datacamp Limited'],
+  [212238, 'Datacamp Limited'],
+  [39351, '31173 Services AB'],
+  [62371, 'Proton AG'],
+  [209103, 'Proton AG'],
+  [36183, 'Akamai Technologies, Inc.'],
+  [13335, 'Cloudflare, Inc.'],
+  [54113, 'Fastly, Inc.'],
+]);
+
 describe('the documented list of hosting, VPN and relay networks', () => {
   it('names each AS as the shipped dataset does', () => {
+    expect([...HOSTING_NETWORKS.keys()].sort()).toEqual([...LISTED_HOLDERS.keys()].sort());
     const orgs = new Map<number, Set<string>>();
     for (const [, , asn = '', org = ''] of sample(join(ASN_DIR, 'asn-ipv4.csv'), 1)) {
       const n = Number(asn);
       if (HOSTING_NETWORKS.has(n)) orgs.set(n, (orgs.get(n) ?? new Set()).add(org));
     }
-    for (const [asn, { holder }] of HOSTING_NETWORKS) expect(orgs.get(asn), `AS${asn}`).toContain(holder);
+    for (const [asn, holder] of LISTED_HOLDERS) expect(orgs.get(asn), `AS${asn}`).toContain(holder);
   });
 
   it('notes a listed holder and no other', () => {
