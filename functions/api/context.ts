@@ -6,6 +6,7 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { Config } from '../core/config.ts';
 import type { BadRequest } from '../core/errors.ts';
 import type { Log } from '../core/log.ts';
+import type { HolderSource } from '../core/network-holder.ts';
 import type { Probe } from '../core/probe.ts';
 import type { RateLimiter, RateWindow } from '../core/rate-limiter.ts';
 import type { ReverseDns } from '../core/reverse-dns.ts';
@@ -36,6 +37,11 @@ export interface HandlerDeps {
    * bundle time for Lambda. Absent, the page works without JavaScript and `/widget.js` is 404.
    */
   readonly webAssets?: () => Promise<WebAssets | undefined>;
+  /**
+   * Who holds an address (`/ip`, the page): the offline dataset, loaded on first use. Absent,
+   * `/ip` answers `null` holder fields.
+   */
+  readonly holders?: HolderSource;
   /** The scheme callers reach this API by: `https` behind API Gateway (the default), `http` locally. */
   readonly scheme?: 'http' | 'https';
 }

@@ -5,6 +5,7 @@
 import type { Config } from '../core/config.ts';
 import { createDynamoDbClient } from '../core/dynamodb-client.ts';
 import { createLog, type Log } from '../core/log.ts';
+import type { HolderSource } from '../core/network-holder.ts';
 import { DEFAULT_ATTEMPT_SPACING_MS, probePorts } from '../core/probe.ts';
 import { createRateLimiter, rateWindows } from '../core/rate-limiter.ts';
 import { createReverseDns } from '../core/reverse-dns.ts';
@@ -27,6 +28,8 @@ export interface HostingOptions {
   readonly log?: Log;
   /** The compiled browser code; see `functions/web/assets.ts` for how each host gets it. */
   readonly webAssets?: () => Promise<WebAssets | undefined>;
+  /** The IP-to-network dataset; see `functions/core/network-holder.ts` for how each host gets it. */
+  readonly holders?: HolderSource;
   /** How callers reach this API; `https` unless said otherwise. */
   readonly scheme?: 'http' | 'https';
 }
@@ -54,6 +57,7 @@ export function createDeps(config: Config, hosting: HostingOptions): HandlerDeps
     windows,
     attemptSpacingMs: DEFAULT_ATTEMPT_SPACING_MS,
     ...(hosting.webAssets === undefined ? {} : { webAssets: hosting.webAssets }),
+    ...(hosting.holders === undefined ? {} : { holders: hosting.holders }),
     ...(hosting.scheme === undefined ? {} : { scheme: hosting.scheme }),
   };
 }

@@ -4,6 +4,7 @@
  * from Secrets Manager. No environment variable can change any of that.
  */
 import { ConfigError, loadConfig } from '../core/config.ts';
+import { bundledHolders } from '../core/network-holder.ts';
 import { secretKeyLoader } from '../core/secret-key.ts';
 import { bundledWebAssets } from '../web/assets.ts';
 import { createDeps } from './deps.ts';
@@ -27,5 +28,7 @@ export const handler = createHandler(
     // The key read is a network round trip on a cold start; the table's first call rides beside it.
     warmUpTable: true,
     webAssets,
+    // The IP-to-network dataset beside the bundle, read by /ip and the page on first use only.
+    holders: bundledHolders(),
   }),
 );

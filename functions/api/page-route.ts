@@ -19,6 +19,7 @@ import {
 } from './check.ts';
 import { callerAddress, type RouteContext, requestBaseUrl } from './context.ts';
 import type { HttpResponse } from './http.ts';
+import { holderOf } from './ip-route.ts';
 import { knownProblem, type ProblemAnswer } from './problem.ts';
 import { rateLimitHeaders } from './rate-headers.ts';
 
@@ -58,13 +59,17 @@ export async function pageRoute(ctx: RouteContext): Promise<HttpResponse> {
       if (error instanceof RateLimitExceeded) rate = error.rate;
     }
   }
-  const reverseDns = source === undefined ? null : await callerName(deps.reverseDns, source);
+  const [reverseDns, holder] =
+    source === undefined
+      ? [null, undefined]
+      : await Promise.all([callerName(deps.reverseDns, source), holderOf(ctx, source)]);
   const assets = deps.webAssets === undefined ? undefined : await deps.webAssets();
   const body = renderPage({
     source,
     addressNotice,
     localNotice: addressNotice === undefined ? localNotice(ctx) : undefined,
     reverseDns,
+    ...(holder === undefined ? {} : { holder }),
     portsInput: values?.[0] ?? '',
     udpInput: udpValues?.[0] ?? '',
     maxPorts: deps.config.maxPorts,

@@ -3,13 +3,13 @@
  * modules and returns a response; failures are thrown as typed errors for `problem.ts`.
  */
 import { renderCheckText } from '../contract/render-text.ts';
-import { type IpResponse, parsePort } from '../contract/wire.ts';
+import { parsePort } from '../contract/wire.ts';
 import { BadRequest, NotFound } from '../core/errors.ts';
-import { callerName } from '../core/reverse-dns.ts';
 import { SERVED_API_PLACEHOLDER, type WebAssets } from '../web/assets.ts';
-import { egressOf, localNotice, portListParameter, runCheck, udpListParameter, validateCheck } from './check.ts';
-import { callerAddress, type Route, type RouteContext, requestBaseUrl } from './context.ts';
+import { localNotice, portListParameter, runCheck, udpListParameter, validateCheck } from './check.ts';
+import { type Route, type RouteContext, requestBaseUrl } from './context.ts';
 import { decodePath, type HttpResponse, json, text } from './http.ts';
+import { ipRoute } from './ip-route.ts';
 import { fillOpenApiTemplate } from './openapi/limits.ts';
 import { pageRoute } from './page-route.ts';
 import { rateLimitHeaders } from './rate-headers.ts';
@@ -94,17 +94,7 @@ export const ROUTES = [
     name: '/ip',
     pattern: /^\/ip$/,
     produces: JSON_OR_TEXT,
-    get: async (ctx) => {
-      const source = callerAddress(ctx);
-      const body: IpResponse = {
-        ip: source.address,
-        family: source.family,
-        reverseDns: await callerName(ctx.deps.reverseDns, source),
-        egress: egressOf(ctx.deps.config),
-        endpoints: ctx.deps.config.endpoints,
-      };
-      return ctx.wantsText ? text(200, `${body.ip}\n`) : json(200, body);
-    },
+    get: ipRoute,
   },
   {
     name: '/',

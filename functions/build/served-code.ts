@@ -5,13 +5,14 @@
  * script, minified, for browsers that support custom elements and ES modules) and the
  * standalone CLI (one ES module for Node with no dependencies, served as `GET /dialback.mjs`).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { type BuildOptions, build, buildSync, type OutputFile } from 'esbuild';
 import { openApiDocument } from '../api/openapi/document.ts';
 import { TEMPLATE_LIMITS } from '../api/openapi/limits.ts';
 import { packageVersion, SERVED_API_CONSTANT, VERSION_CONSTANT } from '../cli/inlined.ts';
+import { HOLDERS_FILE } from '../core/network-holder.ts';
 import {
   CLI_FILE,
   type InlinedAssets,
@@ -20,6 +21,7 @@ import {
   WEB_ASSETS_FILE,
   type WebAssets,
 } from '../web/assets.ts';
+import { compiledHoldersFile } from './holders-data.ts';
 
 const ENTRY_POINTS = {
   widget: new URL('../web/widget.ts', import.meta.url).pathname,
@@ -100,7 +102,8 @@ export async function buildWebAssets(): Promise<WebAssets> {
 
 /**
  * Compiles the browser code and the standalone CLI, builds the OpenAPI template and writes them,
- * gzip-compressed, as `WEB_ASSETS_FILE`, `CLI_FILE` and `OPENAPI_FILE` in `dir` (the Lambda bundle's directory, where
+ * gzip-compressed, as `WEB_ASSETS_FILE`, `CLI_FILE` and `OPENAPI_FILE` in `dir`, beside the
+ * compiled IP-to-network dataset (`HOLDERS_FILE`), (the Lambda bundle's directory, where
  * `bundledWebAssets()` reads them on first use); returns the files' paths.
  */
 export function writeBundledAssets(dir: string): string[] {
@@ -111,9 +114,13 @@ export function writeBundledAssets(dir: string): string[] {
     [CLI_FILE, cliText(buildSync(cliOptions()).outputFiles ?? [])],
     [OPENAPI_FILE, openApiTemplate()],
   ];
-  return files.map(([name, text]) => {
+  const written = files.map(([name, text]) => {
     const file = join(dir, name);
     writeFileSync(file, gzipSync(text, { level: 9 }));
     return file;
   });
+  // The IP-to-network dataset, read by `/ip` and the page on first use (functions/core/network-holder.ts).
+  const holders = join(dir, HOLDERS_FILE);
+  copyFileSync(compiledHoldersFile(), holders);
+  return [...written, holders];
 }

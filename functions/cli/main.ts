@@ -8,11 +8,13 @@
  * Every request has deadlines (connect, then the whole answer), so no failure of the API can
  * leave the command silent for longer than they say.
  */
+
 import { realpathSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { createClient, type DialbackClient } from '../client/dialback-client.ts';
 import { doctorExitCode } from '../contract/doctor.ts';
+import { holderLine, holderNote } from '../contract/holder-text.ts';
 import { protocolOf } from '../contract/wire.ts';
 import { apiHost, familyRefusal, normalizeApi } from './api-url.ts';
 import { DEFAULT_DEADLINES, deadlinesOf, parsePorts, readArgs, SHORT_USAGE, swallowedByNpm, usage } from './args.ts';
@@ -192,9 +194,15 @@ async function fromCommand(run: Run, from: string, ports: readonly number[]): Pr
 async function ipCommand(run: Run): Promise<number> {
   const { data } = await withProgress(run, `Asking ${run.api}`, () => run.client(run.family).ip());
   assertFamily(data, run.family);
-  run.io.out(
-    run.json ? `${JSON.stringify(data, null, 2)}\n` : `${data.ip}${data.reverseDns ? ` (${data.reverseDns})` : ''}\n`,
-  );
+  if (run.json) {
+    run.io.out(`${JSON.stringify(data, null, 2)}\n`);
+    return 0;
+  }
+  // An older deployment's /ip has no holder fields: the line and the note are then left out.
+  const holder = data.asn === undefined ? undefined : holderLine(data);
+  const note = data.networkKind === undefined ? undefined : holderNote(data);
+  const lines = [`${data.ip}${data.reverseDns ? ` (${data.reverseDns})` : ''}`, holder, note];
+  run.io.out(`${lines.filter((l) => l !== undefined).join('\n')}\n`);
   return 0;
 }
 

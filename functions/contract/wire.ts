@@ -185,7 +185,27 @@ export interface IpResponse {
   readonly egress: Egress;
   /** Which endpoints this deployment has: the page and the widget check each family through its own. */
   readonly endpoints: Endpoints;
+  /**
+   * The autonomous system that holds the address, from the offline dataset (no lookup service
+   * is asked); `null` for a non-public address or one the dataset does not cover. So are `org`,
+   * `country`, `networkKind` and `dataDate`.
+   */
+  readonly asn: number | null;
+  /** The AS's holder as the dataset names it, e.g. "Deutsche Telekom AG". */
+  readonly org: string | null;
+  /** ISO 3166-1 alpha-2 country code, upper case. */
+  readonly country: string | null;
+  /** Set when the holder is on the documented list of hosting, VPN and relay networks (README). */
+  readonly networkKind: NetworkKind | null;
+  /** The date of the dataset the answer comes from, `YYYY-MM-DD`. */
+  readonly dataDate: string | null;
 }
+
+/** What kind of network holds an address, when it is plainly not a home or mobile ISP. */
+export type NetworkKind = 'hosting' | 'vpn' | 'relay';
+
+/** The values of `NetworkKind`, for validators and the OpenAPI document. */
+export const NETWORK_KINDS: readonly NetworkKind[] = ['hosting', 'vpn', 'relay'];
 
 /** RFC 9457 problem details, as every error is answered. */
 export interface Problem {

@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { NO_DUAL_STACK_ENDPOINT } from '../contract/families.ts';
+import { HOLDER_DATA_CREDIT, holderLine, holderNote } from '../contract/holder-text.ts';
 import {
   CGNAT_EXPLAINED,
   CHECK_LIMITS,
@@ -13,7 +14,14 @@ import {
   STATE_MEANING,
   UDP_STATE_MEANING,
 } from '../contract/verdict-text.ts';
-import { type CheckResponse, type Endpoints, PORT_LIST_PATTERN, type Problem, type Region } from '../contract/wire.ts';
+import {
+  type CheckResponse,
+  type Endpoints,
+  type IpResponse,
+  PORT_LIST_PATTERN,
+  type Problem,
+  type Region,
+} from '../contract/wire.ts';
 import { html, rawText, type SafeHtml } from './html.ts';
 import { PAGE_STYLE } from './page-style.ts';
 import { otherRegionOrigins, primaryCheckData, REGIONS_STYLE, regionsSection } from './regions-section.ts';
@@ -112,6 +120,8 @@ export interface PageView {
   /** That a check of this (non-public) address is not a view from the Internet, when it is not. */
   readonly localNotice: string | undefined;
   readonly reverseDns: string | null;
+  /** Who holds the address (`GET /ip`'s fields); all null for a non-public one. */
+  readonly holder?: Pick<IpResponse, 'asn' | 'org' | 'country' | 'networkKind'>;
   readonly portsInput: string;
   /** What the UDP box held (`udp=`), shown back as typed. */
   readonly udpInput?: string;
@@ -160,13 +170,26 @@ function budgetText(windows: readonly BudgetWindow[], rate: BudgetStanding | und
   return `Rate budget: ${parts.join('; ')}.`;
 }
 
+/**
+ * "AS3320 Deutsche Telekom AG · DE" under the address, the note for a listed hosting, VPN or
+ * relay network, and the credit the dataset's licence (CC BY 4.0) asks of a page showing it.
+ */
+function holderSection(holder: PageView['holder']): SafeHtml {
+  const line = holder === undefined ? undefined : holderLine(holder);
+  if (holder === undefined || line === undefined) return html``;
+  const note = holderNote(holder);
+  return html`<p class="meta" id="holder">${line} <small>(<a href="${HOLDER_DATA_CREDIT.url}">${HOLDER_DATA_CREDIT.text}</a>)</small></p>${
+    note === undefined ? html`` : html`<p class="card" role="note" id="holder-note">${note}</p>`
+  }`;
+}
+
 /** The whole page as HTML text. */
 export function renderPage(view: PageView): string {
   const address =
     view.source === undefined
       ? html`<p class="address">unknown</p>`
       : html`<p class="address mono" id="address">${view.source.address}</p>
-<p class="meta">IPv${view.source.family} · reverse DNS: ${view.reverseDns ?? 'none'}</p>`;
+<p class="meta">IPv${view.source.family} · reverse DNS: ${view.reverseDns ?? 'none'}</p>${holderSection(view.holder)}`;
   const notice =
     view.addressNotice === undefined ? html`` : html`<p class="card problem" role="note">${view.addressNotice}</p>`;
   const { ipv4, dualStack } = view.endpoints;

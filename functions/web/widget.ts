@@ -5,8 +5,9 @@
  * `ports`. Served as an ES module at `GET /widget.js`;
  * no dependencies. It renders into shadow DOM, is themed through CSS custom properties and
  * `::part()`, and reports through events:
- * - `dialback-result`, `detail`: the IPv4 `CheckResponse` (checked through the deployment's
- *   IPv4-only endpoint, named by its `/ip`);
+ * - `dialback-result`, `detail`: `WidgetResult`, the IPv4 `CheckResponse` (checked through the
+ *   deployment's IPv4-only endpoint, named by its `/ip`) with `holder`: who holds the address
+ *   that `/ip` saw (`ip`, `asn`, `org`, `country`, `networkKind`, `dataDate`), or `null`;
  * - `dialback-families`, `detail`: `FamiliesView`, both families side by side: IPv6 is checked
  *   through the dual-stack endpoint where the caller has IPv6, and the diagnosis of every port
  *   that differs is shown under the results (part `diagnosis`);
@@ -28,7 +29,7 @@ import {
 import { checkFamilies, type FamiliesView } from '../client/families.ts';
 import { ABSENCE_SHORT } from '../contract/families.ts';
 import { doctorLine, explanationOf, firstStepOf, stateClass } from '../contract/verdict-text.ts';
-import { type Endpoints, parsePortList, protocolOf } from '../contract/wire.ts';
+import { type Endpoints, type IpResponse, parsePortList, protocolOf } from '../contract/wire.ts';
 import { regionsView } from './regions-view.ts';
 
 /** `detail` of the `dialback-error` event. */
@@ -133,16 +134,27 @@ function apiBase(attribute: string | null): string {
   return attribute ?? new URL(import.meta.url).origin;
 }
 
+/** Who holds the address `api` saw (its `/ip`), as `dialback-result` carries it. */
+export type WidgetHolder = Pick<IpResponse, 'ip' | 'asn' | 'org' | 'country' | 'networkKind' | 'dataDate'>;
+
+/** `detail` of the `dialback-result` event: the check, and who holds the address `/ip` saw (`null` if unknown). */
+export type WidgetResult = CheckResponse & { readonly holder: WidgetHolder | null };
+
 /**
- * The deployment's endpoints, from its `/ip` (which spends nothing). One that does not say
- * (older, or unreachable) is checked through `api` alone, over whichever family it is reached.
+ * The deployment's endpoints and who holds the caller's address, from its `/ip` (which spends
+ * nothing). One that does not say (older, or unreachable) is checked through `api` alone, over
+ * whichever family it is reached, and has no holder.
  */
-async function endpointsOf(api: string): Promise<Endpoints> {
+async function endpointsOf(api: string): Promise<{ endpoints: Endpoints; holder: WidgetHolder | null }> {
   try {
     const { data } = await createClient({ api }).ip();
-    return data.endpoints ?? { ipv4: null, dualStack: null };
+    const { ip, asn = null, org = null, country = null, networkKind = null, dataDate = null } = data;
+    return {
+      endpoints: data.endpoints ?? { ipv4: null, dualStack: null },
+      holder: asn === null && country === null ? null : { ip, asn, org, country, networkKind, dataDate },
+    };
   } catch {
-    return { ipv4: null, dualStack: null };
+    return { endpoints: { ipv4: null, dualStack: null }, holder: null };
   }
 }
 
@@ -217,15 +229,16 @@ export class DialbackCheck extends HTMLElement {
   }
 
   /** Runs a check; resolves with the response, or `undefined` after firing `dialback-error`. */
-  check(): Promise<CheckResponse | undefined> {
+  check(): Promise<WidgetResult | undefined> {
     return this.#run(
       async (api, asked) => {
-        const view = await checkFamilies(await endpointsOf(api), asked, api);
+        const { endpoints, holder } = await endpointsOf(api);
+        const view = await checkFamilies(endpoints, asked, api);
         this.#show(view);
         this.dispatchEvent(new CustomEvent('dialback-families', { detail: view, bubbles: true, composed: true }));
         if (view.v4.kind === 'failed') throw view.v4.error;
         if (view.v4.kind !== 'checked') throw new DialbackError(view.v4.reason, 0, undefined, undefined);
-        return view.v4.check;
+        return { ...view.v4.check, holder };
       },
       (data) => {
         this.dispatchEvent(new CustomEvent('dialback-result', { detail: data, bubbles: true, composed: true }));
@@ -361,7 +374,7 @@ declare global {
     'dialback-check': DialbackCheck;
   }
   interface HTMLElementEventMap {
-    'dialback-result': CustomEvent<CheckResponse>;
+    'dialback-result': CustomEvent<WidgetResult>;
     'dialback-error': CustomEvent<WidgetErrorDetail>;
     'dialback-regions': CustomEvent<RegionChecks>;
     'dialback-families': CustomEvent<FamiliesView>;

@@ -10,6 +10,7 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { createDeps } from '../../functions/api/deps.ts';
 import { createHandler, type Handler } from '../../functions/api/handler.ts';
 import type { HttpResponse } from '../../functions/api/http.ts';
+import { localHolders } from '../../functions/build/holders-data.ts';
 import { buildWebAssets } from '../../functions/build/served-code.ts';
 import type { Endpoints } from '../../functions/contract/wire.ts';
 import { loadConfig } from '../../functions/core/config.ts';
@@ -214,6 +215,8 @@ export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp>
         blockedPorts: [],
         key: async () => key,
         webAssets: async () => webAssets,
+        // Compiled from the installed packages on /ip's first use (cached under node_modules/.cache).
+        holders: localHolders(),
         scheme: 'http',
         ...(options.log ? { log: options.log } : {}),
       }),

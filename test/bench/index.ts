@@ -17,6 +17,7 @@ const SECTIONS: ReadonlyArray<() => Promise<Section>> = [
   () => import('./lambda-memory.ts'),
   () => import('./service-load.ts'),
   () => import('./handler-cost.ts'),
+  () => import('./ip-holders.ts'),
   () => import('./limiter-cost.ts'),
   () => import('./cost.ts'),
   () => import('./lab.ts'),

@@ -14,6 +14,7 @@ import type { Handler } from '../../functions/api/handler.ts';
 import { openApiDocument } from '../../functions/api/openapi/document.ts';
 import { buildWebAssets } from '../../functions/build/served-code.ts';
 import { loadConfig } from '../../functions/core/config.ts';
+import { HOLDERS_FILE } from '../../functions/core/network-holder.ts';
 import { SERVED_API_PLACEHOLDER } from '../../functions/web/assets.ts';
 import { apiEvent, lambdaContext } from '../fixtures/events.ts';
 import { type BundleHarness, bundleEnvironment, HARNESS, startBundleHarness } from '../support/bundle-harness.ts';
@@ -149,6 +150,20 @@ describe('the synthesized function bundle', () => {
     expect(JSON.parse(openapi.body)).toEqual(openApiDocument(loadConfig(harness.functionEnv)));
     expect(JSON.parse(openapi.body).info.description).toContain(`${RATE_PER_DAY} per day`);
     expect(code.includes('x-head-of-get')).toBe(false);
+  });
+
+  it('answers /ip with who holds the address from the dataset beside the bundle, not inside it', async () => {
+    expect(await readdir(dirname(bundleFile))).toContain(HOLDERS_FILE);
+    const before = dialed.length;
+    const ip = await handler(apiEvent({ url: '/ip', sourceIp: '2.58.100.7' }), lambdaContext());
+    expect(JSON.parse(ip.body)).toMatchObject({ asn: 3320, org: 'Deutsche Telekom AG', country: 'DE' });
+    const v6 = await handler(apiEvent({ url: '/ip', sourceIp: '2001:678:36c::9' }), lambdaContext());
+    expect(JSON.parse(v6.body)).toMatchObject({ asn: 3320, country: 'DE', dataDate: expect.stringMatching(/^\d{4}-/) });
+    expect((await readFile(bundleFile, 'utf8')).includes('Deutsche Telekom')).toBe(false);
+    // The only connections tried were the reverse-DNS lookups (refused by the guard before a
+    // packet left): never the callers. Taken off the list the dialing case below checks.
+    const tried = dialed.splice(before);
+    expect(tried.filter((host) => host === '2.58.100.7' || host.startsWith('2001:678'))).toEqual([]);
   });
 
   it('answers 400 to a port that is not a number from 1 to 65535', async () => {

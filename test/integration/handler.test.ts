@@ -502,6 +502,12 @@ describe('handler: representation', () => {
       reverseDns: null,
       egress: { fixed: false, addresses: [], ipv6: true },
       endpoints: { ipv4: null, dualStack: null },
+      // This harness has no dataset (test/integration/ip-holder.test.ts has).
+      asn: null,
+      org: null,
+      country: null,
+      networkKind: null,
+      dataDate: null,
     });
     const text = await call(h, { url: '/ip', headers: { 'user-agent': 'curl/8.5.0' } });
     expect(text.body).toBe(`${PUBLIC_IP}\n`);

@@ -173,7 +173,8 @@ describe('every route and status, as documented', () => {
     const json = await call(handler, { url: '/ip', sourceIp: '127.0.0.1' });
     expect(JSON.parse(json.body)).toMatchObject({ ip: '127.0.0.1', family: 4, reverseDns: null });
     const text = await call(handler, { url: '/ip', sourceIp: '::1', headers: { accept: 'text/plain' } });
-    expect(text.body).toBe('::1\n');
+    // The address alone on the first line; a loopback caller gets the local-check notice after it.
+    expect(text.body).toMatch(/^::1\nThis is a local check: ::1 is not a public address/);
   });
 
   it('answers 429 with Retry-After on /check and on the page, once the budget is spent', async () => {

@@ -10,6 +10,7 @@ import { createHandler, type Handler } from '../../functions/api/handler.ts';
 import type { TcpPortResult as PortResult, UdpPortResult } from '../../functions/contract/wire.ts';
 import { loadConfig } from '../../functions/core/config.ts';
 import type { Log } from '../../functions/core/log.ts';
+import type { HolderSource } from '../../functions/core/network-holder.ts';
 import type { Probe, ProbeTarget } from '../../functions/core/probe.ts';
 import type { ReverseDns } from '../../functions/core/reverse-dns.ts';
 import type { TargetPolicy } from '../../functions/core/source-address.ts';
@@ -45,6 +46,8 @@ export interface HarnessOptions {
   readonly blockedPorts?: readonly number[];
   /** Answers reverse-DNS lookups; defaults to none (never a real DNS query from tests). */
   readonly reverseDns?: ReverseDns;
+  /** The IP-to-network dataset; defaults to none (`/ip` answers null holder fields). */
+  readonly holders?: HolderSource;
 }
 
 /** Builds the handler with a recording probe. */
@@ -64,6 +67,7 @@ export function buildHarness(options: HarnessOptions): Harness {
     blockedPorts: options.blockedPorts ?? [],
     key: async () => 'harness-key-0123456789',
     log,
+    ...(options.holders === undefined ? {} : { holders: options.holders }),
   });
   const deps: HandlerDeps = {
     ...base,

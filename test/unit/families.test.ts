@@ -23,7 +23,18 @@ function network(families: { v4: 4; dual: 4 | 6 } | 'dual-down'): { fetch: typeo
     const family = url.startsWith(DUAL) && families !== 'dual-down' ? families.dual : 4;
     const ip = family === 6 ? '2001:db8::7' : '198.18.0.7';
     const body: IpResponse | CheckResponse = url.includes('/ip')
-      ? { ip, family, reverseDns: null, egress, endpoints }
+      ? {
+          ip,
+          family,
+          reverseDns: null,
+          egress,
+          endpoints,
+          asn: null,
+          org: null,
+          country: null,
+          networkKind: null,
+          dataDate: null,
+        }
       : checkBody(ip, family, family === 4 ? 'open' : 'closed');
     return new Response(JSON.stringify(body), { status: 200, headers: { ratelimit: '"minute";r=29;t=60' } });
   }) as typeof fetch;

@@ -10,9 +10,39 @@ import {
   UDP_REASON_MEANING,
   UDP_STATE_MEANING,
 } from '../../contract/verdict-text.ts';
-import { PORT_REASONS, PORT_STATES, type PortHint } from '../../contract/wire.ts';
+import { NETWORK_KINDS, PORT_REASONS, PORT_STATES, type PortHint } from '../../contract/wire.ts';
 import { MAX_QUERY_LENGTH } from '../http.ts';
 import type { OpenApiLimits } from './limits.ts';
+
+/** `IpResponse`'s fields on who holds the address (functions/core/network-holder.ts). */
+const HOLDER_PROPERTIES = {
+  asn: {
+    type: ['integer', 'null'],
+    minimum: 0,
+    description:
+      'The autonomous system holding the address, from an offline IP-to-ASN dataset shipped with the deployment (no lookup service is asked); null for non-global addresses and addresses the dataset does not cover.',
+  },
+  org: {
+    type: ['string', 'null'],
+    description: 'The AS\'s holder as the dataset names it, e.g. "Deutsche Telekom AG".',
+  },
+  country: {
+    type: ['string', 'null'],
+    pattern: '^[A-Z]{2}$',
+    description: 'ISO 3166-1 alpha-2 country of the address (geofeeds, then whois, then the AS registration).',
+  },
+  networkKind: {
+    type: ['string', 'null'],
+    enum: [...NETWORK_KINDS, null],
+    description:
+      "Set when the holder is on the documented list of hosting/cloud, VPN and privacy-relay networks: the check then reaches that network, not the caller's router. Null otherwise; never guessed from the name.",
+  },
+  dataDate: {
+    type: ['string', 'null'],
+    format: 'date',
+    description: 'Date of the dataset behind asn, org and country; null when no lookup was made.',
+  },
+} as const;
 
 /** A fragment of the document: plain JSON. */
 export type Json = Record<string, unknown>;
@@ -173,7 +203,7 @@ function bodySchemas(limits: OpenApiLimits): Json {
     IpResponse: {
       type: 'object',
       additionalProperties: false,
-      required: ['ip', 'family', 'reverseDns', 'egress', 'endpoints'],
+      required: ['ip', 'family', 'reverseDns', 'egress', 'endpoints', ...Object.keys(HOLDER_PROPERTIES)],
       properties: {
         ip: { type: 'string' },
         family: { type: 'integer', enum: [4, 6] },
@@ -183,6 +213,7 @@ function bodySchemas(limits: OpenApiLimits): Json {
         },
         egress: ref('Egress'),
         endpoints: ref('Endpoints'),
+        ...HOLDER_PROPERTIES,
       },
     },
     Endpoints: {

@@ -232,8 +232,12 @@ export const PATH_ITEMS: { readonly [Name in RouteName]: (limits: OpenApiLimits)
   '/ip': () =>
     pathItem('whoami', {
       tags: ['check'],
-      summary: "The address the service sees, its family, its reverse-DNS name and this deployment's endpoints",
-      responses: jsonOrText('JSON by default; the bare address as text for terminal clients.', 'IpResponse'),
+      summary:
+        "The address the service sees, its family, its reverse-DNS name, who holds it (ASN, organisation, country, from an offline dataset) and this deployment's endpoints",
+      responses: jsonOrText(
+        'JSON by default. As text for terminal clients: the address alone on the first line, then the holder line ("AS3320 Deutsche Telekom AG · DE"), the hosting/VPN/relay note and the local-check notice where they apply.',
+        'IpResponse',
+      ),
     }),
   '/': () =>
     pathItem('page', {

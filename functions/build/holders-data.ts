@@ -1,0 +1,238 @@
+/**
+ * Compiles the IP-to-network dataset into the compact file `functions/core/network-holder.ts`
+ * reads (`HOLDERS_FILE`): at bundle time for Lambda (beside the bundle, like the served code),
+ * on first use for the local server and the tests. Two packages by the same maintainer, both
+ * refreshed from the registries' public data, both covering IPv4 and IPv6:
+ * - `@ip-location-db/asn`: range → AS number and holder (RouteViews, the five RIRs via the NRO,
+ *   and DB-IP's IP to ASN Lite for names; CC BY 4.0, attribution shown on the page);
+ * - `@ip-location-db/geo-whois-asn-country`: range → country (geofeeds, then whois, then the
+ *   AS's registration; CC0 package, NRO data CC BY 4.0).
+ * Their CSV rows are merged into one list of range starts per family; runs of identical rows
+ * are folded, so a lookup is one binary search over one column.
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import {
+  align8,
+  decodeHolders,
+  type HolderSource,
+  type HoldersHeader,
+  type HolderTable,
+  NONE,
+} from '../core/network-holder.ts';
+
+const require = createRequire(import.meta.url);
+
+/** Changes whenever the file's layout does, so a cached file of an older layout is not read. */
+const FORMAT = 'v1';
+
+/** The two packages and their files. */
+const ASN_PACKAGE = '@ip-location-db/asn';
+const COUNTRY_PACKAGE = '@ip-location-db/geo-whois-asn-country';
+
+/** One inclusive range and its value's index. */
+interface Range {
+  readonly start: bigint;
+  readonly end: bigint;
+  readonly value: number;
+}
+
+function packageDir(name: string): string {
+  return dirname(require.resolve(`${name}/package.json`));
+}
+
+/** `2.3.2026061719` → `2026-06-17`: the packages put the data's date and hour in the version. */
+export function datasetDate(version: string): string {
+  const match = /^\d+\.\d+\.(\d{4})(\d{2})(\d{2})\d{2}$/.exec(version);
+  if (match === null) throw new Error(`Cannot read a date from the dataset version ${version}`);
+  return `${match[1]}-${match[2]}-${match[3]}`;
+}
+
+/** The packages' data date: the older of the two. */
+function packagesDate(): string {
+  const dates = [ASN_PACKAGE, COUNTRY_PACKAGE].map((name) => {
+    const manifest = JSON.parse(readFileSync(join(packageDir(name), 'package.json'), 'utf8')) as { version: string };
+    return datasetDate(manifest.version);
+  });
+  return dates.sort()[0] ?? '';
+}
+
+/** The fields of a CSV row of the `-num` files: numbers first, a last field that may be quoted. */
+function fields(line: string, count: number): string[] {
+  const out: string[] = [];
+  let rest = line;
+  for (let i = 1; i < count; i++) {
+    const comma = rest.indexOf(',');
+    out.push(rest.slice(0, comma));
+    rest = rest.slice(comma + 1);
+  }
+  out.push(rest.startsWith('"') ? rest.slice(1, -1).replaceAll('""', '"') : rest);
+  return out;
+}
+
+/** Reads `file`'s rows as ranges; `intern` gives each row's value an index. */
+function readRanges(file: string, count: number, intern: (row: string[]) => number): Range[] {
+  const ranges: Range[] = [];
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (line === '') continue;
+    const row = fields(line, count);
+    ranges.push({ start: BigInt(row[0] ?? ''), end: BigInt(row[1] ?? ''), value: intern(row) });
+  }
+  // By start, and the widest first among ranges that start together (see `merge`).
+  return ranges.sort((a, b) =>
+    a.start !== b.start ? (a.start < b.start ? -1 : 1) : a.end > b.end ? -1 : a.end < b.end ? 1 : 0,
+  );
+}
+
+/** What covers each start of `a` and `b` merged: the starts, and each list's value from there (`NONE` in a gap). */
+function merge(
+  a: readonly Range[],
+  b: readonly Range[],
+  shift: bigint,
+  limit: bigint,
+): { starts: bigint[]; a: number[]; b: number[] } {
+  const points = new Set<bigint>();
+  for (const list of [a, b]) for (const r of list) points.add(r.start >> shift).add((r.end + 1n) >> shift);
+  // The end of the last range plus one is past the family's last address: no row starts there.
+  points.delete(limit);
+  const starts = [...points].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
+  // The files nest ranges (a /22 to one country, a /24 inside it to another): the narrowest
+  // range that covers a point wins. Ranges come widest first for a start, so the narrowest is on top.
+  const cover = (list: readonly Range[]): number[] => {
+    let i = 0;
+    const open: Range[] = [];
+    return starts.map((p) => {
+      for (let r = list[i]; r !== undefined && r.start >> shift <= p; r = list[++i]) open.push(r);
+      for (let top = open.at(-1); top !== undefined && top.end >> shift < p; top = open.at(-1)) open.pop();
+      return open.at(-1)?.value ?? NONE;
+    });
+  };
+  const va = cover(a);
+  const vb = cover(b);
+  // Fold runs: a start whose values equal the previous row's adds nothing.
+  const out = { starts: [0n], a: [NONE], b: [NONE] };
+  starts.forEach((p, i) => {
+    const x = va[i] ?? NONE;
+    const y = vb[i] ?? NONE;
+    if (x === out.a.at(-1) && y === out.b.at(-1)) return;
+    if (p === out.starts.at(-1)) {
+      out.a[out.a.length - 1] = x;
+      out.b[out.b.length - 1] = y;
+    } else {
+      out.starts.push(p);
+      out.a.push(x);
+      out.b.push(y);
+    }
+  });
+  return out;
+}
+
+/** Compiles the dataset into `HOLDERS_FILE`'s bytes, before gzip. */
+export function compileHolders(): Uint8Array {
+  const holders: Array<[number, string]> = [];
+  const holderIndex = new Map<string, number>();
+  const countries: string[] = [];
+  const countryIndex = new Map<string, number>();
+  const internHolder = (row: string[]): number => {
+    const key = `${row[2]},${row[3]}`;
+    let i = holderIndex.get(key);
+    if (i === undefined) {
+      i = holders.push([Number(row[2]), row[3] ?? '']) - 1;
+      holderIndex.set(key, i);
+    }
+    return i;
+  };
+  const internCountry = (row: string[]): number => {
+    const code = (row[2] ?? '').toUpperCase();
+    let i = countryIndex.get(code);
+    if (i === undefined) {
+      i = countries.push(code) - 1;
+      countryIndex.set(code, i);
+    }
+    return i;
+  };
+  const asnDir = packageDir(ASN_PACKAGE);
+  const countryDir = packageDir(COUNTRY_PACKAGE);
+  const family = (v: 4 | 6, shift: bigint) =>
+    merge(
+      readRanges(join(asnDir, `asn-ipv${v}-num.csv`), 4, internHolder),
+      readRanges(join(countryDir, `geo-whois-asn-country-ipv${v}-num.csv`), 3, internCountry),
+      shift,
+      (v === 4 ? 1n << 32n : 1n << 128n) >> shift,
+    );
+  // IPv4 keeps all 32 bits; IPv6 its upper 64 (network-holder.ts says why).
+  const v4 = family(4, 0n);
+  const v6 = family(6, 64n);
+  const header: HoldersHeader = {
+    date: packagesDate(),
+    holders,
+    countries,
+    v4: v4.starts.length,
+    v6: v6.starts.length,
+  };
+  return encode(header, v4, v6);
+}
+
+/** The file's layout: header length, header JSON, then the 8-byte-aligned columns decodeHolders reads. */
+function encode(header: HoldersHeader, v4: ReturnType<typeof merge>, v6: ReturnType<typeof merge>): Uint8Array {
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const columns: Uint8Array[] = [
+    new Uint8Array(Uint32Array.from(v4.starts, Number).buffer),
+    new Uint8Array(Uint32Array.from(v4.a).buffer),
+    new Uint8Array(Uint32Array.from(v4.b).buffer),
+    new Uint8Array(BigUint64Array.from(v6.starts).buffer),
+    new Uint8Array(Uint32Array.from(v6.a).buffer),
+    new Uint8Array(Uint32Array.from(v6.b).buffer),
+  ];
+  const bodyStart = align8(4 + json.length);
+  const size = columns.reduce((n, c) => align8(n + c.length), bodyStart);
+  const out = new Uint8Array(size);
+  new DataView(out.buffer).setUint32(0, json.length, true);
+  out.set(json, 4);
+  let offset = bodyStart;
+  for (const column of columns) {
+    out.set(column, offset);
+    offset = align8(offset + column.length);
+  }
+  return out;
+}
+
+/** The packages' versions: the cache key of a compiled file. */
+function packagesVersion(): string {
+  return [ASN_PACKAGE, COUNTRY_PACKAGE]
+    .map(
+      (name) =>
+        (JSON.parse(readFileSync(join(packageDir(name), 'package.json'), 'utf8')) as { version: string }).version,
+    )
+    .join('+');
+}
+
+/**
+ * `compileHolders()` gzip-compressed, as written beside the Lambda bundle. Compiling takes
+ * seconds, and every synth (each infra test) asks for it, so the result is kept in
+ * `node_modules/.cache/dialback/` under the packages' versions: a package update compiles anew.
+ */
+export function compiledHoldersFile(): string {
+  const cache = fileURLToPath(new URL('../../node_modules/.cache/dialback/', import.meta.url));
+  const file = join(cache, `holders-${packagesVersion()}-${FORMAT}.bin.gz`);
+  if (!existsSync(file)) {
+    mkdirSync(dirname(file), { recursive: true });
+    // Written under a temporary name first: parallel test workers may compile at the same time.
+    const partial = `${file}.${process.pid}`;
+    writeFileSync(partial, gzipSync(compileHolders(), { level: 9 }));
+    renameSync(partial, file);
+  }
+  return file;
+}
+
+/** The table for the local server and tests, compiled (or taken from the cache) on first use. */
+export function localHolders(): HolderSource {
+  let table: HolderTable | undefined;
+  return async () => {
+    table ??= decodeHolders(gunzipSync(readFileSync(compiledHoldersFile())));
+    return table;
+  };
+}
