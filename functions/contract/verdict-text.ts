@@ -314,17 +314,23 @@ export function stateClass(state: PortState | UdpPortState): string {
   return state.replace('|', '-');
 }
 
-/**
- * The one command that walks the caller's own machine for `port` (service, bind address,
- * firewall, address, then a check from outside), with the CLI the deployment at `base` serves.
- */
-export function doctorCommand(base: string, port: number, protocol: 'tcp' | 'udp'): string {
-  return `curl -sO ${base}/dialback.mjs && node dialback.mjs doctor ${port}${protocol === 'udp' ? ' --udp' : ''}`;
+/** The doctor's advice for a check: why to run it, and the command (shown as code where it can be). */
+export interface DoctorAdvice {
+  readonly lead: string;
+  readonly command: string;
 }
 
-/** The doctor's line for the first port of `results` that is not open (`undefined` when none). */
-export function doctorLine(base: string, results: readonly (PortResult | UdpPortResult)[]): string | undefined {
+/**
+ * For the first port of `results` that is not open (`undefined` when none): the one command
+ * that walks the caller's own machine (service, bind address, firewall, address, then a check
+ * from outside), with the CLI the deployment at `base` serves.
+ */
+export function doctorAdvice(base: string, results: readonly (PortResult | UdpPortResult)[]): DoctorAdvice | undefined {
   const first = results.find((r) => r.state !== 'open' && r.state !== 'untestable');
   if (first === undefined) return undefined;
-  return `To find where it breaks, run this on the machine that should answer (it checks the service, the address it listens on, the firewall and your address, then checks again from here): ${doctorCommand(base, first.port, protocolOf(first))}`;
+  const udp = protocolOf(first) === 'udp' ? ' --udp' : '';
+  return {
+    lead: 'To find where it breaks, run this on the machine that should answer (it checks the service, the address it listens on, the firewall and your address, then checks again from here): ',
+    command: `curl -sO ${base}/dialback.mjs && node dialback.mjs doctor ${first.port}${udp}`,
+  };
 }

@@ -6,8 +6,7 @@
 import type { FamiliesView, FamilyView } from '../client/families.ts';
 import { askedOf, type PortsAsked } from '../contract/families.ts';
 import {
-  doctorCommand,
-  doctorLine,
+  doctorAdvice,
   explanationOf,
   HINT_TEXT,
   nextStepsOf,
@@ -67,11 +66,9 @@ function verdict(result: PortResult, sameAs: PortResult | undefined): SafeHtml {
  * chain. The page cannot look inside the visitor's machine; the doctor can.
  */
 export function doctorHint(base: string, results: readonly PortResult[]): SafeHtml {
-  const first = results.find((r) => r.state !== 'open' && r.state !== 'untestable');
-  const line = doctorLine(base, results);
-  if (first === undefined || line === undefined) return html``;
-  const command = doctorCommand(base, first.port, protocolOf(first));
-  return html`<p class="card note" id="doctor-hint">${line.slice(0, -command.length)}<code>${command}</code></p>`;
+  const advice = doctorAdvice(base, results);
+  if (advice === undefined) return html``;
+  return html`<p class="card note" id="doctor-hint">${advice.lead}<code>${advice.command}</code></p>`;
 }
 
 /** The cards of a check's ports, each kind of advice written out once. */

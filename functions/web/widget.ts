@@ -28,7 +28,7 @@ import {
 } from '../client/dialback-client.ts';
 import { checkFamilies, type FamiliesView } from '../client/families.ts';
 import { ABSENCE_SHORT } from '../contract/families.ts';
-import { doctorLine, explanationOf, firstStepOf, stateClass } from '../contract/verdict-text.ts';
+import { doctorAdvice, explanationOf, firstStepOf, stateClass } from '../contract/verdict-text.ts';
 import { type Endpoints, type IpResponse, parsePortList, protocolOf } from '../contract/wire.ts';
 import { regionsView } from './regions-view.ts';
 
@@ -340,8 +340,8 @@ export class DialbackCheck extends HTMLElement {
       }),
     );
     const lines = [...view.notes];
-    const doctor = doctorLine(apiBase(this.getAttribute('api')), [...(v4?.results ?? []), ...(v6?.results ?? [])]);
-    if (doctor !== undefined) lines.push(doctor);
+    const doctor = doctorAdvice(apiBase(this.getAttribute('api')), [...(v4?.results ?? []), ...(v6?.results ?? [])]);
+    if (doctor !== undefined) lines.push(`${doctor.lead}${doctor.command}`);
     if (view.v6.kind === 'absent') lines.push(ABSENCE_SHORT[view.v6.why]);
     if (view.v6.kind === 'failed') lines.push(`IPv6: ${view.v6.error.message}`);
     this.#diagnosis.replaceChildren(...lines.map((line) => element('li', 'diagnosis-line', line)));
