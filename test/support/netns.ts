@@ -5,8 +5,10 @@
  * Everything made here is removed by `destroy()`, which tests call in `afterAll`/`finally`.
  */
 import { execFile, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { missing, type Need, skipReason } from './requirements.ts';
 
@@ -103,22 +105,92 @@ function nsExec(ns: string): (args: readonly string[], input?: string, timeoutMs
   return (args, input, timeoutMs) => sh('ip', ['netns', 'exec', ns, ...args], input, timeoutMs);
 }
 
+/** Where root links claim their subnets: one file per /24, named by its index, holding the claimer's PID. */
+export const HOST_LINK_CLAIMS = join(os.tmpdir(), 'dialback-host-links');
+
+/** 198.18.0.0/15 holds 512 /24s. */
+export const HOST_LINK_NETS = 512;
+
 /**
- * Creates a namespace linked to the root namespace: root side 198.18.N.1 / 2001:db8:N::1,
- * namespace side .2 / ::2, with N derived from the suffix so concurrent runs differ.
+ * Whether the claim in `file` belongs to a process that is gone. A claim being written (empty),
+ * or one removed meanwhile, is not stale: only a PID that no longer runs frees it.
+ */
+function claimIsStale(file: string): boolean {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(file, 'utf8'));
+  } catch {
+    return false;
+  }
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+/**
+ * Claims a subnet for a root link that no other link on this machine holds. Every root link is
+ * routed by the root namespace, and test files run in parallel processes: two links on one /24
+ * would send one test's packets into the other's namespace, a wrong verdict that looks like the
+ * probe's. A claim is a file created exclusively (so two processes never win the same one); a
+ * claim whose process is gone is taken over, unless the root namespace still has an address in
+ * that /24 (a link a killed run left behind), which stays claimed.
+ */
+export async function claimHostLinkNet(
+  claims = HOST_LINK_CLAIMS,
+): Promise<{ index: number; v4Net: string; v6Net: string; release: () => void }> {
+  mkdirSync(claims, { recursive: true });
+  // Every /24 once, from a random one on, so concurrent claimers rarely meet.
+  const first = randomInt(HOST_LINK_NETS);
+  for (let step = 0; step < HOST_LINK_NETS; step++) {
+    const index = (first + step) % HOST_LINK_NETS;
+    const file = join(claims, String(index));
+    try {
+      writeFileSync(file, String(process.pid), { flag: 'wx' });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      // A claim whose process is gone is taken over, once: exclusively, like any other.
+      if (!claimIsStale(file)) continue;
+      rmSync(file, { force: true });
+      try {
+        writeFileSync(file, String(process.pid), { flag: 'wx' });
+      } catch {
+        continue;
+      }
+    }
+    const v4Net = `198.${18 + (index >> 8)}.${index & 255}`;
+    const inUse = await sh('ip', ['-4', '-o', 'addr', 'show', 'to', `${v4Net}.0/24`]);
+    if (inUse.trim() !== '') {
+      // Left claimed by this process: the leftover link keeps the /24 until it is removed.
+      continue;
+    }
+    // Written canonically (no leading zeros, no zero group), as the kernel reports peers.
+    const v6Net = `2001:db8:a:${(index + 1).toString(16)}`;
+    return { index, v4Net, v6Net, release: () => rmSync(file, { force: true }) };
+  }
+  throw new Error(`no free /24 for a root link in ${claims}`);
+}
+
+/**
+ * Creates a namespace linked to the root namespace: root side 198.18.N.1 / 2001:db8:a:N::1,
+ * namespace side .2 / ::2, on a subnet no other root link on this machine holds.
  */
 export async function createHostLink(label: string): Promise<HostLink> {
   const id = uniqueSuffix();
   const ns = `db-${label}-${id}`.slice(0, 30);
   const hostIf = `dbh${id}`;
   const nsIf = `dbn${id}`;
-  const { v4Net, v6Net } = labNets(id);
+  const { v4Net, v6Net, release } = await claimHostLinkNet();
   let destroyed = false;
   const destroy = async (): Promise<void> => {
     if (destroyed) return;
     destroyed = true;
     await sh('ip', ['link', 'del', hostIf]).catch(() => undefined);
     await sh('ip', ['netns', 'del', ns]).catch(() => undefined);
+    release();
   };
   try {
     await sh('ip', ['netns', 'add', ns]);
