@@ -1,14 +1,15 @@
 import { fileURLToPath } from 'node:url';
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 import { LoadFailuresAsTests } from './support/load-failures-reporter.ts';
 
+// DIALBACK_TEST_FILES narrows the run to a list of files (stryker.config.mjs sets it).
+const only = process.env.DIALBACK_TEST_FILES?.split(',');
+const LAB = 'test/lab/';
 const isCi = Boolean(process.env.CI) || process.env.DIALBACK_REQUIRE_LAB === '1';
 
 export default defineConfig({
   root: fileURLToPath(new URL('..', import.meta.url)),
   test: {
-    // DIALBACK_TEST_FILES narrows the run to a list of files (stryker.config.mjs sets it).
-    include: process.env.DIALBACK_TEST_FILES?.split(',') ?? ['test/**/*.test.ts'],
     // Under Stryker, a file that cannot load or set up must count as failed tests (see the reporter).
     ...(process.env.DIALBACK_TEST_FILES === undefined ? {} : { reporters: ['default', new LoadFailuresAsTests()] }),
     // No test can send outside loopback and the lab's ranges (support/connect-guard.ts).
@@ -19,9 +20,33 @@ export default defineConfig({
     // never let one hang CI.
     testTimeout: 60_000,
     hookTimeout: 60_000,
-    // Tests share one machine's network namespaces and nftables; files run one at a time in
-    // separate processes so a failing file cannot leak state into another.
+    // Every file runs in a process of its own, so a failing file cannot leak state into another.
     pool: 'forks',
-    fileParallelism: false,
+    // Most files wait on sockets and timers, not the CPU: three at a time on two cores. They
+    // share the machine safely: ports are ephemeral, namespaces carry per-run suffixes, and root
+    // links claim subnets no other link holds (support/netns.ts `claimHostLinkNet`).
+    maxWorkers: 3,
+    // Vitest runs the files of the non-parallel project after the parallel ones, one at a time:
+    // the labs get the machine to themselves.
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'lab',
+          include: only?.filter((f) => f.startsWith(LAB)) ?? [`${LAB}**/*.test.ts`],
+          // Lab files pin the checker and the client's receive queue to CPUs of their own
+          // (support/netns.ts): anything beside them would compete for those CPUs.
+          fileParallelism: false,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'rest',
+          include: only ?? ['test/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, `${LAB}**`],
+        },
+      },
+    ],
   },
 });
