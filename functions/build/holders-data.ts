@@ -10,9 +10,10 @@
  * Their CSV rows are merged into one list of range starts per family; runs of identical rows
  * are folded, so a lookup is one binary search over one column.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import {
@@ -51,13 +52,69 @@ export function datasetDate(version: string): string {
   return `${match[1]}-${match[2]}-${match[3]}`;
 }
 
-/** The packages' data date: the older of the two. */
-function packagesDate(): string {
-  const dates = [ASN_PACKAGE, COUNTRY_PACKAGE].map((name) => {
-    const manifest = JSON.parse(readFileSync(join(packageDir(name), 'package.json'), 'utf8')) as { version: string };
-    return datasetDate(manifest.version);
+/** Where the dataset's CSV files are read from, and what identifies that data. */
+export interface HoldersOrigin {
+  /** The AS files, `asn-ipv4-num.csv` and `asn-ipv6-num.csv`. */
+  readonly asnFile: (family: 4 | 6) => string;
+  /** The country files, `geo-whois-asn-country-ipv4-num.csv` and `…-ipv6-num.csv`. */
+  readonly countryFile: (family: 4 | 6) => string;
+  /** The data's date, `YYYY-MM-DD`. */
+  readonly date: string;
+  /** Changes whenever the data does: the compiled file's cache key. */
+  readonly version: string;
+}
+
+const asnName = (family: 4 | 6): string => `asn-ipv${family}-num.csv`;
+const countryName = (family: 4 | 6): string => `geo-whois-asn-country-ipv${family}-num.csv`;
+
+/** Thrown when a directory given for the dataset lacks its files; the message names them. */
+export class HoldersDataError extends Error {
+  override readonly name = 'HoldersDataError';
+}
+
+/** The installed npm packages' files; their date is the older of the two packages' versions. */
+export function packagedHolders(): HoldersOrigin {
+  const versions = [ASN_PACKAGE, COUNTRY_PACKAGE].map(
+    (name) => (JSON.parse(readFileSync(join(packageDir(name), 'package.json'), 'utf8')) as { version: string }).version,
+  );
+  return {
+    asnFile: (family) => join(packageDir(ASN_PACKAGE), asnName(family)),
+    countryFile: (family) => join(packageDir(COUNTRY_PACKAGE), countryName(family)),
+    date: versions.map(datasetDate).sort()[0] ?? '',
+    version: versions.join('+'),
+  };
+}
+
+/**
+ * The same four CSV files in one directory, as the dataset's maintainer publishes them daily
+ * beside the npm packages (which are no longer refreshed): fresher data for a deployment.
+ * The date is the oldest file's modification day, which `curl -R` sets to the server's.
+ */
+export function holdersFromDirectory(dir: string): HoldersOrigin {
+  const names = ([4, 6] as const).flatMap((f) => [asnName(f), countryName(f)]);
+  const stats = names.map((name) => {
+    try {
+      return statSync(join(dir, name));
+    } catch {
+      return undefined;
+    }
   });
-  return dates.sort()[0] ?? '';
+  const missing = names.filter((_, i) => !stats[i]?.isFile());
+  if (missing.length > 0) {
+    throw new HoldersDataError(`${dir} lacks ${missing.join(', ')} (the IP-to-network dataset's CSV files)`);
+  }
+  const present = stats.filter((st) => st !== undefined);
+  const oldest = Math.min(...present.map((st) => st.mtimeMs));
+  const fingerprint = createHash('sha256')
+    .update(JSON.stringify([resolve(dir), present.map((st) => [st.size, st.mtimeMs])]))
+    .digest('hex')
+    .slice(0, 16);
+  return {
+    asnFile: (family) => join(dir, asnName(family)),
+    countryFile: (family) => join(dir, countryName(family)),
+    date: new Date(oldest).toISOString().slice(0, 10),
+    version: `dir-${fingerprint}`,
+  };
 }
 
 /** The fields of a CSV row of the `-num` files: numbers first, a last field that may be quoted. */
@@ -73,14 +130,34 @@ function fields(line: string, count: number): string[] {
   return out;
 }
 
-/** Reads `file`'s rows as ranges; `intern` gives each row's value an index. */
-function readRanges(file: string, count: number, intern: (row: string[]) => number): Range[] {
+/** What one file's rows must hold: `count` fields, the third matching `value`, ranges within `max`. */
+interface RowShape {
+  readonly count: number;
+  readonly value: RegExp;
+  readonly max: bigint;
+}
+
+/**
+ * Reads `file`'s rows as ranges; `intern` gives each row's value an index. A row of another
+ * shape stops the build, naming the file and line: data from a directory (`holdersFromDirectory`)
+ * may come in a layout this compiler does not know, and must not deploy as wrong answers.
+ */
+function readRanges(file: string, shape: RowShape, intern: (row: string[]) => number): Range[] {
   const ranges: Range[] = [];
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    if (line === '') continue;
-    const row = fields(line, count);
-    ranges.push({ start: BigInt(row[0] ?? ''), end: BigInt(row[1] ?? ''), value: intern(row) });
-  }
+  readFileSync(file, 'utf8')
+    .split('\n')
+    .forEach((line, i) => {
+      if (line === '') return;
+      const row = fields(line, shape.count);
+      const [start = '', end = '', value = ''] = row;
+      const ok = /^\d+$/.test(start) && /^\d+$/.test(end) && shape.value.test(value);
+      if (!ok || BigInt(start) > BigInt(end) || BigInt(end) > shape.max) {
+        throw new HoldersDataError(
+          `${file}:${i + 1}: not a row of start,end,${shape.value.source}: ${line.slice(0, 80)}`,
+        );
+      }
+      ranges.push({ start: BigInt(start), end: BigInt(end), value: intern(row) });
+    });
   // By start, and the widest first among ranges that start together (see `merge`).
   return ranges.sort((a, b) =>
     a.start !== b.start ? (a.start < b.start ? -1 : 1) : a.end > b.end ? -1 : a.end < b.end ? 1 : 0,
@@ -130,8 +207,10 @@ function merge(
   return out;
 }
 
+const lastAddress = (family: 4 | 6): bigint => (1n << (family === 4 ? 32n : 128n)) - 1n;
+
 /** Compiles the dataset into `HOLDERS_FILE`'s bytes, before gzip. */
-export function compileHolders(): Uint8Array {
+export function compileHolders(origin: HoldersOrigin = packagedHolders()): Uint8Array {
   const holders: Array<[number, string]> = [];
   const holderIndex = new Map<string, number>();
   const countries: string[] = [];
@@ -154,20 +233,18 @@ export function compileHolders(): Uint8Array {
     }
     return i;
   };
-  const asnDir = packageDir(ASN_PACKAGE);
-  const countryDir = packageDir(COUNTRY_PACKAGE);
   const family = (v: 4 | 6, shift: bigint) =>
     merge(
-      readRanges(join(asnDir, `asn-ipv${v}-num.csv`), 4, internHolder),
-      readRanges(join(countryDir, `geo-whois-asn-country-ipv${v}-num.csv`), 3, internCountry),
+      readRanges(origin.asnFile(v), { count: 4, value: /^\d+$/, max: lastAddress(v) }, internHolder),
+      readRanges(origin.countryFile(v), { count: 3, value: /^[A-Za-z]{2}$/, max: lastAddress(v) }, internCountry),
       shift,
-      (v === 4 ? 1n << 32n : 1n << 128n) >> shift,
+      (lastAddress(v) + 1n) >> shift,
     );
   // IPv4 keeps all 32 bits; IPv6 its upper 64 (network-holder.ts says why).
   const v4 = family(4, 0n);
   const v6 = family(6, 64n);
   const header: HoldersHeader = {
-    date: packagesDate(),
+    date: origin.date,
     holders,
     countries,
     v4: v4.starts.length,
@@ -200,39 +277,29 @@ function encode(header: HoldersHeader, v4: ReturnType<typeof merge>, v6: ReturnT
   return out;
 }
 
-/** The packages' versions: the cache key of a compiled file. */
-function packagesVersion(): string {
-  return [ASN_PACKAGE, COUNTRY_PACKAGE]
-    .map(
-      (name) =>
-        (JSON.parse(readFileSync(join(packageDir(name), 'package.json'), 'utf8')) as { version: string }).version,
-    )
-    .join('+');
-}
-
 /**
  * `compileHolders()` gzip-compressed, as written beside the Lambda bundle. Compiling takes
  * seconds, and every synth (each infra test) asks for it, so the result is kept in
- * `node_modules/.cache/dialback/` under the packages' versions: a package update compiles anew.
+ * `node_modules/.cache/dialback/` under the origin's version: new data compiles anew.
  */
-export function compiledHoldersFile(): string {
+export function compiledHoldersFile(origin: HoldersOrigin = packagedHolders()): string {
   const cache = fileURLToPath(new URL('../../node_modules/.cache/dialback/', import.meta.url));
-  const file = join(cache, `holders-${packagesVersion()}-${FORMAT}.bin.gz`);
+  const file = join(cache, `holders-${origin.version}-${FORMAT}.bin.gz`);
   if (!existsSync(file)) {
     mkdirSync(dirname(file), { recursive: true });
     // Written under a temporary name first: parallel test workers may compile at the same time.
     const partial = `${file}.${process.pid}`;
-    writeFileSync(partial, gzipSync(compileHolders(), { level: 9 }));
+    writeFileSync(partial, gzipSync(compileHolders(origin), { level: 9 }));
     renameSync(partial, file);
   }
   return file;
 }
 
 /** The table for the local server and tests, compiled (or taken from the cache) on first use. */
-export function localHolders(): HolderSource {
+export function localHolders(origin?: HoldersOrigin): HolderSource {
   let table: HolderTable | undefined;
   return async () => {
-    table ??= decodeHolders(gunzipSync(readFileSync(compiledHoldersFile())));
+    table ??= decodeHolders(gunzipSync(readFileSync(compiledHoldersFile(origin))));
     return table;
   };
 }

@@ -21,7 +21,7 @@ import {
   WEB_ASSETS_FILE,
   type WebAssets,
 } from '../web/assets.ts';
-import { compiledHoldersFile } from './holders-data.ts';
+import { compiledHoldersFile, type HoldersOrigin } from './holders-data.ts';
 
 const ENTRY_POINTS = {
   widget: new URL('../web/widget.ts', import.meta.url).pathname,
@@ -102,11 +102,12 @@ export async function buildWebAssets(): Promise<WebAssets> {
 
 /**
  * Compiles the browser code and the standalone CLI, builds the OpenAPI template and writes them,
- * gzip-compressed, as `WEB_ASSETS_FILE`, `CLI_FILE` and `OPENAPI_FILE` in `dir`, beside the
- * compiled IP-to-network dataset (`HOLDERS_FILE`), (the Lambda bundle's directory, where
- * `bundledWebAssets()` reads them on first use); returns the files' paths.
+ * gzip-compressed, as `WEB_ASSETS_FILE`, `CLI_FILE` and `OPENAPI_FILE` in `dir` (the Lambda
+ * bundle's directory, where `bundledWebAssets()` reads them on first use), beside the
+ * IP-to-network dataset compiled from `holders` (`HOLDERS_FILE`; by default the npm packages'
+ * data); returns the files' paths.
  */
-export function writeBundledAssets(dir: string): string[] {
+export function writeBundledAssets(dir: string, holders?: HoldersOrigin): string[] {
   mkdirSync(dir, { recursive: true });
   const browser = JSON.stringify(browserAssets(buildSync(OPTIONS).outputFiles ?? []));
   const files: Array<[string, string]> = [
@@ -120,7 +121,7 @@ export function writeBundledAssets(dir: string): string[] {
     return file;
   });
   // The IP-to-network dataset, read by `/ip` and the page on first use (functions/core/network-holder.ts).
-  const holders = join(dir, HOLDERS_FILE);
-  copyFileSync(compiledHoldersFile(), holders);
-  return [...written, holders];
+  const holdersFile = join(dir, HOLDERS_FILE);
+  copyFileSync(compiledHoldersFile(holders), holdersFile);
+  return [...written, holdersFile];
 }

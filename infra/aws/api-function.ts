@@ -13,6 +13,7 @@ import { ApplicationLogLevel, Architecture, LoggingFormat, Runtime, SystemLogLev
 import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { ILogGroup } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import { holdersFromDirectory } from '../../functions/build/holders-data.ts';
 import { writeBundledAssets } from '../../functions/build/served-code.ts';
 import { DEFAULT_EGRESS_ENVIRONMENT, type VpcEgress } from './egress.ts';
 import type { DialbackSettings } from './settings.ts';
@@ -65,7 +66,8 @@ export function apiFunction(stack: Stack, props: ApiFunctionProps): NodejsFuncti
   // The served code (widget, page script, standalone CLI, OpenAPI document), compiled once per
   // synth into the cloud assembly's directory, then copied beside the bundle (functions/web/assets.ts).
   const outdir = Stage.of(stack)?.outdir ?? tmpdir();
-  const servedFiles = writeBundledAssets(join(outdir, 'dialback-served'));
+  const holders = settings.holdersDir === undefined ? undefined : holdersFromDirectory(settings.holdersDir);
+  const servedFiles = writeBundledAssets(join(outdir, 'dialback-served'), holders);
   // Where the bundle's source map goes: beside the synth's output, never inside the Lambda asset.
   const sourceMaps = join(outdir, 'source-maps');
   return new NodejsFunction(stack, 'ApiFunction', {

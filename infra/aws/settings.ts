@@ -7,6 +7,7 @@
  * function's own `loadConfig`, run over exactly the environment the stack will give it: one
  * rule set, so synth refuses precisely what a cold start would refuse.
  */
+import { HoldersDataError, holdersFromDirectory } from '../../functions/build/holders-data.ts';
 import { CONFIG_DEFAULTS, ConfigError, loadConfig } from '../../functions/core/config.ts';
 
 /**
@@ -105,6 +106,12 @@ export interface DialbackSettings {
    * @default - the region's first two zones
    */
   readonly azs?: readonly string[];
+  /**
+   * A directory holding the IP-to-network dataset's four CSV files (`-c holdersDir=./holders`),
+   * newer than the npm packages' copy; compiled beside the bundle at synth (README, "Refreshing it").
+   * @default - the installed `@ip-location-db` packages
+   */
+  readonly holdersDir?: string;
 }
 
 /** The defaults, in one place for the stack, the tests and the README. */
@@ -145,6 +152,7 @@ const STACK_SETTINGS = [
   'alarmEmail',
   'reservedConcurrency',
   'azs',
+  'holdersDir',
 ] as const;
 
 /** Every context key `readSettings` understands. */
@@ -284,6 +292,18 @@ function logRetention(lookup: Lookup): number {
   return days;
 }
 
+function holdersDir(lookup: Lookup): string | undefined {
+  const text = raw(lookup, 'holdersDir');
+  if (text === undefined) return undefined;
+  try {
+    holdersFromDirectory(text);
+  } catch (error) {
+    if (!(error instanceof HoldersDataError)) throw error;
+    throw new SettingsError(`context holdersDir="${text}": ${error.message}`, { cause: error });
+  }
+  return text;
+}
+
 function email(lookup: Lookup): string | undefined {
   const text = raw(lookup, 'alarmEmail');
   if (text === undefined) return undefined;
@@ -335,6 +355,7 @@ export function readSettings(lookup: Lookup, contextKeys: readonly string[] = []
     }
   }
   const alarmEmail = email(lookup);
+  const holders = holdersDir(lookup);
   const reservedConcurrency = optionalWholeNumber(lookup, 'reservedConcurrency', 1, 10_000);
   const throttleRate = optionalWholeNumber(lookup, 'throttleRate', 1, 10_000);
   const throttleBurst = optionalWholeNumber(lookup, 'throttleBurst', 1, 5_000);
@@ -354,6 +375,7 @@ export function readSettings(lookup: Lookup, contextKeys: readonly string[] = []
     ...(throttleRate === undefined ? {} : { throttleRate }),
     ...(throttleBurst === undefined ? {} : { throttleBurst }),
     ...(alarmEmail === undefined ? {} : { alarmEmail }),
+    ...(holders === undefined ? {} : { holdersDir: holders }),
     ...(reservedConcurrency === undefined ? {} : { reservedConcurrency }),
   });
 }

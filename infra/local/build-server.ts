@@ -10,6 +10,7 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Metafile, type Plugin } from 'esbuild';
+import { HoldersDataError, type HoldersOrigin, holdersFromDirectory } from '../../functions/build/holders-data.ts';
 import { writeBundledAssets } from '../../functions/build/served-code.ts';
 
 /** Where the built server goes, from the repository's root. */
@@ -43,8 +44,11 @@ export interface BuiltServer {
   readonly imports: readonly string[];
 }
 
-/** Builds the server into `dir` (default: the repository's `SERVER_DIR`). */
-export async function buildServer(dir = join(REPO_ROOT, SERVER_DIR)): Promise<BuiltServer> {
+/**
+ * Builds the server into `dir` (default: the repository's `SERVER_DIR`), with the IP-to-network
+ * dataset compiled from `holders` (default: the npm packages' data).
+ */
+export async function buildServer(dir = join(REPO_ROOT, SERVER_DIR), holders?: HoldersOrigin): Promise<BuiltServer> {
   const file = join(dir, SERVER_FILE);
   const result = await build({
     entryPoints: [fileURLToPath(new URL('./main.ts', import.meta.url))],
@@ -59,7 +63,7 @@ export async function buildServer(dir = join(REPO_ROOT, SERVER_DIR)): Promise<Bu
     plugins: [prebuiltAssets],
     logLevel: 'warning',
   });
-  return { file, assets: writeBundledAssets(dir), imports: externalImports(result.metafile) };
+  return { file, assets: writeBundledAssets(dir, holders), imports: externalImports(result.metafile) };
 }
 
 function externalImports(metafile: Metafile): string[] {
@@ -68,7 +72,17 @@ function externalImports(metafile: Metafile): string[] {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const built = await buildServer();
+  // DIALBACK_HOLDERS_DIR: newer dataset files than the packages' (README, "Refreshing it").
+  const holdersDir = process.env.DIALBACK_HOLDERS_DIR;
+  let holders: HoldersOrigin | undefined;
+  try {
+    holders = holdersDir === undefined || holdersDir === '' ? undefined : holdersFromDirectory(holdersDir);
+  } catch (error) {
+    if (!(error instanceof HoldersDataError)) throw error;
+    process.stderr.write(`DIALBACK_HOLDERS_DIR: ${error.message}\n`);
+    process.exit(1);
+  }
+  const built = await buildServer(undefined, holders);
   process.stdout.write(
     `Built ${built.file} and its assets (${built.assets.length} files). Start it with: npm run serve -- --help\n`,
   );

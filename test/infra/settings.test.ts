@@ -47,6 +47,10 @@ describe('readSettings', () => {
     });
   });
 
+  it('takes a directory with the four dataset files for holdersDir', () => {
+    expect(read({ holdersDir: 'test/fixtures/holders-dir' }).holdersDir).toBe('test/fixtures/holders-dir');
+  });
+
   it('reads a comma-separated origin list from the command line', () => {
     expect(read({ corsOrigins: 'https://a.example,https://b.example' }).corsOrigins).toEqual([
       'https://a.example',
@@ -72,6 +76,8 @@ describe('readSettings', () => {
     [{ throttleRate: '-1' }, /context throttleRate="-1"/],
     [{ throttleBurst: '1e3' }, /context throttleBurst="1e3"/],
     [{ alarmEmail: 'not-an-address' }, /context alarmEmail="not-an-address" is not an e-mail address/],
+    [{ holdersDir: '/nonexistent/holders' }, /context holdersDir="\/nonexistent\/holders": .* lacks asn-ipv4-num\.csv/],
+    [{ holdersDir: 'test/fixtures' }, /context holdersDir="test\/fixtures": test\/fixtures lacks asn-ipv4-num\.csv, /],
     [{ reservedConcurrency: '0' }, /context reservedConcurrency="0" must be a whole number from 1/],
     [{ ratePerminute: '10' }, /context ratePerminute="10" is not a setting; did you mean ratePerMinute\?/],
     [{ region: { name: 'eu-west-1' } }, /context region must be a plain value/],
