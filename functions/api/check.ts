@@ -127,6 +127,10 @@ export async function runCheck(
             attempts: deps.config.probeAttempts,
             attemptSpacingMs: deps.attemptSpacingMs,
             blockedPorts: deps.blockedPorts,
+            // Rare and never a verdict, but the one sign of a runtime misreporting a handshake.
+            onUnproven: () => {
+              ctx.logFields.unprovenConnects = Number(ctx.logFields.unprovenConnects ?? 0) + 1;
+            },
             ...greeting,
           }),
       udpPorts.length === 0

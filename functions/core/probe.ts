@@ -63,6 +63,12 @@ export interface ProbeOptions {
    * but the extension's own bound, `timeoutMs + RATE_LIMIT_EXTENSION_MS`.
    */
   readonly checkDeadlineMs?: number;
+  /**
+   * Told of each dial the runtime reported connected while the kernel held no connection to
+   * the target (`handshakeWith`): no answer, so the port's other attempts decide, but an event
+   * that must be seen where it happens (the service logs it, the lab prints it).
+   */
+  readonly onUnproven?: (port: number) => void;
 }
 
 /** Dials `target` on `ports` concurrently; results are in the order of `ports`. */
@@ -132,6 +138,7 @@ export function tcpDialer(
   target: ProbeTarget,
   greeting: string | undefined,
   newSocket: () => net.Socket = () => new net.Socket(),
+  onUnproven?: (port: number) => void,
 ): Dialer<PortResult> {
   return {
     dial: (port, report) => {
@@ -148,6 +155,7 @@ export function tcpDialer(
       socket.once('connect', () => {
         if (!handshakeWith(socket, target, port)) {
           socket.destroy();
+          onUnproven?.(port);
           once({ kind: 'void' });
           return;
         }
@@ -199,7 +207,7 @@ export function tcpDialer(
  * for up to `RATE_LIMIT_EXTENSION_MS` more (the hint says so when silence remains).
  */
 export const probePorts: Probe = (target, ports, options) =>
-  runPacedCheck(ports, options, tcpDialer(target, options.greeting));
+  runPacedCheck(ports, options, tcpDialer(target, options.greeting, undefined, options.onUnproven));
 
 /** Probes one port: `probePorts` with a single port. */
 export async function probePort(target: ProbeTarget, port: number, options: ProbeOptions): Promise<PortResult> {

@@ -206,12 +206,29 @@ describe('TCP dialer', () => {
     }
   });
 
-  it("reads a 'connect' whose socket has no peer as no answer, and closes it", () => {
+  it("reads a 'connect' whose socket has no peer as no answer, closes it, and says so", () => {
     const socket = new ScriptedTcpSocket();
-    const { reports } = dialOnce(tcpDialer(LOOPBACK, undefined, scripted(socket)).dial, 20106);
+    const unproven: number[] = [];
+    const dialer = tcpDialer(LOOPBACK, undefined, scripted(socket), (port) => unproven.push(port));
+    const { reports } = dialOnce(dialer.dial, 20106);
     socket.emit('connect');
     expect(reports).toEqual([{ kind: 'void' }]);
     expect(socket.destroyed).toBe(true);
+    expect(unproven).toEqual([20106]);
+  });
+
+  it("says nothing of a 'connect' the kernel's peer proves", async () => {
+    const server = await keepingServer();
+    try {
+      const unproven: number[] = [];
+      const { first } = dialOnce(tcpDialer(LOOPBACK, undefined, undefined, (p) => unproven.push(p)).dial, server.port);
+      const outcome = await first;
+      expect(outcome).toMatchObject({ kind: 'answer', result: { state: 'open' } });
+      if (outcome.kind === 'answer') outcome.claim?.(false);
+      expect(unproven).toEqual([]);
+    } finally {
+      await server.close();
+    }
   });
 
   it('reports only the first of a connect and a later error', () => {

@@ -609,4 +609,19 @@ describe('handler: logs', () => {
     expect(all).not.toMatch(/2606|4700|1111/);
     expect(all).not.toMatch(/\b22\b.*\b80\b/);
   });
+
+  it('warns, with a count, when the runtime reported a connection the kernel did not hold', async () => {
+    // The probe's hook is the only way to show it: a runtime misreport cannot be made on demand.
+    const h = harness({
+      probe: async (_target, ports, options) => {
+        options.onUnproven?.(ports[0] ?? 0);
+        options.onUnproven?.(ports[0] ?? 0);
+        return ports.map((port) => ({ port, state: 'closed', reason: 'conn-refused', rttMs: 0.2 }) as const);
+      },
+    });
+    await call(h, { url: '/check/8080', sourceIp: '2606:4700::1111' });
+    expect(h.logLines[0]).toMatchObject({ level: 'warn', message: 'request', status: 200, unprovenConnects: 2 });
+    expect(h.logLines).toHaveLength(1);
+    expect(JSON.stringify(h.logLines)).not.toMatch(/8080/);
+  });
 });

@@ -34,6 +34,8 @@ export interface ProbeJob {
 export interface ProbeTrial {
   readonly results: readonly PortResult[];
   readonly elapsedMs: number;
+  /** Ports of dials the runtime reported connected with no connection behind them (`onUnproven`). */
+  readonly unproven: readonly number[];
 }
 
 async function main(): Promise<void> {
@@ -51,6 +53,7 @@ async function main(): Promise<void> {
       if (i > 0 && job.pauseMs !== undefined) await new Promise((r) => setTimeout(r, job.pauseMs));
       const started = performance.now();
       const target = { address: job.address, family: job.family };
+      const unproven: number[] = [];
       const results: readonly PortResult[] =
         job.protocol === 'udp'
           ? await udpProbePorts(target, job.ports, {
@@ -58,8 +61,8 @@ async function main(): Promise<void> {
               datagrams: DEFAULT_UDP_DATAGRAMS,
               spacingMs: options.attemptSpacingMs,
             })
-          : await probePorts(target, job.ports, options);
-      trials[i] = { results, elapsedMs: performance.now() - started };
+          : await probePorts(target, job.ports, { ...options, onUnproven: (port) => unproven.push(port) });
+      trials[i] = { results, elapsedMs: performance.now() - started, unproven };
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, job.concurrency) }, worker));
