@@ -13,7 +13,12 @@ import type { FirewallJudgement } from './nft-judge.ts';
 import type { MappingProtocol } from './port-mapping.ts';
 import { scopeOf } from './proc-net.ts';
 import type { DefaultRoute } from './route.ts';
-import { DISCOVERY_BUDGET_MS, type RouterFacts, routerExternalAddress } from './router-discovery.ts';
+import {
+  DISCOVERY_BUDGET_MS,
+  type RouterFacts,
+  routerExternalAddress,
+  routerWithholdsExternal,
+} from './router-discovery.ts';
 
 /** What the doctor is asked about. */
 export interface Target {
@@ -334,6 +339,15 @@ export function routerStep(
   };
 }
 
+/** How the router withheld its external address, in its own protocols' words. */
+function withheldHow(facts: RouterFacts): string {
+  const said = [
+    facts.upnp !== undefined && (facts.upnp.externalAddress ?? '') === '' ? 'UPnP: an empty external address' : '',
+    facts.natPmp?.externalAddress === undefined && facts.natPmp ? `NAT-PMP: ${facts.natPmp.result}` : '',
+  ];
+  return said.filter((s) => s !== '').join('; ');
+}
+
 /** The NAT layers' verdict: its step, and whether it makes the router's forward moot. */
 export function natStep(
   t: Target,
@@ -357,6 +371,14 @@ export function natStep(
     return done({ step: 'nat', status: 'ok', evidence: `No NAT: the API saw ${seen}, this machine's own address.` });
   }
   const external = view.kind === 'asked' ? routerExternalAddress(view.facts) : undefined;
+  if (view.kind === 'asked' && routerWithholdsExternal(view.facts)) {
+    return done({
+      step: 'nat',
+      status: 'broken',
+      evidence: `Another NAT is in front of the router: it answers but reports no usable external address (${withheldHow(view.facts)}), as routers do when their own WAN address is private or in 100.64.0.0/10, and the Internet sees ${seen}. Connections from outside stop at that NAT (the ISP's carrier-grade NAT or a second router) and never reach this router.`,
+      advice: `Read the WAN (Internet) address on the router's status page: in 100.64.0.0/10 it is the ISP's carrier-grade NAT (ask the ISP for a public IPv4 address, use IPv6 if it gives it, or use a tunnel); a private one is a second router (put it in bridge or modem mode, or forward ${label(t)} on it to this router too).`,
+    });
+  }
   if (external === undefined) {
     return done({
       step: 'nat',

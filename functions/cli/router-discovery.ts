@@ -78,7 +78,7 @@ export interface RouterFacts {
     /** The mapping for the port, `null` when it has none, `undefined` when the call failed. */
     readonly mapping?: RouterMapping | null;
   };
-  readonly natPmp?: { readonly result: string; readonly externalAddress?: string };
+  readonly natPmp?: { readonly result: string; readonly code: number; readonly externalAddress?: string };
   readonly pcp?: { readonly result: string };
   /** How long discovery took. */
   readonly elapsedMs: number;
@@ -88,6 +88,20 @@ export interface RouterFacts {
 export function routerExternalAddress(facts: RouterFacts): string | undefined {
   const candidates = [facts.upnp?.externalAddress, facts.natPmp?.externalAddress];
   return candidates.find((a) => a !== undefined && a !== '' && a !== '0.0.0.0');
+}
+
+/** NAT-PMP's "network failure": RFC 6886 §3.5 has the router send it when it has no external address yet. */
+const NAT_PMP_NO_EXTERNAL = 3;
+
+/**
+ * Whether the router answered but withheld its external address (UPnP's empty
+ * NewExternalIPAddress, NAT-PMP's network failure): what miniupnpd and many routers do when
+ * their own WAN address is private or carrier-grade, i.e. another NAT is in front of them.
+ */
+export function routerWithholdsExternal(facts: RouterFacts): boolean {
+  if (routerExternalAddress(facts) !== undefined) return false;
+  const upnpEmpty = facts.upnp !== undefined && (facts.upnp.externalAddress ?? '') === '';
+  return upnpEmpty || facts.natPmp?.code === NAT_PMP_NO_EXTERNAL;
 }
 
 /** Calls `call` on the router's WAN service; `undefined` when it did not answer in time. */
@@ -197,6 +211,7 @@ export async function discoverRouter(
       : {
           natPmp: {
             result: natPmpResultText(natPmp.result),
+            code: natPmp.result,
             ...(natPmp.result === 0 ? { externalAddress: natPmp.address } : {}),
           },
         }),

@@ -116,7 +116,7 @@ function asked(external: string | undefined, mapping?: RouterMapping | null): Ro
       ...(external === undefined ? {} : { externalAddress: external }),
       ...(mapping === undefined ? {} : { mapping }),
     },
-    natPmp: { result: 'success', ...(external === undefined ? {} : { externalAddress: external }) },
+    natPmp: { result: 'success', code: 0, ...(external === undefined ? {} : { externalAddress: external }) },
     pcp: { result: 'success' },
     elapsedMs: 40,
   };
@@ -172,7 +172,7 @@ describe('routerStep', () => {
   it('is not judged when only NAT-PMP/PCP answered, which cannot list forwards', () => {
     const facts: RouterFacts = {
       gateway: '192.168.1.1',
-      natPmp: { result: 'success', externalAddress: '81.2.69.160' },
+      natPmp: { result: 'success', code: 0, externalAddress: '81.2.69.160' },
       elapsedMs: 3,
     };
     const found = routerStep({ port: 53, protocol: 'udp' }, LAN, { kind: 'asked', facts }, false);
@@ -267,8 +267,24 @@ describe('natStep', () => {
     });
   });
 
-  it('is not judged when the router gave no external address (or 0.0.0.0), or the check did not run', () => {
-    expect(natStep(TARGET, LAN, asked('0.0.0.0'), '81.2.69.160').step).toMatchObject({
+  it('sees another NAT in front when the router withholds its external address, as miniupnpd does behind one', () => {
+    const facts: RouterFacts = {
+      gateway: '192.168.1.1',
+      upnp: { service: WAN_SERVICE, externalAddress: '', mapping: null },
+      natPmp: { result: 'network failure (it has no external address)', code: 3 },
+      elapsedMs: 60,
+    };
+    const { step: found, broken } = natStep(TARGET, LAN, { kind: 'asked', facts }, '81.2.69.160');
+    expect(broken).toBe(true);
+    expect(found.evidence).toMatch(
+      /^Another NAT is in front of the router: it answers but reports no usable external address \(UPnP: an empty external address; NAT-PMP: network failure \(it has no external address\)\)/,
+    );
+    expect(found.advice).toContain('100.64.0.0/10');
+  });
+
+  it('is not judged when the router gave no external address and withheld none (or the check did not run)', () => {
+    const natPmpOnly: RouterFacts = { gateway: '192.168.1.1', pcp: { result: 'success' }, elapsedMs: 3 };
+    expect(natStep(TARGET, LAN, { kind: 'asked', facts: natPmpOnly }, '81.2.69.160').step).toMatchObject({
       status: 'unknown',
       advice: expect.stringContaining('WAN (Internet) address'),
     });

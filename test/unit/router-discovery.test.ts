@@ -62,7 +62,7 @@ describe('discoverRouter over real sockets', () => {
         : Buffer.from('008000010000002a00000000', 'hex'),
     );
     const facts = await discoverRouter(routerIo(), '127.0.0.1', '127.0.0.1', TARGET, 900);
-    expect(facts.natPmp).toEqual({ result: 'success', externalAddress: '11.0.0.2' });
+    expect(facts.natPmp).toEqual({ result: 'success', code: 0, externalAddress: '11.0.0.2' });
     expect(facts.pcp).toBeUndefined();
     // It answered at once: the budget is not spent waiting for SSDP, which the guard refused.
     expect(facts.elapsedMs).toBeLessThan(500);
@@ -73,6 +73,6 @@ describe('discoverRouter over real sockets', () => {
       request[0] === 0 ? Buffer.from('008000030000002a00000000', 'hex') : undefined,
     );
     const facts = await discoverRouter(routerIo(), '127.0.0.1', '127.0.0.1', TARGET, 600);
-    expect(facts.natPmp).toEqual({ result: 'network failure (it has no external address)' });
+    expect(facts.natPmp).toEqual({ result: 'network failure (it has no external address)', code: 3 });
   });
 });
