@@ -103,6 +103,15 @@ describe('dialback doctor against the local server', () => {
     expect(code).toBe(2);
     expect(err).toContain('"dialback doctor" takes exactly one port.');
   });
+
+  it('takes --map only for doctor, and --keep only with --map', async () => {
+    const check = await runCaptured(['22', '--map', '--api', app.url]);
+    expect(check.code).toBe(2);
+    expect(check.err).toContain('--map and --keep belong to "dialback doctor"');
+    const keep = await runCaptured(['doctor', '22', '--keep', '--api', app.url]);
+    expect(keep.code).toBe(2);
+    expect(keep.err).toContain('--keep keeps the forward --map makes; give --map too.');
+  });
 });
 
 describe('dialback doctor --udp against the local server', () => {
