@@ -9,10 +9,14 @@
  * doctor-firewall lab's and the integration tests' (test/lab/doctor-firewall.test.ts,
  * test/integration/doctor.test.ts).
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { BlockList } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildWebAssets } from '../../functions/build/served-code.ts';
 import type { DoctorReport, DoctorStepName } from '../../functions/contract/doctor.ts';
 import { runCliIn } from '../support/lab/dialback.ts';
 import {
@@ -247,6 +251,30 @@ describe.runIf(skip === undefined)('dialback doctor against a real miniupnpd rou
         expect(await routerForwards('plain', 41035)).toEqual([]);
       } finally {
         await cli.stop();
+      }
+    });
+
+    it('the standalone dialback.mjs runs doctor --map with plain node from an empty directory', async ({ expect }) => {
+      const dir = await mkdtemp(join(tmpdir(), 'dialback-standalone-'));
+      try {
+        await writeFile(join(dir, 'dialback.mjs'), (await (await buildWebAssets()).cli()) ?? '');
+        const out = await lab.exec(
+          lab.chains.plain.host,
+          [
+            'sh',
+            '-c',
+            `cd '${dir}' && '${process.execPath}' dialback.mjs doctor 41071 --map --json --api ${lab.chains.plain.api}; echo "exit=$?"`,
+          ],
+          undefined,
+          DOCTOR_MS,
+        );
+        expect(out).toMatch(/exit=0\s*$/);
+        const report = reportOf(out.replace(/exit=\d+\s*$/, ''));
+        expect(report.verdict.status).toBe('open');
+        expect(statusOf(report, 'router')?.evidence).toContain('removed it after the check');
+        expect(await routerForwards('plain', 41071)).toEqual([]);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
       }
     });
 
