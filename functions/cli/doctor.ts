@@ -8,16 +8,13 @@
 import type { DialbackClient } from '../client/dialback-client.ts';
 import { classifyAddress, isPublicAddress } from '../contract/address.ts';
 import { type DoctorReport, type DoctorStep, doctorVerdict } from '../contract/doctor.ts';
+import { type MapOutcome, natStep, type RouterView, routerStep } from './doctor-router-steps.ts';
 import {
   addressStep,
   bindStep,
   type FirewallUnread,
   firewallStep,
-  type MapOutcome,
-  natStep,
   outsideStep,
-  type RouterView,
-  routerStep,
   serviceStep,
   type Target,
 } from './doctor-steps.ts';

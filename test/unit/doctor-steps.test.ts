@@ -1,13 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { renderDoctor } from '../../functions/cli/doctor-render.ts';
-import {
-  addressStep,
-  type MapOutcome,
-  natStep,
-  outsideStep,
-  type RouterView,
-  routerStep,
-} from '../../functions/cli/doctor-steps.ts';
+import { type MapOutcome, natStep, type RouterView, routerStep } from '../../functions/cli/doctor-router-steps.ts';
+import { addressStep, outsideStep } from '../../functions/cli/doctor-steps.ts';
 import type { ListenOutcome } from '../../functions/cli/listen.ts';
 import type { RouterFacts, RouterMapping } from '../../functions/cli/router-discovery.ts';
 import { type DoctorStep, doctorExitCode, doctorVerdict } from '../../functions/contract/doctor.ts';
