@@ -18,7 +18,7 @@ import {
 
 /** Why the doctor did not ask the router, or what it said when asked. */
 export type RouterView =
-  | { readonly kind: 'not-asked'; readonly status: 'ok' | 'unknown'; readonly why: string }
+  | { readonly kind: 'not-asked'; readonly status: 'ok' | 'unknown'; readonly why: string; readonly advice?: string }
   | { readonly kind: 'asked'; readonly facts: RouterFacts };
 
 /** What `--map` did: held a forward for the check (and removed or kept it), or could not. */
@@ -75,7 +75,12 @@ export function routerStep(
   mapped?: MapOutcome,
 ): DoctorStep {
   if (view.kind === 'not-asked') {
-    return { step: 'router', status: view.status, evidence: view.why };
+    return {
+      step: 'router',
+      status: view.status,
+      evidence: view.why,
+      ...(view.advice === undefined ? {} : { advice: view.advice }),
+    };
   }
   const { facts } = view;
   const me = route?.source;
@@ -167,6 +172,13 @@ export function natStep(
       step: 'nat',
       status: 'unknown',
       evidence: 'The check from outside did not run, so the address the Internet sees is not known.',
+    });
+  }
+  if (seen.includes(':')) {
+    return done({
+      step: 'nat',
+      status: 'ok',
+      evidence: `No NAT: the check went over IPv6, and the API saw ${seen}, this machine's own IPv6 address.`,
     });
   }
   if (me !== undefined && me === seen) {

@@ -49,7 +49,7 @@ export interface DoctorDeps {
  * that is not this machine's own is there a router between them worth a question (and only
  * then may the doctor send anything to the gateway).
  */
-function routerNotAsked(route: DefaultRoute | undefined, seen: string | undefined): RouterView | undefined {
+function routerNotAsked(t: Target, route: DefaultRoute | undefined, seen: string | undefined): RouterView | undefined {
   if (route?.gateway === undefined || route.source === undefined) {
     return { kind: 'not-asked', status: 'unknown', why: 'No default gateway was found, so there is no router to ask.' };
   }
@@ -73,18 +73,19 @@ function routerNotAsked(route: DefaultRoute | undefined, seen: string | undefine
           why: `The API saw this machine's own address ${seen}: it is on this network, so its check says nothing about the router.`,
         };
   }
-  if (seen.includes(':')) {
-    return {
-      kind: 'not-asked',
-      status: 'unknown',
-      why: "The check went over IPv6, where a router forwards without NAT: if the port is not reachable, the router's IPv6 firewall is the link to open (allow inbound to this machine's address), not a port forward.",
-    };
-  }
   if (classifyAddress(seen)?.range === 'loopback') {
     return {
       kind: 'not-asked',
       status: 'unknown',
       why: `The API saw ${seen}, this machine over loopback: no router is between them, so the router was not asked.`,
+    };
+  }
+  if (seen.includes(':')) {
+    return {
+      kind: 'not-asked',
+      status: 'unknown',
+      why: "The check went over IPv6, where a router forwards without NAT: if the port is not reachable, the router's IPv6 firewall is the link to open, not a port forward.",
+      advice: `Allow inbound ${t.port}/${t.protocol} to ${seen} in the router's IPv6 firewall (often under "IPv6 firewall", "pinholes" or "allow inbound"), and run the doctor again.`,
     };
   }
   return undefined;
@@ -114,7 +115,7 @@ async function mapBeforeCheck(
   keep: boolean,
 ): Promise<{ view: RouterView; held?: HeldMapping; failed?: MapOutcome }> {
   if (route?.gateway === undefined || route.source === undefined) {
-    const view = routerNotAsked(route, undefined) as RouterView;
+    const view = routerNotAsked(target, route, undefined) as RouterView;
     return { view, failed: { kind: 'failed', why: 'there is no default gateway to ask' } };
   }
   const facts = await discoverRouter(io, route.gateway, route.source, target);
@@ -210,7 +211,7 @@ async function askRouter(
   seen: string | undefined,
   io: RouterIo,
 ): Promise<RouterView> {
-  const notAsked = routerNotAsked(route, seen);
+  const notAsked = routerNotAsked(target, route, seen);
   if (notAsked !== undefined || route?.gateway === undefined || route.source === undefined) {
     return notAsked ?? { kind: 'not-asked', status: 'unknown', why: 'No default gateway was found.' };
   }

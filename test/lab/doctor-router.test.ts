@@ -20,11 +20,13 @@ import { buildWebAssets } from '../../functions/build/served-code.ts';
 import type { DoctorReport, DoctorStepName } from '../../functions/contract/doctor.ts';
 import { runCliIn } from '../support/lab/dialback.ts';
 import {
+  API_V6,
   buildRouterLab,
   type ChainName,
   ELSEWHERE,
   GATEWAY,
   HOST_ADDRESS,
+  HOST_V6,
   labInterfaces,
   type RouterLab,
   rootInterfaces,
@@ -276,6 +278,46 @@ describe.runIf(skip === undefined)('dialback doctor against a real miniupnpd rou
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
+    });
+
+    it("IPv6 through a router whose firewall drops inbound: no NAT, the router's IPv6 firewall is the link", async ({
+      expect,
+    }) => {
+      // What the lab built: the router's forward chain (its IPv6 firewall too) drops by default.
+      const forward = await lab.exec(lab.chains.plain.router, ['nft', 'list', 'chain', 'inet', 'filter', 'forward']);
+      expect(forward).toContain('policy drop;');
+      const [json, text] = await Promise.all([
+        runCliIn({ exec: (args, input, ms) => lab.exec(lab.chains.plain.host, args, input, ms ?? DOCTOR_MS) }, [
+          'doctor',
+          '41091',
+          '-6',
+          '--api',
+          API_V6,
+          '--json',
+        ]),
+        runCliIn({ exec: (args, input, ms) => lab.exec(lab.chains.plain.host, args, input, ms ?? DOCTOR_MS) }, [
+          'doctor',
+          '41092',
+          '-6',
+          '--api',
+          API_V6,
+        ]),
+      ]);
+      const report = reportOf(json.out);
+      expect(json.code, json.out).toBe(1);
+      expect(report.check?.ip).toBe(HOST_V6);
+      expect(report.check?.results[0]).toMatchObject({ state: 'filtered' });
+      expect(statusOf(report, 'nat')).toMatchObject({
+        status: 'ok',
+        evidence: expect.stringContaining('No NAT: the check went over IPv6'),
+      });
+      expect(report.verdict).toMatchObject({ status: 'broken', step: 'router' });
+      expect(report.verdict.next).toBe(
+        `Allow inbound 41091/tcp to ${HOST_V6} in the router's IPv6 firewall (often under "IPv6 firewall", "pinholes" or "allow inbound"), and run the doctor again.`,
+      );
+      expect(text.code).toBe(1);
+      expect(line(text.out, 'Router')).toMatch(/^\? Router +The check went over IPv6/);
+      expect(text.out).toContain('Broken at: router.');
     });
 
     it.for([

@@ -261,6 +261,15 @@ describe('natStep', () => {
     });
   });
 
+  it('sees no NAT over IPv6, whatever the IPv4 route says', () => {
+    const view: RouterView = { kind: 'not-asked', status: 'unknown', why: 'IPv6' };
+    expect(natStep(TARGET, LAN, view, '2001:db8:1::20').step).toEqual({
+      step: 'nat',
+      status: 'ok',
+      evidence: "No NAT: the check went over IPv6, and the API saw 2001:db8:1::20, this machine's own IPv6 address.",
+    });
+  });
+
   it('sees another NAT in front when the router withholds its external address, as miniupnpd does behind one', () => {
     const facts: RouterFacts = {
       gateway: '192.168.1.1',

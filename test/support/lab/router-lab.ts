@@ -29,6 +29,9 @@ export type ChainName = 'plain' | 'cgnat' | 'double' | 'silent';
 /** Every home network is numbered alike, as real ones are. */
 export const HOST_ADDRESS = '192.168.1.20';
 export const GATEWAY = '192.168.1.1';
+/** The plain chain's IPv6: the host's global address, and Dialback as the host reaches it over IPv6. */
+export const HOST_V6 = '2001:db8:1::20';
+export const API_V6 = `http://[2001:db8:11::1]:8787`;
 /** A LAN address no machine holds: a forward to it is the classic stale forward. */
 export const ELSEWHERE = '192.168.1.30';
 const DIALBACK_PORT = 8787;
@@ -62,7 +65,7 @@ export interface RouterLab {
   destroy(): Promise<void>;
 }
 
-/** A router that NATs its LAN out of its WAN, forwards nothing inbound but what miniupnpd adds. */
+/** A router that NATs its LAN out of its WAN (IPv4 only: IPv6 is routed), forwards nothing inbound but what miniupnpd adds. */
 const routerRuleset = (lan: string, wan: string): string => `table inet filter {
   chain forward {
     type filter hook forward priority 0; policy drop;
@@ -79,7 +82,7 @@ const routerRuleset = (lan: string, wan: string): string => `table inet filter {
   chain postrouting {
     type nat hook postrouting priority 100; policy accept;
     jump postrouting_miniupnpd
-    oifname "${wan}" masquerade
+    oifname "${wan}" meta nfproto ipv4 masquerade
   }
   chain prerouting_miniupnpd {
   }
@@ -164,7 +167,7 @@ export async function buildRouterLab(label: string): Promise<RouterLab> {
       silent: { wan: '11.0.4.2', peer: '11.0.4.1', upstream: checker, seenAs: '11.0.4.2', api: '11.0.4.1' },
     };
     const chains = {} as Record<ChainName, Chain>;
-    for (const [chainName, w] of Object.entries(wans) as [ChainName, (typeof wans)[ChainName]][]) {
+    for (const [chainName, w] of Object.entries(wans) as Array<[ChainName, (typeof wans)[ChainName]]>) {
       const host = await addNs(`h${chainName.slice(0, 2)}`);
       const router = await addNs(`r${chainName.slice(0, 2)}`);
       await forwarding(router);
@@ -175,6 +178,7 @@ export async function buildRouterLab(label: string): Promise<RouterLab> {
       await exec(router, ['nft', '-f', '-'], `${routerRuleset('lan0', 'wan0')}\n`);
       chains[chainName] = { host, router, wan: w.wan, seenAs: w.seenAs, api: `http://${w.api}:${DIALBACK_PORT}` };
     }
+    await addIpv6(exec, chains.plain, checker);
 
     const start = async (): Promise<void> => {
       const dialback = startInNamespace(
@@ -184,8 +188,9 @@ export async function buildRouterLab(label: string): Promise<RouterLab> {
           '--import',
           'tsx',
           'infra/local/main.ts',
+          // '::' is dual-stack: the IPv4 chains and the plain chain's IPv6 reach the same server.
           '--host',
-          '0.0.0.0',
+          '::',
           '--port',
           String(DIALBACK_PORT),
           '--allow-non-public',
@@ -198,8 +203,10 @@ export async function buildRouterLab(label: string): Promise<RouterLab> {
         const conf = join(dir, `${chainName}.conf`);
         const uuid = `3d3cec3a-8cf0-11e0-98ee-00000000000${i}`;
         return writeFile(conf, miniupnpdConf('lan0', 'wan0', uuid)).then(async () => {
+          // -4: IPv4 only, as the forward scenarios are; the IPv6 one is about the router's firewall.
           const daemon = startInNamespace(chain.router, [
             'miniupnpd',
+            '-4',
             '-d',
             '-f',
             conf,
@@ -219,6 +226,28 @@ export async function buildRouterLab(label: string): Promise<RouterLab> {
     await destroy();
     throw error;
   }
+}
+
+/**
+ * Gives the plain chain IPv6 (documentation addresses; no NAT): the host 2001:db8:1::20 on the
+ * LAN, the router 2001:db8:11::2 towards the checker 2001:db8:11::1. The router's inet forward
+ * chain (policy drop, LAN-to-WAN and replies only) is its IPv6 firewall too, so inbound is dropped.
+ */
+async function addIpv6(
+  exec: (ns: string, args: readonly string[]) => Promise<string>,
+  plain: Chain,
+  checker: string,
+): Promise<void> {
+  const add = (ns: string, address: string, dev: string) =>
+    exec(ns, ['ip', '-6', 'addr', 'add', address, 'dev', dev, 'nodad']);
+  await exec(plain.router, ['sh', '-c', 'echo 1 > /proc/sys/net/ipv6/conf/all/forwarding']);
+  await add(plain.host, `${HOST_V6}/64`, 'eth0');
+  await add(plain.router, '2001:db8:1::1/64', 'lan0');
+  await add(plain.router, '2001:db8:11::2/64', 'wan0');
+  await add(checker, '2001:db8:11::1/64', 'topla');
+  await exec(plain.host, ['ip', '-6', 'route', 'add', 'default', 'via', '2001:db8:1::1']);
+  await exec(plain.router, ['ip', '-6', 'route', 'add', 'default', 'via', '2001:db8:11::1']);
+  await exec(checker, ['ip', '-6', 'route', 'add', '2001:db8:1::/64', 'via', '2001:db8:11::2']);
 }
 
 /** The root namespace's interface names: a lab that links to it would add one. */
