@@ -321,6 +321,34 @@ describe.runIf(skip === undefined)('dialback doctor against a real miniupnpd rou
     });
 
     it.for([
+      'NAT-PMP',
+      'PCP',
+    ] as const)('%s: a forward made and removed over it, as the router records it', async (protocol, { expect }) => {
+      const port = protocol === 'NAT-PMP' ? 41101 : 41102;
+      const out = await lab.exec(lab.chains.plain.host, [
+        process.execPath,
+        '--import',
+        'tsx',
+        `${REPO_ROOT}test/support/lab/map-runner.ts`,
+        JSON.stringify({ router: lab.chains.plain.router, protocol, port }),
+      ]);
+      const result = JSON.parse(out) as {
+        via?: string;
+        lifetimeSeconds?: number;
+        during?: string;
+        removed?: boolean;
+        after?: string;
+        failed?: string;
+      };
+      expect(result, out).toMatchObject({ via: protocol, removed: true });
+      expect(result.lifetimeSeconds).toBeGreaterThan(0);
+      expect(result.during).toMatch(
+        new RegExp(`dport ${port} dnat ip to ${HOST_ADDRESS.replaceAll('.', '\\.')}:${port}`),
+      );
+      expect(result.after).not.toContain(`dport ${port} `);
+    });
+
+    it.for([
       ['cgnat', '100.64.0.0', 10, 41041],
       ['double', '10.0.0.0', 8, 41051],
     ] as const)('%s: another NAT in front of the router is the first broken link', async ([chain, net, bits, port], {
