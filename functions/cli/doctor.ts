@@ -49,10 +49,7 @@ export interface DoctorDeps {
  * that is not this machine's own is there a router between them worth a question (and only
  * then may the doctor send anything to the gateway).
  */
-function routerNotAsked(t: Target, route: DefaultRoute | undefined, seen: string | undefined): RouterView | undefined {
-  if (route?.gateway === undefined || route.source === undefined) {
-    return { kind: 'not-asked', status: 'unknown', why: 'No default gateway was found, so there is no router to ask.' };
-  }
+function routerNotAsked(t: Target, source: string | undefined, seen: string | undefined): RouterView | undefined {
   if (seen === undefined) {
     return {
       kind: 'not-asked',
@@ -60,7 +57,7 @@ function routerNotAsked(t: Target, route: DefaultRoute | undefined, seen: string
       why: 'The router was not asked: the check from outside did not run, so whether one is on the path is not known.',
     };
   }
-  if (seen === route.source) {
+  if (seen === source) {
     return isPublicAddress(seen)
       ? {
           kind: 'not-asked',
@@ -91,6 +88,13 @@ function routerNotAsked(t: Target, route: DefaultRoute | undefined, seen: string
   return undefined;
 }
 
+/** The router view when there is no default route to a gateway: nothing to ask. */
+const NO_GATEWAY: RouterView = {
+  kind: 'not-asked',
+  status: 'unknown',
+  why: 'No default gateway was found, so there is no router to ask.',
+};
+
 /**
  * Removes `held` if the process is interrupted (Ctrl-C, SIGTERM) while it holds the forward,
  * then exits as the signal would have; returns the function that stops listening for it.
@@ -115,8 +119,7 @@ async function mapBeforeCheck(
   keep: boolean,
 ): Promise<{ view: RouterView; held?: HeldMapping; failed?: MapOutcome }> {
   if (route?.gateway === undefined || route.source === undefined) {
-    const view = routerNotAsked(target, route, undefined) as RouterView;
-    return { view, failed: { kind: 'failed', why: 'there is no default gateway to ask' } };
+    return { view: NO_GATEWAY, failed: { kind: 'failed', why: 'there is no default gateway to ask' } };
   }
   const facts = await discoverRouter(io, route.gateway, route.source, target);
   const view: RouterView = { kind: 'asked', facts };
@@ -211,10 +214,9 @@ async function askRouter(
   seen: string | undefined,
   io: RouterIo,
 ): Promise<RouterView> {
-  const notAsked = routerNotAsked(target, route, seen);
-  if (notAsked !== undefined || route?.gateway === undefined || route.source === undefined) {
-    return notAsked ?? { kind: 'not-asked', status: 'unknown', why: 'No default gateway was found.' };
-  }
+  const notAsked = routerNotAsked(target, route?.source, seen);
+  if (notAsked !== undefined) return notAsked;
+  if (route?.gateway === undefined || route.source === undefined) return NO_GATEWAY;
   return { kind: 'asked', facts: await discoverRouter(io, route.gateway, route.source, target) };
 }
 
