@@ -208,6 +208,23 @@ describe.runIf(skip === undefined)('dialback doctor against a real miniupnpd rou
       expect(listed).not.toMatch(/4103[12]->/);
     });
 
+    it('--map where the port is already forwarded elsewhere: the router refuses, and the doctor says both', async ({
+      expect,
+    }) => {
+      await upnpcForward('plain', ELSEWHERE, 41111);
+      const run = await doctor('plain', 41111, ['--map', '--json']);
+      const report = reportOf(run.out);
+      expect(run.code).toBe(1);
+      const router = statusOf(report, 'router');
+      expect(router?.status).toBe('broken');
+      expect(router?.evidence).toContain(`forwards 41111/tcp to ${ELSEWHERE}; this machine is ${HOST_ADDRESS}`);
+      expect(router?.evidence).toMatch(
+        /--map: the router refused a forward for 41111\/tcp: UPnP AddPortMapping: error \d+/,
+      );
+      // The router's forward is left as it was: the doctor never replaces one it did not make.
+      expect(await routerForwards('plain', 41111)).toEqual([`${ELSEWHERE}:41111`]);
+    });
+
     it('--map --keep leaves the forward, says for how long and how to remove it', async ({ expect }) => {
       const run = await doctor('plain', 41033, ['--map', '--keep', '--json']);
       const report = reportOf(run.out);
