@@ -34,7 +34,7 @@ export function usage(api: string): string {
   return `Usage: dialback PORT... [--udp] [--api URL] [--json] [-4 | -6 | --both] [--timeout S]
        dialback PORT... --from all|REGION,... [--api URL] [--json] [-4 | -6] [--timeout S]
        dialback listen PORT [--udp] [--api URL] [--json] [-4 | -6 | --both]
-       dialback doctor PORT [--udp] [--api URL] [--json] [-4 | -6]
+       dialback doctor PORT [--udp] [--api URL] [--json] [-4 | -6] [--map [--keep]]
        dialback ip [--api URL] [--json]
 
 Asks a Dialback API to dial back to your address and reports each TCP port as open,
@@ -43,7 +43,10 @@ closed or filtered. PORTs are 1-65535, separated by spaces or commas.
   listen PORT    listen on PORT on all interfaces, have the API check it with a one-time
                  token, and say whether the connection really reached this machine
   doctor PORT    find where the path to PORT breaks: the service, its bind address, the host
-                 firewall, this machine's address, then the check from outside (with proof)
+                 firewall, this machine's address, the router (UPnP IGD, NAT-PMP, PCP), the
+                 NAT layers, then the check from outside (with proof)
+  --map          (doctor) ask the router to forward PORT to this machine for the check, and
+                 remove the forward after; --keep leaves it (the doctor says for how long)
   --udp          check (or listen on) UDP ports instead of TCP: open|filtered means no
                  answer, which is normal for many UDP services; listen --udp settles it
   --api URL      the API to ask (now: ${api}); a bare host:port means http:// for
@@ -83,10 +86,25 @@ export interface Options {
   timeout?: string;
   udp?: boolean;
   from?: string;
+  map?: boolean;
+  keep?: boolean;
 }
 
 /** The long options, as `readArgs` takes them. */
-const LONG_OPTIONS = ['api', 'json', 'help', 'version', 'both', 'ipv4', 'ipv6', 'from', 'timeout', 'udp'] as const;
+const LONG_OPTIONS = [
+  'api',
+  'json',
+  'help',
+  'version',
+  'both',
+  'ipv4',
+  'ipv6',
+  'from',
+  'timeout',
+  'udp',
+  'map',
+  'keep',
+] as const;
 
 /**
  * The CLI's options that npm kept for itself: `npm run dialback 22 --json` gives `--json` to npm
@@ -114,6 +132,8 @@ export function readArgs(argv: readonly string[]): { values: Options; positional
         from: { type: 'string' },
         timeout: { type: 'string' },
         udp: { type: 'boolean', default: false },
+        map: { type: 'boolean', default: false },
+        keep: { type: 'boolean', default: false },
       },
       allowPositionals: true,
       strict: true,

@@ -19,7 +19,8 @@ export interface Target {
   readonly protocol: 'tcp' | 'udp';
 }
 
-const label = (t: Target): string => `${t.port}/${t.protocol}`;
+/** "8080/tcp": the port as every step names it. */
+export const label = (t: Target): string => `${t.port}/${t.protocol}`;
 
 /** "nginx (pid 812)", or "a process the doctor may not see (run as root to name it)". */
 function owners(listeners: readonly Listener[]): string {
@@ -205,33 +206,6 @@ export function addressStep(route: DefaultRoute | undefined): DoctorStep {
     evidence: `This machine sends from ${route.source}${dev} ${via}: ${meaning.words}.`,
     ...(meaning.advice === undefined ? {} : { advice: meaning.advice }),
   };
-}
-
-/** Steps 5 and 6: not built yet, said plainly, with what a person can check meanwhile. */
-export function routerSteps(t: Target, route: DefaultRoute | undefined, seen: string | undefined): DoctorStep[] {
-  const source = route?.source;
-  const direct = source !== undefined && seen !== undefined && source === seen && isPublicAddress(seen);
-  const gateway = route?.gateway;
-  const router: DoctorStep = direct
-    ? {
-        step: 'router',
-        status: 'ok',
-        evidence: "No router translates this route: the API saw this machine's own address.",
-      }
-    : {
-        step: 'router',
-        status: 'unknown',
-        evidence: 'Router discovery (UPnP IGD, NAT-PMP, PCP) is not built yet, so the router was not asked.',
-        advice: `Open the router's admin page${gateway === undefined ? '' : ` (usually http://${gateway}/)`} and check that ${label(t)} is forwarded${source === undefined ? ' to this machine' : ` to ${source}`}.`,
-      };
-  const nat: DoctorStep = direct
-    ? { step: 'nat', status: 'ok', evidence: `No NAT: the API saw ${seen}, this machine's own address.` }
-    : {
-        step: 'nat',
-        status: 'unknown',
-        evidence: `NAT layers are not judged yet (that needs the router's external address)${seen === undefined ? '' : `; the API saw ${seen}${source === undefined ? '' : `, this machine is ${source}`}`}.`,
-      };
-  return [router, nat];
 }
 
 /** Step 7: the check from outside, proven when the doctor held the port. */

@@ -6,14 +6,15 @@
  * outside can be proven with a one-time token) and changes nothing else.
  */
 import type { DialbackClient } from '../client/dialback-client.ts';
+import { classifyAddress, isPublicAddress } from '../contract/address.ts';
 import { type DoctorReport, type DoctorStep, doctorVerdict } from '../contract/doctor.ts';
+import { type MapOutcome, natStep, type RouterView, routerStep } from './doctor-router-steps.ts';
 import {
   addressStep,
   bindStep,
   type FirewallUnread,
   firewallStep,
   outsideStep,
-  routerSteps,
   serviceStep,
   type Target,
 } from './doctor-steps.ts';
@@ -22,7 +23,9 @@ import { type ListenOutcome, listenAndCheck } from './listen.ts';
 import { findListeners } from './listeners.ts';
 import { type ProcFiles, REAL_PROC } from './local-service.ts';
 import { type FirewallJudgement, judgeNftRuleset } from './nft-judge.ts';
-import { defaultRoute, type RunCommand, runCommand } from './route.ts';
+import { addMapping, type HeldMapping } from './port-mapping.ts';
+import { type DefaultRoute, defaultRoute, type RunCommand, runCommand } from './route.ts';
+import { discoverRouter, type RouterIo, routerIo } from './router-discovery.ts';
 
 /** What the doctor reads the machine with; tests pass their own. */
 export interface DoctorDeps {
@@ -35,6 +38,93 @@ export interface DoctorDeps {
   readonly isRoot?: boolean;
   /** How long to wait for the dial-proof token after an open answer. */
   readonly proofWaitMs?: number;
+  /** How the router is asked (UPnP IGD, NAT-PMP, PCP); default: the real network. */
+  readonly routerIo?: RouterIo;
+  /** `--map`: forward the port on the router for the check; `keep` leaves the forward in place after. */
+  readonly map?: { readonly keep: boolean };
+}
+
+/**
+ * Whether and why the router is not asked, before asking it: only when the API saw an address
+ * that is not this machine's own is there a router between them worth a question (and only
+ * then may the doctor send anything to the gateway).
+ */
+function routerNotAsked(t: Target, source: string | undefined, seen: string | undefined): RouterView | undefined {
+  if (seen === undefined) {
+    return {
+      kind: 'not-asked',
+      status: 'unknown',
+      why: 'The router was not asked: the check from outside did not run, so whether one is on the path is not known.',
+    };
+  }
+  if (seen === source) {
+    return isPublicAddress(seen)
+      ? {
+          kind: 'not-asked',
+          status: 'ok',
+          why: "No router translates this route: the API saw this machine's own address.",
+        }
+      : {
+          kind: 'not-asked',
+          status: 'unknown',
+          why: `The API saw this machine's own address ${seen}: it is on this network, so its check says nothing about the router.`,
+        };
+  }
+  if (classifyAddress(seen)?.range === 'loopback') {
+    return {
+      kind: 'not-asked',
+      status: 'unknown',
+      why: `The API saw ${seen}, this machine over loopback: no router is between them, so the router was not asked.`,
+    };
+  }
+  if (seen.includes(':')) {
+    return {
+      kind: 'not-asked',
+      status: 'unknown',
+      why: "The check went over IPv6, where a router forwards without NAT: if the port is not reachable, the router's IPv6 firewall is the link to open, not a port forward.",
+      advice: `Allow inbound ${t.port}/${t.protocol} to ${seen} in the router's IPv6 firewall (often under "IPv6 firewall", "pinholes" or "allow inbound"), and run the doctor again.`,
+    };
+  }
+  return undefined;
+}
+
+/** The router view when there is no default route to a gateway: nothing to ask. */
+const NO_GATEWAY: RouterView = {
+  kind: 'not-asked',
+  status: 'unknown',
+  why: 'No default gateway was found, so there is no router to ask.',
+};
+
+/**
+ * Removes `held` if the process is interrupted (Ctrl-C, SIGTERM) while it holds the forward,
+ * then exits as the signal would have; returns the function that stops listening for it.
+ */
+function removeOnInterrupt(held: HeldMapping): () => void {
+  const onSignal = (signal: NodeJS.Signals): void => {
+    void held.remove().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+}
+
+/** `--map`: asks the router for a forward before the check; what it said, and the forward when it made one. */
+async function mapBeforeCheck(
+  target: Target,
+  route: DefaultRoute | undefined,
+  io: RouterIo,
+  keep: boolean,
+): Promise<{ view: RouterView; held?: HeldMapping; failed?: MapOutcome }> {
+  if (route?.gateway === undefined || route.source === undefined) {
+    return { view: NO_GATEWAY, failed: { kind: 'failed', why: 'there is no default gateway to ask' } };
+  }
+  const facts = await discoverRouter(io, route.gateway, route.source, target);
+  const view: RouterView = { kind: 'asked', facts };
+  const made = await addMapping(io, facts, target, route.source, keep);
+  return 'failed' in made ? { view, failed: { kind: 'failed', why: made.failed } } : { view, held: made };
 }
 
 /** Where a person reads the host firewall on systems whose firewall the doctor does not read yet. */
@@ -77,15 +167,19 @@ export function readFirewall(
   return judgeNftRuleset(ruleset, packet);
 }
 
-/** Runs the doctor for `target` and returns every step and the verdict. */
-export async function runDoctor(target: Target, deps: DoctorDeps): Promise<DoctorReport> {
-  const proc = deps.proc ?? REAL_PROC;
-  const run = deps.run ?? runCommand;
-  // Read before the doctor binds the port, so its own listener is not mistaken for the service.
-  const found = findListeners(target.port, target.protocol, proc, run);
-  const route = defaultRoute(run, proc.read);
+/** The check from outside, with `--map`'s forward held around it and removed after (unless kept). */
+async function checkHoldingForward(
+  target: Target,
+  deps: DoctorDeps,
+  route: DefaultRoute | undefined,
+  map: { held?: HeldMapping; failed?: MapOutcome } | undefined,
+): Promise<{ outcome?: ListenOutcome; failure?: string; mapped?: MapOutcome }> {
+  const held = map?.held;
+  const keep = deps.map?.keep === true;
+  const stopWatching = held === undefined || keep ? undefined : removeOnInterrupt(held);
   let outcome: ListenOutcome | undefined;
   let failure: string | undefined;
+  let mapped = map?.failed;
   try {
     outcome = await listenAndCheck(deps.client, target.port, {
       udp: target.protocol === 'udp',
@@ -97,7 +191,48 @@ export async function runDoctor(target: Target, deps: DoctorDeps): Promise<Docto
     failure = privileged
       ? `Nothing listens on ${target.port}/${target.protocol}, and only root may listen below 1024, so the doctor could not hold the port to prove the path. Run it with sudo, e.g. \`sudo node dialback.mjs doctor${target.protocol === 'udp' ? ' --udp' : ''} ${target.port}\`, or start the service and run it again.`
       : deps.describeFailure(error);
+  } finally {
+    // The forward goes whatever happened to the check, unless --keep asked to leave it.
+    if (held !== undefined) {
+      const removed = keep ? 'kept' : await held.remove();
+      stopWatching?.();
+      const { via, lifetimeSeconds, removeHow } = held;
+      mapped = { kind: 'held', via, client: route?.source ?? '', lifetimeSeconds, removed, removeHow };
+    }
   }
+  return {
+    ...(outcome === undefined ? {} : { outcome }),
+    ...(failure === undefined ? {} : { failure }),
+    ...(mapped === undefined ? {} : { mapped }),
+  };
+}
+
+/** The router's answers, or why it was not asked (see `routerNotAsked`). */
+async function askRouter(
+  target: Target,
+  route: DefaultRoute | undefined,
+  seen: string | undefined,
+  io: RouterIo,
+): Promise<RouterView> {
+  const notAsked = routerNotAsked(target, route?.source, seen);
+  if (notAsked !== undefined) return notAsked;
+  if (route?.gateway === undefined || route.source === undefined) return NO_GATEWAY;
+  return { kind: 'asked', facts: await discoverRouter(io, route.gateway, route.source, target) };
+}
+
+/** Runs the doctor for `target` and returns every step and the verdict. */
+export async function runDoctor(target: Target, deps: DoctorDeps): Promise<DoctorReport> {
+  const proc = deps.proc ?? REAL_PROC;
+  const run = deps.run ?? runCommand;
+  // Read before the doctor binds the port, so its own listener is not mistaken for the service.
+  const found = findListeners(target.port, target.protocol, proc, run);
+  const route = defaultRoute(run, proc.read);
+  const io = deps.routerIo ?? routerIo();
+  const map = deps.map === undefined ? undefined : await mapBeforeCheck(target, route, io, deps.map.keep);
+  const { outcome, failure, mapped } = await checkHoldingForward(target, deps, route, map);
+  const seen = outcome?.check.ip;
+  const router = map?.view ?? (await askRouter(target, route, seen, io));
+  const nat = natStep(target, route, router, seen);
   // The firewall is judged for the family the check arrived over (IPv4 when it never ran).
   const family = outcome?.check.family ?? 4;
   const isRoot = deps.isRoot ?? process.getuid?.() === 0;
@@ -106,7 +241,8 @@ export async function runDoctor(target: Target, deps: DoctorDeps): Promise<Docto
     bindStep(target, found?.listeners, outcome),
     firewallStep(target, readFirewall({ ...target, family }, run, proc.read, isRoot)),
     addressStep(route),
-    ...routerSteps(target, route, outcome?.check.ip),
+    routerStep(target, route, router, nat.broken, mapped),
+    nat.step,
     outsideStep(target, outcome, failure),
   ];
   return {

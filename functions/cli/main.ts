@@ -60,6 +60,8 @@ interface Run {
   /** `--udp`: the ports are UDP ports. */
   readonly udp: boolean;
   readonly colour: boolean;
+  /** `doctor --map [--keep]`: forward the port on the router for the check. */
+  readonly map?: { readonly keep: boolean };
   readonly client: (family?: 4 | 6) => DialbackClient;
   /** A client of another endpoint of the same deployment, with the same deadlines. */
   readonly clientAt: (api: string, family: 4 | 6) => DialbackClient;
@@ -153,6 +155,7 @@ async function doctorCommand(run: Run, ports: readonly number[]): Promise<number
       {
         client: run.client(run.family),
         describeFailure: (error) => problemLine(explainFailure(error, run.api, run.deadlines)),
+        ...(run.map === undefined ? {} : { map: run.map }),
       },
     ),
   );
@@ -274,6 +277,12 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     if (values.from !== undefined && values.udp) {
       throw new UsageError('--from checks TCP ports; check UDP from one region at a time with --api.');
     }
+    if ((values.map || values.keep) && command !== 'doctor') {
+      throw new UsageError(
+        '--map and --keep belong to "dialback doctor": it forwards the port on the router for its check.',
+      );
+    }
+    if (values.keep && !values.map) throw new UsageError('--keep keeps the forward --map makes; give --map too.');
     const base = api;
     const fixed = deadlines;
     const run: Run = {
@@ -285,6 +294,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       both,
       udp: values.udp === true,
       colour: colourWanted(io.stdoutIsTty === true, io.env),
+      ...(values.map ? { map: { keep: values.keep === true } } : {}),
       client: (f) => createClient({ api: base, fetch: deadlineFetch(fixed, f) }),
       clientAt: (other, f) => createClient({ api: other, fetch: deadlineFetch(fixed, f) }),
     };

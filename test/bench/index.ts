@@ -25,6 +25,7 @@ const SECTIONS: ReadonlyArray<() => Promise<Section>> = [
   () => import('./local-table.ts'),
   () => import('./server-memory.ts'),
   () => import('./udp-lab.ts'),
+  () => import('./doctor-lab.ts'),
 ];
 
 async function main(): Promise<void> {

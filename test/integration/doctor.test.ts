@@ -21,7 +21,9 @@ describe('dialback doctor against the local server', () => {
       `✔ Service              Nothing listened on ${port}/tcp, so the doctor listened on it itself (all addresses) for the check, and stopped when it ended.`,
     );
     expect(line(out, 'Bind address')).toMatch(/^✔ /);
-    expect(line(out, 'Router')).toMatch(/^\? .*not built yet/);
+    expect(line(out, 'Router')).toMatch(
+      /^\? Router +The API saw 127\.0\.0\.1, this machine over loopback: no router is between them/,
+    );
     expect(line(out, 'From outside')).toMatch(
       new RegExp(
         `^✔ From outside +${port}/tcp open \\(syn-ack\\).*received its one-time token, so this machine answered\\.$`,
@@ -100,6 +102,15 @@ describe('dialback doctor against the local server', () => {
     const { code, err } = await runCaptured(['doctor', '22', '80', '--api', app.url]);
     expect(code).toBe(2);
     expect(err).toContain('"dialback doctor" takes exactly one port.');
+  });
+
+  it('takes --map only for doctor, and --keep only with --map', async () => {
+    const check = await runCaptured(['22', '--map', '--api', app.url]);
+    expect(check.code).toBe(2);
+    expect(check.err).toContain('--map and --keep belong to "dialback doctor"');
+    const keep = await runCaptured(['doctor', '22', '--keep', '--api', app.url]);
+    expect(keep.code).toBe(2);
+    expect(keep.err).toContain('--keep keeps the forward --map makes; give --map too.');
   });
 });
 

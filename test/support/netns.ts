@@ -272,7 +272,8 @@ export interface StartOptions {
 
 const STOP_GRACE_MS = 3000;
 
-function startInNamespace(ns: string, args: readonly string[], options: StartOptions = {}): NsProcess {
+/** Starts `args` in namespace `ns` (through `ip netns exec`, so the PID is the command's own). */
+export function startInNamespace(ns: string, args: readonly string[], options: StartOptions = {}): NsProcess {
   const child = spawn('ip', ['netns', 'exec', ns, ...args], {
     env: { ...process.env, ...options.env },
     ...(options.cwd === undefined ? {} : { cwd: options.cwd }),

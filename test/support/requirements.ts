@@ -24,7 +24,9 @@ export type Need =
   | 'unshare'
   | 'chromium'
   | 'systemd-analyze'
-  | 'caddy';
+  | 'caddy'
+  | 'miniupnpd'
+  | 'upnpc';
 
 /** The Debian package that provides each tool. */
 const PACKAGES: Readonly<Record<Exclude<Need, 'root'>, string>> = {
@@ -37,6 +39,8 @@ const PACKAGES: Readonly<Record<Exclude<Need, 'root'>, string>> = {
   chromium: 'chromium',
   'systemd-analyze': 'systemd',
   caddy: 'caddy',
+  miniupnpd: 'miniupnpd-nftables',
+  upnpc: 'miniupnpc',
 };
 
 /** True under CI, where every guarded test must run (`CI` set, or `DIALBACK_REQUIRE_LAB=1`). */

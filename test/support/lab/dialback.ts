@@ -57,7 +57,10 @@ export async function startListener(client: LabSide, ports: readonly number[]): 
 }
 
 /** Runs the CLI (`functions/cli/main.ts`) in `side`'s namespace; gives its exit status and output. */
-export async function runCliIn(side: LabSide, args: readonly string[]): Promise<{ code: number; out: string }> {
+export async function runCliIn(
+  side: Pick<LabSide, 'exec'>,
+  args: readonly string[],
+): Promise<{ code: number; out: string }> {
   const quoted = [...NODE_TS, `${REPO_ROOT}functions/cli/main.ts`, ...args].map((a) => `'${a}'`).join(' ');
   const out = await side.exec(['sh', '-c', `cd '${REPO_ROOT}' && ${quoted} 2>&1; echo "exit=$?"`], undefined, 60_000);
   return { code: Number(/exit=(\d+)\s*$/.exec(out)?.[1] ?? -1), out: out.replace(/exit=\d+\s*$/, '') };

@@ -1,0 +1,418 @@
+/**
+ * `dialback doctor` against a real router daemon: Debian's miniupnpd (UPnP IGD, NAT-PMP, PCP,
+ * nftables backend) in a namespace between the user's machine and a Dialback checker, behind
+ * nothing, behind a carrier-grade NAT or a second router, and a router that speaks none of the
+ * protocols (test/support/lab/router-lab.ts). Each scenario runs the repo CLI in the host's
+ * namespace in --json and in text, and is held against what the lab built (the router's own
+ * nftables rules, miniupnpc's view of its forwards, the addresses on its interfaces), not
+ * against fixtures. Bound to loopback, nothing listening and the host firewall are the
+ * doctor-firewall lab's and the integration tests' (test/lab/doctor-firewall.test.ts,
+ * test/integration/doctor.test.ts).
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { BlockList } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildWebAssets } from '../../functions/build/served-code.ts';
+import type { DoctorReport, DoctorStepName } from '../../functions/contract/doctor.ts';
+import { runCliIn } from '../support/lab/dialback.ts';
+import {
+  API_V6,
+  buildRouterLab,
+  type ChainName,
+  ELSEWHERE,
+  GATEWAY,
+  HOST_ADDRESS,
+  HOST_V6,
+  labInterfaces,
+  type RouterLab,
+  rootInterfaces,
+} from '../support/lab/router-lab.ts';
+import { sh, startInNamespace } from '../support/netns.ts';
+import { skipReason } from '../support/requirements.ts';
+
+const skip = await skipReason('doctor router lab tests', ['root', 'ip', 'nft', 'miniupnpd', 'upnpc']);
+
+const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** The doctor's budget for the router (2 s) plus a check that times out (1.5 s) plus Node's start. */
+const DOCTOR_MS = 15_000;
+
+let lab: RouterLab;
+let rootBefore: string[];
+
+/** Runs `dialback doctor PORT --api <chain's checker> ...extra` in the chain's host namespace. */
+async function doctor(chain: ChainName, port: number, extra: readonly string[] = []) {
+  const { host, api } = lab.chains[chain];
+  return runCliIn({ exec: (args, input, ms) => lab.exec(host, args, input, ms ?? DOCTOR_MS) }, [
+    'doctor',
+    String(port),
+    '--api',
+    api,
+    ...extra,
+  ]);
+}
+
+/** The JSON report of a run, or a failure that shows what the CLI printed. */
+function reportOf(out: string): DoctorReport {
+  try {
+    return JSON.parse(out) as DoctorReport;
+  } catch {
+    throw new Error(`not a doctor report:\n${out}`);
+  }
+}
+
+const statusOf = (report: DoctorReport, step: DoctorStepName) => report.steps.find((s) => s.step === step);
+
+/** The text line of one step. */
+const line = (out: string, title: string): string => out.split('\n').find((l) => l.slice(2).startsWith(title)) ?? '';
+
+/** Asks the router for a forward of `port` to `client` with miniupnpc (a second, independent UPnP client). */
+async function upnpcForward(chain: ChainName, client: string, port: number): Promise<void> {
+  const out = await lab.exec(lab.chains[chain].host, [
+    'upnpc',
+    '-u',
+    `http://${GATEWAY}:5000/rootDesc.xml`,
+    '-a',
+    client,
+    String(port),
+    String(port),
+    'TCP',
+  ]);
+  expect(out).toContain(`external ${lab.chains[chain].wan}:${port} TCP is redirected to internal ${client}:${port}`);
+}
+
+/** The router's own DNAT rules for `port`, as its nftables holds them ("to 192.168.1.20:41031"). */
+async function routerForwards(chain: ChainName, port: number): Promise<string[]> {
+  const ruleset = await lab.exec(lab.chains[chain].router, [
+    'nft',
+    'list',
+    'chain',
+    'inet',
+    'filter',
+    'prerouting_miniupnpd',
+  ]);
+  return ruleset
+    .split('\n')
+    .filter((l) => l.includes(`dport ${port} `))
+    .map((l) => /dnat ip to (\S+)/.exec(l)?.[1] ?? l.trim());
+}
+
+/** Runs one scenario in --json and in text (two ports, so both run at once), and returns both. */
+async function both(chain: ChainName, port: number, extra: readonly string[] = []) {
+  const [json, text] = await Promise.all([doctor(chain, port, [...extra, '--json']), doctor(chain, port + 1, extra)]);
+  return { json: { code: json.code, report: reportOf(json.out) }, text };
+}
+
+describe.runIf(skip === undefined)('dialback doctor against a real miniupnpd router', () => {
+  beforeAll(async () => {
+    rootBefore = await rootInterfaces();
+    lab = await buildRouterLab('rtr');
+  }, 60_000);
+
+  afterAll(async () => {
+    await lab?.destroy();
+  });
+
+  // First, before anything starts: the lab's 11.0.0.0/8 "Internet" must be unreachable from, and
+  // unconnected to, the root namespace (the rule that lets the lab use addresses outside 198.18/15).
+  it('is isolated: no interface added to the root namespace, every lab link a veth between lab namespaces', async () => {
+    expect(await rootInterfaces()).toEqual(rootBefore);
+    const links = await labInterfaces(lab);
+    // Both ends of each of the 9 links (4 LANs, 4 router uplinks, the ISP's uplink), all inside the lab.
+    expect(links.length).toBe(2 * 9);
+    for (const l of links) expect(l, `${l.ns} ${l.ifname}`).toMatchObject({ peerNetns: true });
+    // A lookup in the root's route table (it sends nothing).
+    const rootRoute = JSON.parse(await sh('ip', ['-j', 'route', 'get', '11.0.1.1'])) as Array<{ dev: string }>;
+    // The root namespace would send 11.0.1.1 out of one of its own interfaces, never into the lab.
+    expect(rootBefore).toContain(rootRoute[0]?.dev);
+    await lab.start();
+  }, 90_000);
+
+  describe.concurrent('scenarios', () => {
+    it('open end to end through a forward: every link holds, the answer is proven, exit 0', async ({ expect }) => {
+      await upnpcForward('plain', HOST_ADDRESS, 41001);
+      await upnpcForward('plain', HOST_ADDRESS, 41002);
+      expect(await routerForwards('plain', 41001)).toEqual([`${HOST_ADDRESS}:41001`]);
+      const { json, text } = await both('plain', 41001);
+      expect(json.code).toBe(0);
+      expect(json.report.verdict).toMatchObject({ status: 'open', step: 'outside' });
+      expect(json.report.steps.map((s) => s.status)).toEqual(['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok']);
+      expect(statusOf(json.report, 'router')?.evidence).toBe(
+        `The router (UPnP IGD, NAT-PMP and PCP, external address ${lab.chains.plain.wan}) forwards 41001/tcp to ${HOST_ADDRESS}:41001, this machine.`,
+      );
+      expect(statusOf(json.report, 'nat')?.evidence).toBe(
+        `One NAT: the router's external address is ${lab.chains.plain.seenAs}, the address the API saw.`,
+      );
+      expect(json.report.check?.ip).toBe(lab.chains.plain.seenAs);
+      expect(text.code).toBe(0);
+      expect(line(text.out, 'Router')).toMatch(
+        /^✔ Router +.*forwards 41002\/tcp to 192\.168\.1\.20:41002, this machine\.$/,
+      );
+      expect(text.out).toContain('Open: 41002/tcp answered from outside, and it was this machine.');
+    });
+
+    it('no forward: the router is the first broken link, and --map is offered', async ({ expect }) => {
+      expect(await routerForwards('plain', 41011)).toEqual([]);
+      const { json, text } = await both('plain', 41011);
+      expect(json.code).toBe(1);
+      expect(json.report.verdict).toMatchObject({ status: 'broken', step: 'router' });
+      expect(statusOf(json.report, 'router')).toMatchObject({
+        status: 'broken',
+        evidence: `The router (UPnP IGD, NAT-PMP and PCP, external address ${lab.chains.plain.wan}) has no forward for 41011/tcp.`,
+      });
+      expect(json.report.verdict.next).toContain('`dialback doctor 41011 --map`');
+      // The router's own kernel answers: nothing listens there on that port.
+      expect(json.report.check?.results[0]).toMatchObject({ state: 'closed' });
+      expect(text.code).toBe(1);
+      expect(line(text.out, 'Router')).toMatch(/^✘ Router +.*has no forward for 41012\/tcp\.$/);
+      expect(text.out).toContain('Broken at: router.');
+    });
+
+    it('a forward to the wrong LAN address: names it and this machine', async ({ expect }) => {
+      await upnpcForward('plain', ELSEWHERE, 41021);
+      await upnpcForward('plain', ELSEWHERE, 41022);
+      expect(await routerForwards('plain', 41021)).toEqual([`${ELSEWHERE}:41021`]);
+      const { json, text } = await both('plain', 41021);
+      expect(json.code).toBe(1);
+      expect(json.report.verdict).toMatchObject({ status: 'broken', step: 'router' });
+      expect(statusOf(json.report, 'router')?.evidence).toContain(
+        `forwards 41021/tcp to ${ELSEWHERE}; this machine is ${HOST_ADDRESS}`,
+      );
+      expect(statusOf(json.report, 'outside')?.status).toBe('broken');
+      expect(line(text.out, 'Router')).toContain(`forwards 41022/tcp to ${ELSEWHERE}; this machine is ${HOST_ADDRESS}`);
+      expect(text.out).toContain('Broken at: router.');
+    });
+
+    it('--map turns "no forward" into open, then leaves no forward on the router', async ({ expect }) => {
+      const { json, text } = await both('plain', 41031, ['--map']);
+      expect(json.code).toBe(0);
+      expect(json.report.verdict.status).toBe('open');
+      expect(statusOf(json.report, 'router')?.evidence).toContain(
+        `--map: the doctor asked the router (UPnP IGD) to forward 41031/tcp to ${HOST_ADDRESS} for the check and removed it after the check.`,
+      );
+      expect(text.code).toBe(0);
+      expect(text.out).toContain('Open: 41032/tcp answered from outside, and it was this machine.');
+      // The router's own state, read two ways: its nftables rules and its UPnP list.
+      expect(await routerForwards('plain', 41031)).toEqual([]);
+      expect(await routerForwards('plain', 41032)).toEqual([]);
+      const listed = await lab.exec(lab.chains.plain.host, [
+        'upnpc',
+        '-u',
+        `http://${GATEWAY}:5000/rootDesc.xml`,
+        '-l',
+      ]);
+      expect(listed).not.toMatch(/4103[12]->/);
+    });
+
+    it('--map where the port is already forwarded elsewhere: the router refuses, and the doctor says both', async ({
+      expect,
+    }) => {
+      await upnpcForward('plain', ELSEWHERE, 41111);
+      const run = await doctor('plain', 41111, ['--map', '--json']);
+      const report = reportOf(run.out);
+      expect(run.code).toBe(1);
+      const router = statusOf(report, 'router');
+      expect(router?.status).toBe('broken');
+      expect(router?.evidence).toContain(`forwards 41111/tcp to ${ELSEWHERE}; this machine is ${HOST_ADDRESS}`);
+      expect(router?.evidence).toMatch(
+        /--map: the router refused a forward for 41111\/tcp: UPnP AddPortMapping: error \d+/,
+      );
+      // The router's forward is left as it was: the doctor never replaces one it did not make.
+      expect(await routerForwards('plain', 41111)).toEqual([`${ELSEWHERE}:41111`]);
+    });
+
+    it('--map --keep leaves the forward, says for how long and how to remove it', async ({ expect }) => {
+      const run = await doctor('plain', 41033, ['--map', '--keep', '--json']);
+      const report = reportOf(run.out);
+      expect(run.code).toBe(0);
+      expect(statusOf(report, 'router')?.evidence).toContain(
+        'kept (--keep); it lapses after 7200 s, or remove it now with `upnpc -d 41033 TCP` (miniupnpc)',
+      );
+      expect(await routerForwards('plain', 41033)).toEqual([`${HOST_ADDRESS}:41033`]);
+      await lab.exec(lab.chains.plain.host, [
+        'upnpc',
+        '-u',
+        `http://${GATEWAY}:5000/rootDesc.xml`,
+        '-d',
+        '41033',
+        'TCP',
+      ]);
+      expect(await routerForwards('plain', 41033)).toEqual([]);
+    });
+
+    it('--map removes the forward when interrupted (SIGINT) while it holds it', async ({ expect }) => {
+      // An API address on the lab's Internet that nobody holds: the check waits on ARP for seconds.
+      const cli = startInNamespace(
+        lab.chains.plain.host,
+        [
+          process.execPath,
+          '--import',
+          'tsx',
+          'functions/cli/main.ts',
+          'doctor',
+          '41035',
+          '--map',
+          '--api',
+          'http://11.0.1.99:8787',
+        ],
+        { cwd: REPO_ROOT },
+      );
+      try {
+        for (let i = 0; i < 100 && (await routerForwards('plain', 41035)).length === 0; i++) await sleep(50);
+        expect(await routerForwards('plain', 41035)).toEqual([`${HOST_ADDRESS}:41035`]);
+        process.kill(cli.pid, 'SIGINT');
+        // waitFor rejects as soon as the process exits without printing the text.
+        await expect(cli.waitFor('never printed', 5000)).rejects.toThrow(/exited before printing/);
+        expect(await routerForwards('plain', 41035)).toEqual([]);
+      } finally {
+        await cli.stop();
+      }
+    });
+
+    it('the standalone dialback.mjs runs doctor --map with plain node from an empty directory', async ({ expect }) => {
+      const dir = await mkdtemp(join(tmpdir(), 'dialback-standalone-'));
+      try {
+        await writeFile(join(dir, 'dialback.mjs'), (await (await buildWebAssets()).cli()) ?? '');
+        const out = await lab.exec(
+          lab.chains.plain.host,
+          [
+            'sh',
+            '-c',
+            `cd '${dir}' && '${process.execPath}' dialback.mjs doctor 41071 --map --json --api ${lab.chains.plain.api}; echo "exit=$?"`,
+          ],
+          undefined,
+          DOCTOR_MS,
+        );
+        expect(out).toMatch(/exit=0\s*$/);
+        const report = reportOf(out.replace(/exit=\d+\s*$/, ''));
+        expect(report.verdict.status).toBe('open');
+        expect(statusOf(report, 'router')?.evidence).toContain('removed it after the check');
+        expect(await routerForwards('plain', 41071)).toEqual([]);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+
+    it("IPv6 through a router whose firewall drops inbound: no NAT, the router's IPv6 firewall is the link", async ({
+      expect,
+    }) => {
+      // What the lab built: the router's forward chain (its IPv6 firewall too) drops by default.
+      const forward = await lab.exec(lab.chains.plain.router, ['nft', 'list', 'chain', 'inet', 'filter', 'forward']);
+      expect(forward).toContain('policy drop;');
+      const [json, text] = await Promise.all([
+        runCliIn({ exec: (args, input, ms) => lab.exec(lab.chains.plain.host, args, input, ms ?? DOCTOR_MS) }, [
+          'doctor',
+          '41091',
+          '-6',
+          '--api',
+          API_V6,
+          '--json',
+        ]),
+        runCliIn({ exec: (args, input, ms) => lab.exec(lab.chains.plain.host, args, input, ms ?? DOCTOR_MS) }, [
+          'doctor',
+          '41092',
+          '-6',
+          '--api',
+          API_V6,
+        ]),
+      ]);
+      const report = reportOf(json.out);
+      expect(json.code, json.out).toBe(1);
+      expect(report.check?.ip).toBe(HOST_V6);
+      expect(report.check?.results[0]).toMatchObject({ state: 'filtered' });
+      expect(statusOf(report, 'nat')).toMatchObject({
+        status: 'ok',
+        evidence: expect.stringContaining('No NAT: the check went over IPv6'),
+      });
+      expect(report.verdict).toMatchObject({ status: 'broken', step: 'router' });
+      expect(report.verdict.next).toBe(
+        `Allow inbound 41091/tcp to ${HOST_V6} in the router's IPv6 firewall (often under "IPv6 firewall", "pinholes" or "allow inbound"), and run the doctor again.`,
+      );
+      expect(text.code).toBe(1);
+      expect(line(text.out, 'Router')).toMatch(/^\? Router +The check went over IPv6/);
+      expect(text.out).toContain('Broken at: router.');
+    });
+
+    it.for([
+      'NAT-PMP',
+      'PCP',
+    ] as const)('%s: a forward made and removed over it, as the router records it', async (protocol, { expect }) => {
+      const port = protocol === 'NAT-PMP' ? 41101 : 41102;
+      const out = await lab.exec(lab.chains.plain.host, [
+        process.execPath,
+        '--import',
+        'tsx',
+        `${REPO_ROOT}test/support/lab/map-runner.ts`,
+        JSON.stringify({ router: lab.chains.plain.router, protocol, port }),
+      ]);
+      const result = JSON.parse(out) as {
+        via?: string;
+        lifetimeSeconds?: number;
+        during?: string;
+        removed?: boolean;
+        after?: string;
+        failed?: string;
+      };
+      expect(result, out).toMatchObject({ via: protocol, removed: true });
+      expect(result.lifetimeSeconds).toBeGreaterThan(0);
+      expect(result.during).toMatch(
+        new RegExp(`dport ${port} dnat ip to ${HOST_ADDRESS.replaceAll('.', '\\.')}:${port}`),
+      );
+      expect(result.after).not.toContain(`dport ${port} `);
+    });
+
+    it.for([
+      ['cgnat', '100.64.0.0', 10, 41041],
+      ['double', '10.0.0.0', 8, 41051],
+    ] as const)('%s: another NAT in front of the router is the first broken link', async ([chain, net, bits, port], {
+      expect,
+    }) => {
+      // What the lab built: the router's WAN address is in `range`, and the checker sees the ISP's.
+      const wan = JSON.parse(
+        await lab.exec(lab.chains[chain].router, ['ip', '-j', '-4', 'addr', 'show', 'wan0']),
+      ) as Array<{
+        addr_info: Array<{ local: string }>;
+      }>;
+      expect(wan[0]?.addr_info[0]?.local).toBe(lab.chains[chain].wan);
+      const range = new BlockList();
+      range.addSubnet(net, bits);
+      expect(range.check(lab.chains[chain].wan)).toBe(true);
+      const { json, text } = await both(chain, port);
+      expect(json.code).toBe(1);
+      expect(json.report.check?.ip).toBe(lab.chains[chain].seenAs);
+      expect(json.report.verdict).toMatchObject({ status: 'broken', step: 'nat' });
+      expect(statusOf(json.report, 'nat')?.evidence).toMatch(
+        new RegExp(
+          `^Another NAT is in front of the router: it answers but reports no usable external address \\(UPnP: an empty external address; NAT-PMP: network failure .*the Internet sees ${lab.chains[chain].seenAs.replaceAll('.', '\\.')}\\.`,
+        ),
+      );
+      // The router's missing forward is not the first thing to fix behind another NAT.
+      expect(statusOf(json.report, 'router')?.status).toBe('unknown');
+      expect(text.code).toBe(1);
+      expect(line(text.out, 'NAT layers')).toMatch(/^✘ NAT layers +Another NAT is in front of the router/);
+      expect(text.out).toContain('Broken at: nat layers.');
+    });
+
+    it('a router that speaks none of the protocols: ? within the budget, and where to look', async ({ expect }) => {
+      const listening = await lab.exec(lab.chains.silent.router, ['ss', '-Hlun']);
+      expect(listening).not.toMatch(/:5351\b|:1900\b/);
+      const started = performance.now();
+      const { json, text } = await both('silent', 41061);
+      // Both runs at once: the router's 2 s budget, the check's 1.5 s deadline and Node's start.
+      expect(performance.now() - started).toBeLessThan(DOCTOR_MS);
+      expect(json.code).toBe(1);
+      expect(statusOf(json.report, 'router')).toMatchObject({
+        status: 'unknown',
+        evidence: `The gateway ${GATEWAY} answered none of UPnP IGD, NAT-PMP or PCP within 2 s, so the doctor cannot see its forwards.`,
+      });
+      expect(json.report.verdict).toMatchObject({ status: 'broken', step: 'router' });
+      expect(json.report.verdict.next).toContain(`usually http://${GATEWAY}/`);
+      expect(line(text.out, 'Router')).toMatch(/^\? Router +The gateway 192\.168\.1\.1 answered none/);
+      expect(text.out).toContain('Broken at: router.');
+    });
+  });
+});

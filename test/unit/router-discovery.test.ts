@@ -1,0 +1,78 @@
+/**
+ * Router discovery's budget and its reading of bad answers, with real UDP sockets on loopback
+ * standing in for the gateway's port 5351 (the lab has the real miniupnpd): a silent router
+ * costs the budget and no more, resends follow RFC 6886's schedule, garbage is no answer, and a
+ * router that speaks NAT-PMP only is read as such. SSDP's multicast is refused by the tests'
+ * connect guard here, which discovery must take as "no UPnP", not as a crash.
+ */
+import dgram from 'node:dgram';
+import { afterEach, describe, expect, it } from 'vitest';
+import { NAT_PMP_PORT } from '../../functions/cli/nat-pmp.ts';
+import { discoverRouter, RESEND_AFTER_MS, routerIo } from '../../functions/cli/router-discovery.ts';
+
+const TARGET = { port: 40000, protocol: 'tcp' } as const;
+
+/** A UDP "router" on 127.0.0.1:5351 that answers each datagram with what `reply` returns (or nothing). */
+async function fakeGateway(
+  reply: (request: Buffer) => Buffer | undefined,
+): Promise<{ received: Buffer[]; close(): void }> {
+  const socket = dgram.createSocket('udp4');
+  const received: Buffer[] = [];
+  socket.on('message', (message, from) => {
+    received.push(message);
+    const answer = reply(message);
+    if (answer !== undefined) socket.send(answer, from.port, from.address);
+  });
+  await new Promise<void>((resolve) => socket.bind(NAT_PMP_PORT, '127.0.0.1', resolve));
+  return { received, close: () => socket.close() };
+}
+
+let gateway: { received: Buffer[]; close(): void } | undefined;
+afterEach(() => {
+  gateway?.close();
+  gateway = undefined;
+});
+
+describe('discoverRouter over real sockets', () => {
+  it('gives up on a silent router at the budget, having resent as scheduled', async () => {
+    gateway = await fakeGateway(() => undefined);
+    const started = performance.now();
+    const facts = await discoverRouter(routerIo(), '127.0.0.1', '127.0.0.1', TARGET, 900);
+    const took = performance.now() - started;
+    expect(took).toBeGreaterThanOrEqual(890);
+    expect(took).toBeLessThan(1400);
+    expect(facts).toEqual({ gateway: '127.0.0.1', elapsedMs: expect.any(Number) });
+    // NAT-PMP's question and PCP's, each sent once and resent after 250 and 750 ms.
+    expect(gateway.received.length).toBe(2 * (1 + RESEND_AFTER_MS.length));
+  });
+
+  it('takes garbage, short and oversized answers as no answer', async () => {
+    let n = 0;
+    const junk = [Buffer.from('hello'), Buffer.alloc(0), Buffer.alloc(1200, 2), Buffer.from('0080', 'hex')];
+    gateway = await fakeGateway(() => junk[n++ % junk.length]);
+    const facts = await discoverRouter(routerIo(), '127.0.0.1', '127.0.0.1', TARGET, 900);
+    expect(facts.natPmp).toBeUndefined();
+    expect(facts.pcp).toBeUndefined();
+  });
+
+  it('reads a NAT-PMP-only router: its external address, and PCP answered with "unsupported version"', async () => {
+    gateway = await fakeGateway((request) =>
+      request[0] === 0
+        ? Buffer.from('008000000000002a0b000002', 'hex')
+        : Buffer.from('008000010000002a00000000', 'hex'),
+    );
+    const facts = await discoverRouter(routerIo(), '127.0.0.1', '127.0.0.1', TARGET, 900);
+    expect(facts.natPmp).toEqual({ result: 'success', code: 0, externalAddress: '11.0.0.2' });
+    expect(facts.pcp).toBeUndefined();
+    // It answered at once: the budget is not spent waiting for SSDP, which the guard refused.
+    expect(facts.elapsedMs).toBeLessThan(500);
+  });
+
+  it('keeps a NAT-PMP failure as words, without an address', async () => {
+    gateway = await fakeGateway((request) =>
+      request[0] === 0 ? Buffer.from('008000030000002a00000000', 'hex') : undefined,
+    );
+    const facts = await discoverRouter(routerIo(), '127.0.0.1', '127.0.0.1', TARGET, 600);
+    expect(facts.natPmp).toEqual({ result: 'network failure (it has no external address)', code: 3 });
+  });
+});
