@@ -188,7 +188,8 @@ describe('dialback CLI when the API misbehaves', () => {
 
   it('colours the states on a terminal, and never with NO_COLOR or when piped', async () => {
     const args = [String(listener.port), '--api', app.url];
-    expect((await cli(args, { stdoutIsTty: true })).out).toContain(`${listener.port}/tcp  \x1b[32mopen\x1b[0m`);
+    const tty = await cli(args, { stdoutIsTty: true });
+    expect(tty.out, tty.err).toContain(`${listener.port}/tcp  \x1b[32mopen\x1b[0m`);
     expect((await cli(args, { stdoutIsTty: true, env: { NO_COLOR: '1' } })).out).not.toContain('\x1b');
     expect((await cli(args)).out).not.toContain('\x1b');
   });
