@@ -5,9 +5,10 @@
  * protocols (test/support/lab/router-lab.ts). Each scenario runs the repo CLI in the host's
  * namespace in --json and in text, and is held against what the lab built (the router's own
  * nftables rules, miniupnpc's view of its forwards, the addresses on its interfaces), not
- * against fixtures. Bound to loopback, nothing listening and the host firewall are the
- * doctor-firewall lab's and the integration tests' (test/lab/doctor-firewall.test.ts,
- * test/integration/doctor.test.ts).
+ * against fixtures. The links on the machine itself (bound to loopback, nothing listening, a
+ * host firewall that drops or rejects) run here too, behind a working forward, so the doctor
+ * must stop at them whatever the router does; the firewall judge's rule-by-rule cases are
+ * test/lab/doctor-firewall.test.ts's.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { BlockList } from 'node:net';
@@ -297,6 +298,85 @@ describe.runIf(skip === undefined)('dialback doctor against a real miniupnpd rou
       }
     });
 
+    // The links on this machine, behind a router that forwards the port here: the doctor stops at
+    // the first of them, whatever the router does.
+    it('a service bound to 127.0.0.1 behind a working forward: the bind address is the first broken link', async ({
+      expect,
+    }) => {
+      const ports = [41121, 41122];
+      for (const port of ports) await upnpcForward('plain', HOST_ADDRESS, port);
+      const script = `const net=require('node:net');let n=0;for(const p of [${ports}])net.createServer(s=>s.destroy()).listen(p,'127.0.0.1',()=>{if(++n===${ports.length})console.log('listening')});`;
+      const service = startInNamespace(lab.chains.plain.host, [process.execPath, '-e', script]);
+      try {
+        await service.waitFor('listening', DOCTOR_MS);
+        const { json, text } = await both('plain', 41121);
+        expect(json.code).toBe(1);
+        expect(json.report.verdict).toMatchObject({ status: 'broken', step: 'bind' });
+        expect(statusOf(json.report, 'service')?.status).toBe('ok');
+        expect(statusOf(json.report, 'bind')).toMatchObject({
+          status: 'broken',
+          evidence: expect.stringContaining('127.0.0.1'),
+        });
+        expect(text.code).toBe(1);
+        expect(line(text.out, 'Bind address')).toMatch(/^✘ Bind address +.*127\.0\.0\.1/);
+        expect(text.out).toContain('Broken at: bind address.');
+      } finally {
+        await service.stop();
+      }
+    });
+
+    it('nothing listening behind a working forward: the doctor listens itself, and the path is proven open', async ({
+      expect,
+    }) => {
+      for (const port of [41131, 41132]) await upnpcForward('plain', HOST_ADDRESS, port);
+      const { json, text } = await both('plain', 41131);
+      expect(json.code).toBe(0);
+      expect(json.report.verdict).toMatchObject({ status: 'open', step: 'outside' });
+      expect(statusOf(json.report, 'service')?.evidence).toContain('the doctor listened on it itself');
+      expect(json.report.check?.results[0]).toMatchObject({ state: 'open' });
+      expect(text.code).toBe(0);
+      expect(text.out).toContain('Open: 41132/tcp answered from outside, and it was this machine.');
+    });
+
+    it.for([
+      ['drop', 'drop', 41141, 'filtered'],
+      ['reject', 'reject', 41151, 'closed'],
+    ] as const)('the host firewall rules %s behind a working forward: the firewall is the first broken link', async ([
+      ,
+      rule,
+      port,
+      state,
+    ], { expect }) => {
+      const ports = [port, port + 1];
+      for (const p of ports) await upnpcForward('plain', HOST_ADDRESS, p);
+      // A table of its own (no flush): the scenarios beside this one share the host's namespace.
+      const table = `hostfw${port}`;
+      await lab.exec(
+        lab.chains.plain.host,
+        ['nft', '-f', '-'],
+        `table inet ${table} {
+  chain input { type filter hook input priority 0; policy accept; tcp dport { ${ports.join(', ')} } ${rule}; }
+}
+`,
+      );
+      try {
+        const { json, text } = await both('plain', port);
+        expect(json.code).toBe(1);
+        expect(json.report.verdict).toMatchObject({ status: 'broken', step: 'firewall' });
+        expect(statusOf(json.report, 'firewall')).toMatchObject({
+          status: 'broken',
+          evidence: expect.stringContaining(String(port)),
+        });
+        // What the kernel did with the check's SYNs, seen from outside.
+        expect(json.report.check?.results[0]).toMatchObject({ state });
+        expect(text.code).toBe(1);
+        expect(line(text.out, 'Host firewall')).toMatch(/^✘ Host firewall/);
+        expect(text.out).toContain('Broken at: host firewall.');
+      } finally {
+        await lab.exec(lab.chains.plain.host, ['nft', 'delete', 'table', 'inet', table]);
+      }
+    });
+
     it("IPv6 through a router whose firewall drops inbound: no NAT, the router's IPv6 firewall is the link", async ({
       expect,
     }) => {
@@ -400,10 +480,8 @@ describe.runIf(skip === undefined)('dialback doctor against a real miniupnpd rou
     it('a router that speaks none of the protocols: ? within the budget, and where to look', async ({ expect }) => {
       const listening = await lab.exec(lab.chains.silent.router, ['ss', '-Hlun']);
       expect(listening).not.toMatch(/:5351\b|:1900\b/);
-      const started = performance.now();
+      // `doctor` fails the test if a run outlives DOCTOR_MS; the budget itself is measured by the bench.
       const { json, text } = await both('silent', 41061);
-      // Both runs at once: the router's 2 s budget, the check's 1.5 s deadline and Node's start.
-      expect(performance.now() - started).toBeLessThan(DOCTOR_MS);
       expect(json.code).toBe(1);
       expect(statusOf(json.report, 'router')).toMatchObject({
         status: 'unknown',
