@@ -7,6 +7,8 @@
  *   and DB-IP's IP to ASN Lite for names; CC BY 4.0, attribution shown on the page);
  * - `@ip-location-db/geo-whois-asn-country`: range → country (geofeeds, then whois, then the
  *   AS's registration; CC0 package, NRO data CC BY 4.0).
+ * A deployment may give the same four files from a directory instead (`holdersFromDirectory`):
+ * the packages are no longer refreshed, and the maintainer's releases are.
  * Their CSV rows are merged into one list of range starts per family; runs of identical rows
  * are folded, so a lookup is one binary search over one column.
  */
@@ -67,7 +69,7 @@ export interface HoldersOrigin {
 const asnName = (family: 4 | 6): string => `asn-ipv${family}-num.csv`;
 const countryName = (family: 4 | 6): string => `geo-whois-asn-country-ipv${family}-num.csv`;
 
-/** Thrown when a directory given for the dataset lacks its files; the message names them. */
+/** Thrown for dataset files that are missing or not in the packages' layout; the message names them. */
 export class HoldersDataError extends Error {
   override readonly name = 'HoldersDataError';
 }
@@ -130,10 +132,11 @@ function fields(line: string, count: number): string[] {
   return out;
 }
 
-/** What one file's rows must hold: `count` fields, the third matching `value`, ranges within `max`. */
+/** What one file's rows must hold: `count` fields, the third matching `value` (`label` in messages), ranges within `max`. */
 interface RowShape {
   readonly count: number;
   readonly value: RegExp;
+  readonly label: string;
   readonly max: bigint;
 }
 
@@ -150,13 +153,11 @@ function readRanges(file: string, shape: RowShape, intern: (row: string[]) => nu
       if (line === '') return;
       const row = fields(line, shape.count);
       const [start = '', end = '', value = ''] = row;
-      const ok = /^\d+$/.test(start) && /^\d+$/.test(end) && shape.value.test(value);
-      if (!ok || BigInt(start) > BigInt(end) || BigInt(end) > shape.max) {
-        throw new HoldersDataError(
-          `${file}:${i + 1}: not a row of start,end,${shape.value.source}: ${line.slice(0, 80)}`,
-        );
+      const range = /^\d+$/.test(start) && /^\d+$/.test(end) ? { start: BigInt(start), end: BigInt(end) } : undefined;
+      if (range === undefined || !shape.value.test(value) || range.start > range.end || range.end > shape.max) {
+        throw new HoldersDataError(`${file}:${i + 1}: not a row of start,end,${shape.label}: ${line.slice(0, 80)}`);
       }
-      ranges.push({ start: BigInt(start), end: BigInt(end), value: intern(row) });
+      ranges.push({ ...range, value: intern(row) });
     });
   // By start, and the widest first among ranges that start together (see `merge`).
   return ranges.sort((a, b) =>
@@ -235,8 +236,12 @@ export function compileHolders(origin: HoldersOrigin = packagedHolders()): Uint8
   };
   const family = (v: 4 | 6, shift: bigint) =>
     merge(
-      readRanges(origin.asnFile(v), { count: 4, value: /^\d+$/, max: lastAddress(v) }, internHolder),
-      readRanges(origin.countryFile(v), { count: 3, value: /^[A-Za-z]{2}$/, max: lastAddress(v) }, internCountry),
+      readRanges(origin.asnFile(v), { count: 4, value: /^\d+$/, label: 'asn,org', max: lastAddress(v) }, internHolder),
+      readRanges(
+        origin.countryFile(v),
+        { count: 3, value: /^[A-Za-z]{2}$/, label: 'country', max: lastAddress(v) },
+        internCountry,
+      ),
       shift,
       (lastAddress(v) + 1n) >> shift,
     );
