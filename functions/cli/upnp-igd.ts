@@ -109,17 +109,17 @@ const WAN_SERVICES = [
 ];
 
 /**
- * The WAN connection service in a root device description fetched from `location`, its control
- * URL made absolute (against `URLBase` when given, else the description's own URL); `undefined`
- * when the text is not such a description or names no such service.
+ * The first of `types` (best first) in a root device description fetched from `location`, its
+ * control URL made absolute (against `URLBase` when given, else the description's own URL);
+ * `undefined` when the text is not such a description or names none of them.
  */
-export function wanServiceOf(xml: string, location: string): WanService | undefined {
+export function serviceOf(xml: string, location: string, types: readonly string[]): WanService | undefined {
   if (xml.length > MAX_XML_BYTES) return undefined;
   const services = elementsNamed(xml, 'service').map((s) => ({
     serviceType: firstText(s, 'serviceType') ?? '',
     controlUrl: firstText(s, 'controlURL') ?? '',
   }));
-  for (const type of WAN_SERVICES) {
+  for (const type of types) {
     const service = services.find((s) => s.serviceType === type && s.controlUrl !== '');
     if (service === undefined) continue;
     let url: URL;
@@ -133,6 +133,11 @@ export function wanServiceOf(xml: string, location: string): WanService | undefi
     return { serviceType: type, controlUrl: url.href };
   }
   return undefined;
+}
+
+/** The WAN connection service (the one that carries port mappings) in a root device description. */
+export function wanServiceOf(xml: string, location: string): WanService | undefined {
+  return serviceOf(xml, location, WAN_SERVICES);
 }
 
 /** One SOAP call: its action, its arguments in the order the service defines them. */
