@@ -9,6 +9,8 @@
 
 /** Where SSDP searches go (UPnP Device Architecture 1.1 §1.3.2). */
 export const SSDP_ADDRESS = '239.255.255.250';
+/** IPv6's link-local SSDP group (UPnP Device Architecture 1.1 §1.3.2), asked on the route's interface. */
+export const SSDP_ADDRESS_V6 = 'ff02::c';
 export const SSDP_PORT = 1900;
 
 /** The device a search asks for: any Internet gateway, IGD v1 or v2 (v2 devices answer v1 searches). */
@@ -17,11 +19,11 @@ const SEARCH_TARGET = 'urn:schemas-upnp-org:device:InternetGatewayDevice:1';
 /** Larger texts are refused unread: a real root description is a few kilobytes. */
 export const MAX_XML_BYTES = 64 * 1024;
 
-/** The M-SEARCH datagram; `mx` is how many seconds devices may wait before answering. */
-export function encodeSearch(mx = 1): string {
+/** The M-SEARCH datagram; `mx` is how many seconds devices may wait before answering; `v6`: sent to ff02::c. */
+export function encodeSearch(mx = 1, v6 = false): string {
   return [
     'M-SEARCH * HTTP/1.1',
-    `HOST: ${SSDP_ADDRESS}:${SSDP_PORT}`,
+    `HOST: ${v6 ? '[FF02::C]' : SSDP_ADDRESS}:${SSDP_PORT}`,
     'MAN: "ssdp:discover"',
     `MX: ${mx}`,
     `ST: ${SEARCH_TARGET}`,

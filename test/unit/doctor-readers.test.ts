@@ -134,4 +134,27 @@ describe('the default route', () => {
     );
     expect(route).toEqual({ device: 'eth0', gateway: '192.0.2.1' });
   });
+
+  it("reads IPv6's default route from ip -6 only (as the lab's host prints it), never from IPv4's /proc table", () => {
+    const asked: string[][] = [];
+    const json =
+      '[{"dst":"2606:4700:4700::1111","from":"::","gateway":"2001:db8:1::1","dev":"eth0","prefsrc":"2001:db8:1::20","metric":1024,"flags":[],"pref":"medium"}]';
+    const run = (command: string, args: readonly string[]) => {
+      asked.push([command, ...args]);
+      return json;
+    };
+    expect(defaultRoute(run, () => fixture('route/proc-net-route'), 6)).toEqual({
+      source: '2001:db8:1::20',
+      gateway: '2001:db8:1::1',
+      device: 'eth0',
+    });
+    expect(asked).toEqual([['ip', '-j', '-6', 'route', 'get', '2606:4700:4700::1111']]);
+    expect(
+      defaultRoute(
+        () => undefined,
+        () => fixture('route/proc-net-route'),
+        6,
+      ),
+    ).toBeUndefined();
+  });
 });
