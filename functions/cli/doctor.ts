@@ -24,7 +24,7 @@ import { findListeners } from './listeners.ts';
 import { type ProcFiles, REAL_PROC } from './local-service.ts';
 import { type FirewallJudgement, judgeNftRuleset } from './nft-judge.ts';
 import { addMapping, type HeldMapping } from './port-mapping.ts';
-import { type DefaultRoute, defaultRoute, type RunCommand, runCommand } from './route.ts';
+import { type DefaultRoute, defaultRoute, type RunCommand, reachableGateway, runCommand } from './route.ts';
 import { discoverRouter, type RouterIo, routerIo } from './router-discovery.ts';
 
 /** What the doctor reads the machine with; tests pass their own. */
@@ -116,7 +116,8 @@ async function mapBeforeCheck(
   if (route?.gateway === undefined || route.source === undefined) {
     return { view: NO_GATEWAY, failed: { kind: 'failed', why: 'there is no default gateway to ask' } };
   }
-  const facts = await discoverRouter(io, route.gateway, route.source, target, undefined, route.device);
+  const gateway = reachableGateway(route) ?? route.gateway;
+  const facts = await discoverRouter(io, gateway, route.source, target, undefined, route.device);
   const view: RouterView = { kind: 'asked', facts };
   const made = await addMapping(io, facts, target, route.source, keep);
   const v6 = route.source.includes(':');

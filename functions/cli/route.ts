@@ -89,3 +89,13 @@ export function defaultRoute(
   const table = read('/proc/net/route');
   return table === undefined ? undefined : parseProcRoute(table);
 }
+
+/**
+ * The gateway as a socket can address it: a link-local IPv6 gateway (fe80::/10, what router
+ * advertisements usually give) is only meaningful with its interface, as `fe80::1%eth0`.
+ */
+export function reachableGateway(route: DefaultRoute): string | undefined {
+  const { gateway, device } = route;
+  if (gateway === undefined || device === undefined) return gateway;
+  return /^fe[89ab][0-9a-f]:/i.test(gateway) && !gateway.includes('%') ? `${gateway}%${device}` : gateway;
+}

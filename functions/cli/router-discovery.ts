@@ -43,14 +43,15 @@ export interface RouterIo {
   now(): number;
   /**
    * Sends `payload` over UDP to `host:port` now and again after each of `resendMs`, and resolves
-   * the first reply from there that `accept` reads, or `undefined` at `deadline`.
+   * the first reply from there that `accept` reads, or `undefined` at `deadline`. `from` is the
+   * sender's address (with its `%zone` when link-local).
    */
   udpAsk<T>(
     host: string,
     port: number,
     payload: Uint8Array,
     resendMs: readonly number[],
-    accept: (reply: Uint8Array) => T | undefined,
+    accept: (reply: Uint8Array, from: string) => T | undefined,
     deadline: number,
   ): Promise<T | undefined>;
   /** An HTTP request's body when the status is 2xx or 500 (SOAP faults), else `undefined`; never past `deadline`. */
@@ -169,10 +170,13 @@ async function askUpnp(
     SSDP_PORT,
     new TextEncoder().encode(encodeSearch(1, v6)),
     RESEND_AFTER_MS,
-    (reply) => {
+    (reply, from) => {
       const found = decodeSearchAnswer(new TextDecoder().decode(reply));
       // Only the gateway's own description counts: another IGD on the LAN is not on the path.
-      return found !== undefined && hostOf(found.location) === gateway ? found : undefined;
+      // An IPv6 gateway is usually known by its link-local address while its description is
+      // served on a global one, so there the answer's sender is what must be the gateway.
+      const ours = found !== undefined && (hostOf(found.location) === gateway || (v6 && from === gateway));
+      return ours ? found : undefined;
     },
     deadline,
   );
@@ -282,7 +286,7 @@ export function routerIo(): RouterIo {
         socket.on('message', (reply, from) => {
           // SSDP answers come from the device's own address, not the multicast group.
           if (!ssdp && (from.address !== host || from.port !== port)) return;
-          const read = accept(new Uint8Array(reply));
+          const read = accept(new Uint8Array(reply), from.address);
           if (read !== undefined) finish(read);
         });
         timers.push(setTimeout(() => finish(undefined), Math.max(0, deadline - now())));

@@ -32,6 +32,7 @@ import {
   HOST_V6,
   labInterfaces,
   ROUTER_LAN_V6,
+  ROUTER_LINK_LOCAL,
   type RouterLab,
   rootInterfaces,
 } from '../support/lab/router-lab.ts';
@@ -430,6 +431,9 @@ describe.runIf(skip === undefined)('dialback doctor against a real miniupnpd rou
     ] as const)("IPv6 %s: a pinhole in the router's firewall turns the dropped inbound open", async ([, port, keep], {
       expect,
     }) => {
+      // What the lab built: the host knows its IPv6 router by its link-local address only, as at home.
+      const route = await lab.exec(lab.chains.plain.host, ['ip', '-6', 'route', 'show', 'default']);
+      expect(route).toContain(`via ${ROUTER_LINK_LOCAL} dev eth0`);
       const { json, text } = await both('plain', port, keep ? ['--map', '--keep'] : ['--map'], true);
       expect(json.code, JSON.stringify(json.report)).toBe(0);
       expect(json.report.check?.ip).toBe(HOST_V6);

@@ -34,8 +34,10 @@ export const GATEWAY = '192.168.1.1';
 /** The plain chain's IPv6: the host's global address, and Dialback as the host reaches it over IPv6. */
 export const HOST_V6 = '2001:db8:1::20';
 export const API_V6 = `http://[2001:db8:11::1]:8787`;
-/** The plain router's LAN IPv6 address: the host's IPv6 gateway, where miniupnpd listens for PCP over IPv6. */
+/** The plain router's global LAN IPv6 address, where it serves UPnP and PCP over IPv6. */
 export const ROUTER_LAN_V6 = '2001:db8:1::1';
+/** Its link-local one: the host's IPv6 default route points there, as router advertisements make it. */
+export const ROUTER_LINK_LOCAL = 'fe80::1';
 /** A LAN address no machine holds: a forward to it is the classic stale forward. */
 export const ELSEWHERE = '192.168.1.30';
 const DIALBACK_PORT = 8787;
@@ -238,7 +240,8 @@ export async function buildRouterLab(label: string): Promise<RouterLab> {
 
 /**
  * Gives the plain chain IPv6 (documentation addresses; no NAT): the host 2001:db8:1::20 on the
- * LAN, the router 2001:db8:11::2 towards the checker 2001:db8:11::1. The router's inet forward
+ * LAN with its default route via the router's link-local fe80::1 (as home routers advertise
+ * it), the router 2001:db8:11::2 towards the checker 2001:db8:11::1. The router's inet forward
  * chain (policy drop, LAN-to-WAN and replies only) is its IPv6 firewall too, so inbound is dropped.
  */
 async function addIpv6(
@@ -251,9 +254,12 @@ async function addIpv6(
   await exec(plain.router, ['sh', '-c', 'echo 1 > /proc/sys/net/ipv6/conf/all/forwarding']);
   await add(plain.host, `${HOST_V6}/64`, 'eth0');
   await add(plain.router, `${ROUTER_LAN_V6}/64`, 'lan0');
+  // Its only link-local address, as a router's usually is: the one its answers on the LAN come from.
+  await exec(plain.router, ['ip', '-6', 'addr', 'flush', 'dev', 'lan0', 'scope', 'link']);
+  await add(plain.router, `${ROUTER_LINK_LOCAL}/64`, 'lan0');
   await add(plain.router, '2001:db8:11::2/64', 'wan0');
   await add(checker, '2001:db8:11::1/64', 'topla');
-  await exec(plain.host, ['ip', '-6', 'route', 'add', 'default', 'via', ROUTER_LAN_V6]);
+  await exec(plain.host, ['ip', '-6', 'route', 'add', 'default', 'via', ROUTER_LINK_LOCAL, 'dev', 'eth0']);
   await exec(plain.router, ['ip', '-6', 'route', 'add', 'default', 'via', '2001:db8:11::1']);
   await exec(checker, ['ip', '-6', 'route', 'add', '2001:db8:1::/64', 'via', '2001:db8:11::2']);
 }
