@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { isIPv6 } from 'node:net';
 import { decodeMapAnswer, NAT_PMP_PORT, encodeMapRequest as natPmpMap, natPmpResultText } from './nat-pmp.ts';
 import { decodePcpAnswer, encodeMapRequest as pcpMap, pcpResultText } from './pcp.ts';
-import { RESEND_AFTER_MS, type RouterFacts, type RouterIo, soap } from './router-discovery.ts';
+import { pcpSource, RESEND_AFTER_MS, type RouterFacts, type RouterIo, soap } from './router-discovery.ts';
 import { calls } from './upnp-igd.ts';
 import { pinholeCalls, pinholeIdOf } from './upnp-pinhole.ts';
 
@@ -128,6 +128,7 @@ async function viaPcp(io: RouterIo, facts: RouterFacts, t: Target, client: strin
         return answer?.kind === 'map' && Buffer.from(answer.nonce).equals(Buffer.from(nonce)) ? answer : undefined;
       },
       io.now() + ASK_MS,
+      pcpSource(client),
     );
   const added = await ask(lifetime);
   if (added === undefined || added.result !== 0) {

@@ -44,7 +44,7 @@ export interface RouterIo {
   /**
    * Sends `payload` over UDP to `host:port` now and again after each of `resendMs`, and resolves
    * the first reply from there that `accept` reads, or `undefined` at `deadline`. `from` is the
-   * sender's address (with its `%zone` when link-local).
+   * sender's address (with its `%zone` when link-local); `source`: send from this address.
    */
   udpAsk<T>(
     host: string,
@@ -53,6 +53,7 @@ export interface RouterIo {
     resendMs: readonly number[],
     accept: (reply: Uint8Array, from: string) => T | undefined,
     deadline: number,
+    source?: string,
   ): Promise<T | undefined>;
   /** An HTTP request's body when the status is 2xx or 500 (SOAP faults), else `undefined`; never past `deadline`. */
   http(
@@ -140,6 +141,15 @@ function mappingOf(answer: SoapAnswer | undefined): RouterMapping | null | undef
     description: v.get('NewPortMappingDescription') ?? '',
     leaseSeconds: Number(v.get('NewLeaseDuration') ?? 0) || 0,
   };
+}
+
+/**
+ * Where PCP must be sent from: the address its header names (RFC 6887 §8.1; else "address
+ * mismatch"). Over IPv6 to a link-local gateway the kernel would pick a link-local source, so
+ * the socket is bound to this machine's global address; IPv4's route source is already it.
+ */
+export function pcpSource(client: string): string | undefined {
+  return client.includes(':') ? client : undefined;
 }
 
 /** A URL's host without IPv6's brackets, as route tables write the gateway. */
@@ -231,7 +241,15 @@ export async function discoverRouter(
           )
           .catch(() => undefined),
     io
-      .udpAsk(gateway, NAT_PMP_PORT, encodeAnnounce(client), RESEND_AFTER_MS, decodePcpAnswer, deadline)
+      .udpAsk(
+        gateway,
+        NAT_PMP_PORT,
+        encodeAnnounce(client),
+        RESEND_AFTER_MS,
+        decodePcpAnswer,
+        deadline,
+        pcpSource(client),
+      )
       .catch(() => undefined),
   ]);
   return {
@@ -257,7 +275,7 @@ export function routerIo(): RouterIo {
   const now = (): number => performance.now();
   return {
     now,
-    udpAsk: (host, port, payload, resendMs, accept, deadline) =>
+    udpAsk: (host, port, payload, resendMs, accept, deadline, source) =>
       new Promise((resolve) => {
         const socket = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
         const ssdp = host === SSDP_ADDRESS || host.startsWith(SSDP_ADDRESS_V6);
@@ -290,7 +308,7 @@ export function routerIo(): RouterIo {
           if (read !== undefined) finish(read);
         });
         timers.push(setTimeout(() => finish(undefined), Math.max(0, deadline - now())));
-        socket.bind(0, () => {
+        socket.bind({ port: 0, ...(source === undefined ? {} : { address: source }) }, () => {
           if (ssdp) socket.setMulticastTTL(2);
           send();
           for (const after of resendMs) timers.push(setTimeout(send, after));

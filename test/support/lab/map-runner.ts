@@ -3,14 +3,15 @@
  * router for a forward over one protocol only (NAT-PMP or PCP; UPnP is what `doctor --map`
  * picks first, so these two are only reached here), reads the router's own nftables forward
  * rules while the forward is held, removes it, and reads them again; "PCP6" does the same for
- * an IPv6 pinhole (the router's gateway and this host's address over IPv6, its pinhole chain).
+ * an IPv6 pinhole, asked of the router's link-local address (as the host's IPv6 route names it)
+ * for this host's global address, and read in the router's pinhole chain.
  * Prints one JSON line.
  * Usage: map-runner.ts '{"router":"<router netns>","protocol":"NAT-PMP","port":41101}'
  */
 import { execFileSync } from 'node:child_process';
 import { addMapping } from '../../../functions/cli/port-mapping.ts';
 import { discoverRouter, type RouterFacts, routerIo } from '../../../functions/cli/router-discovery.ts';
-import { GATEWAY, HOST_ADDRESS, HOST_V6, ROUTER_LAN_V6 } from './router-lab.ts';
+import { GATEWAY, HOST_ADDRESS, HOST_V6, ROUTER_LINK_LOCAL } from './router-lab.ts';
 
 interface Job {
   readonly router: string;
@@ -22,7 +23,7 @@ const job = JSON.parse(process.argv[2] ?? '{}') as Job;
 const target = { port: job.port, protocol: 'tcp' } as const;
 const v6 = job.protocol === 'PCP6';
 const [gateway, client, chain] = v6
-  ? [ROUTER_LAN_V6, HOST_V6, 'miniupnpd']
+  ? [`${ROUTER_LINK_LOCAL}%eth0`, HOST_V6, 'miniupnpd']
   : [GATEWAY, HOST_ADDRESS, 'prerouting_miniupnpd'];
 const forwards = (): string =>
   execFileSync('ip', ['netns', 'exec', job.router, 'nft', 'list', 'chain', 'inet', 'filter', chain], {
