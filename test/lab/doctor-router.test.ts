@@ -269,30 +269,28 @@ describe.runIf(skip === undefined)('dialback doctor against a real miniupnpd rou
       expect(await routerForwards('plain', 41033)).toEqual([]);
     });
 
-    it('--map removes the forward when interrupted (SIGINT) while it holds it', async ({ expect }) => {
-      // An API address on the lab's Internet that nobody holds: the check waits on ARP for seconds.
+    it.for([
+      ['forward', 41035, ['--api', 'http://11.0.1.99:8787']],
+      ['IPv6 pinhole', 41037, ['-6', '--api', 'http://[2001:db8:11::99]:8787']],
+    ] as const)('--map removes the %s when interrupted (SIGINT) while it holds it', async ([what, port, api], {
+      expect,
+    }) => {
+      // An API address on the lab's Internet that nobody holds: the check waits on ARP (or IPv6's
+      // neighbour discovery) for seconds, holding the forward or pinhole all that time.
+      const held = (): Promise<string[]> => (what === 'forward' ? routerForwards('plain', port) : routerPinholes(port));
       const cli = startInNamespace(
         lab.chains.plain.host,
-        [
-          process.execPath,
-          '--import',
-          'tsx',
-          'functions/cli/main.ts',
-          'doctor',
-          '41035',
-          '--map',
-          '--api',
-          'http://11.0.1.99:8787',
-        ],
+        [process.execPath, '--import', 'tsx', 'functions/cli/main.ts', 'doctor', String(port), '--map', ...api],
         { cwd: REPO_ROOT },
       );
       try {
-        for (let i = 0; i < 100 && (await routerForwards('plain', 41035)).length === 0; i++) await sleep(50);
-        expect(await routerForwards('plain', 41035)).toEqual([`${HOST_ADDRESS}:41035`]);
+        for (let i = 0; i < 100 && (await held()).length === 0; i++) await sleep(50);
+        expect(await held()).toHaveLength(1);
+        if (what === 'forward') expect(await held()).toEqual([`${HOST_ADDRESS}:${port}`]);
         process.kill(cli.pid, 'SIGINT');
         // waitFor rejects as soon as the process exits without printing the text.
         await expect(cli.waitFor('never printed', 5000)).rejects.toThrow(/exited before printing/);
-        expect(await routerForwards('plain', 41035)).toEqual([]);
+        expect(await held()).toEqual([]);
       } finally {
         await cli.stop();
       }
