@@ -45,8 +45,9 @@ closed or filtered. PORTs are 1-65535, separated by spaces or commas.
   doctor PORT    find where the path to PORT breaks: the service, its bind address, the host
                  firewall, this machine's address, the router (UPnP IGD, NAT-PMP, PCP), the
                  NAT layers, then the check from outside (with proof)
-  --map          (doctor) ask the router to forward PORT to this machine for the check, and
-                 remove the forward after; --keep leaves it (the doctor says for how long)
+  --map          (doctor) ask the router to forward PORT to this machine for the check (with
+                 -6, to open a pinhole in its IPv6 firewall), and remove it after; --keep
+                 leaves it (the doctor says for how long)
   --udp          check (or listen on) UDP ports instead of TCP: open|filtered means no
                  answer, which is normal for many UDP services; listen --udp settles it
   --api URL      the API to ask (now: ${api}); a bare host:port means http:// for

@@ -26,13 +26,15 @@ export type MapOutcome =
   | {
       readonly kind: 'held';
       readonly via: MappingProtocol;
+      /** A forward (IPv4, through the NAT) or a pinhole (IPv6, through the router's firewall). */
+      readonly what: 'forward' | 'pinhole';
       readonly client: string;
       readonly lifetimeSeconds: number;
       /** `true`: removed after the check; `false`: removal failed; `'kept'`: `--keep`. */
       readonly removed: boolean | 'kept';
       readonly removeHow: string;
     }
-  | { readonly kind: 'failed'; readonly why: string };
+  | { readonly kind: 'failed'; readonly why: string; readonly v6?: boolean };
 
 /** The protocols the router answered, in words: "UPnP IGD, NAT-PMP and PCP". */
 function spoken(facts: RouterFacts): string {
@@ -51,14 +53,18 @@ function adminAdvice(t: Target, route: DefaultRoute | undefined): string {
 
 /** How the doctor's own `--map` forward went, as a sentence. */
 function mapWords(t: Target, mapped: MapOutcome): string {
-  if (mapped.kind === 'failed') return `--map: the router refused a forward for ${label(t)}: ${mapped.why}.`;
+  if (mapped.kind === 'failed') {
+    const what = mapped.v6 === true ? 'an IPv6 pinhole' : 'a forward';
+    return `--map: the router refused ${what} for ${label(t)}: ${mapped.why}.`;
+  }
   const after =
     mapped.removed === 'kept'
       ? `kept (--keep); it lapses after ${mapped.lifetimeSeconds} s, or remove it now with ${mapped.removeHow}`
       : mapped.removed
         ? 'removed it after the check'
         : `could not remove it after the check; it lapses after ${mapped.lifetimeSeconds} s, or remove it with ${mapped.removeHow}`;
-  return `--map: the doctor asked the router (${mapped.via}) to forward ${label(t)} to ${mapped.client} for the check and ${after}.`;
+  const ask = mapped.what === 'pinhole' ? `to open an IPv6 pinhole for ${label(t)} to` : `to forward ${label(t)} to`;
+  return `--map: the doctor asked the router (${mapped.via}) ${ask} ${mapped.client} for the check and ${after}.`;
 }
 
 /**
@@ -88,6 +94,7 @@ export function routerStep(
   if (mapped?.kind === 'held') {
     return { step: 'router', status: 'ok', evidence: `The router speaks ${spoken(facts)}.${tail}` };
   }
+  if (facts.gateway.includes(':')) return pinholeRouterStep(t, facts, route, tail);
   if (spoken(facts) === '') {
     return {
       step: 'router',
@@ -143,6 +150,29 @@ export function routerStep(
     step: 'router',
     status: 'ok',
     evidence: `${says} forwards ${label(t)} to ${to}, this machine.${tail}`,
+  };
+}
+
+/**
+ * Step 5 over IPv6 when `--map` opened no pinhole: the router's IPv6 firewall is the link to
+ * open, with what the router said of it (IGDv2's firewall status) and why `--map` could not.
+ * Neither IGDv2 nor PCP lists pinholes by port, so an existing one cannot be seen from here.
+ */
+function pinholeRouterStep(t: Target, facts: RouterFacts, route: DefaultRoute | undefined, tail: string): DoctorStep {
+  const status = facts.upnp?.pinholes?.status;
+  const said =
+    status === undefined
+      ? ''
+      : ` The router says its IPv6 firewall is ${status.enabled ? 'on' : 'off'} and ${status.inboundAllowed ? 'lets' : 'does not let'} programs open pinholes.`;
+  const words = ipv6FirewallWords(t, route?.source ?? 'this machine');
+  return { step: 'router', status: 'unknown', evidence: `${words.why}${said}${tail}`, advice: words.advice };
+}
+
+/** Why an IPv6 path stops at the router's firewall, and what to open there for `to`. */
+export function ipv6FirewallWords(t: Target, to: string): { why: string; advice: string } {
+  return {
+    why: "The check went over IPv6, where a router forwards without NAT: if the port is not reachable, the router's IPv6 firewall is the link to open, not a port forward.",
+    advice: `Allow inbound ${label(t)} to ${to} in the router's IPv6 firewall (often under "IPv6 firewall", "pinholes" or "allow inbound"), and run the doctor again.`,
   };
 }
 

@@ -8,7 +8,7 @@
 import type { DialbackClient } from '../client/dialback-client.ts';
 import { classifyAddress, isPublicAddress } from '../contract/address.ts';
 import { type DoctorReport, type DoctorStep, doctorVerdict } from '../contract/doctor.ts';
-import { type MapOutcome, natStep, type RouterView, routerStep } from './doctor-router-steps.ts';
+import { ipv6FirewallWords, type MapOutcome, natStep, type RouterView, routerStep } from './doctor-router-steps.ts';
 import {
   addressStep,
   bindStep,
@@ -24,7 +24,7 @@ import { findListeners } from './listeners.ts';
 import { type ProcFiles, REAL_PROC } from './local-service.ts';
 import { type FirewallJudgement, judgeNftRuleset } from './nft-judge.ts';
 import { addMapping, type HeldMapping } from './port-mapping.ts';
-import { type DefaultRoute, defaultRoute, type RunCommand, runCommand } from './route.ts';
+import { type DefaultRoute, defaultRoute, type RunCommand, reachableGateway, runCommand } from './route.ts';
 import { discoverRouter, type RouterIo, routerIo } from './router-discovery.ts';
 
 /** What the doctor reads the machine with; tests pass their own. */
@@ -42,6 +42,8 @@ export interface DoctorDeps {
   readonly routerIo?: RouterIo;
   /** `--map`: forward the port on the router for the check; `keep` leaves the forward in place after. */
   readonly map?: { readonly keep: boolean };
+  /** `-6`: the check goes over IPv6, so `--map` opens a pinhole for this machine's IPv6 address. */
+  readonly family?: 4 | 6;
 }
 
 /**
@@ -77,14 +79,7 @@ function routerNotAsked(t: Target, source: string | undefined, seen: string | un
       why: `The API saw ${seen}, this machine over loopback: no router is between them, so the router was not asked.`,
     };
   }
-  if (seen.includes(':')) {
-    return {
-      kind: 'not-asked',
-      status: 'unknown',
-      why: "The check went over IPv6, where a router forwards without NAT: if the port is not reachable, the router's IPv6 firewall is the link to open, not a port forward.",
-      advice: `Allow inbound ${t.port}/${t.protocol} to ${seen} in the router's IPv6 firewall (often under "IPv6 firewall", "pinholes" or "allow inbound"), and run the doctor again.`,
-    };
-  }
+  if (seen.includes(':')) return { kind: 'not-asked', status: 'unknown', ...ipv6FirewallWords(t, seen) };
   return undefined;
 }
 
@@ -121,10 +116,12 @@ async function mapBeforeCheck(
   if (route?.gateway === undefined || route.source === undefined) {
     return { view: NO_GATEWAY, failed: { kind: 'failed', why: 'there is no default gateway to ask' } };
   }
-  const facts = await discoverRouter(io, route.gateway, route.source, target);
+  const gateway = reachableGateway(route) ?? route.gateway;
+  const facts = await discoverRouter(io, gateway, route.source, target, undefined, route.device);
   const view: RouterView = { kind: 'asked', facts };
   const made = await addMapping(io, facts, target, route.source, keep);
-  return 'failed' in made ? { view, failed: { kind: 'failed', why: made.failed } } : { view, held: made };
+  const v6 = route.source.includes(':');
+  return 'failed' in made ? { view, failed: { kind: 'failed', why: made.failed, v6 } } : { view, held: made };
 }
 
 /** Where a person reads the host firewall on systems whose firewall the doctor does not read yet. */
@@ -196,8 +193,8 @@ async function checkHoldingForward(
     if (held !== undefined) {
       const removed = keep ? 'kept' : await held.remove();
       stopWatching?.();
-      const { via, lifetimeSeconds, removeHow } = held;
-      mapped = { kind: 'held', via, client: route?.source ?? '', lifetimeSeconds, removed, removeHow };
+      const { via, what, lifetimeSeconds, removeHow } = held;
+      mapped = { kind: 'held', via, what, client: route?.source ?? '', lifetimeSeconds, removed, removeHow };
     }
   }
   return {
@@ -228,8 +225,10 @@ export async function runDoctor(target: Target, deps: DoctorDeps): Promise<Docto
   const found = findListeners(target.port, target.protocol, proc, run);
   const route = defaultRoute(run, proc.read);
   const io = deps.routerIo ?? routerIo();
-  const map = deps.map === undefined ? undefined : await mapBeforeCheck(target, route, io, deps.map.keep);
-  const { outcome, failure, mapped } = await checkHoldingForward(target, deps, route, map);
+  // -6 --map: the pinhole is for this machine's IPv6 address, asked of its IPv6 gateway.
+  const mapRoute = deps.family === 6 ? defaultRoute(run, proc.read, 6) : route;
+  const map = deps.map === undefined ? undefined : await mapBeforeCheck(target, mapRoute, io, deps.map.keep);
+  const { outcome, failure, mapped } = await checkHoldingForward(target, deps, mapRoute, map);
   const seen = outcome?.check.ip;
   const router = map?.view ?? (await askRouter(target, route, seen, io));
   const nat = natStep(target, route, router, seen);

@@ -156,6 +156,7 @@ async function doctorCommand(run: Run, ports: readonly number[]): Promise<number
         client: run.client(run.family),
         describeFailure: (error) => problemLine(explainFailure(error, run.api, run.deadlines)),
         ...(run.map === undefined ? {} : { map: run.map }),
+        ...(run.family === undefined ? {} : { family: run.family }),
       },
     ),
   );

@@ -96,7 +96,11 @@ export interface PcpMapRequest {
   readonly lifetimeSeconds: number;
 }
 
-/** MAP (opcode 1): 60 bytes, suggesting the same external port and any external address. */
+/**
+ * MAP (opcode 1): 60 bytes, suggesting the same external port. IPv4: any external address.
+ * IPv6: the internal address itself, since a router that only firewalls IPv6 maps it to itself
+ * (RFC 6887 §11, a pinhole): the external address it answers is then this machine's own.
+ */
 export function encodeMapRequest(request: PcpMapRequest): Uint8Array {
   if (request.nonce.length !== 12) throw new Error('a PCP nonce is 12 bytes');
   const bytes = header(OPCODE_MAP, request.lifetimeSeconds, request.client, HEADER + MAP_BODY);
@@ -106,7 +110,7 @@ export function encodeMapRequest(request: PcpMapRequest): Uint8Array {
   view.setUint16(HEADER + 16, request.internalPort);
   view.setUint16(HEADER + 18, request.externalPort);
   // Suggested external address: all zeros in the IPv4-mapped form for "any IPv4" (§11.1).
-  if (isIPv4(request.client)) bytes.set(addressBytes('0.0.0.0'), HEADER + 20);
+  bytes.set(addressBytes(isIPv4(request.client) ? '0.0.0.0' : request.client), HEADER + 20);
   return bytes;
 }
 

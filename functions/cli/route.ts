@@ -19,6 +19,8 @@ export interface DefaultRoute {
  * lookup in the kernel's table and sends nothing, so no packet ever goes to it.
  */
 export const ROUTE_PROBE_V4 = '1.1.1.1';
+/** The same for IPv6 (a public resolver's address; looked up, never sent to). */
+export const ROUTE_PROBE_V6 = '2606:4700:4700::1111';
 
 /** A command's standard output, or `undefined` when it is missing, fails or runs past its time. */
 export type RunCommand = (command: string, args: readonly string[]) => string | undefined;
@@ -68,11 +70,32 @@ export function parseProcRoute(text: string): DefaultRoute | undefined {
   return undefined;
 }
 
-/** The IPv4 default route, read the best way this machine allows, or `undefined` when it has none. */
-export function defaultRoute(run: RunCommand, read: (path: string) => string | undefined): DefaultRoute | undefined {
+/**
+ * The default route of `family` (IPv4 unless asked), read the best way this machine allows, or
+ * `undefined` when it has none. IPv6 is read from iproute2 only: /proc/net/route is IPv4's.
+ */
+export function defaultRoute(
+  run: RunCommand,
+  read: (path: string) => string | undefined,
+  family: 4 | 6 = 4,
+): DefaultRoute | undefined {
+  if (family === 6) {
+    const json = run('ip', ['-j', '-6', 'route', 'get', ROUTE_PROBE_V6]);
+    return json === undefined ? undefined : parseIpRouteGet(json);
+  }
   const json = run('ip', ['-j', 'route', 'get', ROUTE_PROBE_V4]);
   const fromIp = json === undefined ? undefined : parseIpRouteGet(json);
   if (fromIp !== undefined) return fromIp;
   const table = read('/proc/net/route');
   return table === undefined ? undefined : parseProcRoute(table);
+}
+
+/**
+ * The gateway as a socket can address it: a link-local IPv6 gateway (fe80::/10, what router
+ * advertisements usually give) is only meaningful with its interface, as `fe80::1%eth0`.
+ */
+export function reachableGateway(route: DefaultRoute): string | undefined {
+  const { gateway, device } = route;
+  if (gateway === undefined || device === undefined) return gateway;
+  return /^fe[89ab][0-9a-f]:/i.test(gateway) && !gateway.includes('%') ? `${gateway}%${device}` : gateway;
 }

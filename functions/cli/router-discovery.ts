@@ -24,10 +24,12 @@ import {
   type SoapAnswer,
   type SoapCall,
   SSDP_ADDRESS,
+  SSDP_ADDRESS_V6,
   SSDP_PORT,
   type WanService,
   wanServiceOf,
 } from './upnp-igd.ts';
+import { type FirewallStatus, firewallStatusOf, pinholeCalls, pinholeServiceOf } from './upnp-pinhole.ts';
 
 /** The whole discovery's budget: the issue's "≤ 2 s total, never hangs on a silent router". */
 export const DISCOVERY_BUDGET_MS = 2000;
@@ -41,15 +43,17 @@ export interface RouterIo {
   now(): number;
   /**
    * Sends `payload` over UDP to `host:port` now and again after each of `resendMs`, and resolves
-   * the first reply from there that `accept` reads, or `undefined` at `deadline`.
+   * the first reply from there that `accept` reads, or `undefined` at `deadline`. `from` is the
+   * sender's address (with its `%zone` when link-local); `source`: send from this address.
    */
   udpAsk<T>(
     host: string,
     port: number,
     payload: Uint8Array,
     resendMs: readonly number[],
-    accept: (reply: Uint8Array) => T | undefined,
+    accept: (reply: Uint8Array, from: string) => T | undefined,
     deadline: number,
+    source?: string,
   ): Promise<T | undefined>;
   /** An HTTP request's body when the status is 2xx or 500 (SOAP faults), else `undefined`; never past `deadline`. */
   http(
@@ -75,8 +79,10 @@ export interface RouterFacts {
     readonly service: WanService;
     /** Its external address, `undefined` when the call failed. */
     readonly externalAddress?: string;
-    /** The mapping for the port, `null` when it has none, `undefined` when the call failed. */
+    /** The mapping for the port, `null` when it has none, `undefined` when the call failed (or asked over IPv6). */
     readonly mapping?: RouterMapping | null;
+    /** Asked over IPv6: its IGDv2 pinhole service, and its firewall status when it said. */
+    readonly pinholes?: { readonly service: WanService; readonly status?: FirewallStatus };
   };
   readonly natPmp?: { readonly result: string; readonly code: number; readonly externalAddress?: string };
   readonly pcp?: { readonly result: string };
@@ -137,29 +143,61 @@ function mappingOf(answer: SoapAnswer | undefined): RouterMapping | null | undef
   };
 }
 
+/**
+ * Where PCP must be sent from: the address its header names (RFC 6887 §8.1; else "address
+ * mismatch"). Over IPv6 to a link-local gateway the kernel would pick a link-local source, so
+ * the socket is bound to this machine's global address; IPv4's route source is already it.
+ */
+export function pcpSource(client: string): string | undefined {
+  return client.includes(':') ? client : undefined;
+}
+
+/** A URL's host without IPv6's brackets, as route tables write the gateway. */
+const hostOf = (url: string): string => new URL(url).hostname.replace(/^\[(.*)\]$/, '$1');
+
+/** IPv6: the router's IGDv2 pinhole service and firewall status (its IPv4 forwards do not apply). */
+async function askPinholes(io: RouterIo, description: string, location: string, deadline: number) {
+  const service = pinholeServiceOf(description, location);
+  if (service === undefined) return undefined;
+  const status = firewallStatusOf(await soap(io, service, pinholeCalls.firewallStatus(), deadline));
+  return { service, ...(status === undefined ? {} : { status }) };
+}
+
 async function askUpnp(
   io: RouterIo,
   gateway: string,
   target: { port: number; protocol: 'tcp' | 'udp' },
   deadline: number,
+  device?: string,
 ): Promise<RouterFacts['upnp']> {
-  const search = new TextEncoder().encode(encodeSearch(1));
+  // Over IPv6 the search goes to ff02::c on the route's interface, and the router answers with
+  // its IPv6 address: pinholes must be asked for over IPv6 (IGDv2 lets a control point open one
+  // to its own address only, and miniupnpd compares it with the address the call came from).
+  const v6 = gateway.includes(':');
+  const group = v6 ? `${SSDP_ADDRESS_V6}${device === undefined ? '' : `%${device}`}` : SSDP_ADDRESS;
   const answer = await io.udpAsk(
-    SSDP_ADDRESS,
+    group,
     SSDP_PORT,
-    search,
+    new TextEncoder().encode(encodeSearch(1, v6)),
     RESEND_AFTER_MS,
-    (reply) => {
+    (reply, from) => {
       const found = decodeSearchAnswer(new TextDecoder().decode(reply));
       // Only the gateway's own description counts: another IGD on the LAN is not on the path.
-      return found !== undefined && new URL(found.location).hostname === gateway ? found : undefined;
+      // An IPv6 gateway is usually known by its link-local address while its description is
+      // served on a global one, so there the answer's sender is what must be the gateway.
+      const ours = found !== undefined && (hostOf(found.location) === gateway || (v6 && from === gateway));
+      return ours ? found : undefined;
     },
     deadline,
   );
   if (answer === undefined) return undefined;
   const description = await io.http(answer.location, { method: 'GET' }, deadline);
   const service = description === undefined ? undefined : wanServiceOf(description, answer.location);
-  if (service === undefined) return undefined;
+  if (service === undefined || description === undefined) return undefined;
+  if (v6) {
+    const pinholes = await askPinholes(io, description, answer.location, deadline);
+    return { service, ...(pinholes === undefined ? {} : { pinholes }) };
+  }
   const [external, entry] = await Promise.all([
     soap(io, service, calls.externalAddress(), deadline),
     soap(io, service, calls.mappingFor(target.port, target.protocol), deadline),
@@ -176,7 +214,7 @@ async function askUpnp(
 /**
  * Asks `gateway` over UPnP IGD, NAT-PMP and PCP at once, about `target`'s port; resolves within
  * `budgetMs` whatever the router does. `client` is this machine's address towards it (PCP
- * carries it).
+ * carries it). An IPv6 gateway is asked over UPnP (on `device`) and PCP only: NAT-PMP is IPv4's.
  */
 export async function discoverRouter(
   io: RouterIo,
@@ -184,23 +222,34 @@ export async function discoverRouter(
   client: string,
   target: { port: number; protocol: 'tcp' | 'udp' },
   budgetMs = DISCOVERY_BUDGET_MS,
+  device?: string,
 ): Promise<RouterFacts> {
   const start = io.now();
   const deadline = start + budgetMs;
   const [upnp, natPmp, pcp] = await Promise.all([
-    askUpnp(io, gateway, target, deadline).catch(() => undefined),
+    askUpnp(io, gateway, target, deadline, device).catch(() => undefined),
+    gateway.includes(':')
+      ? undefined
+      : io
+          .udpAsk(
+            gateway,
+            NAT_PMP_PORT,
+            encodeExternalAddressRequest(),
+            RESEND_AFTER_MS,
+            decodeExternalAddressAnswer,
+            deadline,
+          )
+          .catch(() => undefined),
     io
       .udpAsk(
         gateway,
         NAT_PMP_PORT,
-        encodeExternalAddressRequest(),
+        encodeAnnounce(client),
         RESEND_AFTER_MS,
-        decodeExternalAddressAnswer,
+        decodePcpAnswer,
         deadline,
+        pcpSource(client),
       )
-      .catch(() => undefined),
-    io
-      .udpAsk(gateway, NAT_PMP_PORT, encodeAnnounce(client), RESEND_AFTER_MS, decodePcpAnswer, deadline)
       .catch(() => undefined),
   ]);
   return {
@@ -226,9 +275,10 @@ export function routerIo(): RouterIo {
   const now = (): number => performance.now();
   return {
     now,
-    udpAsk: (host, port, payload, resendMs, accept, deadline) =>
+    udpAsk: (host, port, payload, resendMs, accept, deadline, source) =>
       new Promise((resolve) => {
-        const socket = dgram.createSocket('udp4');
+        const socket = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
+        const ssdp = host === SSDP_ADDRESS || host.startsWith(SSDP_ADDRESS_V6);
         const timers: NodeJS.Timeout[] = [];
         let done = false;
         const finish = (value: Parameters<typeof resolve>[0]): void => {
@@ -253,13 +303,13 @@ export function routerIo(): RouterIo {
         socket.on('error', () => finish(undefined));
         socket.on('message', (reply, from) => {
           // SSDP answers come from the device's own address, not the multicast group.
-          if (host !== SSDP_ADDRESS && (from.address !== host || from.port !== port)) return;
-          const read = accept(new Uint8Array(reply));
+          if (!ssdp && (from.address !== host || from.port !== port)) return;
+          const read = accept(new Uint8Array(reply), from.address);
           if (read !== undefined) finish(read);
         });
         timers.push(setTimeout(() => finish(undefined), Math.max(0, deadline - now())));
-        socket.bind(0, () => {
-          if (host === SSDP_ADDRESS) socket.setMulticastTTL(2);
+        socket.bind({ port: 0, ...(source === undefined ? {} : { address: source }) }, () => {
+          if (ssdp) socket.setMulticastTTL(2);
           send();
           for (const after of resendMs) timers.push(setTimeout(send, after));
         });

@@ -9,6 +9,8 @@
 
 /** Where SSDP searches go (UPnP Device Architecture 1.1 §1.3.2). */
 export const SSDP_ADDRESS = '239.255.255.250';
+/** IPv6's link-local SSDP group (UPnP Device Architecture 1.1 §1.3.2), asked on the route's interface. */
+export const SSDP_ADDRESS_V6 = 'ff02::c';
 export const SSDP_PORT = 1900;
 
 /** The device a search asks for: any Internet gateway, IGD v1 or v2 (v2 devices answer v1 searches). */
@@ -17,11 +19,11 @@ const SEARCH_TARGET = 'urn:schemas-upnp-org:device:InternetGatewayDevice:1';
 /** Larger texts are refused unread: a real root description is a few kilobytes. */
 export const MAX_XML_BYTES = 64 * 1024;
 
-/** The M-SEARCH datagram; `mx` is how many seconds devices may wait before answering. */
-export function encodeSearch(mx = 1): string {
+/** The M-SEARCH datagram; `mx` is how many seconds devices may wait before answering; `v6`: sent to ff02::c. */
+export function encodeSearch(mx = 1, v6 = false): string {
   return [
     'M-SEARCH * HTTP/1.1',
-    `HOST: ${SSDP_ADDRESS}:${SSDP_PORT}`,
+    `HOST: ${v6 ? '[FF02::C]' : SSDP_ADDRESS}:${SSDP_PORT}`,
     'MAN: "ssdp:discover"',
     `MX: ${mx}`,
     `ST: ${SEARCH_TARGET}`,
@@ -109,17 +111,17 @@ const WAN_SERVICES = [
 ];
 
 /**
- * The WAN connection service in a root device description fetched from `location`, its control
- * URL made absolute (against `URLBase` when given, else the description's own URL); `undefined`
- * when the text is not such a description or names no such service.
+ * The first of `types` (best first) in a root device description fetched from `location`, its
+ * control URL made absolute (against `URLBase` when given, else the description's own URL);
+ * `undefined` when the text is not such a description or names none of them.
  */
-export function wanServiceOf(xml: string, location: string): WanService | undefined {
+export function serviceOf(xml: string, location: string, types: readonly string[]): WanService | undefined {
   if (xml.length > MAX_XML_BYTES) return undefined;
   const services = elementsNamed(xml, 'service').map((s) => ({
     serviceType: firstText(s, 'serviceType') ?? '',
     controlUrl: firstText(s, 'controlURL') ?? '',
   }));
-  for (const type of WAN_SERVICES) {
+  for (const type of types) {
     const service = services.find((s) => s.serviceType === type && s.controlUrl !== '');
     if (service === undefined) continue;
     let url: URL;
@@ -133,6 +135,11 @@ export function wanServiceOf(xml: string, location: string): WanService | undefi
     return { serviceType: type, controlUrl: url.href };
   }
   return undefined;
+}
+
+/** The WAN connection service (the one that carries port mappings) in a root device description. */
+export function wanServiceOf(xml: string, location: string): WanService | undefined {
+  return serviceOf(xml, location, WAN_SERVICES);
 }
 
 /** One SOAP call: its action, its arguments in the order the service defines them. */

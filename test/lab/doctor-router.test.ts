@@ -2,7 +2,8 @@
  * `dialback doctor` against a real router daemon: Debian's miniupnpd (UPnP IGD, NAT-PMP, PCP,
  * nftables backend) in a namespace between the user's machine and a Dialback checker, behind
  * nothing, behind a carrier-grade NAT or a second router, and a router that speaks none of the
- * protocols (test/support/lab/router-lab.ts). Each scenario runs the repo CLI in the host's
+ * protocols (test/support/lab/router-lab.ts), and over IPv6, where --map opens a pinhole in the
+ * router's firewall rather than a forward. Each scenario runs the repo CLI in the host's
  * namespace in --json and in text, and is held against what the lab built (the router's own
  * nftables rules, miniupnpc's view of its forwards, the addresses on its interfaces), not
  * against fixtures. The links on the machine itself (bound to loopback, nothing listening, a
@@ -18,6 +19,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildWebAssets } from '../../functions/build/served-code.ts';
+import { addressBytes } from '../../functions/cli/pcp.ts';
 import type { DoctorReport, DoctorStepName } from '../../functions/contract/doctor.ts';
 import { runCliIn } from '../support/lab/dialback.ts';
 import {
@@ -29,6 +31,8 @@ import {
   HOST_ADDRESS,
   HOST_V6,
   labInterfaces,
+  ROUTER_LAN_V6,
+  ROUTER_LINK_LOCAL,
   type RouterLab,
   rootInterfaces,
 } from '../support/lab/router-lab.ts';
@@ -102,10 +106,30 @@ async function routerForwards(chain: ChainName, port: number): Promise<string[]>
     .map((l) => /dnat ip to (\S+)/.exec(l)?.[1] ?? l.trim());
 }
 
-/** Runs one scenario in --json and in text (two ports, so both run at once), and returns both. */
-async function both(chain: ChainName, port: number, extra: readonly string[] = []) {
-  const [json, text] = await Promise.all([doctor(chain, port, [...extra, '--json']), doctor(chain, port + 1, extra)]);
+/** The router's IPv6 pinholes for `port` to the host, as its nftables holds them (miniupnpd matches the address as raw bytes). */
+async function routerPinholes(port: number): Promise<string[]> {
+  const chain = await lab.exec(lab.chains.plain.router, ['nft', 'list', 'chain', 'inet', 'filter', 'miniupnpd']);
+  const host = `0x${Buffer.from(addressBytes(HOST_V6)).toString('hex')}`;
+  return chain.split('\n').filter((l) => l.includes(`dport ${port} `) && l.includes(host) && l.includes('accept'));
+}
+
+/** Runs one scenario in --json and in text (two ports, so both run at once), and returns both; `v6`: over IPv6. */
+async function both(chain: ChainName, port: number, extra: readonly string[] = [], v6 = false) {
+  const run = v6 ? doctor6 : (p: number, e: readonly string[]) => doctor(chain, p, e);
+  const [json, text] = await Promise.all([run(port, [...extra, '--json']), run(port + 1, extra)]);
   return { json: { code: json.code, report: reportOf(json.out) }, text };
+}
+
+/** Runs `dialback doctor PORT -6` against the checker's IPv6 address from the plain chain's host. */
+function doctor6(port: number, extra: readonly string[]) {
+  return runCliIn({ exec: (args, input, ms) => lab.exec(lab.chains.plain.host, args, input, ms ?? DOCTOR_MS) }, [
+    'doctor',
+    String(port),
+    '-6',
+    '--api',
+    API_V6,
+    ...extra,
+  ]);
 }
 
 describe.runIf(skip === undefined)('dialback doctor against a real miniupnpd router', () => {
@@ -245,30 +269,28 @@ describe.runIf(skip === undefined)('dialback doctor against a real miniupnpd rou
       expect(await routerForwards('plain', 41033)).toEqual([]);
     });
 
-    it('--map removes the forward when interrupted (SIGINT) while it holds it', async ({ expect }) => {
-      // An API address on the lab's Internet that nobody holds: the check waits on ARP for seconds.
+    it.for([
+      ['forward', 41035, ['--api', 'http://11.0.1.99:8787']],
+      ['IPv6 pinhole', 41037, ['-6', '--api', 'http://[2001:db8:11::99]:8787']],
+    ] as const)('--map removes the %s when interrupted (SIGINT) while it holds it', async ([what, port, api], {
+      expect,
+    }) => {
+      // An API address on the lab's Internet that nobody holds: the check waits on ARP (or IPv6's
+      // neighbour discovery) for seconds, holding the forward or pinhole all that time.
+      const held = (): Promise<string[]> => (what === 'forward' ? routerForwards('plain', port) : routerPinholes(port));
       const cli = startInNamespace(
         lab.chains.plain.host,
-        [
-          process.execPath,
-          '--import',
-          'tsx',
-          'functions/cli/main.ts',
-          'doctor',
-          '41035',
-          '--map',
-          '--api',
-          'http://11.0.1.99:8787',
-        ],
+        [process.execPath, '--import', 'tsx', 'functions/cli/main.ts', 'doctor', String(port), '--map', ...api],
         { cwd: REPO_ROOT },
       );
       try {
-        for (let i = 0; i < 100 && (await routerForwards('plain', 41035)).length === 0; i++) await sleep(50);
-        expect(await routerForwards('plain', 41035)).toEqual([`${HOST_ADDRESS}:41035`]);
+        for (let i = 0; i < 100 && (await held()).length === 0; i++) await sleep(50);
+        expect(await held()).toHaveLength(1);
+        if (what === 'forward') expect(await held()).toEqual([`${HOST_ADDRESS}:${port}`]);
         process.kill(cli.pid, 'SIGINT');
         // waitFor rejects as soon as the process exits without printing the text.
         await expect(cli.waitFor('never printed', 5000)).rejects.toThrow(/exited before printing/);
-        expect(await routerForwards('plain', 41035)).toEqual([]);
+        expect(await held()).toEqual([]);
       } finally {
         await cli.stop();
       }
@@ -383,25 +405,9 @@ describe.runIf(skip === undefined)('dialback doctor against a real miniupnpd rou
       // What the lab built: the router's forward chain (its IPv6 firewall too) drops by default.
       const forward = await lab.exec(lab.chains.plain.router, ['nft', 'list', 'chain', 'inet', 'filter', 'forward']);
       expect(forward).toContain('policy drop;');
-      const [json, text] = await Promise.all([
-        runCliIn({ exec: (args, input, ms) => lab.exec(lab.chains.plain.host, args, input, ms ?? DOCTOR_MS) }, [
-          'doctor',
-          '41091',
-          '-6',
-          '--api',
-          API_V6,
-          '--json',
-        ]),
-        runCliIn({ exec: (args, input, ms) => lab.exec(lab.chains.plain.host, args, input, ms ?? DOCTOR_MS) }, [
-          'doctor',
-          '41092',
-          '-6',
-          '--api',
-          API_V6,
-        ]),
-      ]);
-      const report = reportOf(json.out);
-      expect(json.code, json.out).toBe(1);
+      const { json, text } = await both('plain', 41091, [], true);
+      const { report } = json;
+      expect(json.code).toBe(1);
       expect(report.check?.ip).toBe(HOST_V6);
       expect(report.check?.results[0]).toMatchObject({ state: 'filtered' });
       expect(statusOf(report, 'nat')).toMatchObject({
@@ -418,10 +424,54 @@ describe.runIf(skip === undefined)('dialback doctor against a real miniupnpd rou
     });
 
     it.for([
+      ['--map', 41161, false],
+      ['--map --keep', 41171, true],
+    ] as const)("IPv6 %s: a pinhole in the router's firewall turns the dropped inbound open", async ([, port, keep], {
+      expect,
+    }) => {
+      // What the lab built: the host knows its IPv6 router by its link-local address only, as at home.
+      const route = await lab.exec(lab.chains.plain.host, ['ip', '-6', 'route', 'show', 'default']);
+      expect(route).toContain(`via ${ROUTER_LINK_LOCAL} dev eth0`);
+      const { json, text } = await both('plain', port, keep ? ['--map', '--keep'] : ['--map'], true);
+      expect(json.code, JSON.stringify(json.report)).toBe(0);
+      expect(json.report.check?.ip).toBe(HOST_V6);
+      expect(json.report.check?.results[0]).toMatchObject({ state: 'open' });
+      expect(json.report.verdict).toMatchObject({ status: 'open' });
+      const router = statusOf(json.report, 'router');
+      expect(router?.status).toBe('ok');
+      expect(router?.evidence).toContain(
+        `asked the router (UPnP IGD) to open an IPv6 pinhole for ${port}/tcp to ${HOST_V6} for the check and`,
+      );
+      expect(text.code).toBe(0);
+      expect(line(text.out, 'Router')).toMatch(/^✔ Router +.*IPv6 pinhole/);
+      if (!keep) {
+        expect(router?.evidence).toContain('removed it after the check');
+        // Held against the router's own firewall: neither run left its pinhole behind.
+        expect(await routerPinholes(port)).toEqual([]);
+        expect(await routerPinholes(port + 1)).toEqual([]);
+        return;
+      }
+      expect(router?.evidence).toContain('kept (--keep); it lapses after 7200 s, or remove it now with `upnpc -6 -D');
+      for (const p of [port, port + 1]) expect(await routerPinholes(p)).toHaveLength(1);
+      // The removal the doctor advises works: miniupnpc, over IPv6, with the pinhole's id.
+      const id = /upnpc -6 -D (\d+)/.exec(router?.evidence ?? '')?.[1] ?? 'none';
+      await lab.exec(lab.chains.plain.host, [
+        'upnpc',
+        '-6',
+        '-u',
+        `http://[${ROUTER_LAN_V6}]:5000/rootDesc.xml`,
+        '-D',
+        id,
+      ]);
+      expect(await routerPinholes(port)).toEqual([]);
+    });
+
+    it.for([
       'NAT-PMP',
       'PCP',
+      'PCP6',
     ] as const)('%s: a forward made and removed over it, as the router records it', async (protocol, { expect }) => {
-      const port = protocol === 'NAT-PMP' ? 41101 : 41102;
+      const port = { 'NAT-PMP': 41101, PCP: 41102, PCP6: 41103 }[protocol];
       const out = await lab.exec(lab.chains.plain.host, [
         process.execPath,
         '--import',
@@ -437,11 +487,17 @@ describe.runIf(skip === undefined)('dialback doctor against a real miniupnpd rou
         after?: string;
         failed?: string;
       };
-      expect(result, out).toMatchObject({ via: protocol, removed: true });
+      const v6 = protocol === 'PCP6';
+      expect(result, out).toMatchObject({
+        via: v6 ? 'PCP' : protocol,
+        what: v6 ? 'pinhole' : 'forward',
+        removed: true,
+      });
       expect(result.lifetimeSeconds).toBeGreaterThan(0);
-      expect(result.during).toMatch(
-        new RegExp(`dport ${port} dnat ip to ${HOST_ADDRESS.replaceAll('.', '\\.')}:${port}`),
-      );
+      const held = v6
+        ? new RegExp(`dport ${port} @nh,192,128 0x${Buffer.from(addressBytes(HOST_V6)).toString('hex')} .*accept`)
+        : new RegExp(`dport ${port} dnat ip to ${HOST_ADDRESS.replaceAll('.', '\\.')}:${port}`);
+      expect(result.during).toMatch(held);
       expect(result.after).not.toContain(`dport ${port} `);
     });
 

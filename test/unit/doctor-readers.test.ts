@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { listenersOn, type ProcFiles } from '../../functions/cli/local-service.ts';
 import { parseProcNet, procAddress, scopeOf } from '../../functions/cli/proc-net.ts';
-import { defaultRoute, parseIpRouteGet, parseProcRoute } from '../../functions/cli/route.ts';
+import { defaultRoute, parseIpRouteGet, parseProcRoute, reachableGateway } from '../../functions/cli/route.ts';
 
 /**
  * The tables were captured from this kernel with listeners on 127.0.0.1:48001, 0.0.0.0:48002
@@ -133,5 +133,38 @@ describe('the default route', () => {
       (path) => (path === '/proc/net/route' ? fixture('route/proc-net-route') : undefined),
     );
     expect(route).toEqual({ device: 'eth0', gateway: '192.0.2.1' });
+  });
+
+  it("reads IPv6's default route from ip -6 only (as the lab's host prints it), never from IPv4's /proc table", () => {
+    const asked: string[][] = [];
+    const json =
+      '[{"dst":"2606:4700:4700::1111","from":"::","gateway":"2001:db8:1::1","dev":"eth0","prefsrc":"2001:db8:1::20","metric":1024,"flags":[],"pref":"medium"}]';
+    const run = (command: string, args: readonly string[]) => {
+      asked.push([command, ...args]);
+      return json;
+    };
+    expect(defaultRoute(run, () => fixture('route/proc-net-route'), 6)).toEqual({
+      source: '2001:db8:1::20',
+      gateway: '2001:db8:1::1',
+      device: 'eth0',
+    });
+    expect(asked).toEqual([['ip', '-j', '-6', 'route', 'get', '2606:4700:4700::1111']]);
+    expect(
+      defaultRoute(
+        () => undefined,
+        () => fixture('route/proc-net-route'),
+        6,
+      ),
+    ).toBeUndefined();
+  });
+
+  it('gives a link-local IPv6 gateway its interface, and leaves every other gateway as it is', () => {
+    expect(reachableGateway({ gateway: 'fe80::1', device: 'eth0' })).toBe('fe80::1%eth0');
+    expect(reachableGateway({ gateway: 'FEBF::1', device: 'wlan0' })).toBe('FEBF::1%wlan0');
+    expect(reachableGateway({ gateway: 'fe80::1%eth1', device: 'eth0' })).toBe('fe80::1%eth1');
+    expect(reachableGateway({ gateway: 'fec0::1', device: 'eth0' })).toBe('fec0::1');
+    expect(reachableGateway({ gateway: '2001:db8:1::1', device: 'eth0' })).toBe('2001:db8:1::1');
+    expect(reachableGateway({ gateway: '192.168.1.1', device: 'eth0' })).toBe('192.168.1.1');
+    expect(reachableGateway({ gateway: 'fe80::1' })).toBe('fe80::1');
   });
 });

@@ -194,6 +194,7 @@ describe('routerStep', () => {
     const held = (removed: boolean | 'kept'): MapOutcome => ({
       kind: 'held',
       via: 'UPnP IGD',
+      what: 'forward',
       client: '192.168.1.20',
       lifetimeSeconds: 7200,
       removed,
@@ -221,6 +222,58 @@ describe('routerStep', () => {
       evidence: expect.stringContaining(
         '--map: the router refused a forward for 8080/tcp: UPnP AddPortMapping: error 718',
       ),
+    });
+  });
+
+  describe('over IPv6', () => {
+    const V6_ROUTE = { source: '2001:db8:1::20', gateway: '2001:db8:1::1', device: 'eth0' };
+    const v6Router = (status?: { enabled: boolean; inboundAllowed: boolean }): RouterView => ({
+      kind: 'asked',
+      facts: {
+        gateway: '2001:db8:1::1',
+        upnp: {
+          service: WAN_SERVICE,
+          pinholes: {
+            service: { serviceType: 'urn:schemas-upnp-org:service:WANIPv6FirewallControl:1', controlUrl: 'http://x/' },
+            ...(status === undefined ? {} : { status }),
+          },
+        },
+        elapsedMs: 40,
+      },
+    });
+
+    it('says a pinhole the doctor opened, and how it was undone', () => {
+      const held: MapOutcome = {
+        kind: 'held',
+        via: 'UPnP IGD',
+        what: 'pinhole',
+        client: '2001:db8:1::20',
+        lifetimeSeconds: 7200,
+        removed: 'kept',
+        removeHow: '`upnpc -6 -D 3`',
+      };
+      expect(routerStep(TARGET, V6_ROUTE, v6Router(), false, held)).toMatchObject({
+        status: 'ok',
+        evidence: expect.stringContaining(
+          'asked the router (UPnP IGD) to open an IPv6 pinhole for 8080/tcp to 2001:db8:1::20 for the check and kept (--keep); it lapses after 7200 s, or remove it now with `upnpc -6 -D 3`.',
+        ),
+      });
+    });
+
+    it("names the router's IPv6 firewall as the link, with what it said and why --map could not open it", () => {
+      const refused: MapOutcome = { kind: 'failed', why: 'UPnP AddPinhole: error 606 Action not authorized', v6: true };
+      const got = routerStep(TARGET, V6_ROUTE, v6Router({ enabled: true, inboundAllowed: false }), false, refused);
+      expect(got).toMatchObject({
+        status: 'unknown',
+        advice: expect.stringContaining("Allow inbound 8080/tcp to 2001:db8:1::20 in the router's IPv6 firewall"),
+      });
+      expect(got.evidence).toMatch(/^The check went over IPv6, where a router forwards without NAT/);
+      expect(got.evidence).toContain('its IPv6 firewall is on and does not let programs open pinholes.');
+      expect(got.evidence).toContain(
+        '--map: the router refused an IPv6 pinhole for 8080/tcp: UPnP AddPinhole: error 606',
+      );
+      // A router that did not say its firewall status: nothing invented.
+      expect(routerStep(TARGET, V6_ROUTE, v6Router(), false).evidence).not.toContain('firewall is on');
     });
   });
 

@@ -12,22 +12,25 @@ import { discoverRouter, RESEND_AFTER_MS, routerIo } from '../../functions/cli/r
 
 const TARGET = { port: 40000, protocol: 'tcp' } as const;
 
-/** A UDP "router" on 127.0.0.1:5351 that answers each datagram with what `reply` returns (or nothing). */
+/** A UDP "router" on 127.0.0.1:5351 (or `address`) that answers each datagram with what `reply` returns (or nothing). */
 async function fakeGateway(
   reply: (request: Buffer) => Buffer | undefined,
-): Promise<{ received: Buffer[]; close(): void }> {
-  const socket = dgram.createSocket('udp4');
+  address = '127.0.0.1',
+): Promise<{ received: Buffer[]; senders: string[]; close(): void }> {
+  const socket = dgram.createSocket(address.includes(':') ? 'udp6' : 'udp4');
   const received: Buffer[] = [];
+  const senders: string[] = [];
   socket.on('message', (message, from) => {
     received.push(message);
+    senders.push(from.address);
     const answer = reply(message);
     if (answer !== undefined) socket.send(answer, from.port, from.address);
   });
-  await new Promise<void>((resolve) => socket.bind(NAT_PMP_PORT, '127.0.0.1', resolve));
-  return { received, close: () => socket.close() };
+  await new Promise<void>((resolve) => socket.bind(NAT_PMP_PORT, address, resolve));
+  return { received, senders, close: () => socket.close() };
 }
 
-let gateway: { received: Buffer[]; close(): void } | undefined;
+let gateway: Awaited<ReturnType<typeof fakeGateway>> | undefined;
 afterEach(() => {
   gateway?.close();
   gateway = undefined;
@@ -74,5 +77,16 @@ describe('discoverRouter over real sockets', () => {
     );
     const facts = await discoverRouter(routerIo(), '127.0.0.1', '127.0.0.1', TARGET, 600);
     expect(facts.natPmp).toEqual({ result: 'network failure (it has no external address)', code: 3 });
+  });
+
+  it("asks an IPv6 gateway over PCP only (NAT-PMP is IPv4's), from the address its ANNOUNCE names", async () => {
+    // PCP ANNOUNCE answered with success: version 2, response bit, result 0.
+    gateway = await fakeGateway(() => Buffer.from(`0280000000000000${'00'.repeat(16)}`, 'hex'), '::1');
+    const facts = await discoverRouter(routerIo(), '::1', '::1', TARGET, 600);
+    expect(facts.pcp).toEqual({ result: 'success' });
+    expect(facts.natPmp).toBeUndefined();
+    expect(gateway.received.length).toBeGreaterThan(0);
+    expect(gateway.received.every((m) => m[0] === 2)).toBe(true);
+    expect(new Set(gateway.senders)).toEqual(new Set(['::1']));
   });
 });

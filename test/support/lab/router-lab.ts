@@ -11,8 +11,10 @@
  * miniupnpd refuses a reserved WAN address (198.18.0.0/15 included), so the Internet side is
  * numbered from 11.0.0.0/8: allowed only because no namespace here has a link to the root
  * namespace (every veth is created with both ends inside lab namespaces), which `isolation()`
- * lets the test assert before anything starts. Everything started is stopped by PID and every
- * namespace deleted in `destroy()`.
+ * lets the test assert before anything starts. The plain chain also has IPv6 (2001:db8::/32,
+ * routed, no NAT), and its miniupnpd runs with IPv6 on, so it opens IGDv2 and PCP pinholes in
+ * its `miniupnpd` forward chain. Everything started is stopped by PID and every namespace
+ * deleted in `destroy()`.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -32,6 +34,10 @@ export const GATEWAY = '192.168.1.1';
 /** The plain chain's IPv6: the host's global address, and Dialback as the host reaches it over IPv6. */
 export const HOST_V6 = '2001:db8:1::20';
 export const API_V6 = `http://[2001:db8:11::1]:8787`;
+/** The plain router's global LAN IPv6 address, where it serves UPnP and PCP over IPv6. */
+export const ROUTER_LAN_V6 = '2001:db8:1::1';
+/** Its link-local one: the host's IPv6 default route points there, as router advertisements make it. */
+export const ROUTER_LINK_LOCAL = 'fe80::1';
 /** A LAN address no machine holds: a forward to it is the classic stale forward. */
 export const ELSEWHERE = '192.168.1.30';
 const DIALBACK_PORT = 8787;
@@ -90,10 +96,13 @@ const routerRuleset = (lan: string, wan: string): string => `table inet filter {
   }
 }`;
 
-/** miniupnpd's settings: UPnP IGD and NAT-PMP/PCP on the LAN side, forwards for the LAN only. */
-const miniupnpdConf = (lan: string, wan: string, uuid: string): string => `ext_ifname=${wan}
+/**
+ * miniupnpd's settings: UPnP IGD and NAT-PMP/PCP on the LAN side, forwards for the LAN only;
+ * with `v6` (the plain chain) also IPv6 pinholes, which it adds to the same `miniupnpd` chain.
+ */
+const miniupnpdConf = (lan: string, wan: string, uuid: string, v6?: string): string => `ext_ifname=${wan}
 listening_ip=${lan}
-http_port=5000
+${v6 === undefined ? '' : `ext_ifname6=${wan}\n`}http_port=5000
 enable_upnp=yes
 enable_natpmp=yes
 secure_mode=no
@@ -202,11 +211,12 @@ export async function buildRouterLab(label: string): Promise<RouterLab> {
         const chain = chains[chainName];
         const conf = join(dir, `${chainName}.conf`);
         const uuid = `3d3cec3a-8cf0-11e0-98ee-00000000000${i}`;
-        return writeFile(conf, miniupnpdConf('lan0', 'wan0', uuid)).then(async () => {
-          // -4: IPv4 only, as the forward scenarios are; the IPv6 one is about the router's firewall.
+        // The plain chain speaks IPv6 too (pinholes); the others are IPv4 only (-4), as their scenarios are.
+        const v6 = chainName === 'plain' ? ROUTER_LAN_V6 : undefined;
+        return writeFile(conf, miniupnpdConf('lan0', 'wan0', uuid, v6)).then(async () => {
           const daemon = startInNamespace(chain.router, [
             'miniupnpd',
-            '-4',
+            ...(v6 === undefined ? ['-4'] : []),
             '-d',
             '-f',
             conf,
@@ -230,7 +240,8 @@ export async function buildRouterLab(label: string): Promise<RouterLab> {
 
 /**
  * Gives the plain chain IPv6 (documentation addresses; no NAT): the host 2001:db8:1::20 on the
- * LAN, the router 2001:db8:11::2 towards the checker 2001:db8:11::1. The router's inet forward
+ * LAN with its default route via the router's link-local fe80::1 (as home routers advertise
+ * it), the router 2001:db8:11::2 towards the checker 2001:db8:11::1. The router's inet forward
  * chain (policy drop, LAN-to-WAN and replies only) is its IPv6 firewall too, so inbound is dropped.
  */
 async function addIpv6(
@@ -242,10 +253,13 @@ async function addIpv6(
     exec(ns, ['ip', '-6', 'addr', 'add', address, 'dev', dev, 'nodad']);
   await exec(plain.router, ['sh', '-c', 'echo 1 > /proc/sys/net/ipv6/conf/all/forwarding']);
   await add(plain.host, `${HOST_V6}/64`, 'eth0');
-  await add(plain.router, '2001:db8:1::1/64', 'lan0');
+  await add(plain.router, `${ROUTER_LAN_V6}/64`, 'lan0');
+  // Its only link-local address, as a router's usually is: the one its answers on the LAN come from.
+  await exec(plain.router, ['ip', '-6', 'addr', 'flush', 'dev', 'lan0', 'scope', 'link']);
+  await add(plain.router, `${ROUTER_LINK_LOCAL}/64`, 'lan0');
   await add(plain.router, '2001:db8:11::2/64', 'wan0');
   await add(checker, '2001:db8:11::1/64', 'topla');
-  await exec(plain.host, ['ip', '-6', 'route', 'add', 'default', 'via', '2001:db8:1::1']);
+  await exec(plain.host, ['ip', '-6', 'route', 'add', 'default', 'via', ROUTER_LINK_LOCAL, 'dev', 'eth0']);
   await exec(plain.router, ['ip', '-6', 'route', 'add', 'default', 'via', '2001:db8:11::1']);
   await exec(checker, ['ip', '-6', 'route', 'add', '2001:db8:1::/64', 'via', '2001:db8:11::2']);
 }
