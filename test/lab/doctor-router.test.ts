@@ -467,41 +467,6 @@ describe.runIf(skip === undefined)('dialback doctor against a real miniupnpd rou
     });
 
     it.for([
-      'NAT-PMP',
-      'PCP',
-      'PCP6',
-    ] as const)('%s: a forward made and removed over it, as the router records it', async (protocol, { expect }) => {
-      const port = { 'NAT-PMP': 41101, PCP: 41102, PCP6: 41103 }[protocol];
-      const out = await lab.exec(lab.chains.plain.host, [
-        process.execPath,
-        '--import',
-        'tsx',
-        `${REPO_ROOT}test/support/lab/map-runner.ts`,
-        JSON.stringify({ router: lab.chains.plain.router, protocol, port }),
-      ]);
-      const result = JSON.parse(out) as {
-        via?: string;
-        lifetimeSeconds?: number;
-        during?: string;
-        removed?: boolean;
-        after?: string;
-        failed?: string;
-      };
-      const v6 = protocol === 'PCP6';
-      expect(result, out).toMatchObject({
-        via: v6 ? 'PCP' : protocol,
-        what: v6 ? 'pinhole' : 'forward',
-        removed: true,
-      });
-      expect(result.lifetimeSeconds).toBeGreaterThan(0);
-      const held = v6
-        ? new RegExp(`dport ${port} @nh,192,128 0x${Buffer.from(addressBytes(HOST_V6)).toString('hex')} .*accept`)
-        : new RegExp(`dport ${port} dnat ip to ${HOST_ADDRESS.replaceAll('.', '\\.')}:${port}`);
-      expect(result.during).toMatch(held);
-      expect(result.after).not.toContain(`dport ${port} `);
-    });
-
-    it.for([
       ['cgnat', '100.64.0.0', 10, 41041],
       ['double', '10.0.0.0', 8, 41051],
     ] as const)('%s: another NAT in front of the router is the first broken link', async ([chain, net, bits, port], {
@@ -547,6 +512,50 @@ describe.runIf(skip === undefined)('dialback doctor against a real miniupnpd rou
       expect(json.report.verdict.next).toContain(`usually http://${GATEWAY}/`);
       expect(line(text.out, 'Router')).toMatch(/^\? Router +The gateway 192\.168\.1\.1 answered none/);
       expect(text.out).toContain('Broken at: router.');
+    });
+  });
+
+  // One client at a time. Once, in a fresh-clone run under load, PCP6's removal went unconfirmed
+  // and the pinhole stayed while the concurrent -6 --map scenarios were adding and removing
+  // theirs. miniupnpd's PCP removal (pcpserver.c, DeletePCPMap) walks the pinholes in order and
+  // its loop ends at the first one it cannot read: the likely cause, not a proven one; its log
+  // is printed if it happens again. A home network has one doctor at a time.
+  describe('a protocol of its own, one client at a time', () => {
+    it.for([
+      'NAT-PMP',
+      'PCP',
+      'PCP6',
+    ] as const)('%s: a forward made and removed over it, as the router records it', async (protocol, { expect }) => {
+      const port = { 'NAT-PMP': 41101, PCP: 41102, PCP6: 41103 }[protocol];
+      const out = await lab.exec(lab.chains.plain.host, [
+        process.execPath,
+        '--import',
+        'tsx',
+        `${REPO_ROOT}test/support/lab/map-runner.ts`,
+        JSON.stringify({ router: lab.chains.plain.router, protocol, port }),
+      ]);
+      const result = JSON.parse(out) as {
+        via?: string;
+        lifetimeSeconds?: number;
+        during?: string;
+        removed?: boolean;
+        after?: string;
+        failed?: string;
+      };
+      const v6 = protocol === 'PCP6';
+      // miniupnpd's own account (it runs with -d), for a run where the router did not do as asked.
+      const routerLog = lab.chains.plain.miniupnpd?.stderr().slice(-3000) ?? '';
+      expect(result, `${out}\nminiupnpd:\n${routerLog}`).toMatchObject({
+        via: v6 ? 'PCP' : protocol,
+        what: v6 ? 'pinhole' : 'forward',
+        removed: true,
+      });
+      expect(result.lifetimeSeconds).toBeGreaterThan(0);
+      const held = v6
+        ? new RegExp(`dport ${port} @nh,192,128 0x${Buffer.from(addressBytes(HOST_V6)).toString('hex')} .*accept`)
+        : new RegExp(`dport ${port} dnat ip to ${HOST_ADDRESS.replaceAll('.', '\\.')}:${port}`);
+      expect(result.during).toMatch(held);
+      expect(result.after).not.toContain(`dport ${port} `);
     });
   });
 });
