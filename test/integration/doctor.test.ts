@@ -1,14 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { DOCTOR_STEPS, type DoctorReport } from '../../functions/contract/doctor.ts';
+import { DOCTOR_STEPS } from '../../functions/contract/doctor.ts';
 import { runCaptured } from '../support/cli-run.ts';
+import { line, reportOf } from '../support/doctor-output.ts';
 import { documentedAppForFile } from '../support/documented-app.ts';
 import { listening, releasedPort } from '../support/ports.ts';
 
 const app = documentedAppForFile({ PROBE_TIMEOUT_MS: '1500' });
-
-/** The text line of one step: its mark and title. */
-const line = (out: string, title: string): string => out.split('\n').find((l) => l.slice(2).startsWith(title)) ?? '';
 
 describe('dialback doctor against the local server', () => {
   it('nothing listening: listens on the port itself, proves the check reached it, and exits 0', async () => {
@@ -72,7 +70,7 @@ describe('dialback doctor against the local server', () => {
     try {
       const { code, out } = await runCaptured(['doctor', String(service.port), '--api', app.url, '--json']);
       expect(code).toBe(1);
-      const report = JSON.parse(out) as DoctorReport;
+      const report = reportOf(out);
       expect(report.port).toBe(service.port);
       expect(report.protocol).toBe('tcp');
       expect(report.steps.map((s) => s.step)).toEqual([...DOCTOR_STEPS]);
@@ -93,7 +91,7 @@ describe('dialback doctor against the local server', () => {
     const nobody = `http://127.0.0.1:${await releasedPort()}`;
     const { code, out } = await runCaptured(['doctor', String(port), '--api', nobody, '--json']);
     expect(code).toBe(2);
-    const report = JSON.parse(out) as DoctorReport;
+    const report = reportOf(out);
     expect(report.verdict).toMatchObject({ status: 'failed', step: 'outside' });
     expect(report.verdict.next).toContain(`Nothing is listening at ${nobody}`);
   });

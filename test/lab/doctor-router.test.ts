@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildWebAssets } from '../../functions/build/served-code.ts';
 import { addressBytes } from '../../functions/cli/pcp.ts';
-import type { DoctorReport, DoctorStepName } from '../../functions/contract/doctor.ts';
+import { line, reportOf, statusOf } from '../support/doctor-output.ts';
 import { runCliIn } from '../support/lab/dialback.ts';
 import {
   API_V6,
@@ -60,20 +60,6 @@ async function doctor(chain: ChainName, port: number, extra: readonly string[] =
     ...extra,
   ]);
 }
-
-/** The JSON report of a run, or a failure that shows what the CLI printed. */
-function reportOf(out: string): DoctorReport {
-  try {
-    return JSON.parse(out) as DoctorReport;
-  } catch {
-    throw new Error(`not a doctor report:\n${out}`);
-  }
-}
-
-const statusOf = (report: DoctorReport, step: DoctorStepName) => report.steps.find((s) => s.step === step);
-
-/** The text line of one step. */
-const line = (out: string, title: string): string => out.split('\n').find((l) => l.slice(2).startsWith(title)) ?? '';
 
 /** Asks the router for a forward of `port` to `client` with miniupnpc (a second, independent UPnP client). */
 async function upnpcForward(chain: ChainName, client: string, port: number): Promise<void> {
