@@ -66,9 +66,10 @@ export interface ProbeOptions {
   /**
    * Told of each dial the runtime reported connected while the kernel held no connection to
    * the target (`handshakeWith`): no answer, so the port's other attempts decide, but an event
-   * that must be seen where it happens (the service logs it, the lab prints it).
+   * that must be seen where it happens (the service logs it, the lab prints it). `socket` is
+   * still open during the call, so a caller can ask the kernel what it held; it is destroyed after.
    */
-  readonly onUnproven?: (port: number) => void;
+  readonly onUnproven?: (port: number, socket: net.Socket) => void;
 }
 
 /** Dials `target` on `ports` concurrently; results are in the order of `ports`. */
@@ -138,7 +139,7 @@ export function tcpDialer(
   target: ProbeTarget,
   greeting: string | undefined,
   newSocket: () => net.Socket = () => new net.Socket(),
-  onUnproven?: (port: number) => void,
+  onUnproven?: ProbeOptions['onUnproven'],
 ): Dialer<PortResult> {
   return {
     dial: (port, report) => {
@@ -154,8 +155,8 @@ export function tcpDialer(
         once({ kind: 'local', error: new LocalProbeError(errorCode(error) ?? 'UNKNOWN', { cause: error }) });
       socket.once('connect', () => {
         if (!handshakeWith(socket, target, port)) {
+          onUnproven?.(port, socket);
           socket.destroy();
-          onUnproven?.(port);
           once({ kind: 'void' });
           return;
         }

@@ -208,13 +208,16 @@ describe('TCP dialer', () => {
 
   it("reads a 'connect' whose socket has no peer as no answer, closes it, and says so", () => {
     const socket = new ScriptedTcpSocket();
-    const unproven: number[] = [];
-    const dialer = tcpDialer(LOOPBACK, undefined, scripted(socket), (port) => unproven.push(port));
+    // The hook gets the dial's own socket while it is still open, so a lab can ask the kernel about it.
+    const unproven: Array<{ port: number; same: boolean; open: boolean }> = [];
+    const dialer = tcpDialer(LOOPBACK, undefined, scripted(socket), (port, s) =>
+      unproven.push({ port, same: (s as unknown) === socket, open: !s.destroyed }),
+    );
     const { reports } = dialOnce(dialer.dial, 20106);
     socket.emit('connect');
     expect(reports).toEqual([{ kind: 'void' }]);
     expect(socket.destroyed).toBe(true);
-    expect(unproven).toEqual([20106]);
+    expect(unproven).toEqual([{ port: 20106, same: true, open: true }]);
   });
 
   it("says nothing of a 'connect' the kernel's peer proves", async () => {

@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import type { HttpResponse } from '../../functions/api/http.ts';
 import { LocalProbeError } from '../../functions/core/probe.ts';
@@ -614,8 +615,9 @@ describe('handler: logs', () => {
     // The probe's hook is the only way to show it: a runtime misreport cannot be made on demand.
     const h = harness({
       probe: async (_target, ports, options) => {
-        options.onUnproven?.(ports[0] ?? 0);
-        options.onUnproven?.(ports[0] ?? 0);
+        const socket = new net.Socket();
+        options.onUnproven?.(ports[0] ?? 0, socket);
+        options.onUnproven?.(ports[0] ?? 0, socket);
         return ports.map((port) => ({ port, state: 'closed', reason: 'conn-refused', rttMs: 0.2 }) as const);
       },
     });

@@ -98,7 +98,8 @@ export async function runProbeTrials(checker: LabSide, job: ProbeJob, timeoutMs 
   if (unproven.length > 0) {
     // Never a verdict (the probe voids such a dial), but the only trace a runtime misreport leaves.
     console.warn(
-      `runtime reported ${unproven.length} connection(s) the kernel did not hold (IPv${job.family}, ports ${unproven.join(', ')})`,
+      `runtime reported ${unproven.length} connection(s) the kernel did not hold (IPv${job.family}): ` +
+        unproven.map((u) => `port ${u.port}, kernel: ${u.kernel}`).join('; '),
     );
   }
   if (job.protocol !== 'udp') {

@@ -10,6 +10,7 @@ import type { PortResult } from '../../../functions/contract/wire.ts';
 import { CONFIG_DEFAULTS } from '../../../functions/core/config.ts';
 import { DEFAULT_ATTEMPT_SPACING_MS, probePorts } from '../../../functions/core/probe.ts';
 import { DEFAULT_UDP_DATAGRAMS, udpProbePorts } from '../../../functions/core/udp-probe.ts';
+import { kernelView } from './kernel-socket.ts';
 
 /** What the parent passes as the only argument. */
 export interface ProbeJob {
@@ -34,8 +35,17 @@ export interface ProbeJob {
 export interface ProbeTrial {
   readonly results: readonly PortResult[];
   readonly elapsedMs: number;
-  /** Ports of dials the runtime reported connected with no connection behind them (`onUnproven`). */
-  readonly unproven: readonly number[];
+  /**
+   * Dials the runtime reported connected with no connection behind them (`onUnproven`): the
+   * port, and what the checker's kernel held for the socket at that moment (`kernelView`).
+   */
+  readonly unproven: readonly UnprovenDial[];
+}
+
+/** One dial the runtime reported connected while the kernel's peer did not prove it. */
+export interface UnprovenDial {
+  readonly port: number;
+  readonly kernel: string;
 }
 
 async function main(): Promise<void> {
@@ -53,7 +63,7 @@ async function main(): Promise<void> {
       if (i > 0 && job.pauseMs !== undefined) await new Promise((r) => setTimeout(r, job.pauseMs));
       const started = performance.now();
       const target = { address: job.address, family: job.family };
-      const unproven: number[] = [];
+      const unproven: UnprovenDial[] = [];
       const results: readonly PortResult[] =
         job.protocol === 'udp'
           ? await udpProbePorts(target, job.ports, {
@@ -61,7 +71,10 @@ async function main(): Promise<void> {
               datagrams: DEFAULT_UDP_DATAGRAMS,
               spacingMs: options.attemptSpacingMs,
             })
-          : await probePorts(target, job.ports, { ...options, onUnproven: (port) => unproven.push(port) });
+          : await probePorts(target, job.ports, {
+              ...options,
+              onUnproven: (port, socket) => unproven.push({ port, kernel: kernelView(socket) }),
+            });
       trials[i] = { results, elapsedMs: performance.now() - started, unproven };
     }
   };
