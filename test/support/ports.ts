@@ -1,7 +1,9 @@
 /**
- * Loopback ports for tests: one with a listener (reads open) and one that was just released
- * (reads closed, since nothing listens on it).
+ * Loopback ports for tests: one with a listener (reads open) and ones that were just released
+ * (read closed, since nothing listens on them).
  */
+import { randomInt } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 
 /** A listener that accepts and drops connections. */
@@ -12,14 +14,17 @@ export interface Listening {
   close(): Promise<void>;
 }
 
-/** Listens on an ephemeral port on `host` (loopback by default). */
-export async function listening(host = '127.0.0.1'): Promise<Listening> {
+/** Listens on `port` (default: an ephemeral one) on `host` (loopback by default). */
+export async function listening(host = '127.0.0.1', port = 0): Promise<Listening> {
   let accepted = 0;
   const server = net.createServer((socket) => {
     accepted += 1;
     socket.destroy();
   });
-  await new Promise<void>((resolve) => server.listen(0, host, resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, resolve);
+  });
   return {
     port: (server.address() as net.AddressInfo).port,
     accepted: () => accepted,
@@ -27,16 +32,44 @@ export async function listening(host = '127.0.0.1'): Promise<Listening> {
   };
 }
 
-/** A loopback port that was bound and released, so nothing listens on it. */
-export async function releasedPort(host = '127.0.0.1'): Promise<number> {
-  const l = await listening(host);
-  await l.close();
-  return l.port;
+/** Where released ports are drawn from: from here up to the kernel's ephemeral range. */
+const RELEASED_FIRST = 10_000;
+
+/** The first port of the kernel's ephemeral range, where bind(0) and connect() take theirs. */
+function ephemeralFirst(): number {
+  try {
+    return Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || 32_768;
+  } catch {
+    return 32_768;
+  }
 }
 
-/** `count` distinct released loopback ports: all are bound at once while picked, so none repeats. */
+/**
+ * `count` distinct loopback ports that nothing listened on a moment ago. They lie below the
+ * kernel's ephemeral range, so no bind(0) of this process or of another test file can take one
+ * while a test counts on it reading closed. Released ephemeral ports could be taken: beside a
+ * busy suite another file's server got one mid-run, and 805 of the leak test's 1,000 checks
+ * read it open.
+ */
 export async function releasedPorts(count: number, host = '127.0.0.1'): Promise<number[]> {
-  const held = await Promise.all(Array.from({ length: count }, () => listening(host)));
-  await Promise.all(held.map((l) => l.close()));
-  return held.map((l) => l.port);
+  const span = Math.max(1, ephemeralFirst() - RELEASED_FIRST);
+  const picked = new Set<number>();
+  for (let draws = 0; picked.size < count; draws++) {
+    if (draws >= 200) throw new Error(`found only ${picked.size} of ${count} free ports on ${host}`);
+    const port = RELEASED_FIRST + randomInt(span);
+    if (picked.has(port)) continue;
+    try {
+      await (await listening(host, port)).close();
+      picked.add(port);
+    } catch {
+      // Something holds it: draw another.
+    }
+  }
+  return [...picked];
+}
+
+/** One released loopback port (see `releasedPorts`). */
+export async function releasedPort(host = '127.0.0.1'): Promise<number> {
+  const [port] = await releasedPorts(1, host);
+  return port as number;
 }

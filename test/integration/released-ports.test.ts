@@ -1,0 +1,34 @@
+/**
+ * The released ports tests count on reading closed (support/ports.ts): distinct, closed, and
+ * outside the kernel's ephemeral range, where no other process's bind(0) can take them.
+ */
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { releasedPorts } from '../support/ports.ts';
+
+const [ephemeralFirst] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+
+/** The error code a connect() to `port` on loopback ends with, or 'connected'. */
+function dial(port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve('connected');
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'unknown'));
+  });
+}
+
+describe('released ports', () => {
+  it('are distinct, below the ephemeral range, and refuse connections', async () => {
+    const ports = await releasedPorts(9);
+    expect(new Set(ports).size).toBe(9);
+    for (const port of ports) {
+      expect(port).toBeGreaterThanOrEqual(10_000);
+      expect(port).toBeLessThan(ephemeralFirst ?? 32_768);
+    }
+    expect(await Promise.all(ports.map(dial))).toEqual(Array(9).fill('ECONNREFUSED'));
+  });
+});
