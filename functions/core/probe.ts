@@ -155,9 +155,13 @@ export function tcpDialer(
         once({ kind: 'local', error: new LocalProbeError(errorCode(error) ?? 'UNKNOWN', { cause: error }) });
       socket.once('connect', () => {
         if (!handshakeWith(socket, target, port)) {
-          onUnproven?.(port, socket);
-          socket.destroy();
-          once({ kind: 'void' });
+          try {
+            onUnproven?.(port, socket);
+          } finally {
+            // Whatever the hook does, this dial ends here, as no answer.
+            socket.destroy();
+            once({ kind: 'void' });
+          }
           return;
         }
         once({

@@ -220,6 +220,17 @@ describe('TCP dialer', () => {
     expect(unproven).toEqual([{ port: 20106, same: true, open: true }]);
   });
 
+  it('ends the unproven dial as no answer, its socket closed, even when the hook throws', () => {
+    const socket = new ScriptedTcpSocket();
+    const dialer = tcpDialer(LOOPBACK, undefined, scripted(socket), () => {
+      throw new Error('hook failed');
+    });
+    const { reports } = dialOnce(dialer.dial, 20106);
+    expect(() => socket.emit('connect')).toThrow('hook failed');
+    expect(reports).toEqual([{ kind: 'void' }]);
+    expect(socket.destroyed).toBe(true);
+  });
+
   it("says nothing of a 'connect' the kernel's peer proves", async () => {
     const server = await keepingServer();
     try {

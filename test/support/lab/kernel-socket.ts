@@ -73,7 +73,13 @@ export function kernelView(socket: net.Socket, proc = '/proc'): string {
   const inode = /^socket:\[(\d+)\]$/.exec(link)?.[1];
   if (inode === undefined) return `fd ${fd}: not a socket (${link})`;
   for (const table of ['tcp', 'tcp6']) {
-    for (const line of readFileSync(`${proc}/net/${table}`, 'utf8').split('\n')) {
+    let text: string;
+    try {
+      text = readFileSync(`${proc}/net/${table}`, 'utf8');
+    } catch {
+      continue; // A kernel without IPv6 has no tcp6 table.
+    }
+    for (const line of text.split('\n')) {
       const row = parseTcpRow(line);
       if (row?.inode === inode) return `fd ${fd}: ${row.state} ${row.local} → ${row.remote}`;
     }
