@@ -8,6 +8,7 @@
  */
 import { readFileSync, readlinkSync } from 'node:fs';
 import type net from 'node:net';
+import { procAddress } from '../../../functions/cli/proc-net.ts';
 
 /** Linux's TCP states by the hex code /proc/net/tcp prints (include/net/tcp_states.h). */
 const TCP_STATES: Readonly<Record<string, string>> = {
@@ -33,15 +34,11 @@ export interface TcpRow {
   readonly inode: string;
 }
 
-/** `hex` (the kernel's address words, each in host byte order) as an address and port. */
+/** `hex` (`ADDRESS:PORT` as the table prints it) as text, with the doctor's address decoder. */
 function endpoint(hex: string): string {
   const [addr = '', port = ''] = hex.split(':');
-  // Each 32-bit word is printed as the host (little-endian here) stores it: reverse its bytes.
-  const bytes = (addr.match(/.{8}/g) ?? []).flatMap((word) => (word.match(/../g) ?? []).reverse());
-  const p = Number.parseInt(port, 16);
-  if (bytes.length === 4) return `${bytes.map((b) => Number.parseInt(b, 16)).join('.')}:${p}`;
-  const groups = (bytes.join('').match(/.{4}/g) ?? []).map((g) => Number.parseInt(g, 16).toString(16));
-  return `[${groups.join(':')}]:${p}`;
+  const address = procAddress(addr) ?? addr;
+  return `${address.includes(':') ? `[${address}]` : address}:${Number.parseInt(port, 16)}`;
 }
 
 /** Parses one /proc/net/tcp{,6} data line; `undefined` for the header or anything else. */
