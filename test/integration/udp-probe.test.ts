@@ -13,6 +13,7 @@ import {
   udpVerdictForError,
 } from '../../functions/core/udp-probe.ts';
 import { createHostLink, type HostLink, labSkipReason } from '../support/netns.ts';
+import { releasedPort } from '../support/ports.ts';
 
 const OPTIONS: UdpProbeOptions = { timeoutMs: 900, datagrams: 4, spacingMs: 150 };
 const LOOPBACK = { address: '127.0.0.1', family: 4 } as const;
@@ -41,13 +42,6 @@ async function udpServer(
   };
 }
 
-/** A loopback UDP port that was bound and released, so nothing listens on it. */
-async function releasedPort(): Promise<number> {
-  const s = await udpServer('udp4', false);
-  await s.close();
-  return s.port;
-}
-
 describe('udp probe on loopback', () => {
   for (const [type, target] of [
     ['udp4', LOOPBACK],
@@ -68,7 +62,7 @@ describe('udp probe on loopback', () => {
     });
 
     it(`reads closed / port-unreach when nothing listens (IPv${target.family})`, async () => {
-      const result = await udpProbePort(target, await releasedPort(), OPTIONS);
+      const result = await udpProbePort(target, await releasedPort(target.address, 'udp'), OPTIONS);
       expect(result).toMatchObject({ protocol: 'udp', state: 'closed', reason: 'port-unreach' });
       expect(result.rttMs).not.toBeNull();
     });
@@ -131,7 +125,7 @@ describe('udp probe on loopback', () => {
 
   it('probes several ports concurrently and keeps their order', async () => {
     const open = await udpServer('udp4', true);
-    const closed = await releasedPort();
+    const closed = await releasedPort(LOOPBACK.address, 'udp');
     try {
       const results = await udpProbePorts(LOOPBACK, [closed, open.port], OPTIONS);
       expect(results.map((r) => [r.port, r.state])).toEqual([
@@ -169,7 +163,7 @@ describe('udp probe on loopback', () => {
   });
 
   it('times an ICMP answer within the call too', async () => {
-    const port = await releasedPort();
+    const port = await releasedPort(LOOPBACK.address, 'udp');
     const before = performance.now();
     const result = await udpProbePort(LOOPBACK, port, OPTIONS);
     const took = performance.now() - before;
