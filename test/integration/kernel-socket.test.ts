@@ -8,7 +8,13 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { kernelView, parseTcpRow } from '../support/lab/kernel-socket.ts';
+import {
+  kernelView,
+  parseTcpRow,
+  rememberBirth,
+  type SocketIdentity,
+  socketIdentity,
+} from '../support/lab/kernel-socket.ts';
 
 /** A loopback server that keeps what it accepts, and a client connected to it. */
 async function connectedPair(): Promise<{ client: net.Socket; server: net.Server; port: number }> {
@@ -82,5 +88,40 @@ describe("the kernel's view of a socket", () => {
     expect(
       parseTcpRow('  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode'),
     ).toBeUndefined();
+  });
+
+  it("remembers the socket a dial's connect() made, and says whether its descriptor still holds it", async () => {
+    const server = net.createServer(() => undefined);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    const births = new WeakMap<net.Socket, SocketIdentity>();
+    const client = new net.Socket();
+    rememberBirth(client, births);
+    client.connect({ host: '127.0.0.1', port });
+    await new Promise<void>((resolve, reject) => client.once('connect', resolve).once('error', reject));
+    const proc = await mkdtemp(path.join(tmpdir(), 'kernel-view-'));
+    try {
+      const born = births.get(client);
+      expect(born).toEqual(socketIdentity(client));
+      expect(born?.inode).toMatch(/^\d+$/);
+      expect(kernelView(client, '/proc', born)).toMatch(
+        new RegExp(
+          `^fd ${born?.fd} \\(the dial's own socket\\): ESTABLISHED 127\\.0\\.0\\.1:\\d+ → 127\\.0\\.0\\.1:${port}$`,
+        ),
+      );
+      // The same descriptor number holding another socket, as a reused descriptor would.
+      await mkdir(path.join(proc, 'self', 'fd'), { recursive: true });
+      await mkdir(path.join(proc, 'net'));
+      await writeFile(path.join(proc, 'net', 'tcp'), '');
+      await writeFile(path.join(proc, 'net', 'tcp6'), '');
+      await symlink('socket:[4242]', path.join(proc, 'self', 'fd', String(born?.fd)));
+      expect(kernelView(client, proc, born)).toBe(
+        `fd ${born?.fd} (not the dial's own socket ${born?.inode} on fd ${born?.fd}): socket 4242 is in neither TCP table (closed)`,
+      );
+    } finally {
+      await rm(proc, { recursive: true, force: true });
+      client.destroy();
+      server.close();
+    }
   });
 });

@@ -53,22 +53,64 @@ export function parseTcpRow(line: string): TcpRow | undefined {
   };
 }
 
-/**
- * The kernel's view of `socket` as one line, e.g. `fd 23: SYN-SENT 198.18.5.1:40112 → 198.18.5.2:20118`.
- * `proc` is the /proc to read (a test's fixture directory, or the real one).
- */
-export function kernelView(socket: net.Socket, proc = '/proc'): string {
+/** Which kernel socket a dial's file descriptor held: the descriptor and the socket's inode. */
+export interface SocketIdentity {
+  readonly fd: number;
+  readonly inode: string;
+}
+
+/** `socket`'s file descriptor and what it points at now, or why there is none. */
+function currentLink(socket: net.Socket, proc: string): { fd: number; link: string } | string {
   // The descriptor is not public API; this is a lab diagnostic, never a verdict.
   const fd = (socket as unknown as { _handle?: { fd?: number } | null })._handle?.fd;
   if (fd === undefined || fd < 0) return 'no file descriptor (the handle is closed)';
-  let link: string;
   try {
-    link = readlinkSync(`${proc}/self/fd/${fd}`);
+    return { fd, link: readlinkSync(`${proc}/self/fd/${fd}`) };
   } catch (error) {
     return `fd ${fd}: unreadable (${(error as Error).message})`;
   }
+}
+
+/** The kernel socket `socket`'s descriptor holds now, or `undefined` when it holds none. */
+export function socketIdentity(socket: net.Socket, proc = '/proc'): SocketIdentity | undefined {
+  const current = currentLink(socket, proc);
+  if (typeof current === 'string') return undefined;
+  const inode = /^socket:\[(\d+)\]$/.exec(current.link)?.[1];
+  return inode === undefined ? undefined : { fd: current.fd, inode };
+}
+
+/**
+ * Remembers which kernel socket `socket`'s connect() made, once it has made one: Node emits
+ * 'connectionAttempt' just before its connect() call, so the next tick sees the descriptor.
+ * `kernelView` then tells the dial's own socket from another one that took its descriptor.
+ */
+export function rememberBirth(socket: net.Socket, births: WeakMap<net.Socket, SocketIdentity>): void {
+  socket.once('connectionAttempt', () =>
+    process.nextTick(() => {
+      const identity = socketIdentity(socket);
+      if (identity !== undefined) births.set(socket, identity);
+    }),
+  );
+}
+
+/**
+ * The kernel's view of `socket` as one line, e.g. `fd 23: SYN-SENT 198.18.5.1:40112 → 198.18.5.2:20118`.
+ * With `born` (what its connect() made, `rememberBirth`), it also says whether the descriptor
+ * still holds that socket or another one. `proc` is the /proc to read (a test's fixture
+ * directory, or the real one).
+ */
+export function kernelView(socket: net.Socket, proc = '/proc', born?: SocketIdentity): string {
+  const current = currentLink(socket, proc);
+  if (typeof current === 'string') return current;
+  const { fd, link } = current;
   const inode = /^socket:\[(\d+)\]$/.exec(link)?.[1];
-  if (inode === undefined) return `fd ${fd}: not a socket (${link})`;
+  const whose =
+    born === undefined
+      ? ''
+      : born.fd === fd && born.inode === inode
+        ? " (the dial's own socket)"
+        : ` (not the dial's own socket ${born.inode} on fd ${born.fd})`;
+  if (inode === undefined) return `fd ${fd}${whose}: not a socket (${link})`;
   for (const table of ['tcp', 'tcp6']) {
     let text: string;
     try {
@@ -78,8 +120,8 @@ export function kernelView(socket: net.Socket, proc = '/proc'): string {
     }
     for (const line of text.split('\n')) {
       const row = parseTcpRow(line);
-      if (row?.inode === inode) return `fd ${fd}: ${row.state} ${row.local} → ${row.remote}`;
+      if (row?.inode === inode) return `fd ${fd}${whose}: ${row.state} ${row.local} → ${row.remote}`;
     }
   }
-  return `fd ${fd}: socket ${inode} is in neither TCP table (closed)`;
+  return `fd ${fd}${whose}: socket ${inode} is in neither TCP table (closed)`;
 }
