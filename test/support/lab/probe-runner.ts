@@ -7,6 +7,7 @@
  */
 
 import net from 'node:net';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { PortResult } from '../../../functions/contract/wire.ts';
 import { CONFIG_DEFAULTS } from '../../../functions/core/config.ts';
 import { runPacedCheck } from '../../../functions/core/paced-check.ts';
@@ -37,6 +38,11 @@ export interface ProbeJob {
 export interface ProbeTrial {
   readonly results: readonly PortResult[];
   readonly elapsedMs: number;
+  /**
+   * The longest this process's event loop was held up during the trial (ms): on a busy machine
+   * a timer fires late by about that much, so a deadline is checked against `elapsedMs` less it.
+   */
+  readonly loopLagMs: number;
   /**
    * Dials the runtime reported connected with no connection behind them (`onUnproven`): the
    * port, and what the checker's kernel held for the socket at that moment (`kernelView`).
@@ -85,6 +91,8 @@ async function main(): Promise<void> {
     while (next < job.trials) {
       const i = next++;
       if (i > 0 && job.pauseMs !== undefined) await new Promise((r) => setTimeout(r, job.pauseMs));
+      const lag = monitorEventLoopDelay({ resolution: 10 });
+      lag.enable();
       const started = performance.now();
       const target = { address: job.address, family: job.family };
       const unproven: UnprovenDial[] = [];
@@ -96,7 +104,10 @@ async function main(): Promise<void> {
               spacingMs: options.attemptSpacingMs,
             })
           : await probeRemembering(target, job.ports, options, unproven);
-      trials[i] = { results, elapsedMs: performance.now() - started, unproven };
+      const elapsedMs = performance.now() - started;
+      lag.disable();
+      // The histogram counts the sampling timer's own period in each delay; only the excess is lag.
+      trials[i] = { results, elapsedMs, loopLagMs: Math.max(0, lag.max / 1e6 - 10), unproven };
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, job.concurrency) }, worker));
