@@ -1,6 +1,6 @@
 /**
  * Leaks: 10,000 real port checks in one process (real probe on loopback, real limiter on
- * dynalite, production wiring from `createDeps`), then open file descriptors must be back at
+ * dynalite, production wiring from `createDeps` but a patient table client), then open file descriptors must be back at
  * the warmed-up baseline and the heap must not have grown beyond a generous bound. The checks
  * go 10 ports per request (1,000 requests), because every request costs two DynamoDB updates
  * and the SDK on this machine needs ~5 ms for each; the probe, which is what opens sockets,
@@ -15,6 +15,7 @@ import { createHandler, type Handler } from '../../functions/api/handler.ts';
 import { loadConfig } from '../../functions/core/config.ts';
 import { type EmbeddedTable, startEmbeddedTable } from '../../infra/local/embedded-table.ts';
 import { apiEvent, lambdaContext } from '../fixtures/events.ts';
+import { tableLimiter } from '../support/handler-deps.ts';
 import { type Listening, listening, releasedPorts } from '../support/ports.ts';
 
 const CHECKS = 10_000;
@@ -39,6 +40,7 @@ let table: EmbeddedTable;
 let open: Listening;
 let closed: number[];
 let handler: Handler;
+let limiter: ReturnType<typeof tableLimiter> | undefined;
 
 beforeAll(async () => {
   table = await startEmbeddedTable('leaks');
@@ -51,16 +53,20 @@ beforeAll(async () => {
     RATE_LIMIT_PER_DAY: '10000000',
     PROBE_TIMEOUT_MS: '1000',
   });
-  handler = createHandler(
-    createDeps(config, {
-      policy: 'public-and-loopback',
-      blockedPorts: [],
-      key: async () => 'leak-test-key-0123456789',
-      log: () => undefined,
-    }),
-  );
+  const deps = createDeps(config, {
+    policy: 'public-and-loopback',
+    blockedPorts: [],
+    key: async () => 'leak-test-key-0123456789',
+    log: () => undefined,
+  });
+  // The real limiter on the same table, with a client that waits: at load 17 the production
+  // client's 1 s budget against this process's own dynalite turned 47 of 1,000 requests into
+  // 503s, which says nothing about leaks.
+  limiter = tableLimiter(config, table.endpoint, Date.now, { patient: true });
+  handler = createHandler({ ...deps, limiter: limiter.limiter });
 });
 afterAll(async () => {
+  limiter?.destroy();
   await open?.close();
   await table?.close();
 });

@@ -15,7 +15,7 @@ import { parseSourceAddress } from '../../functions/core/source-address.ts';
 import { COUNTER_ATTRIBUTES } from '../../functions/core/table-schema.ts';
 import { startEmbeddedTable } from '../../infra/local/embedded-table.ts';
 import { startFaultProxy } from '../support/fault-proxy.ts';
-import { useCounterTable } from '../support/table.ts';
+import { patientClient, useCounterTable } from '../support/table.ts';
 import { countRequests, typicalCallers, walkDay } from '../support/write-units.ts';
 
 const KEY = 'test-key-0123456789abcdef';
@@ -35,13 +35,14 @@ function limiterAt(
   more: Partial<RateLimiterDeps> = {},
 ): RateLimiter {
   return createRateLimiter({
-    client: createDynamoDbClient({ region: 'us-east-1', dynamodbEndpoint: endpoint }),
+    client: patientClient(endpoint),
     tableName: name,
     windows: WINDOWS,
     key: async () => KEY,
     now,
     // Exactness is under test here, not the table's time budget: on a loaded machine the
-    // default 2 s can run out mid-race and turn a refusal into Unavailable.
+    // default 2 s (and the production client's 1 s per request) can run out mid-race and turn
+    // a refusal into Unavailable.
     timeoutMs: 30_000,
     ...more,
   });

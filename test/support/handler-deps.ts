@@ -5,7 +5,6 @@
  * about limits and faults, and a log that keeps its lines.
  */
 
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { HandlerDeps } from '../../functions/api/context.ts';
 import type { TcpPortResult as PortResult, UdpPortResult } from '../../functions/contract/wire.ts';
 import { type Config, loadConfig } from '../../functions/core/config.ts';
@@ -13,6 +12,7 @@ import { createDynamoDbClient } from '../../functions/core/dynamodb-client.ts';
 import { DEFAULT_ATTEMPT_SPACING_MS, type Probe, type ProbeTarget } from '../../functions/core/probe.ts';
 import { createRateLimiter, type RateLimiter, rateWindows } from '../../functions/core/rate-limiter.ts';
 import type { UdpProbe } from '../../functions/core/udp-probe.ts';
+import { patientClient } from './table.ts';
 
 /** One call the service made to its dialer. */
 export interface ProbeCall {
@@ -56,13 +56,7 @@ export function tableLimiter(
   options: { patient?: boolean } = {},
 ): { limiter: RateLimiter; destroy: () => void } {
   const client = options.patient
-    ? new DynamoDBClient({
-        region: config.region,
-        endpoint,
-        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-        maxAttempts: 1,
-        requestHandler: { connectionTimeout: 30_000, requestTimeout: 30_000 },
-      })
+    ? patientClient(endpoint, config.region)
     : createDynamoDbClient({ region: config.region, dynamodbEndpoint: endpoint });
   const limiter = createRateLimiter({
     client,

@@ -2,6 +2,7 @@
  * One embedded dynalite per test file and a fresh counters table per test, so counts never
  * leak between tests. Registers its own hooks; read `endpoint` and `tableName` inside tests.
  */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { createCounterTable, type EmbeddedTable, startEmbeddedTable } from '../../infra/local/embedded-table.ts';
 
@@ -39,4 +40,21 @@ export function useCounterTable(prefix: string): TestTable {
       return tableName;
     },
   };
+}
+
+/**
+ * A client for a DynamoDB-compatible `endpoint` with long timeouts and no retry, for tests about
+ * what the table holds (an exact count under a race, no leak over 10,000 checks) rather than
+ * how fast it answers. The production client's 1 s request budget (dynamodb-client.ts) turns
+ * an embedded dynalite slowed by a busy machine into 503s that say nothing about the code
+ * under test; the tests of that budget use the production client against a faulty proxy.
+ */
+export function patientClient(endpoint: string, region = 'us-east-1'): DynamoDBClient {
+  return new DynamoDBClient({
+    region,
+    endpoint,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    maxAttempts: 1,
+    requestHandler: { connectionTimeout: 30_000, requestTimeout: 30_000 },
+  });
 }
