@@ -344,34 +344,44 @@ describe('cdk-nag AwsSolutions', () => {
   });
 });
 
+/** How long one `cdk synth` of the app may take on a busy 2-core machine. */
+const SYNTH_TIMEOUT_MS = 180_000;
+
 describe('the CDK app (what `cdk synth` runs)', () => {
   const env = (context: Record<string, unknown>, out: string) =>
     cdkAppEnv({ ...context, 'aws:cdk:bundling-stacks': [] }, out);
 
-  it.each([
-    'default',
-    'vpc',
-  ])('synthesizes egress=%s with cdk-nag applied and writes a clean validation report', async (egress) => {
-    const out = join(outdir, `app-ok-${egress}`);
-    await run('npx', ['tsx', 'infra/aws/app.ts'], { cwd: ROOT, env: env({ region: 'eu-west-1', egress }, out) });
-    const template = JSON.parse(await readFile(join(out, 'Dialback.template.json'), 'utf8'));
-    expect(template.Outputs.Region.Value).toBe('eu-west-1');
-    expect('EgressIpv4Address' in template.Outputs).toBe(egress === 'vpc');
-    const report = JSON.parse(await readFile(join(out, 'validation-report.json'), 'utf8'));
-    expect(report.pluginReports).toEqual([]);
-  });
+  it.each(['default', 'vpc'])(
+    'synthesizes egress=%s with cdk-nag applied and writes a clean validation report',
+    async (egress) => {
+      const out = join(outdir, `app-ok-${egress}`);
+      await run('npx', ['tsx', 'infra/aws/app.ts'], { cwd: ROOT, env: env({ region: 'eu-west-1', egress }, out) });
+      const template = JSON.parse(await readFile(join(out, 'Dialback.template.json'), 'utf8'));
+      expect(template.Outputs.Region.Value).toBe('eu-west-1');
+      expect('EgressIpv4Address' in template.Outputs).toBe(egress === 'vpc');
+      const report = JSON.parse(await readFile(join(out, 'validation-report.json'), 'utf8'));
+      expect(report.pluginReports).toEqual([]);
+      // A synth is a TypeScript compile and a whole app in a child process: beside three lab
+      // loops (load 17) one took over the default 60 s.
+    },
+    SYNTH_TIMEOUT_MS,
+  );
 
-  it('fails synth on a bad context value with a message naming it', async () => {
-    const out = join(outdir, 'app-bad');
-    const failure = await run('npx', ['tsx', 'infra/aws/app.ts'], {
-      cwd: ROOT,
-      env: env({ ratePerMinute: 'lots' }, out),
-    }).then(
-      () => undefined,
-      (error: { code?: number; stderr?: string }) => error,
-    );
-    expect(failure?.code).not.toBe(0);
-    expect(failure?.stderr).toContain('context ratePerMinute must be a whole number');
-    expect(failure?.stderr).toContain('"lots"');
-  });
+  it(
+    'fails synth on a bad context value with a message naming it',
+    async () => {
+      const out = join(outdir, 'app-bad');
+      const failure = await run('npx', ['tsx', 'infra/aws/app.ts'], {
+        cwd: ROOT,
+        env: env({ ratePerMinute: 'lots' }, out),
+      }).then(
+        () => undefined,
+        (error: { code?: number; stderr?: string }) => error,
+      );
+      expect(failure?.code).not.toBe(0);
+      expect(failure?.stderr).toContain('context ratePerMinute must be a whole number');
+      expect(failure?.stderr).toContain('"lots"');
+    },
+    SYNTH_TIMEOUT_MS,
+  );
 });
