@@ -26,18 +26,22 @@ function dial(port: number): Promise<string> {
 function udpAnswer(port: number): Promise<string> {
   return new Promise((resolve) => {
     const socket = dgram.createSocket('udp4');
+    const timers: NodeJS.Timeout[] = [];
+    let settled = false;
     const done = (outcome: string): void => {
-      clearTimeout(timer);
+      if (settled) return;
+      settled = true;
+      for (const timer of timers) clearTimeout(timer);
       socket.close();
       resolve(outcome);
     };
-    // Loopback's ICMP port-unreachable arrives within milliseconds; the bound is for a taken port.
-    const timer = setTimeout(() => done('silence'), 2000);
     socket.on('error', (error: NodeJS.ErrnoException) => done(error.code ?? 'unknown'));
     socket.connect(port, '127.0.0.1', () => {
       socket.send(Buffer.from('x'));
-      // The refusal is reported on the next operation after the ICMP error arrives.
-      setTimeout(() => socket.send(Buffer.from('x')), 50);
+      // The refusal is reported on the next operation after the ICMP error arrives; loopback's
+      // comes within milliseconds, and the bound is for a port something holds.
+      timers.push(setTimeout(() => socket.send(Buffer.from('x')), 50));
+      timers.push(setTimeout(() => done('silence'), 2000));
     });
   });
 }
