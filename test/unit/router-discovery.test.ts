@@ -64,11 +64,12 @@ describe('discoverRouter over real sockets', () => {
         ? Buffer.from('008000000000002a0b000002', 'hex')
         : Buffer.from('008000010000002a00000000', 'hex'),
     );
-    const facts = await discoverRouter(routerIo(), '127.0.0.1', '127.0.0.1', TARGET, 900);
+    const facts = await discoverRouter(routerIo(), '127.0.0.1', '127.0.0.1', TARGET, 6000);
     expect(facts.natPmp).toEqual({ result: 'success', code: 0, externalAddress: '11.0.0.2' });
     expect(facts.pcp).toBeUndefined();
     // It answered at once: the budget is not spent waiting for SSDP, which the guard refused.
-    expect(facts.elapsedMs).toBeLessThan(500);
+    // The budget is long so that "at once" has room on a busy machine and waiting does not.
+    expect(facts.elapsedMs).toBeLessThan(3000);
   });
 
   it('keeps a NAT-PMP failure as words, without an address', async () => {
