@@ -116,7 +116,7 @@ describe("the kernel's view of a socket", () => {
       await writeFile(path.join(proc, 'net', 'tcp6'), '');
       await symlink('socket:[4242]', path.join(proc, 'self', 'fd', String(born?.fd)));
       expect(kernelView(client, proc, born)).toBe(
-        `fd ${born?.fd} (not the dial's own socket ${born?.inode} on fd ${born?.fd}): socket 4242 is in neither TCP table (closed)`,
+        `fd ${born?.fd} (not the dial's own socket ${born?.inode}): socket 4242 is in neither TCP table (closed)`,
       );
     } finally {
       await rm(proc, { recursive: true, force: true });

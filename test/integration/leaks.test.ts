@@ -1,10 +1,10 @@
 /**
  * Leaks: 10,000 real port checks in one process (real probe on loopback, real limiter on
- * dynalite, production wiring from `createDeps` but a patient table client), then open file descriptors must be back at
- * the warmed-up baseline and the heap must not have grown beyond a generous bound. The checks
- * go 10 ports per request (1,000 requests), because every request costs two DynamoDB updates
- * and the SDK on this machine needs ~5 ms for each; the probe, which is what opens sockets,
- * still runs 10,000 times. The figures are printed for the closing note.
+ * dynalite, production wiring from `createDeps` but a patient table client), then open file
+ * descriptors must be back at the warmed-up baseline and the heap must not have grown beyond a
+ * generous bound. The checks go 10 ports per request (1,000 requests), because every request
+ * costs two DynamoDB updates and the SDK on this machine needs ~5 ms for each; the probe, which
+ * is what opens sockets, still runs 10,000 times. The figures are printed for the closing note.
  */
 import { readdir } from 'node:fs/promises';
 import v8 from 'node:v8';

@@ -104,12 +104,13 @@ export function kernelView(socket: net.Socket, proc = '/proc', born?: SocketIden
   if (typeof current === 'string') return current;
   const { fd, link } = current;
   const inode = /^socket:\[(\d+)\]$/.exec(link)?.[1];
+  // A handle's descriptor number never changes while it is open, so the inode alone tells.
   const whose =
     born === undefined
       ? ''
-      : born.fd === fd && born.inode === inode
+      : born.inode === inode
         ? " (the dial's own socket)"
-        : ` (not the dial's own socket ${born.inode} on fd ${born.fd})`;
+        : ` (not the dial's own socket ${born.inode})`;
   if (inode === undefined) return `fd ${fd}${whose}: not a socket (${link})`;
   for (const table of ['tcp', 'tcp6']) {
     let text: string;
