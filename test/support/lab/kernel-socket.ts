@@ -3,8 +3,8 @@
  * descriptor's socket inode looked up in the namespace's TCP tables. The lab asks it when the
  * runtime reported a connection the kernel's peer does not prove (probe.ts `onUnproven`), so a
  * run that meets one says which it was: a socket still connecting (the runtime spoke early), one
- * no longer in the tables (closed under the runtime), a connection to somewhere else, or a file
- * descriptor that is not this socket's at all.
+ * no longer in the tables (closed under the runtime), a connection to somewhere else, a Unix
+ * socket, or a file descriptor that is not this socket's at all.
  */
 import { readFileSync, readlinkSync } from 'node:fs';
 import type net from 'node:net';
@@ -124,5 +124,27 @@ export function kernelView(socket: net.Socket, proc = '/proc', born?: SocketIden
       if (row?.inode === inode) return `fd ${fd}${whose}: ${row.state} ${row.local} → ${row.remote}`;
     }
   }
+  const unix = unixSocket(proc, inode);
+  if (unix !== undefined) return `fd ${fd}${whose}: a Unix socket (${unix})`;
   return `fd ${fd}${whose}: socket ${inode} is in neither TCP table (closed)`;
+}
+
+/**
+ * `inode`'s path in the namespace's Unix socket table (`unnamed` for a socketpair's end or an
+ * unbound client), or `undefined` when the table does not hold it: a dial's descriptor taken by
+ * a Unix connection reads as one (test/integration/descriptor-takeover.test.ts).
+ */
+function unixSocket(proc: string, inode: string): string | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`${proc}/net/unix`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  for (const line of text.split('\n').slice(1)) {
+    // Num RefCount Protocol Flags Type St Inode [Path]
+    const c = line.trim().split(/\s+/);
+    if (c[6] === inode) return c[7] ?? 'unnamed';
+  }
+  return undefined;
 }

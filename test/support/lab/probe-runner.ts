@@ -6,14 +6,12 @@
  * Usage: node --import tsx test/support/lab/probe-runner.ts '{"address":"198.18.1.2","family":4,"ports":[20001],"trials":200,"concurrency":50}'
  */
 
-import net from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { PortResult } from '../../../functions/contract/wire.ts';
 import { CONFIG_DEFAULTS } from '../../../functions/core/config.ts';
-import { runPacedCheck } from '../../../functions/core/paced-check.ts';
-import { DEFAULT_ATTEMPT_SPACING_MS, type ProbeTarget, tcpDialer } from '../../../functions/core/probe.ts';
+import { DEFAULT_ATTEMPT_SPACING_MS } from '../../../functions/core/probe.ts';
 import { DEFAULT_UDP_DATAGRAMS, udpProbePorts } from '../../../functions/core/udp-probe.ts';
-import { kernelView, rememberBirth, type SocketIdentity } from './kernel-socket.ts';
+import { probeRemembering, type UnprovenDial } from './remembering-probe.ts';
 
 /** What the parent passes as the only argument. */
 export interface ProbeJob {
@@ -48,34 +46,6 @@ export interface ProbeTrial {
    * port, and what the checker's kernel held for the socket at that moment (`kernelView`).
    */
   readonly unproven: readonly UnprovenDial[];
-}
-
-/** One dial the runtime reported connected while the kernel's peer did not prove it. */
-export interface UnprovenDial {
-  readonly port: number;
-  readonly kernel: string;
-}
-
-/**
- * `probePorts` as it ships, with each dial's socket remembered at its connect(), so an unproven
- * dial's line says whether its descriptor still held its own socket (`kernelView`).
- */
-function probeRemembering(
-  target: ProbeTarget,
-  ports: readonly number[],
-  options: { timeoutMs: number; attempts: number; attemptSpacingMs: number },
-  unproven: UnprovenDial[],
-): Promise<PortResult[]> {
-  const births = new WeakMap<net.Socket, SocketIdentity>();
-  const newSocket = (): net.Socket => {
-    const socket = new net.Socket();
-    rememberBirth(socket, births);
-    return socket;
-  };
-  const onUnproven = (port: number, socket: net.Socket): void => {
-    unproven.push({ port, kernel: kernelView(socket, '/proc', births.get(socket)) });
-  };
-  return runPacedCheck(ports, options, tcpDialer(target, undefined, newSocket, onUnproven));
 }
 
 async function main(): Promise<void> {
