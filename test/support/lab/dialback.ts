@@ -7,6 +7,7 @@
 import { fileURLToPath } from 'node:url';
 import type { TcpPortResult as PortResult } from '../../../functions/contract/wire.ts';
 import type { LabSide, NsProcess } from '../netns.ts';
+import { bundledScript } from './bundled-script.ts';
 import type { HttpClientJob, HttpClientResult } from './http-client.ts';
 import type { ProbeJob, ProbeTrial } from './probe-runner.ts';
 import { openWithoutHandshake } from './wire.ts';
@@ -92,7 +93,9 @@ export function checkResults(body: unknown): readonly PortResult[] {
  * verdict the wire does not back is the probe's fault, and fails the run whatever the test asks.
  */
 export async function runProbeTrials(checker: LabSide, job: ProbeJob, timeoutMs = 120_000): Promise<ProbeTrial[]> {
-  const out = await checker.exec([...NODE_TS, script('./probe-runner.ts'), JSON.stringify(job)], undefined, timeoutMs);
+  // Bundled, not under tsx: the verdicts are measured in a process like the Lambda's (bundled-script.ts).
+  const runner = await bundledScript(script('./probe-runner.ts'));
+  const out = await checker.exec([process.execPath, runner, JSON.stringify(job)], undefined, timeoutMs);
   const trials = JSON.parse(out) as ProbeTrial[];
   const unproven = trials.flatMap((t) => t.unproven);
   if (unproven.length > 0) {
