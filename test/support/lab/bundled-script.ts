@@ -6,12 +6,15 @@
  * after the first dial) and runs an esbuild worker with its own sockets. A descriptor closed or
  * taken under a dial makes the runtime report a false 'connect'
  * (test/integration/descriptor-takeover.test.ts), so the process that measures verdicts holds
- * nothing but the probe and Node's own threads, as production does.
+ * nothing but the probe and Node's own threads, as production does. The lab's Dialback server is
+ * `npm run build:server`'s, for the same reason.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { buildServer, SERVER_FILE } from '../../../infra/local/build-server.ts';
 
 /** Built files, by content, so every test worker and every run of the same code share one. */
 const CACHE_DIR = fileURLToPath(new URL('../../../node_modules/.cache/dialback-lab/', import.meta.url));
@@ -48,4 +51,31 @@ async function bundle(entry: string): Promise<string> {
   writeFileSync(temporary, code);
   renameSync(temporary, `${CACHE_DIR}${name}`);
   return `${CACHE_DIR}${name}`;
+}
+
+let server: Promise<string> | undefined;
+
+/**
+ * The built local server (`npm run build:server`), in a directory named by the content of what
+ * the build wrote; the path of its file. It stays inside the checkout, so its package imports
+ * resolve to this node_modules.
+ */
+export function builtServerScript(): Promise<string> {
+  server ??= buildServerOnce();
+  return server;
+}
+
+async function buildServerOnce(): Promise<string> {
+  const staging = `${CACHE_DIR}server-${process.pid}-${Date.now()}`;
+  await buildServer(staging);
+  const hash = createHash('sha256');
+  for (const name of readdirSync(staging).sort()) hash.update(name).update(readFileSync(join(staging, name)));
+  const final = `${CACHE_DIR}server-${hash.digest('hex').slice(0, 16)}`;
+  try {
+    renameSync(staging, final);
+  } catch {
+    // Another worker built the same server first (the target exists and is not empty): use its.
+    rmSync(staging, { recursive: true, force: true });
+  }
+  return join(final, SERVER_FILE);
 }

@@ -1,5 +1,6 @@
 /**
- * Dialback in the lab: the real local server (`infra/local/main.ts`) started in the checker
+ * Dialback in the lab: the real local server (`infra/local/main.ts`, built as `npm run
+ * build:server` builds it) started in the checker
  * namespace on the lab address, the client-side processes that call it and own the ports, and
  * the probe runner for many quick trials. Every process is stopped by PID in the pair's
  * `destroy()`, so a failing test cannot leave one behind.
@@ -7,7 +8,7 @@
 import { fileURLToPath } from 'node:url';
 import type { TcpPortResult as PortResult } from '../../../functions/contract/wire.ts';
 import type { LabSide, NsProcess } from '../netns.ts';
-import { bundledScript } from './bundled-script.ts';
+import { builtServerScript, bundledScript } from './bundled-script.ts';
 import type { HttpClientJob, HttpClientResult } from './http-client.ts';
 import type { ProbeJob, ProbeTrial } from './probe-runner.ts';
 import { openWithoutHandshake } from './wire.ts';
@@ -20,7 +21,7 @@ const NODE_TS = [process.execPath, '--import', 'tsx'] as const;
 /** The port Dialback listens on inside the checker namespace (the namespace is private to the run). */
 export const DIALBACK_PORT = 8787;
 
-/** Start-up of `npm start` (tsx compile plus embedded table) on a busy 2-core machine. */
+/** Start-up of a lab process (a client script's tsx compile, the server's embedded table) on a busy 2-core machine. */
 const START_TIMEOUT_MS = 60_000;
 
 /** A Dialback server running in the checker namespace on one family's lab address. */
@@ -30,8 +31,8 @@ export interface DialbackServer {
 }
 
 /**
- * Starts `infra/local/main.ts --host <address> --port <port> --allow-non-public` in the checker
- * namespace with `env` added (rate limits, probe timeout, `CHECKED_FROM` if not `lab`, …) and
+ * Starts the built server (`infra/local/main.ts`, bundled) with `--host <address> --port <port>
+ * --allow-non-public` in the checker namespace with `env` added (rate limits, probe timeout, `CHECKED_FROM` if not `lab`, …) and
  * waits until it serves.
  */
 export async function startDialback(
@@ -41,8 +42,11 @@ export async function startDialback(
   port = DIALBACK_PORT,
 ): Promise<DialbackServer> {
   const address = checker.address(family);
+  // The built server, not `npm start` under tsx: the verdicts come from a process like the one
+  // that ships (bundled-script.ts).
+  const server = await builtServerScript();
   const proc = checker.start(
-    [...NODE_TS, 'infra/local/main.ts', '--host', address, '--port', String(port), '--allow-non-public'],
+    [process.execPath, server, '--host', address, '--port', String(port), '--allow-non-public'],
     { env: { CHECKED_FROM: 'lab', ...env }, cwd: REPO_ROOT },
   );
   await proc.waitFor('Dialback listening on', START_TIMEOUT_MS);
