@@ -1,9 +1,8 @@
 /**
- * Dialback in the lab: the real local server (`infra/local/main.ts`, built as `npm run
- * build:server` builds it) started in the checker
- * namespace on the lab address, the client-side processes that call it and own the ports, and
- * the probe runner for many quick trials. Every process is stopped by PID in the pair's
- * `destroy()`, so a failing test cannot leave one behind.
+ * Dialback in the lab: the real local server (`infra/local/main.ts`, as `npm run build:server`
+ * builds it) started in the checker namespace on the lab address, the client-side processes that
+ * call it and own the ports, and the probe runner for many quick trials. Every process is
+ * stopped by PID in the pair's `destroy()`, so a failing test cannot leave one behind.
  */
 import { fileURLToPath } from 'node:url';
 import type { TcpPortResult as PortResult } from '../../../functions/contract/wire.ts';
@@ -31,9 +30,9 @@ export interface DialbackServer {
 }
 
 /**
- * Starts the built server (`infra/local/main.ts`, bundled) with `--host <address> --port <port>
- * --allow-non-public` in the checker namespace with `env` added (rate limits, probe timeout, `CHECKED_FROM` if not `lab`, …) and
- * waits until it serves.
+ * Starts the built server with `--host <address> --port <port> --allow-non-public` in the
+ * checker namespace with `env` added (rate limits, probe timeout, `CHECKED_FROM` if not `lab`, …)
+ * and waits until it serves.
  */
 export async function startDialback(
   checker: LabSide,

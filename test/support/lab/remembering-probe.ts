@@ -6,7 +6,7 @@
  */
 import net from 'node:net';
 import type { PortResult } from '../../../functions/contract/wire.ts';
-import { runPacedCheck } from '../../../functions/core/paced-check.ts';
+import { type PacedCheckOptions, runPacedCheck } from '../../../functions/core/paced-check.ts';
 import { type ProbeTarget, tcpDialer } from '../../../functions/core/probe.ts';
 import { kernelView, rememberBirth, type SocketIdentity } from './kernel-socket.ts';
 
@@ -14,13 +14,6 @@ import { kernelView, rememberBirth, type SocketIdentity } from './kernel-socket.
 export interface UnprovenDial {
   readonly port: number;
   readonly kernel: string;
-}
-
-/** The probe's schedule: the service's own option names. */
-export interface ProbeSchedule {
-  readonly timeoutMs: number;
-  readonly attempts: number;
-  readonly attemptSpacingMs: number;
 }
 
 /**
@@ -31,7 +24,7 @@ export interface ProbeSchedule {
 export function probeRemembering(
   target: ProbeTarget,
   ports: readonly number[],
-  schedule: ProbeSchedule,
+  schedule: PacedCheckOptions,
   unproven: UnprovenDial[],
   onSocket?: (socket: net.Socket) => void,
 ): Promise<PortResult[]> {
