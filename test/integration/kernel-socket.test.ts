@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
+  descriptorOf,
   kernelView,
   parseTcpRow,
   rememberBirth,
@@ -48,7 +49,7 @@ describe("the kernel's view of a socket", () => {
 
   it('tells a socket gone from the tables and a descriptor that is no socket, from a /proc of its own', async () => {
     const { client, server } = await connectedPair();
-    const fd = (client as unknown as { _handle: { fd: number } })._handle.fd;
+    const fd = descriptorOf(client);
     const proc = await mkdtemp(path.join(tmpdir(), 'kernel-view-'));
     try {
       await mkdir(path.join(proc, 'self', 'fd'), { recursive: true });

@@ -13,6 +13,7 @@
  */
 import { closeSync } from 'node:fs';
 import net from 'node:net';
+import { descriptorOf } from './lab/kernel-socket.ts';
 import { probeRemembering, type UnprovenDial } from './lab/remembering-probe.ts';
 
 const port = Number(process.argv[2]);
@@ -44,8 +45,8 @@ const takeOver = (socket: net.Socket): void => {
   socket.once('connectionAttempt', () =>
     process.nextTick(() =>
       process.nextTick(() => {
-        // The descriptor is not public API; this child exists to misuse it.
-        const fd = (socket as unknown as { _handle: { fd: number } })._handle.fd;
+        const fd = descriptorOf(socket);
+        if (fd === undefined) throw new Error('the dial has no descriptor to take');
         closeSync(fd);
         // Both connect() forms open their socket before the runtime next polls: no name lookup.
         const other =

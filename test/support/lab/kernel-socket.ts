@@ -59,11 +59,19 @@ export interface SocketIdentity {
   readonly inode: string;
 }
 
+/**
+ * `socket`'s file descriptor number, or `undefined` once its handle is closed. The descriptor is
+ * not public API: for lab diagnostics and the tests' faults, never for a verdict.
+ */
+export function descriptorOf(socket: net.Socket): number | undefined {
+  const fd = (socket as unknown as { _handle?: { fd?: number } | null })._handle?.fd;
+  return fd === undefined || fd < 0 ? undefined : fd;
+}
+
 /** `socket`'s file descriptor and what it points at now, or why there is none. */
 function currentLink(socket: net.Socket, proc: string): { fd: number; link: string } | string {
-  // The descriptor is not public API; this is a lab diagnostic, never a verdict.
-  const fd = (socket as unknown as { _handle?: { fd?: number } | null })._handle?.fd;
-  if (fd === undefined || fd < 0) return 'no file descriptor (the handle is closed)';
+  const fd = descriptorOf(socket);
+  if (fd === undefined) return 'no file descriptor (the handle is closed)';
   try {
     return { fd, link: readlinkSync(`${proc}/self/fd/${fd}`) };
   } catch (error) {
