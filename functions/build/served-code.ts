@@ -88,10 +88,14 @@ function openApiTemplate(): string {
   return JSON.stringify(openApiDocument(TEMPLATE_LIMITS));
 }
 
+/** The standalone CLI, as `GET /dialback.mjs` serves it before the serving API's URL goes in. */
+export async function buildStandaloneCli(): Promise<string> {
+  return cliText((await build(cliOptions())).outputFiles ?? []);
+}
+
 /** Compiles the widget, the page script and the standalone CLI, and builds the OpenAPI template. */
 export async function buildWebAssets(): Promise<WebAssets> {
-  const [web, cli] = await Promise.all([build(OPTIONS), build(cliOptions())]);
-  const standalone = cliText(cli.outputFiles ?? []);
+  const [web, standalone] = await Promise.all([build(OPTIONS), buildStandaloneCli()]);
   const openApi = openApiTemplate();
   return Object.freeze({
     ...browserAssets(web.outputFiles ?? []),

@@ -6,13 +6,13 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { builtServerScript } from '../support/lab/bundled-script.ts';
 import { callDialback, runCliIn, startListener } from '../support/lab/dialback.ts';
 import { createLabPair, type LabPair, labSkipReason, type NsProcess } from '../support/netns.ts';
 
 const skip = await labSkipReason('dual-stack, --both and listen lab tests');
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const NODE_TS = [process.execPath, '--import', 'tsx'] as const;
 const SERVER_ENV = { PROBE_TIMEOUT_MS: '1500', RATE_LIMIT_PER_MINUTE: '1000', RATE_LIMIT_PER_DAY: '100000' };
 
 /** Listens on both families. */
@@ -60,7 +60,7 @@ describe.runIf(skip === undefined)('IPv4 and IPv6 end to end, --both and listen'
     await startListener(pair.client, [OPEN, V6_BLOCKED, OTHER]);
     const start = async (port: number, env: Record<string, string>): Promise<void> => {
       const server = pair.checker.start(
-        [...NODE_TS, 'infra/local/main.ts', '--host', '::', '--port', String(port), '--allow-non-public'],
+        [process.execPath, await builtServerScript(), '--host', '::', '--port', String(port), '--allow-non-public'],
         { env: { ...env, CHECKED_FROM: 'lab' }, cwd: ROOT },
       );
       servers.push(server);

@@ -18,9 +18,10 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildWebAssets } from '../../functions/build/served-code.ts';
+import { buildStandaloneCli } from '../../functions/build/served-code.ts';
 import { addressBytes } from '../../functions/cli/pcp.ts';
 import { line, reportOf, statusOf } from '../support/doctor-output.ts';
+import { bundledScript, standaloneCliScript } from '../support/lab/bundled-script.ts';
 import { runCliIn } from '../support/lab/dialback.ts';
 import {
   API_V6,
@@ -266,7 +267,7 @@ describe.runIf(skip === undefined)('dialback doctor against a real miniupnpd rou
       const held = (): Promise<string[]> => (what === 'forward' ? routerForwards('plain', port) : routerPinholes(port));
       const cli = startInNamespace(
         lab.chains.plain.host,
-        [process.execPath, '--import', 'tsx', 'functions/cli/main.ts', 'doctor', String(port), '--map', ...api],
+        [process.execPath, await standaloneCliScript(), 'doctor', String(port), '--map', ...api],
         { cwd: REPO_ROOT },
       );
       try {
@@ -285,7 +286,7 @@ describe.runIf(skip === undefined)('dialback doctor against a real miniupnpd rou
     it('the standalone dialback.mjs runs doctor --map with plain node from an empty directory', async ({ expect }) => {
       const dir = await mkdtemp(join(tmpdir(), 'dialback-standalone-'));
       try {
-        await writeFile(join(dir, 'dialback.mjs'), (await (await buildWebAssets()).cli()) ?? '');
+        await writeFile(join(dir, 'dialback.mjs'), await buildStandaloneCli());
         const out = await lab.exec(
           lab.chains.plain.host,
           [
@@ -515,9 +516,7 @@ describe.runIf(skip === undefined)('dialback doctor against a real miniupnpd rou
       const port = { 'NAT-PMP': 41101, PCP: 41102, PCP6: 41103 }[protocol];
       const out = await lab.exec(lab.chains.plain.host, [
         process.execPath,
-        '--import',
-        'tsx',
-        `${REPO_ROOT}test/support/lab/map-runner.ts`,
+        await bundledScript(`${REPO_ROOT}test/support/lab/map-runner.ts`),
         JSON.stringify({ router: lab.chains.plain.router, protocol, port }),
       ]);
       const result = JSON.parse(out) as {

@@ -14,6 +14,7 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { buildStandaloneCli } from '../../../functions/build/served-code.ts';
 import { buildServer, SERVER_FILE } from '../../../infra/local/build-server.ts';
 
 /** Built files, by content, so every test worker and every run of the same code share one. */
@@ -31,6 +32,17 @@ export function bundledScript(entry: string): Promise<string> {
   return file;
 }
 
+let cli: Promise<string> | undefined;
+
+/**
+ * The standalone CLI (`GET /dialback.mjs` as an API serves it, minus the API's URL) as a file:
+ * what the lab's client runs, with plain node, as a user who downloaded it would.
+ */
+export function standaloneCliScript(): Promise<string> {
+  cli ??= buildStandaloneCli().then((text) => cached(text));
+  return cli;
+}
+
 async function bundle(entry: string): Promise<string> {
   const result = await build({
     entryPoints: [entry],
@@ -44,6 +56,11 @@ async function bundle(entry: string): Promise<string> {
   });
   const code = result.outputFiles[0]?.contents;
   if (code === undefined) throw new Error(`esbuild wrote nothing for ${entry}`);
+  return cached(code);
+}
+
+/** `code` written once into the cache, under a name made of its hash; the file's path. */
+function cached(code: Uint8Array | string): string {
   const name = `${createHash('sha256').update(code).digest('hex').slice(0, 16)}.mjs`;
   mkdirSync(CACHE_DIR, { recursive: true });
   // Written under a name of its own first: another worker may be reading the same file.

@@ -7,20 +7,18 @@
 import { fileURLToPath } from 'node:url';
 import type { TcpPortResult as PortResult } from '../../../functions/contract/wire.ts';
 import type { LabSide, NsProcess } from '../netns.ts';
-import { builtServerScript, bundledScript } from './bundled-script.ts';
+import { builtServerScript, bundledScript, standaloneCliScript } from './bundled-script.ts';
 import type { HttpClientJob, HttpClientResult } from './http-client.ts';
 import type { ProbeJob, ProbeTrial } from './probe-runner.ts';
 import { openWithoutHandshake } from './wire.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const script = (name: string): string => fileURLToPath(new URL(name, import.meta.url));
-/** Node with tsx's loader: one process per script, so its PID is the one to stop. */
-const NODE_TS = [process.execPath, '--import', 'tsx'] as const;
 
 /** The port Dialback listens on inside the checker namespace (the namespace is private to the run). */
 export const DIALBACK_PORT = 8787;
 
-/** Start-up of a lab process (a client script's tsx compile, the server's embedded table) on a busy 2-core machine. */
+/** Start-up of a lab process (the server's embedded table) on a busy 2-core machine. */
 const START_TIMEOUT_MS = 60_000;
 
 /** A Dialback server running in the checker namespace on one family's lab address. */
@@ -55,17 +53,18 @@ export async function startDialback(
 
 /** Starts a listener on `ports` (both families) in the client namespace and waits until it is ready. */
 export async function startListener(client: LabSide, ports: readonly number[]): Promise<NsProcess> {
-  const proc = client.start([...NODE_TS, script('./listener.ts'), ...ports.map(String)], { cwd: REPO_ROOT });
+  const listener = await bundledScript(script('./listener.ts'));
+  const proc = client.start([process.execPath, listener, ...ports.map(String)], { cwd: REPO_ROOT });
   await proc.waitFor('listening on', START_TIMEOUT_MS);
   return proc;
 }
 
-/** Runs the CLI (`functions/cli/main.ts`) in `side`'s namespace; gives its exit status and output. */
+/** Runs the CLI (the standalone `dialback.mjs`) in `side`'s namespace; gives its exit status and output. */
 export async function runCliIn(
   side: Pick<LabSide, 'exec'>,
   args: readonly string[],
 ): Promise<{ code: number; out: string }> {
-  const quoted = [...NODE_TS, `${REPO_ROOT}functions/cli/main.ts`, ...args].map((a) => `'${a}'`).join(' ');
+  const quoted = [process.execPath, await standaloneCliScript(), ...args].map((a) => `'${a}'`).join(' ');
   const out = await side.exec(['sh', '-c', `cd '${REPO_ROOT}' && ${quoted} 2>&1; echo "exit=$?"`], undefined, 60_000);
   return { code: Number(/exit=(\d+)\s*$/.exec(out)?.[1] ?? -1), out: out.replace(/exit=\d+\s*$/, '') };
 }
@@ -79,7 +78,8 @@ export async function callDialback(
   timeoutMs = 120_000,
 ): Promise<HttpClientResult[]> {
   const job: HttpClientJob = { base: server.url, paths, concurrency };
-  const out = await client.exec([...NODE_TS, script('./http-client.ts'), JSON.stringify(job)], undefined, timeoutMs);
+  const httpClient = await bundledScript(script('./http-client.ts'));
+  const out = await client.exec([process.execPath, httpClient, JSON.stringify(job)], undefined, timeoutMs);
   return JSON.parse(out) as HttpClientResult[];
 }
 

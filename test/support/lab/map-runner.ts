@@ -11,12 +11,20 @@
 import { execFileSync } from 'node:child_process';
 import { addMapping } from '../../../functions/cli/port-mapping.ts';
 import { discoverRouter, type RouterFacts, routerIo } from '../../../functions/cli/router-discovery.ts';
-import { GATEWAY, HOST_ADDRESS, HOST_V6, ROUTER_LINK_LOCAL } from './router-lab.ts';
+import { GATEWAY, HOST_ADDRESS, HOST_V6, ROUTER_LINK_LOCAL } from './router-lab-addresses.ts';
 
 interface Job {
   readonly router: string;
   readonly protocol: 'NAT-PMP' | 'PCP' | 'PCP6';
   readonly port: number;
+}
+
+// It asks 192.168.1.1 and SSDP's multicast group: only the lab's host namespace may hear them.
+// Started in the root namespace (by hand, say), those would leave the machine by its default route.
+const namespace = execFileSync('ip', ['netns', 'identify', String(process.pid)], { encoding: 'utf8' }).trim();
+if (!namespace.startsWith('db-rtr-')) {
+  process.stderr.write('map-runner runs only inside the router lab (ip netns exec <host> ...)\n');
+  process.exit(2);
 }
 
 const job = JSON.parse(process.argv[2] ?? '{}') as Job;

@@ -21,25 +21,26 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type NsProcess, sh, startInNamespace, uniqueSuffix } from '../netns.ts';
+import { builtServerScript } from './bundled-script.ts';
 import { LAB_SERVER_ENV } from './dialback.ts';
+import { GATEWAY, HOST_ADDRESS, HOST_V6, ROUTER_LAN_V6, ROUTER_LINK_LOCAL } from './router-lab-addresses.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 
 /** The names of the chains, one per kind of path to the Internet. */
 export type ChainName = 'plain' | 'cgnat' | 'double' | 'silent';
 
-/** Every home network is numbered alike, as real ones are. */
-export const HOST_ADDRESS = '192.168.1.20';
-export const GATEWAY = '192.168.1.1';
-/** The plain chain's IPv6: the host's global address, and Dialback as the host reaches it over IPv6. */
-export const HOST_V6 = '2001:db8:1::20';
-export const API_V6 = `http://[2001:db8:11::1]:8787`;
-/** The plain router's global LAN IPv6 address, where it serves UPnP and PCP over IPv6. */
-export const ROUTER_LAN_V6 = '2001:db8:1::1';
-/** Its link-local one: the host's IPv6 default route points there, as router advertisements make it. */
-export const ROUTER_LINK_LOCAL = 'fe80::1';
-/** A LAN address no machine holds: a forward to it is the classic stale forward. */
-export const ELSEWHERE = '192.168.1.30';
+/** The lab's addresses, for the tests that read them from the lab. */
+export {
+  API_V6,
+  ELSEWHERE,
+  GATEWAY,
+  HOST_ADDRESS,
+  HOST_V6,
+  ROUTER_LAN_V6,
+  ROUTER_LINK_LOCAL,
+} from './router-lab-addresses.ts';
+
 const DIALBACK_PORT = 8787;
 
 /** One home network: the user's machine and its router. */
@@ -194,9 +195,7 @@ export async function buildRouterLab(label: string): Promise<RouterLab> {
         checker,
         [
           process.execPath,
-          '--import',
-          'tsx',
-          'infra/local/main.ts',
+          await builtServerScript(),
           // '::' is dual-stack: the IPv4 chains and the plain chain's IPv6 reach the same server.
           '--host',
           '::',

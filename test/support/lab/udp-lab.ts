@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { UdpPortReason, UdpPortState } from '../../../functions/contract/wire.ts';
 import { UDP_PAYLOADS } from '../../../functions/core/udp-payloads.ts';
 import { createLabPair, type LabPair, type LabSide } from '../netns.ts';
+import { bundledScript } from './bundled-script.ts';
 import { type DialbackServer, startDialback } from './dialback.ts';
 import { applySysctls, UNLIMITED_ICMP } from './rules.ts';
 import type { UdpResponderJob } from './udp-responder.ts';
@@ -121,7 +122,6 @@ function responderJob(): UdpResponderJob {
   return { echo: of('echo'), silent: of('silent'), dns: of('dns') };
 }
 
-const NODE_TS = [process.execPath, '--import', 'tsx'] as const;
 const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 
 /** A running UDP lab. */
@@ -147,7 +147,11 @@ export async function startUdpLab(label: string, serverEnv?: Readonly<Record<str
     await pair.client.nft(udpClientRuleset());
     await pair.checker.nft(udpCheckerRuleset());
     const responder = pair.client.start(
-      [...NODE_TS, fileURLToPath(new URL('./udp-responder.ts', import.meta.url)), JSON.stringify(responderJob())],
+      [
+        process.execPath,
+        await bundledScript(fileURLToPath(new URL('./udp-responder.ts', import.meta.url))),
+        JSON.stringify(responderJob()),
+      ],
       { cwd: REPO_ROOT },
     );
     await responder.waitFor('udp ready', 60_000);

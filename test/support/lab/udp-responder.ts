@@ -7,6 +7,7 @@
  * Usage: node --import tsx test/support/lab/udp-responder.ts '{"echo":[20101],"silent":[20102],"dns":[53]}'
  */
 import dgram from 'node:dgram';
+import { pathToFileURL } from 'node:url';
 
 /** What the parent passes as the only argument. */
 export interface UdpResponderJob {
@@ -39,8 +40,8 @@ async function bind(port: number, answer: (message: Buffer) => Buffer | undefine
   return socket;
 }
 
-// Run as a script only (the lab imports dnsRefusal for its own checks).
-if (process.argv[1]?.endsWith('udp-responder.ts')) {
+// Run as a script only (the lab imports dnsRefusal for its own checks), bundled or not.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const job = JSON.parse(process.argv[2] ?? '{}') as UdpResponderJob;
   const sockets = await Promise.all([
     ...(job.echo ?? []).map((port) => bind(port, () => Buffer.from('ok'))),
