@@ -26,16 +26,18 @@ export default defineConfig({
     // share the machine safely: ports are ephemeral, namespaces carry per-run suffixes, and root
     // links claim subnets no other link holds (support/netns.ts `claimHostLinkNet`).
     maxWorkers: 3,
-    // Vitest runs the files of the non-parallel project after the parallel ones, one at a time:
-    // the labs get the machine to themselves.
+    // `npm test` (test/suite.ts) runs the two projects in Vitests of their own, side by side; a
+    // plain `vitest run` runs the non-parallel project's files after the parallel ones.
     projects: [
       {
         extends: true,
         test: {
           name: 'lab',
           include: only?.filter((f) => f.startsWith(LAB)) ?? [`${LAB}**/*.test.ts`],
-          // Lab files pin the checker and the client's receive queue to CPUs of their own
-          // (support/netns.ts): anything beside them would compete for those CPUs.
+          // One lab file at a time: each pins its checker to CPU 0 and its client's receive queue
+          // to the other CPU (support/netns.ts), so an ICMP error is not handled while the
+          // checker's connect() still holds the socket. Beside the rest (`npm test`) every part
+          // still runs where it is pinned, and the rest yield the CPU to it (test/suite.ts).
           fileParallelism: false,
           // The router lab's concurrent scenarios all ask one miniupnpd, a single-threaded
           // daemon: five at a time (two doctors each) on a busy machine once kept a UPnP answer

@@ -263,10 +263,29 @@ async function addIpv6(
   await exec(checker, ['ip', '-6', 'route', 'add', '2001:db8:1::/64', 'via', '2001:db8:11::2']);
 }
 
-/** The root namespace's interface names: a lab that links to it would add one. */
+/** The root namespace's interface names, taken before a lab exists: its routes' ways out. */
 export async function rootInterfaces(): Promise<string[]> {
   const links = JSON.parse(await sh('ip', ['-j', 'link', 'show'])) as Array<{ ifname: string }>;
   return links.map((l) => l.ifname).sort();
+}
+
+/**
+ * The root namespace's interfaces whose other end is in one of `namespaces`: a lab that links to
+ * the root would have one. Other tests' links into namespaces of their own do not count, so the
+ * check holds while they run beside the lab.
+ */
+export async function rootLinksInto(namespaces: readonly string[]): Promise<string[]> {
+  const links = JSON.parse(await sh('ip', ['-j', '-d', 'link', 'show'])) as Array<{
+    ifname: string;
+    link_netnsid?: number;
+  }>;
+  // The root's ids for the namespaces it links to; named ones carry their `ip netns` name.
+  const ids = JSON.parse((await sh('ip', ['-j', 'netns', 'list-id'])) || '[]') as Array<{
+    nsid: number;
+    name?: string;
+  }>;
+  const ours = new Set(ids.filter((n) => n.name !== undefined && namespaces.includes(n.name)).map((n) => n.nsid));
+  return links.filter((l) => l.link_netnsid !== undefined && ours.has(l.link_netnsid)).map((l) => l.ifname);
 }
 
 /** Each lab namespace's interfaces other than loopback, with whether each is a veth whose peer is elsewhere. */
