@@ -3,14 +3,16 @@
  * file that loads no package at run time, and while it probes, no thread but Node's main thread
  * and V8's own. Under tsx, a cold cache adds a worker thread (esbuild's) and the thread pool
  * working on files beside the dials, where a descriptor taken under a dial reads as a false
- * 'connect' (descriptor-takeover.test.ts).
+ * 'connect' (descriptor-takeover.test.ts). Should one appear anyway, the run fails as a lab fault.
  */
 import { spawn } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { bundledScript } from '../support/lab/bundled-script.ts';
+import { runProbeTrials } from '../support/lab/dialback.ts';
 import type { ProbeJob, ProbeTrial } from '../support/lab/probe-runner.ts';
+import { LabFault } from '../support/lab/wire.ts';
 import { releasedPort } from '../support/ports.ts';
 
 const RUNNER = fileURLToPath(new URL('../support/lab/probe-runner.ts', import.meta.url));
@@ -62,5 +64,24 @@ describe("the lab's probe process", () => {
     expect(trials.flatMap((t) => t.results.map((r) => r.state))).toEqual(['closed', 'closed', 'closed', 'closed']);
     expect(seen).toContain('MainThread');
     expect([...seen].filter((n) => n === 'WorkerThread' || n.startsWith('libuv-worker'))).toEqual([]);
+  });
+
+  it('fails the run as a lab fault when the runtime reported a connection the kernel did not hold', async () => {
+    // The fault itself is made for real in descriptor-takeover.test.ts; here the runner's report
+    // of it, as the lab's checker would print it, must stop the run instead of passing as a warning.
+    const trial: ProbeTrial = {
+      results: [{ port: 20106, state: 'closed', reason: 'conn-refused', rttMs: 1 }],
+      elapsedMs: 30,
+      loopLagMs: 0,
+      unproven: [{ port: 20106, kernel: "fd 21 (not the dial's own socket 21): a Unix socket (unnamed)" }],
+    };
+    const checker = { exec: async () => JSON.stringify([trial]) };
+    const job: ProbeJob = { address: '198.18.0.2', family: 4, ports: [20106], trials: 1, concurrency: 1 };
+    const failed = await runProbeTrials(checker, job).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(failed).toBeInstanceOf(LabFault);
+    expect(String(failed)).toContain('port 20106, kernel: fd 21');
   });
 });

@@ -10,7 +10,7 @@ import type { LabSide, NsProcess } from '../netns.ts';
 import { builtServerScript, bundledScript, standaloneCliScript } from './bundled-script.ts';
 import type { HttpClientJob, HttpClientResult } from './http-client.ts';
 import type { ProbeJob, ProbeTrial } from './probe-runner.ts';
-import { openWithoutHandshake } from './wire.ts';
+import { LabFault, openWithoutHandshake } from './wire.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const script = (name: string): string => fileURLToPath(new URL(name, import.meta.url));
@@ -93,18 +93,25 @@ export function checkResults(body: unknown): readonly PortResult[] {
 /**
  * Runs Dialback's probe directly in the checker namespace for `job.trials` trials. A TCP port
  * read open must have sent the checker a SYN-ACK (the lab's ruleset records them): an open
- * verdict the wire does not back is the probe's fault, and fails the run whatever the test asks.
+ * verdict the wire does not back is the probe's fault, and a dial the runtime reported connected
+ * with no connection behind it is the lab's (a LabFault): either fails the run whatever the test asks.
  */
-export async function runProbeTrials(checker: LabSide, job: ProbeJob, timeoutMs = 120_000): Promise<ProbeTrial[]> {
+export async function runProbeTrials(
+  checker: Pick<LabSide, 'exec'>,
+  job: ProbeJob,
+  timeoutMs = 120_000,
+): Promise<ProbeTrial[]> {
   // Bundled, not under tsx: the verdicts are measured in a process like the Lambda's (bundled-script.ts).
   const runner = await bundledScript(script('./probe-runner.ts'));
   const out = await checker.exec([process.execPath, runner, JSON.stringify(job)], undefined, timeoutMs);
   const trials = JSON.parse(out) as ProbeTrial[];
   const unproven = trials.flatMap((t) => t.unproven);
   if (unproven.length > 0) {
-    // Never a verdict (the probe voids such a dial), but the only trace a runtime misreport leaves.
-    console.warn(
-      `runtime reported ${unproven.length} connection(s) the kernel did not hold (IPv${job.family}): ` +
+    // The probe voided these dials, so no verdict is wrong; but the runner holds nothing that
+    // could take a dial's descriptor (no loader, no worker: lab-probe-process.test.ts), so this
+    // is the lab misbehaving, and the kernel's view of each socket is the lead to follow.
+    throw new LabFault(
+      `lab fault: the runtime reported ${unproven.length} connection(s) the kernel did not hold (IPv${job.family}): ` +
         unproven.map((u) => `port ${u.port}, kernel: ${u.kernel}`).join('; '),
     );
   }

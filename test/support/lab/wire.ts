@@ -14,7 +14,7 @@ export class LabFault extends Error {
 }
 
 /** The probe ports a SYN-ACK has reached `checker` from in `family`, since its ruleset was loaded. */
-export async function synAckSources(checker: LabSide, family: 4 | 6): Promise<ReadonlySet<number>> {
+export async function synAckSources(checker: Pick<LabSide, 'exec'>, family: 4 | 6): Promise<ReadonlySet<number>> {
   const out = await checker.exec(['nft', '-j', 'list', 'set', 'inet', 'lab', SYN_ACK_SOURCES[family]]);
   const parsed = JSON.parse(out) as { nftables: Array<{ set?: { elem?: unknown[] } }> };
   const elems = parsed.nftables.find((e) => e.set !== undefined)?.set?.elem ?? [];
@@ -26,7 +26,7 @@ export async function synAckSources(checker: LabSide, family: 4 | 6): Promise<Re
  * probe reported but the checker never received. Must be empty; anything else is a probe bug.
  */
 export async function openWithoutHandshake(
-  checker: LabSide,
+  checker: Pick<LabSide, 'exec'>,
   family: 4 | 6,
   results: readonly Pick<PortResult, 'port' | 'state'>[],
 ): Promise<number[]> {
