@@ -10,6 +10,9 @@ import { type EmbeddedTable, startEmbeddedTable } from '../../infra/local/embedd
 import { apiEvent, lambdaContext } from '../fixtures/events.ts';
 import { type ProbeCall, recordingProbe, tableLimiter, testDeps } from '../support/handler-deps.ts';
 
+/** Asks for the calm request after the burst, while the table's budget still refuses it. */
+const CALM_TRIES = 5;
+
 const TABLE = 'limits-under-load';
 /** A fixed moment in the middle of a day and of a minute, so no window rolls over by accident. */
 const NOON = Date.UTC(2026, 0, 15, 12, 0, 30);
@@ -86,7 +89,14 @@ describe('rate limit under concurrency (dynalite)', () => {
     // Failing closed is for the burst only: all 503s would pass every line above. Once it is
     // over, a calm request is answered from the counters (200 or 429, not 503), and what they
     // have left accounts for at least every 200 (a timed-out update may also have counted).
-    const calm = await get('203.0.113.13', '/check/1');
+    // On a busy machine the calm request can itself meet the 1 s table budget (503, seen beside
+    // a CPU-bound process): it is asked again, at most 5 times a second apart, and any update
+    // those 503s counted only lowers what is left.
+    let calm = await get('203.0.113.13', '/check/1');
+    for (let i = 1; i < CALM_TRIES && calm.statusCode === 503; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      calm = await get('203.0.113.13', '/check/1');
+    }
     expect([200, 429]).toContain(calm.statusCode);
     const left = Number(/"minute";r=(\d+)/.exec(calm.headers.ratelimit ?? '')?.[1]);
     expect(left).toBeLessThanOrEqual(37 - ok - (calm.statusCode === 200 ? 1 : 0));
