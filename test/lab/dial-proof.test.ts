@@ -6,8 +6,7 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { builtServerScript } from '../support/lab/bundled-script.ts';
-import { callDialback, runCliIn, startListener } from '../support/lab/dialback.ts';
+import { callDialback, runCliIn, serverCommand, startListener } from '../support/lab/dialback.ts';
 import { createLabPair, type LabPair, labSkipReason, type NsProcess } from '../support/netns.ts';
 
 const skip = await labSkipReason('dual-stack, --both and listen lab tests');
@@ -59,10 +58,10 @@ describe.runIf(skip === undefined)('IPv4 and IPv6 end to end, --both and listen'
       }`);
     await startListener(pair.client, [OPEN, V6_BLOCKED, OTHER]);
     const start = async (port: number, env: Record<string, string>): Promise<void> => {
-      const server = pair.checker.start(
-        [process.execPath, await builtServerScript(), '--host', '::', '--port', String(port), '--allow-non-public'],
-        { env: { ...env, CHECKED_FROM: 'lab' }, cwd: ROOT },
-      );
+      const server = pair.checker.start(await serverCommand('::', port), {
+        env: { ...env, CHECKED_FROM: 'lab' },
+        cwd: ROOT,
+      });
       servers.push(server);
       await server.waitFor('Dialback listening on', 60_000);
     };

@@ -11,14 +11,13 @@
  * must stop at them whatever the router does; the firewall judge's rule-by-rule cases are
  * test/lab/doctor-firewall.test.ts's.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { BlockList } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildStandaloneCli } from '../../functions/build/served-code.ts';
 import { addressBytes } from '../../functions/cli/pcp.ts';
 import { line, reportOf, statusOf } from '../support/doctor-output.ts';
 import { bundledScript, standaloneCliScript } from '../support/lab/bundled-script.ts';
@@ -287,7 +286,7 @@ describe.runIf(skip === undefined)('dialback doctor against a real miniupnpd rou
     it('the standalone dialback.mjs runs doctor --map with plain node from an empty directory', async ({ expect }) => {
       const dir = await mkdtemp(join(tmpdir(), 'dialback-standalone-'));
       try {
-        await writeFile(join(dir, 'dialback.mjs'), await buildStandaloneCli());
+        await copyFile(await standaloneCliScript(), join(dir, 'dialback.mjs'));
         const out = await lab.exec(
           lab.chains.plain.host,
           [

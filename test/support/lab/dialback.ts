@@ -32,6 +32,13 @@ export interface DialbackServer {
  * checker namespace with `env` added (rate limits, probe timeout, `CHECKED_FROM` if not `lab`, …)
  * and waits until it serves.
  */
+/** The command that runs the built server on `host:port`, lab addresses allowed. */
+export async function serverCommand(host: string, port: number): Promise<string[]> {
+  // The built server, not `npm start` under tsx: the verdicts come from a process like the one
+  // that ships (bundled-script.ts).
+  return [process.execPath, await builtServerScript(), '--host', host, '--port', String(port), '--allow-non-public'];
+}
+
 export async function startDialback(
   checker: LabSide,
   family: 4 | 6,
@@ -39,13 +46,10 @@ export async function startDialback(
   port = DIALBACK_PORT,
 ): Promise<DialbackServer> {
   const address = checker.address(family);
-  // The built server, not `npm start` under tsx: the verdicts come from a process like the one
-  // that ships (bundled-script.ts).
-  const server = await builtServerScript();
-  const proc = checker.start(
-    [process.execPath, server, '--host', address, '--port', String(port), '--allow-non-public'],
-    { env: { CHECKED_FROM: 'lab', ...env }, cwd: REPO_ROOT },
-  );
+  const proc = checker.start(await serverCommand(address, port), {
+    env: { CHECKED_FROM: 'lab', ...env },
+    cwd: REPO_ROOT,
+  });
   await proc.waitFor('Dialback listening on', START_TIMEOUT_MS);
   const host = family === 6 ? `[${address}]` : address;
   return { url: `http://${host}:${port}`, process: proc };

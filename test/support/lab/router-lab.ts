@@ -21,8 +21,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type NsProcess, sh, startInNamespace, uniqueSuffix } from '../netns.ts';
-import { builtServerScript } from './bundled-script.ts';
-import { LAB_SERVER_ENV } from './dialback.ts';
+import { DIALBACK_PORT, LAB_SERVER_ENV, serverCommand } from './dialback.ts';
 import { GATEWAY, HOST_ADDRESS, HOST_V6, ROUTER_LAN_V6, ROUTER_LINK_LOCAL } from './router-lab-addresses.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
@@ -40,8 +39,6 @@ export {
   ROUTER_LAN_V6,
   ROUTER_LINK_LOCAL,
 } from './router-lab-addresses.ts';
-
-const DIALBACK_PORT = 8787;
 
 /** One home network: the user's machine and its router. */
 export interface Chain {
@@ -193,16 +190,8 @@ export async function buildRouterLab(label: string): Promise<RouterLab> {
     const start = async (): Promise<void> => {
       const dialback = startInNamespace(
         checker,
-        [
-          process.execPath,
-          await builtServerScript(),
-          // '::' is dual-stack: the IPv4 chains and the plain chain's IPv6 reach the same server.
-          '--host',
-          '::',
-          '--port',
-          String(DIALBACK_PORT),
-          '--allow-non-public',
-        ],
+        // '::' is dual-stack: the IPv4 chains and the plain chain's IPv6 reach the same server.
+        await serverCommand('::', DIALBACK_PORT),
         { env: { CHECKED_FROM: 'lab', ...LAB_SERVER_ENV }, cwd: REPO_ROOT },
       );
       processes.push(dialback);
